@@ -1,0 +1,113 @@
+package persona
+
+import "sort"
+
+// HostnameStyle names a way of naming machines, as a distribution's default
+// installer or an admin team would.
+type HostnameStyle string
+
+// The hostname styles.
+const (
+	StyleGeneric HostnameStyle = "generic" // SRV-WEB-42
+	StyleRHEL    HostnameStyle = "rhel"    // web42.localdomain
+	StyleMinimal HostnameStyle = "minimal" // web-42
+	StyleRolling HostnameStyle = "rolling" // alpha-proxy
+	StyleDesktop HostnameStyle = "desktop" // DESKTOP-7QK2M4X
+	StyleWinSrv  HostnameStyle = "winsrv"  // WIN-4J2K8Q1M3ZP
+	StyleDevice  HostnameStyle = "device"  // ipcam-3f9a
+	StyleNetwork HostnameStyle = "netdev"  // rtr-core-01
+)
+
+// Distro is one operating system release a decky can claim. Every layer of a
+// decky (banners, /etc/os-release, uname, default server versions) reads it,
+// so that they all tell the same story.
+type Distro struct {
+	Slug          string        `json:"slug"`
+	Display       string        `json:"display"`
+	Family        Family        `json:"os_family"`
+	HostnameStyle HostnameStyle `json:"hostname_style"`
+	// OSReleaseID, VersionID and PrettyName are the /etc/os-release values
+	// (or their Windows equivalents).
+	OSReleaseID string `json:"os_release_id"`
+	VersionID   string `json:"version_id"`
+	PrettyName  string `json:"pretty_name"`
+	Kernel      string `json:"kernel"`
+	// SSHVersion is the software version of the SSH identification string,
+	// without the "SSH-2.0-" prefix.
+	SSHVersion string `json:"ssh_version"`
+	// HTTPServer is the Server header the distro's default web server sends.
+	HTTPServer string `json:"http_server"`
+}
+
+// distros holds the catalogue. The first nine carry the original system's
+// slugs; the Windows, BSD, embedded and Cisco entries exist so that a persona's
+// family and distribution never contradict each other.
+var distros = []Distro{
+	{"debian", "Debian 12", Linux, StyleGeneric, "debian", "12", "Debian GNU/Linux 12 (bookworm)",
+		"6.1.0-28-amd64", "OpenSSH_9.2p1 Debian-2+deb12u3", "nginx/1.22.1"},
+	{"ubuntu22", "Ubuntu 22.04", Linux, StyleGeneric, "ubuntu", "22.04", "Ubuntu 22.04.4 LTS",
+		"5.15.0-119-generic", "OpenSSH_8.9p1 Ubuntu-3ubuntu0.10", "nginx/1.18.0 (Ubuntu)"},
+	{"ubuntu20", "Ubuntu 20.04", Linux, StyleGeneric, "ubuntu", "20.04", "Ubuntu 20.04.6 LTS",
+		"5.4.0-192-generic", "OpenSSH_8.2p1 Ubuntu-4ubuntu0.11", "Apache/2.4.41 (Ubuntu)"},
+	{"rocky9", "Rocky 9", Linux, StyleRHEL, "rocky", "9.4", "Rocky Linux 9.4 (Blue Onyx)",
+		"5.14.0-427.13.1.el9_4.x86_64", "OpenSSH_8.7", "Apache/2.4.57 (Rocky Linux)"},
+	{"centos7", "CentOS 7", Linux, StyleRHEL, "centos", "7", "CentOS Linux 7 (Core)",
+		"3.10.0-1160.119.1.el7.x86_64", "OpenSSH_7.4", "Apache/2.4.6 (CentOS)"},
+	{"alpine", "Alpine 3.19", Linux, StyleMinimal, "alpine", "3.19.1", "Alpine Linux v3.19",
+		"6.6.14-0-lts", "OpenSSH_9.6", "nginx/1.24.0"},
+	{"fedora", "Fedora 39", Linux, StyleRHEL, "fedora", "39", "Fedora Linux 39 (Server Edition)",
+		"6.5.6-300.fc39.x86_64", "OpenSSH_9.3", "Apache/2.4.58 (Fedora Linux)"},
+	{"kali", "Kali", Linux, StyleRolling, "kali", "2024.2", "Kali GNU/Linux Rolling",
+		"6.8.11-amd64", "OpenSSH_9.7p1 Debian-5", "Apache/2.4.59 (Debian)"},
+	{"arch", "Arch", Linux, StyleRolling, "arch", "", "Arch Linux",
+		"6.9.7-arch1-1", "OpenSSH_9.8", "nginx/1.26.1"},
+	{"win10", "Windows 10 Pro 22H2", Windows, StyleDesktop, "windows", "10.0.19045", "Windows 10 Pro",
+		"10.0.19045", "OpenSSH_for_Windows_8.1", "Microsoft-IIS/10.0"},
+	{"win11", "Windows 11 Pro 23H2", Windows, StyleDesktop, "windows", "10.0.22631", "Windows 11 Pro",
+		"10.0.22631", "OpenSSH_for_Windows_8.6", "Microsoft-IIS/10.0"},
+	{"win2016", "Windows Server 2016", WindowsServer, StyleWinSrv, "windows", "10.0.14393", "Windows Server 2016 Standard",
+		"10.0.14393", "OpenSSH_for_Windows_7.7", "Microsoft-IIS/10.0"},
+	{"win2019", "Windows Server 2019", WindowsServer, StyleWinSrv, "windows", "10.0.17763", "Windows Server 2019 Standard",
+		"10.0.17763", "OpenSSH_for_Windows_7.7", "Microsoft-IIS/10.0"},
+	{"win2022", "Windows Server 2022", WindowsServer, StyleWinSrv, "windows", "10.0.20348", "Windows Server 2022 Standard",
+		"10.0.20348", "OpenSSH_for_Windows_8.1", "Microsoft-IIS/10.0"},
+	{"freebsd13", "FreeBSD 13.3", BSD, StyleMinimal, "freebsd", "13.3", "FreeBSD 13.3-RELEASE",
+		"13.3-RELEASE", "OpenSSH_9.6 FreeBSD-20240104", "nginx/1.24.0"},
+	{"freebsd14", "FreeBSD 14.1", BSD, StyleMinimal, "freebsd", "14.1", "FreeBSD 14.1-RELEASE",
+		"14.1-RELEASE", "OpenSSH_9.7 FreeBSD-20240318", "nginx/1.26.1"},
+	{"busybox", "Embedded Linux (BusyBox 1.31)", Embedded, StyleDevice, "buildroot", "2020.02", "Buildroot 2020.02",
+		"4.9.37", "dropbear_2019.78", "lighttpd/1.4.55"},
+	{"openwrt", "OpenWrt 23.05", Embedded, StyleDevice, "openwrt", "23.05.3", "OpenWrt 23.05.3",
+		"5.15.150", "dropbear_2022.82", "uhttpd"},
+	{"ios15", "Cisco IOS 15.2", Cisco, StyleNetwork, "ios", "15.2(7)E", "Cisco IOS Software, Version 15.2(7)E",
+		"15.2(7)E", "Cisco-1.25", "cisco-IOS"},
+}
+
+// Distros returns the catalogue, sorted by slug.
+func Distros() []Distro {
+	out := append([]Distro(nil), distros...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Slug < out[j].Slug })
+	return out
+}
+
+// LookupDistro returns a distribution by slug.
+func LookupDistro(slug string) (Distro, bool) {
+	for _, d := range distros {
+		if d.Slug == slug {
+			return d, true
+		}
+	}
+	return Distro{}, false
+}
+
+// DistrosOf returns the slugs of the distributions of one family, in
+// catalogue order.
+func DistrosOf(f Family) []string {
+	var out []string
+	for _, d := range distros {
+		if d.Family == f {
+			out = append(out, d.Slug)
+		}
+	}
+	return out
+}
