@@ -72,7 +72,7 @@ func DecodeBytes(data []byte) (*Spec, error) {
 var (
 	lineRe     = regexp.MustCompile(`^line (\d+): (.*)$`)
 	unknownRe  = regexp.MustCompile(`^field (\S+) not found in type topology\.(\w+)$`)
-	cannotRe   = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (.*)$")
+	cannotRe   = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.*)$")
 	typeLabels = map[string]string{"map": "a mapping", "seq": "a list", "str": "a string",
 		"int": "an integer", "bool": "a boolean", "float": "a number", "null": "nothing"}
 )
@@ -98,7 +98,11 @@ func friendly(msg string) error {
 	if m := unknownRe.FindStringSubmatch(e.Msg); m != nil {
 		e.Msg = fmt.Sprintf("unknown key %q in %s", m[1], objectName(m[2]))
 	} else if m := cannotRe.FindStringSubmatch(e.Msg); m != nil {
-		e.Msg = fmt.Sprintf("wrong type: %s %q where %s is expected", typeLabels[m[1]], m[2], goTypeLabel(m[3]))
+		what := typeLabels[m[1]]
+		if m[2] != "" {
+			what += fmt.Sprintf(" %q", m[2])
+		}
+		e.Msg = fmt.Sprintf("wrong type: %s where %s is expected", what, goTypeLabel(m[3]))
 	}
 	return e
 }
