@@ -288,7 +288,9 @@ func (v *validator) persona(d *Decky) {
 func (v *validator) services(d *Decky) {
 	ref := Ref{Kind: "decky", Name: d.Name}
 	if len(d.Services) == 0 {
-		v.r.errorf(ServicesEmpty, ref, "decky %s runs no service", d.Name)
+		// A host with every port closed is plausible (it still answers at
+		// the network layer as its persona), but rarely what was meant.
+		v.r.warnf(ServicesEmpty, ref, "decky %s runs no service: it only answers at the network layer", d.Name)
 	}
 	fam := persona.Family(d.Persona.OS)
 	seen := map[string]bool{}

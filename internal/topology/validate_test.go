@@ -83,7 +83,7 @@ func TestValidateCodes(t *testing.T) {
 		{"unknown service", func(s *Spec) { s.Deckies[0].Services = append(s.Deckies[0].Services, "gopher") }, UnknownService, Error, Ref{Kind: "service", Name: "gopher", Decky: "web"}, Options{}},
 		{"alias spelling", func(s *Spec) { s.Deckies[0].Services = append(s.Deckies[0].Services, "conpot") }, UnknownService, Error, Ref{Kind: "service", Name: "conpot", Decky: "web"}, Options{}},
 		{"service twice", func(s *Spec) { s.Deckies[0].Services = append(s.Deckies[0].Services, "ftp") }, ServiceDup, Error, Ref{Kind: "service", Name: "ftp", Decky: "web"}, Options{}},
-		{"no services", func(s *Spec) { s.Deckies[0].Services = nil; s.Deckies[0].ServiceConfig = nil }, ServicesEmpty, Error, Ref{Kind: "decky", Name: "web"}, Options{}},
+		{"no services", func(s *Spec) { s.Deckies[0].Services = nil; s.Deckies[0].ServiceConfig = nil }, ServicesEmpty, Warning, Ref{Kind: "decky", Name: "web"}, Options{}},
 		{"config for service not run", func(s *Spec) { s.Deckies[0].ServiceConfig["ssh"] = map[string]any{"user": "x"} }, ServiceCfgUndeclared, Error, Ref{Kind: "service", Name: "ssh", Decky: "web"}, Options{}},
 		{"config key unknown", func(s *Spec) { s.Deckies[0].ServiceConfig["http"]["colour"] = "red" }, ServiceCfgUnknownKey, Error, Ref{Kind: "service", Name: "http", Decky: "web", Key: "colour"}, Options{}},
 		{"config wrong type", func(s *Spec) { s.Deckies[0].ServiceConfig["http"]["response_code"] = "ok" }, ServiceCfgInvalid, Error, Ref{Kind: "service", Name: "http", Decky: "web", Key: "response_code"}, Options{}},
