@@ -1,0 +1,106 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+
+	"github.com/decnet/decnet/internal/driver"
+	"github.com/decnet/decnet/internal/topology"
+)
+
+// Teardown implements driver.Driver: every container, then every network
+// and its host interface, that this agent created.
+func (d *Driver) Teardown(ctx context.Context) error {
+	ctrs, err := d.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: d.ownFilter()})
+	if err != nil {
+		return fmt.Errorf("driver/docker: list containers: %w", err)
+	}
+	// Custom services first: they live in their decky's namespace.
+	sort.SliceStable(ctrs, func(i, j int) bool {
+		return ctrs[i].Labels[LabelRole] == "service" && ctrs[j].Labels[LabelRole] != "service"
+	})
+	for _, c := range ctrs {
+		if err := d.removeContainer(ctx, c.ID); err != nil {
+			return err
+		}
+	}
+	nets, err := d.cli.NetworkList(ctx, network.ListOptions{Filters: d.ownFilter()})
+	if err != nil {
+		return fmt.Errorf("driver/docker: list networks: %w", err)
+	}
+	for _, n := range nets {
+		if err := d.removeNetwork(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Observe implements driver.Driver: the names of this agent's networks and
+// running containers, read-only.
+func (d *Driver) Observe(ctx context.Context) (driver.Observed, error) {
+	obs := driver.Observed{Bridges: []string{}, Containers: []string{}}
+	nets, err := d.cli.NetworkList(ctx, network.ListOptions{Filters: d.ownFilter()})
+	if err != nil {
+		return obs, fmt.Errorf("list networks: %w", err)
+	}
+	for _, n := range nets {
+		obs.Bridges = append(obs.Bridges, n.Name)
+	}
+	ctrs, err := d.cli.ContainerList(ctx, container.ListOptions{Filters: d.ownFilter()})
+	if err != nil {
+		return obs, fmt.Errorf("list containers: %w", err)
+	}
+	for _, c := range ctrs {
+		obs.Containers = append(obs.Containers, strings.TrimPrefix(firstName(c.Names), "/"))
+	}
+	sort.Strings(obs.Bridges)
+	sort.Strings(obs.Containers)
+	return obs, nil
+}
+
+// Status implements driver.Driver, read-only.
+func (d *Driver) Status(ctx context.Context) ([]driver.DeckyStatus, error) {
+	nets, err := d.cli.NetworkList(ctx, network.ListOptions{Filters: d.ownFilter()})
+	if err != nil {
+		return nil, fmt.Errorf("list networks: %w", err)
+	}
+	lanOf := map[string]string{}
+	for _, n := range nets {
+		lanOf[n.Name] = n.Labels[LabelLAN]
+	}
+	ctrs, err := d.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: d.ownFilter()})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	out := []driver.DeckyStatus{}
+	for _, c := range ctrs {
+		if c.Labels[LabelRole] != "decky" {
+			continue
+		}
+		st := driver.DeckyStatus{Topology: c.Labels[LabelTopology], Name: c.Labels[LabelDecky], Running: c.State == "running", State: c.State}
+		if s := c.Labels[LabelServices]; s != "" {
+			st.Services = strings.Split(s, ",")
+		}
+		if c.NetworkSettings != nil {
+			for name, ep := range c.NetworkSettings.Networks {
+				if lan, ok := lanOf[name]; ok && ep != nil {
+					ip := ep.IPAddress
+					if ip == "" && ep.IPAMConfig != nil {
+						ip = ep.IPAMConfig.IPv4Address
+					}
+					st.Addresses = append(st.Addresses, topology.Address{LAN: lan, IP: ip})
+				}
+			}
+			sort.Slice(st.Addresses, func(i, j int) bool { return st.Addresses[i].LAN < st.Addresses[j].LAN })
+		}
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}

@@ -1,0 +1,67 @@
+// Package driver defines how a validated topology becomes running deckies
+// on one host, and how a host reports what runs. Implementations live in
+// sub-packages: docker (production, the Docker Engine API) and host
+// (in-process deckies on loopback addresses, for machines without an
+// engine and for fast tests).
+//
+// A driver is passive like the agent that owns it: it calls the engine only
+// from Apply, Teardown, Observe and Status, which the agent calls only on
+// the master's request.
+package driver
+
+import (
+	"context"
+
+	"github.com/decnet/decnet/internal/topology"
+)
+
+// Driver materialises topologies on one host.
+type Driver interface {
+	// Apply makes the host run exactly spec: it diffs against what runs
+	// (selected by labels carrying full ids), creates what is missing,
+	// replaces what changed, removes what is extra (a predecessor topology
+	// included) and leaves everything else alone. spec.ID must be set and
+	// the spec valid. progress may be nil.
+	Apply(ctx context.Context, spec *topology.Spec, progress ProgressFunc) error
+	// Teardown removes everything the driver created on this host:
+	// containers, networks, host interfaces. It is idempotent.
+	Teardown(ctx context.Context) error
+	// Observe reports what runs, read-only.
+	Observe(ctx context.Context) (Observed, error)
+	// Status reports each decky that exists on the host, read-only.
+	Status(ctx context.Context) ([]DeckyStatus, error)
+}
+
+// Observed is what the engine runs for this agent, by name.
+type Observed struct {
+	Bridges    []string `json:"bridges"`
+	Containers []string `json:"containers"`
+}
+
+// DeckyStatus is the state of one decky on the host.
+type DeckyStatus struct {
+	Topology  string             `json:"topology_id"`
+	Name      string             `json:"name"`
+	Running   bool               `json:"running"`
+	State     string             `json:"state"`
+	Services  []string           `json:"services"`
+	Addresses []topology.Address `json:"addresses"`
+}
+
+// Progress is one step of an apply.
+type Progress struct {
+	Action string `json:"action"` // create, replace, remove, start, keep, network, teardown
+	Object string `json:"object"` // "decky web-01", "lan dmz"
+	Done   int    `json:"done"`
+	Total  int    `json:"total"`
+}
+
+// ProgressFunc receives apply progress; it must not block.
+type ProgressFunc func(Progress)
+
+// Report calls f when it is set.
+func (f ProgressFunc) Report(p Progress) {
+	if f != nil {
+		f(p)
+	}
+}

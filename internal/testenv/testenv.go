@@ -1,0 +1,113 @@
+// Package testenv gates tests on the parts of the environment they need
+// (the Docker engine, external tools) in one place. A missing part skips
+// the test with the reason, unless DECNET_REQUIRE_DOCKER=1 or
+// DECNET_REQUIRE_TOOLS=1 is set, as CI does: then it fails.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// RunLabel is the label key every Docker object a test creates carries,
+// with RunID as its value, so that cleanup can find exactly this run's
+// objects on a daemon other runs share.
+const RunLabel = "io.decnet.test-run"
+
+var runID = sync.OnceValue(func() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+})
+
+// RunID identifies this test process; use it in names and labels.
+func RunID() string { return runID() }
+
+func gate(t testing.TB, env, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv(env) == "1" {
+		t.Fatalf("%s (required because %s=1)", msg, env)
+	}
+	t.Skipf("SKIP: %s (set %s=1 to make this a failure)", msg, env)
+}
+
+// RequireTool returns the path of an external program, or skips (or fails
+// under DECNET_REQUIRE_TOOLS=1) when it is not installed.
+func RequireTool(t testing.TB, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		gate(t, "DECNET_REQUIRE_TOOLS", "%s is not installed", name)
+	}
+	return path
+}
+
+// DockerHost returns the engine endpoint as the docker CLI resolves it.
+func DockerHost() string {
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		return h
+	}
+	return "unix:///var/run/docker.sock"
+}
+
+// RequireDocker skips (or fails under DECNET_REQUIRE_DOCKER=1) unless a
+// Docker engine answers /_ping at DockerHost.
+func RequireDocker(t testing.TB) {
+	t.Helper()
+	if err := pingDocker(DockerHost()); err != nil {
+		gate(t, "DECNET_REQUIRE_DOCKER", "no Docker engine at %s: %v", DockerHost(), err)
+	}
+}
+
+func pingDocker(host string) error {
+	u, err := url.Parse(host)
+	if err != nil {
+		return err
+	}
+	tr := &http.Transport{}
+	base := "http://docker"
+	switch u.Scheme {
+	case "unix":
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", u.Path)
+		}
+	case "tcp", "http":
+		base = "http://" + u.Host
+	default:
+		return fmt.Errorf("unsupported DOCKER_HOST scheme %q", u.Scheme)
+	}
+	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	resp, err := c.Get(base + "/_ping")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/_ping answered %s", resp.Status)
+	}
+	return nil
+}
+
+// RequireRoot skips (or fails under DECNET_REQUIRE_DOCKER=1, since the
+// tests that need it are the network ones) unless running as root.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		gate(t, "DECNET_REQUIRE_DOCKER", "not running as root")
+	}
+}
+
+// Short reports whether a test should keep to its fast subset.
+func Short() bool { return testing.Short() || strings.EqualFold(os.Getenv("DECNET_SHORT"), "1") }
