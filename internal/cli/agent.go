@@ -1,0 +1,387 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/decnet/decnet/internal/agent"
+	"github.com/decnet/decnet/internal/driver"
+	"github.com/decnet/decnet/internal/driver/docker"
+	"github.com/decnet/decnet/internal/driver/host"
+	"github.com/decnet/decnet/internal/pki"
+)
+
+func newLogger(w io.Writer, level string, asJSON bool) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if asJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func newAgentCmd() *cobra.Command {
+	var (
+		dir, socket, listen, certFile, keyFile, caFile, drv, hostID, spool, logLevel string
+		logJSON                                                                      bool
+	)
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run the agent: the executor that applies topologies on this host",
+		Long: `Run the agent. It applies what the master pushes through a driver (docker:
+the Docker Engine API named by DOCKER_HOST; host: in-process deckies on
+loopback addresses), keeps a passive cache of what it applied in
+<dir>/topology.db, and reports the truth. Starting it never contacts the
+engine and never re-creates anything on its own.
+
+The API is served over mutual TLS (--listen with --cert, --key, --ca; only a
+certificate with the master role may call) and/or on a unix socket (--socket,
+mode 0600) for same-host use.`,
+		Example: `  decnet agent --dir /var/lib/decnet/agent --socket /run/decnet/agent.sock
+  DECNET_AGENT_DIR=/var/lib/decnet/agent decnet agent --listen :8765 --cert agent.crt --key agent.key --ca ca.crt
+  decnet agent apply --socket /run/decnet/agent.sock lab.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				dir = os.Getenv(agent.DirEnv)
+			}
+			if socket == "" && listen == "" {
+				return errors.New("nothing to listen on: pass --socket PATH and/or --listen ADDR")
+			}
+			log := newLogger(cmd.ErrOrStderr(), logLevel, logJSON)
+			d, err := newDriver(drv, hostID, spool, dir, log)
+			if err != nil {
+				return err
+			}
+			a, err := agent.New(dir, d, log)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			var listeners []net.Listener
+			var check agent.RoleChecker
+			if socket != "" {
+				l, err := agent.ListenUnix(socket)
+				if err != nil {
+					return fmt.Errorf("listen on %s: %w", socket, err)
+				}
+				listeners = append(listeners, l)
+			}
+			if listen != "" {
+				tlsCfg, err := agentTLS(certFile, keyFile, caFile)
+				if err != nil {
+					return err
+				}
+				l, err := tls.Listen("tcp", listen, tlsCfg)
+				if err != nil {
+					return fmt.Errorf("listen on %s: %w", listen, err)
+				}
+				listeners = append(listeners, l)
+				check = masterOnly
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			log.Info("agent listening", "dir", dir, "socket", socket, "listen", listen, "driver", drv)
+			return agent.Serve(ctx, a.Handler(versionString(), check), listeners...)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "", "state directory (default $"+agent.DirEnv+")")
+	f.StringVar(&socket, "socket", "", "serve the API on this unix socket (mode 0600)")
+	f.StringVar(&listen, "listen", "", "serve the API over mutual TLS on this address")
+	f.StringVar(&certFile, "cert", "", "agent certificate (PEM) for --listen")
+	f.StringVar(&keyFile, "key", "", "agent private key (PEM) for --listen")
+	f.StringVar(&caFile, "ca", "", "CA certificate (PEM) that signs the master's certificate")
+	f.StringVar(&drv, "driver", "docker", "docker or host")
+	f.StringVar(&hostID, "host-id", "", "this host's id; scopes engine objects (default: the host name)")
+	f.StringVar(&spool, "spool", "", "directory of the deckies' event spools (default <dir>/spool)")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.BoolVar(&logJSON, "log-json", false, "log as JSON lines")
+	cmd.AddCommand(newAgentApplyCmd(), newAgentTeardownCmd(), newAgentGetCmd("state", "/topology/state", "Print the applied topology and what the engine runs"),
+		newAgentGetCmd("status", "/status", "Print every decky on the host"), newAgentGetCmd("health", "/health", "Check that the agent answers"))
+	return cmd
+}
+
+func newDriver(kind, hostID, spool, dir string, log *slog.Logger) (driver.Driver, error) {
+	switch kind {
+	case "host":
+		return host.New(log), nil
+	case "docker":
+		if hostID == "" {
+			h, err := os.Hostname()
+			if err != nil {
+				return nil, err
+			}
+			hostID = strings.ToLower(h)
+		}
+		if spool == "" && dir != "" {
+			spool = dir + "/spool"
+		}
+		return docker.New(docker.Options{AgentID: hostID, SpoolDir: spool, Logger: log})
+	}
+	return nil, fmt.Errorf("--driver %q: want docker or host", kind)
+}
+
+func agentTLS(certFile, keyFile, caFile string) (*tls.Config, error) {
+	if certFile == "" || keyFile == "" || caFile == "" {
+		return nil, errors.New("--listen needs --cert, --key and --ca")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load agent certificate: %w", err)
+	}
+	caPEM, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("read CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
+	}
+	// Every certificate of the CA completes the handshake; the role is
+	// checked per request, so a wrong role gets a clear 403.
+	return pki.ServerTLSConfig(pool, cert, func(pki.Role) bool { return true }), nil
+}
+
+// masterOnly admits requests whose TLS client certificate has the master role.
+func masterOnly(r *http.Request) error {
+	if r.TLS == nil {
+		return nil // unix socket
+	}
+	if len(r.TLS.PeerCertificates) == 0 {
+		return errors.New("no client certificate")
+	}
+	role, err := pki.RoleOf(r.TLS.PeerCertificates[0])
+	if err != nil {
+		return err
+	}
+	if role.Kind != pki.KindMaster {
+		return fmt.Errorf("role %s may not call the agent; only the master may", role)
+	}
+	return nil
+}
+
+// agentClient talks to an agent over its unix socket.
+type agentClient struct{ http *http.Client }
+
+func newAgentClient(socket string) (*agentClient, error) {
+	if socket == "" {
+		return nil, errors.New("--socket is required")
+	}
+	return &agentClient{http: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "unix", socket)
+		},
+	}}}, nil
+}
+
+func (c *agentClient) do(ctx context.Context, method, path string, body any) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://agent"+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("agent unreachable: %w", err)
+	}
+	return resp, nil
+}
+
+func agentErr(resp *http.Response) error {
+	var body struct {
+		Error agent.RequestError `json:"error"`
+	}
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if json.Unmarshal(data, &body) == nil && body.Error.Code != "" {
+		var b strings.Builder
+		fmt.Fprintf(&b, "agent refused (%d %s): %s", resp.StatusCode, body.Error.Code, body.Error.Msg)
+		for _, i := range body.Error.Issues {
+			fmt.Fprintf(&b, "\n  %s", i)
+		}
+		return errors.New(b.String())
+	}
+	return fmt.Errorf("agent answered %s: %s", resp.Status, strings.TrimSpace(string(data)))
+}
+
+func newAgentApplyCmd() *cobra.Command {
+	var socket, id string
+	var src specSource
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "apply FILE",
+		Short: "Push a topology to a local agent, with live progress",
+		Example: `  decnet agent apply --socket /run/decnet/agent.sock lab.yaml
+  decnet agent apply --socket /run/decnet/agent.sock --id lab-1 fleet.ini --seed 00ff`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := newAgentClient(socket)
+			if err != nil {
+				return err
+			}
+			spec, _, err := src.load(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			if id != "" {
+				spec.ID = id
+			}
+			if spec.ID == "" {
+				spec.ID = spec.Name
+			}
+			req := agent.ApplyRequest{TopologyID: spec.ID, VersionHash: spec.Hash(), OperationID: uuid.Must(uuid.NewV7()).String(), Spec: spec}
+			resp, err := c.do(cmd.Context(), "POST", "/topology/apply?progress=1", req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return agentErr(resp)
+			}
+			return followApply(cmd, resp.Body, asJSON)
+		},
+	}
+	cmd.Flags().StringVar(&socket, "socket", "", "agent unix socket")
+	cmd.Flags().StringVar(&id, "id", "", "topology id (default: the spec's id, else its name)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print progress and result as JSON lines")
+	src.flags(cmd)
+	return cmd
+}
+
+// followApply renders the agent's progress stream: a live line on a
+// terminal, one line per step otherwise.
+func followApply(cmd *cobra.Command, body io.Reader, asJSON bool) error {
+	out := cmd.OutOrStdout()
+	tty := isTerminal(out)
+	sc := bufio.NewScanner(body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if asJSON {
+			fmt.Fprintln(out, sc.Text())
+		}
+		var msg struct {
+			Progress *driver.Progress  `json:"progress"`
+			Result   *agent.FinishedOp `json:"result"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &msg); err != nil {
+			return fmt.Errorf("agent sent a malformed progress line: %w", err)
+		}
+		switch {
+		case msg.Progress != nil && !asJSON:
+			p := msg.Progress
+			line := fmt.Sprintf("[%d/%d] %s %s", p.Done, p.Total, p.Action, p.Object)
+			if tty {
+				fmt.Fprintf(out, "\r\033[K%s", line)
+			} else {
+				fmt.Fprintln(out, line)
+			}
+		case msg.Result != nil:
+			if tty && !asJSON {
+				fmt.Fprintln(out)
+			}
+			if !msg.Result.OK {
+				return fmt.Errorf("apply failed: %s", msg.Result.Error)
+			}
+			if !asJSON {
+				fmt.Fprintf(out, "applied topology %s (hash %s)\n", msg.Result.TopologyID, msg.Result.Hash)
+			}
+			return nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	return errors.New("the agent closed the stream before reporting a result; see decnet agent state")
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func newAgentTeardownCmd() *cobra.Command {
+	var socket string
+	cmd := &cobra.Command{
+		Use:     "teardown",
+		Short:   "Remove everything a local agent runs",
+		Example: "  decnet agent teardown --socket /run/decnet/agent.sock",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := newAgentClient(socket)
+			if err != nil {
+				return err
+			}
+			resp, err := c.do(cmd.Context(), "POST", "/topology/teardown", agent.TeardownRequest{OperationID: uuid.Must(uuid.NewV7()).String()})
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return agentErr(resp)
+			}
+			_, err = io.Copy(cmd.OutOrStdout(), io.LimitReader(resp.Body, 1<<20))
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&socket, "socket", "", "agent unix socket")
+	return cmd
+}
+
+func newAgentGetCmd(name, path, short string) *cobra.Command {
+	var socket string
+	cmd := &cobra.Command{
+		Use:     name,
+		Short:   short,
+		Example: "  decnet agent " + name + " --socket /run/decnet/agent.sock",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := newAgentClient(socket)
+			if err != nil {
+				return err
+			}
+			resp, err := c.do(cmd.Context(), "GET", path, nil)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return agentErr(resp)
+			}
+			_, err = io.Copy(cmd.OutOrStdout(), io.LimitReader(resp.Body, 16<<20))
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&socket, "socket", "", "agent unix socket")
+	return cmd
+}

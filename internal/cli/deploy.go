@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/decnet/decnet/internal/topology"
+)
+
+func newDeployCmd() *cobra.Command {
+	var (
+		fc     topology.FleetConfig
+		config string
+		dryRun bool
+		asJSON bool
+		src    specSource
+	)
+	cmd := &cobra.Command{
+		Use:   "deploy",
+		Short: "Deploy deckies from flags, a spec or a deployment INI",
+		Long: `Build a topology from flags (N deckies on one LAN, as the original system's
+deploy did) or from --config (YAML, JSON or INI), validate it and deploy it.
+With --dry-run, print the plan (deckies, addresses, personas, services,
+ports) and stop.`,
+		Example: `  decnet deploy --deckies 5 --archetype linux-server --dry-run
+  decnet deploy --deckies 3 --services ssh,http --subnet 10.60.0.0/24 --dry-run
+  decnet deploy --config fleet.ini --dry-run`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var spec *topology.Spec
+			var warnings []topology.Issue
+			var err error
+			if config != "" {
+				if cmd.Flags().Changed("deckies") {
+					return errors.New("--deckies and --config exclude each other")
+				}
+				spec, warnings, err = src.load(cmd, config)
+			} else {
+				if fc.Seed == "" {
+					fc.Seed = randomSeed()
+				}
+				spec, err = topology.Fleet(fc)
+			}
+			printIssues(cmd.ErrOrStderr(), warnings)
+			if err != nil {
+				return err
+			}
+			rep := topology.Validate(spec, topology.Options{})
+			if config == "" {
+				printIssues(cmd.ErrOrStderr(), rep.Warnings())
+			}
+			if err := rep.Err(); err != nil {
+				printIssues(cmd.ErrOrStderr(), rep.Errors())
+				return fmt.Errorf("the topology is invalid (%d errors)", len(rep.Errors()))
+			}
+			impl := topology.CheckImplemented(spec)
+			if dryRun {
+				if asJSON {
+					return writeJSON(cmd.OutOrStdout(), planOf(spec))
+				}
+				return printPlan(cmd.OutOrStdout(), spec)
+			}
+			if err := impl.Err(); err != nil {
+				printIssues(cmd.ErrOrStderr(), impl.Errors())
+				return errors.New("some services are not implemented yet; remove them or run with --dry-run")
+			}
+			return errors.New("deploying needs a master and an agent, which this build does not include yet; use --dry-run to print the plan")
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&config, "config", "c", "", "spec or deployment INI to deploy")
+	src.flags(cmd)
+	f.IntVarP(&fc.Deckies, "deckies", "n", 0, "number of deckies on one LAN")
+	f.StringSliceVar(&fc.Services, "services", nil, "services of every decky, comma separated")
+	f.BoolVar(&fc.RandomizeServices, "randomize-services", false, "give every decky 1-3 services picked from the seed")
+	f.StringVarP(&fc.Archetype, "archetype", "a", "", "archetype of every decky (see decnet archetypes)")
+	f.StringSliceVar(&fc.Distros, "distro", nil, "distros cycled over the deckies")
+	f.BoolVar(&fc.RandomizeDistros, "randomize-distros", false, "pick a distro per decky from the seed")
+	f.StringVarP(&fc.Interface, "interface", "i", "", "host interface: put the deckies on that LAN with macvlan")
+	f.BoolVar(&fc.IPvlan, "ipvlan", false, "use ipvlan instead of macvlan on --interface (Wi-Fi)")
+	f.StringVar(&fc.Subnet, "subnet", "", "LAN subnet (default: a free /24)")
+	f.StringVar(&fc.IPStart, "ip-start", "", "first address to give a decky")
+	f.BoolVar(&dryRun, "dry-run", false, "print the plan and stop")
+	f.BoolVar(&asJSON, "json", false, "print the plan as JSON")
+	return cmd
+}
