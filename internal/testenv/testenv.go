@@ -111,3 +111,33 @@ func RequireRoot(t testing.TB) {
 
 // Short reports whether a test should keep to its fast subset.
 func Short() bool { return testing.Short() || strings.EqualFold(os.Getenv("DECNET_SHORT"), "1") }
+
+var buildDecnet = sync.OnceValues(func() (string, error) {
+	root, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "decnet-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := dir + "/decnet"
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/decnet")
+	cmd.Dir = strings.TrimSuffix(strings.TrimSpace(string(root)), "/go.mod")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build decnet: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// DecnetBinary builds the decnet binary, statically as decky images need
+// it, once per test process, and returns its path.
+func DecnetBinary(t testing.TB) string {
+	t.Helper()
+	bin, err := buildDecnet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}

@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,36 +18,6 @@ import (
 	"github.com/decnet/decnet/internal/topology"
 )
 
-var buildOnce = sync.OnceValues(func() (string, error) {
-	root, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", err
-	}
-	dir, err := os.MkdirTemp("", "decnet-bin-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "decnet")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/decnet")
-	cmd.Dir = filepath.Dir(strings.TrimSpace(string(root)))
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build decnet: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-// staticBinary builds the decnet binary (statically, as images need) once
-// per test process.
-func staticBinary(t *testing.T) string {
-	t.Helper()
-	bin, err := buildOnce()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
-
 type harness struct {
 	t   *testing.T
 	cli *client.Client
@@ -61,7 +28,7 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	testenv.RequireDocker(t)
-	bin := staticBinary(t)
+	bin := testenv.DecnetBinary(t)
 	run := testenv.RunID()
 	drv, err := New(Options{
 		AgentID: "t-" + run, Binary: bin, SpoolDir: t.TempDir(),
@@ -310,7 +277,7 @@ func threeLANsCopy(s *topology.Spec) *topology.Spec {
 	return &c
 }
 
-// TestDockerMacvlanShim puts a LAN on a dummy parent interface with
+// TestDockerMacvlanShim puts a LAN on a stand-in parent interface with
 // macvlan and checks that the host reaches the decky through the shim,
 // and that teardown removes the shim.
 func TestDockerMacvlanShim(t *testing.T) {
@@ -319,11 +286,13 @@ func TestDockerMacvlanShim(t *testing.T) {
 	testenv.RequireTool(t, "ip")
 	testenv.RequireTool(t, "ping")
 	parent := "dnt" + h.id[:8]
-	if out, err := exec.Command("ip", "link", "add", parent, "type", "dummy").CombinedOutput(); err != nil {
-		t.Fatalf("create dummy parent: %v %s", err, out)
+	// A veth end stands in for the host NIC (not every kernel has dummy).
+	if out, err := exec.Command("ip", "link", "add", parent, "type", "veth", "peer", "name", parent+"p").CombinedOutput(); err != nil {
+		t.Fatalf("create parent interface: %v %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("ip", "link", "del", parent).Run() })
 	exec.Command("ip", "link", "set", parent, "up").Run()
+	exec.Command("ip", "link", "set", parent+"p", "up").Run()
 	a, b := 200+rand.IntN(50), rand.IntN(250)
 	spec := &topology.Spec{ID: "mv-" + h.id, Name: "mv", Seed: "bb",
 		LANs: []topology.LAN{{Name: "office", Subnet: fmt.Sprintf("10.%d.%d.0/24", a, b), Driver: topology.Macvlan, Parent: parent, DMZ: true}},
