@@ -198,5 +198,26 @@ func (s *Spec) JSON() ([]byte, error) {
 	if err := enc.Encode(s); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return escapeC1(buf.Bytes()), nil
 }
+
+// escapeC1 escapes DEL and the C1 control characters, which encoding/json
+// writes raw and the YAML reader (which also reads JSON) refuses, so that
+// a spec carrying them in a banner still reads back.
+func escapeC1(b []byte) []byte {
+	s := string(b)
+	if !strings.ContainsFunc(s, isC1) {
+		return b
+	}
+	var out strings.Builder
+	for _, r := range s {
+		if isC1(r) {
+			fmt.Fprintf(&out, "\\u%04x", r)
+			continue
+		}
+		out.WriteRune(r)
+	}
+	return []byte(out.String())
+}
+
+func isC1(r rune) bool { return r == 0x7f || r >= 0x80 && r <= 0x9f }

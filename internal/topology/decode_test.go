@@ -102,3 +102,19 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestJSONRoundTripsControlCharacters(t *testing.T) {
+	s := validSpec()
+	s.Deckies[0].ServiceConfig["http"]["custom_body"] = "a\x7fb\u0085c\u009fd"
+	j, err := s.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeBytes(j)
+	if err != nil {
+		t.Fatalf("JSON output does not read back: %v", err)
+	}
+	if back.Hash() != s.Hash() {
+		t.Fatal("round trip changed the spec")
+	}
+}
