@@ -138,10 +138,10 @@ make their own key and send only a certificate request.`,
 			if err != nil {
 				return err
 			}
-			if err := pkiWriteNew(keyPath, keyPEM, 0o600); err != nil {
+			if err := pki.WriteNewFile(keyPath, keyPEM, 0o600); err != nil {
 				return err
 			}
-			if err := pkiWriteNew(certPath, certPEM, 0o644); err != nil {
+			if err := pki.WriteNewFile(certPath, certPEM, 0o644); err != nil {
 				_ = os.Remove(keyPath)
 				return err
 			}
@@ -235,21 +235,3 @@ type pkiIssueOutput struct {
 	CAHash   string    `json:"ca_hash"`
 }
 
-// pkiWriteNew creates path with data and perm, refusing to replace an
-// existing file.
-func pkiWriteNew(path string, data []byte, perm os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		_ = os.Remove(path)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		_ = os.Remove(path)
-		return err
-	}
-	return nil
-}

@@ -282,7 +282,7 @@ func (ca *CA) Save(dir string) error {
 		return fmt.Errorf("save CA: %w", err)
 	}
 	keyPath := filepath.Join(dir, CAKeyFile)
-	if err := writeNewFile(keyPath, encodePEM(pemPrivateKey, keyDER), 0o600); err != nil {
+	if err := WriteNewFile(keyPath, encodePEM(pemPrivateKey, keyDER), 0o600); err != nil {
 		return fmt.Errorf("save CA: %w", err)
 	}
 	certPEM := ca.CertPEM
@@ -710,9 +710,9 @@ func encodePEM(typ string, der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
 }
 
-// writeNewFile creates path with perm and data, failing (with an error
+// WriteNewFile creates path with perm and data, failing (with an error
 // matching fs.ErrExist) when it exists.
-func writeNewFile(path string, data []byte, perm os.FileMode) error {
+func WriteNewFile(path string, data []byte, perm os.FileMode) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return err
