@@ -234,4 +234,3 @@ type pkiIssueOutput struct {
 	NotAfter time.Time `json:"not_after"`
 	CAHash   string    `json:"ca_hash"`
 }
-
