@@ -212,21 +212,23 @@ func TestApplyRefusesBeforeEngine(t *testing.T) {
 		{"id mismatch", ApplyRequest{TopologyID: "other", VersionHash: good.Hash(), OperationID: "op-4", Spec: good}, "TOPOLOGY_ID_MISMATCH"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			b, _ := json.Marshal(tc.req)
-			resp, err := http.Post(srv.URL+"/topology/apply", "application/json", strings.NewReader(string(b)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var body struct {
-				Error RequestError `json:"error"`
-			}
-			json.NewDecoder(resp.Body).Decode(&body)
-			if resp.StatusCode != http.StatusBadRequest || body.Error.Code != tc.code {
-				t.Fatalf("got %d %s, want 400 %s", resp.StatusCode, body.Error.Code, tc.code)
-			}
-		})
+		for _, query := range []string{"", "?progress=1"} {
+			t.Run(tc.name+query, func(t *testing.T) {
+				b, _ := json.Marshal(tc.req)
+				resp, err := http.Post(srv.URL+"/topology/apply"+query, "application/json", strings.NewReader(string(b)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var body struct {
+					Error RequestError `json:"error"`
+				}
+				json.NewDecoder(resp.Body).Decode(&body)
+				if resp.StatusCode != http.StatusBadRequest || body.Error.Code != tc.code {
+					t.Fatalf("got %d %s, want 400 %s", resp.StatusCode, body.Error.Code, tc.code)
+				}
+			})
+		}
 	}
 	if conns, reqs := engine.snapshot(); conns != 0 {
 		t.Fatalf("refused pushes reached the engine: %v", reqs)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
 	"github.com/decnet/decnet/internal/driver/docker"
@@ -38,18 +37,8 @@ func TestRestartedAgentRecreatesNothing(t *testing.T) {
 		}
 		return len(ctrs)
 	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		ctrs, _ := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: own})
-		for _, c := range ctrs {
-			cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
-		}
-		nets, _ := cli.NetworkList(ctx, network.ListOptions{Filters: own})
-		for _, n := range nets {
-			cli.NetworkRemove(ctx, n.ID)
-		}
-		cli.Close()
-	})
+	testenv.CleanupDocker(t, docker.LabelAgent+"="+agentID)
+	t.Cleanup(func() { cli.Close() })
 
 	a, b := 200+rand.IntN(50), rand.IntN(250)
 	spec := &topology.Spec{ID: "restart-" + run, Name: "restart", Seed: "cc",

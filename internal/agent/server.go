@@ -55,20 +55,17 @@ func (a *Agent) Handler(version string, check RoleChecker) http.Handler {
 		var progress driver.ProgressFunc
 		var mu sync.Mutex
 		if stream {
-			// Progress is streamed as JSON lines; the last line is the result.
-			w.Header().Set("Content-Type", "application/x-ndjson")
+			// Progress is streamed as JSON lines; the last line is the
+			// result. Apply refuses a push before it reports any progress,
+			// so a refusal still gets its own status and error body.
 			progress = func(p driver.Progress) {
 				mu.Lock()
 				defer mu.Unlock()
+				w.Header().Set("Content-Type", "application/x-ndjson")
 				_ = json.NewEncoder(w).Encode(map[string]any{"progress": p})
 				if f, ok := w.(http.Flusher); ok {
 					f.Flush()
 				}
-			}
-			// Refusals before the first byte still get their status.
-			if err := checkApply(&req); err != nil {
-				writeError(w, err)
-				return
 			}
 		}
 		res, err := a.Apply(&req, progress)
@@ -106,6 +103,7 @@ func (a *Agent) Handler(version string, check RoleChecker) http.Handler {
 
 func writeResult(w http.ResponseWriter, stream bool, res FinishedOp) {
 	if stream {
+		w.Header().Set("Content-Type", "application/x-ndjson")
 		_ = json.NewEncoder(w).Encode(map[string]any{"result": res})
 		return
 	}

@@ -18,6 +18,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
 )
 
 // RunLabel is the label key every Docker object a test creates carries,
@@ -140,4 +145,39 @@ func DecnetBinary(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return bin
+}
+
+// CleanupDocker removes, when the test ends, every container and network
+// that carries label (a "key=value" filter), even if the test failed half
+// way through creating them.
+func CleanupDocker(t testing.TB, label string) {
+	t.Helper()
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		defer cli.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		f := filters.NewArgs(filters.Arg("label", label))
+		ctrs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+		if err != nil {
+			t.Errorf("cleanup: list containers: %v", err)
+		}
+		for _, c := range ctrs {
+			if err := cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil {
+				t.Errorf("cleanup: remove container %s: %v", c.ID, err)
+			}
+		}
+		nets, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
+		if err != nil {
+			t.Errorf("cleanup: list networks: %v", err)
+		}
+		for _, n := range nets {
+			if err := cli.NetworkRemove(ctx, n.ID); err != nil {
+				t.Errorf("cleanup: remove network %s: %v", n.Name, err)
+			}
+		}
+	})
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
@@ -42,31 +41,19 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, cli: cli, drv: drv, id: run}
+	// Cleanups run last-in first-out: teardown first, then a sweep of
+	// whatever this run left if an apply failed half way.
+	testenv.CleanupDocker(t, testenv.RunLabel+"="+run)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if err := drv.Teardown(ctx); err != nil {
 			t.Errorf("cleanup teardown: %v", err)
 		}
-		h.removeRunObjects(ctx)
 		drv.Close()
 		cli.Close()
 	})
 	return h
-}
-
-// removeRunObjects removes whatever this run left, even after a failure
-// in the middle of an apply.
-func (h *harness) removeRunObjects(ctx context.Context) {
-	f := filters.NewArgs(filters.Arg("label", testenv.RunLabel+"="+h.id))
-	ctrs, _ := h.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
-	for _, c := range ctrs {
-		h.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
-	}
-	nets, _ := h.cli.NetworkList(ctx, network.ListOptions{Filters: f})
-	for _, n := range nets {
-		h.cli.NetworkRemove(ctx, n.ID)
-	}
 }
 
 // containers returns this run's containers by decky name.
