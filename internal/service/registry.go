@@ -132,3 +132,19 @@ var aliases = func() map[string]string {
 	}
 	return m
 }()
+
+// Namespace returns the protocol namespace of a service's event types:
+// the protocol spoken, not the instance (https speaks http).
+func Namespace(slug string) string {
+	switch slug {
+	case "https":
+		return "http"
+	case "smtp_relay":
+		return "smtp"
+	case "docker_api":
+		return "docker"
+	case "ics":
+		return "modbus"
+	}
+	return slug
+}

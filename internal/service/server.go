@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 
+	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/persona"
 )
 
@@ -19,6 +20,12 @@ type Env struct {
 	Addrs  []netip.Addr
 	Config map[string]any
 	Log    *slog.Logger
+	// Events stamps and writes this service's events.
+	Events *event.Emitter
+	// Quarantine stores uploaded and fetched files.
+	Quarantine *event.Quarantine
+	// Limits bound connections; zero means DefaultLimits.
+	Limits Limits
 }
 
 // Persona is the decky's persona as services read it.

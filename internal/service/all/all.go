@@ -1,0 +1,3 @@
+// Package all links every protocol implementation into the binary: import
+// it for its side effect of registering them with the service registry.
+package all
