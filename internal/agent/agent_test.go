@@ -92,7 +92,7 @@ func seedStore(t *testing.T, dir, id, hash string) {
 
 func startAgent(t *testing.T, dir string) (*Agent, *httptest.Server) {
 	t.Helper()
-	drv, err := docker.New(docker.Options{AgentID: "seed-test"})
+	drv, err := docker.New(docker.Options{AgentID: "seed-test", SpoolDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func TestApplyRefusesBeforeEngine(t *testing.T) {
 // supersede, teardown.
 func TestApplyWithHostDriver(t *testing.T) {
 	dir := t.TempDir()
-	a, err := New(dir, host.New(nil), nil)
+	a, err := New(dir, host.New(t.TempDir(), nil), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func TestRestartedAgentRecreatesNothing(t *testing.T) {
 	bin := testenv.DecnetBinary(t)
 	run := testenv.RunID()
 	agentID := "r-" + run
-	opts := docker.Options{AgentID: agentID, Binary: bin, ExtraLabels: map[string]string{testenv.RunLabel: run}}
+	opts := docker.Options{AgentID: agentID, Binary: bin, SpoolDir: t.TempDir(), ExtraLabels: map[string]string{testenv.RunLabel: run}}
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"github.com/decnet/decnet/internal/driver"
 	"github.com/decnet/decnet/internal/driver/docker"
 	"github.com/decnet/decnet/internal/driver/host"
+	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/pki"
 )
 
@@ -41,8 +43,8 @@ func newLogger(w io.Writer, level string, asJSON bool) *slog.Logger {
 
 func newAgentCmd() *cobra.Command {
 	var (
-		dir, socket, listen, certFile, keyFile, caFile, drv, hostID, spool, logLevel string
-		logJSON                                                                      bool
+		dir, socket, listen, certFile, keyFile, caFile, drv, hostID, spool, sink, logLevel string
+		logJSON                                                                            bool
 	)
 	cmd := &cobra.Command{
 		Use:   "agent",
@@ -68,7 +70,23 @@ mode 0600) for same-host use.`,
 				return errors.New("nothing to listen on: pass --socket PATH and/or --listen ADDR")
 			}
 			log := newLogger(cmd.ErrOrStderr(), logLevel, logJSON)
-			d, err := newDriver(drv, hostID, spool, dir, log)
+			if dir == "" {
+				return errors.New("no agent directory: pass --dir or set " + agent.DirEnv)
+			}
+			if spool == "" {
+				spool = filepath.Join(dir, "spool")
+			}
+			if sink == "" {
+				sink = filepath.Join(dir, "events.jsonl")
+			}
+			if hostID == "" {
+				h, err := os.Hostname()
+				if err != nil {
+					return err
+				}
+				hostID = strings.ToLower(h)
+			}
+			d, err := newDriver(drv, hostID, spool, log)
 			if err != nil {
 				return err
 			}
@@ -100,8 +118,23 @@ mode 0600) for same-host use.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			log.Info("agent listening", "dir", dir, "socket", socket, "listen", listen, "driver", drv)
-			return agent.Serve(ctx, a.Handler(versionString(), check), listeners...)
+			// Until a master exists, events go to a local JSON-lines file.
+			out, err := event.OpenFileSink(sink, 1000)
+			if err != nil {
+				return err
+			}
+			defer out.Close()
+			shipper, err := event.NewShipper(spool, filepath.Join(dir, "shipper.cursor"), hostID, out, log)
+			if err != nil {
+				return err
+			}
+			shipDone := make(chan struct{})
+			go func() { defer close(shipDone); shipper.Run(ctx) }()
+			log.Info("agent listening", "dir", dir, "socket", socket, "listen", listen, "driver", drv, "events", sink)
+			err = agent.Serve(ctx, a.Handler(versionString(), check), listeners...)
+			stop()
+			<-shipDone
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -114,6 +147,7 @@ mode 0600) for same-host use.`,
 	f.StringVar(&drv, "driver", "docker", "docker or host")
 	f.StringVar(&hostID, "host-id", "", "this host's id; scopes engine objects (default: the host name)")
 	f.StringVar(&spool, "spool", "", "directory of the deckies' event spools (default <dir>/spool)")
+	f.StringVar(&sink, "events", "", "JSON-lines file the shipped events go to (default <dir>/events.jsonl)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&logJSON, "log-json", false, "log as JSON lines")
 	cmd.AddCommand(newAgentApplyCmd(), newAgentTeardownCmd(), newAgentGetCmd("state", "/topology/state", "Print the applied topology and what the engine runs"),
@@ -121,21 +155,11 @@ mode 0600) for same-host use.`,
 	return cmd
 }
 
-func newDriver(kind, hostID, spool, dir string, log *slog.Logger) (driver.Driver, error) {
+func newDriver(kind, hostID, spool string, log *slog.Logger) (driver.Driver, error) {
 	switch kind {
 	case "host":
-		return host.New(log), nil
+		return host.New(spool, log), nil
 	case "docker":
-		if hostID == "" {
-			h, err := os.Hostname()
-			if err != nil {
-				return nil, err
-			}
-			hostID = strings.ToLower(h)
-		}
-		if spool == "" && dir != "" {
-			spool = dir + "/spool"
-		}
 		return docker.New(docker.Options{AgentID: hostID, SpoolDir: spool, Logger: log})
 	}
 	return nil, fmt.Errorf("--driver %q: want docker or host", kind)

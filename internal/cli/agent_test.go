@@ -43,7 +43,7 @@ func TestAgentMTLSAdmitsOnlyMaster(t *testing.T) {
 	masterCrt, masterKey := issue(pki.Master(), "master")
 	otherCrt, otherKey := issue(pki.Agent("h2"), "other")
 
-	a, err := agent.New(filepath.Join(dir, "state"), host.New(nil), nil)
+	a, err := agent.New(filepath.Join(dir, "state"), host.New(t.TempDir(), nil), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

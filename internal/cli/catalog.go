@@ -3,11 +3,13 @@ package cli
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/persona"
 	"github.com/decnet/decnet/internal/service"
 )
@@ -98,6 +100,36 @@ func newDistrosCmd() *cobra.Command {
 				rows = append(rows, []string{d.Slug, string(d.Family), d.Display, string(d.HostnameStyle), d.SSHVersion, d.HTTPServer})
 			}
 			return table(cmd.OutOrStdout(), "DISTRO\tOS\tDISPLAY\tHOSTNAMES\tSSH\tHTTP", rows)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newEventTypesCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "event-types",
+		Short: "List every event type DECNET emits, with its severity",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			types := make([]string, 0, len(event.Catalogue))
+			for t := range event.Catalogue {
+				types = append(types, t)
+			}
+			sort.Strings(types)
+			if asJSON {
+				out := make([]map[string]any, 0, len(types))
+				for _, t := range types {
+					out = append(out, map[string]any{"type": t, "severity": event.Catalogue[t]})
+				}
+				return writeJSON(cmd.OutOrStdout(), out)
+			}
+			var rows [][]string
+			for _, t := range types {
+				rows = append(rows, []string{t, fmt.Sprint(event.Catalogue[t])})
+			}
+			return table(cmd.OutOrStdout(), "TYPE\tSEVERITY", rows)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

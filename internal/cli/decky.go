@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -19,7 +20,8 @@ func newDeckyCmd() *cobra.Command {
 		Use:   "decky",
 		Short: "The decky runtime (runs inside each decky's container)",
 	}
-	var specFile, specEnv, name, logLevel string
+	var specFile, specEnv, name, logLevel, spool string
+	var memLimit int64
 	run := &cobra.Command{
 		Use:   "run",
 		Short: "Run every service of one decky in the foreground",
@@ -51,7 +53,10 @@ driver runs the same code in-process.`,
 				return err
 			}
 			log := newLogger(cmd.ErrOrStderr(), logLevel, true)
-			rt, err := decky.New(spec, name, log)
+			// A decky is hostile-facing: cap its heap so no attacker input
+			// can grow it past its container's memory limit.
+			debug.SetMemoryLimit(memLimit)
+			rt, err := decky.New(spec, name, decky.Options{SpoolDir: spool, Log: log})
 			if err != nil {
 				return err
 			}
@@ -64,6 +69,8 @@ driver runs the same code in-process.`,
 	run.Flags().StringVar(&specEnv, "spec-env", "", "environment variable holding the spec as base64 JSON")
 	run.Flags().StringVar(&name, "decky", "", "name of the decky to run")
 	run.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	run.Flags().StringVar(&spool, "spool", "/var/lib/decnet/spool", "directory of the decky's event spool and quarantine")
+	run.Flags().Int64Var(&memLimit, "memory-limit", 192<<20, "soft heap limit in bytes")
 	_ = run.MarkFlagRequired("decky")
 	cmd.AddCommand(run)
 	return cmd

@@ -73,7 +73,7 @@ services), check it, and deploy it.`,
 	add("run", newDeployCmd(), newAgentCmd(), newDeckyCmd())
 	add("pki", newPKICmd())
 	add("topology", newTopologyCmd())
-	add("catalog", newServicesCmd(), newArchetypesCmd(), newDistrosCmd(), newVersionCmd())
+	add("catalog", newServicesCmd(), newArchetypesCmd(), newDistrosCmd(), newEventTypesCmd(), newVersionCmd())
 	return root
 }
 

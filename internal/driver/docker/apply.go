@@ -326,7 +326,7 @@ func (d *Driver) createDecky(ctx context.Context, spec *topology.Spec, image str
 	cfg := &container.Config{
 		Image:    image,
 		Hostname: hostname,
-		Cmd:      []string{"decky", "run", "--spec-env", specEnv, "--decky", dk.name},
+		Cmd:      []string{"decky", "run", "--spec-env", specEnv, "--decky", dk.name, "--spool", spoolMount},
 		Env:      []string{specEnv + "=" + base64.StdEncoding.EncodeToString(blob)},
 		Labels:   labels,
 		User:     fmt.Sprintf("%d:%d", DeckyUID, DeckyUID),
@@ -346,16 +346,15 @@ func (d *Driver) createDecky(ctx context.Context, spec *topology.Spec, image str
 		Tmpfs:         map[string]string{"/tmp": "rw,noexec,nosuid,nodev,size=16m"},
 		LogConfig:     container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "10m", "max-file": "3"}},
 	}
-	if d.opts.SpoolDir != "" {
-		dir := filepath.Join(d.opts.SpoolDir, spec.ID, dk.name)
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return fmt.Errorf("driver/docker: spool dir for %s: %w", dk.name, err)
-		}
-		if err := os.Chown(dir, DeckyUID, DeckyUID); err != nil && !errors.Is(err, os.ErrPermission) {
-			return fmt.Errorf("driver/docker: spool dir for %s: %w", dk.name, err)
-		}
-		host.Binds = []string{dir + ":" + spoolMount + ":rw"}
+	dir := filepath.Join(d.opts.SpoolDir, spec.ID, dk.name)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("driver/docker: spool dir for %s: %w", dk.name, err)
 	}
+	// The decky runs unprivileged; its spool must be its own to write.
+	if err := os.Chown(dir, DeckyUID, DeckyUID); err != nil {
+		return fmt.Errorf("driver/docker: spool dir for %s: %w (the agent must run as root)", dk.name, err)
+	}
+	host.Binds = []string{dir + ":" + spoolMount + ":rw"}
 	home := dk.decky.Addresses[0]
 	endpoint := &network.EndpointSettings{IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: home.IP}}
 	if versions.LessThan(d.cli.ClientVersion(), "1.44") {

@@ -43,7 +43,7 @@ type Options struct {
 	// running executable. It must be statically linked.
 	Binary string
 	// SpoolDir is the host directory that receives each decky's event
-	// spool, bind-mounted into its container. Empty: no spool mount.
+	// spool (SpoolDir/<topology>/<decky>), bind-mounted into its container.
 	SpoolDir string
 	// ExtraLabels are added to every object (tests put their run id here).
 	ExtraLabels map[string]string
@@ -68,6 +68,9 @@ var _ driver.Driver = (*Driver)(nil)
 func New(opts Options) (*Driver, error) {
 	if opts.AgentID == "" {
 		return nil, errors.New("driver/docker: empty agent id")
+	}
+	if opts.SpoolDir == "" {
+		return nil, errors.New("driver/docker: empty spool directory")
 	}
 	if opts.ImageRepo == "" {
 		opts.ImageRepo = "decnet-decky"

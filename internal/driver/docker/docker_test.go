@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"os/exec"
 	"strings"
 	"testing"
@@ -204,6 +206,26 @@ func TestDockerApplyLifecycle(t *testing.T) {
 		}
 		if got := h.sysctl(c.ID, "net.ipv4.ip_forward"); got != wantFwd {
 			t.Errorf("%s ip_forward = %s, want %s", dk.Name, got, wantFwd)
+		}
+	}
+
+	// Each decky process writes its events to its spool on the host.
+	for _, dk := range []string{"web", "dc"} {
+		dir := filepath.Join(h.drv.opts.SpoolDir, spec.ID, dk)
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			files, _ := filepath.Glob(filepath.Join(dir, "events-*.jsonl"))
+			var data []byte
+			if len(files) > 0 {
+				data, _ = os.ReadFile(files[0])
+			}
+			if strings.Contains(string(data), `"type":"decky.lifecycle.started"`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("decky %s wrote no lifecycle event to %s", dk, dir)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"sort"
 	"sync"
 
@@ -23,7 +24,8 @@ import (
 
 // Driver runs deckies as goroutines of the agent.
 type Driver struct {
-	log *slog.Logger
+	log      *slog.Logger
+	spoolDir string
 
 	mu      sync.Mutex
 	topo    string
@@ -41,12 +43,13 @@ type instance struct {
 
 var _ driver.Driver = (*Driver)(nil)
 
-// New returns a host driver; it starts nothing.
-func New(log *slog.Logger) *Driver {
+// New returns a host driver whose deckies spool their events under
+// spoolDir/<topology>/<decky>; it starts nothing.
+func New(spoolDir string, log *slog.Logger) *Driver {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Driver{log: log.With("component", "driver/host"), running: map[string]*instance{}}
+	return &Driver{log: log.With("component", "driver/host"), spoolDir: spoolDir, running: map[string]*instance{}}
 }
 
 // Apply implements driver.Driver.
@@ -88,7 +91,7 @@ func (d *Driver) Apply(ctx context.Context, spec *topology.Spec, progress driver
 		progress.Report(driver.Progress{Action: "remove", Object: "decky " + name, Done: done, Total: total})
 	}
 	for _, name := range start {
-		rt, err := decky.New(spec, name, d.log)
+		rt, err := decky.New(spec, name, decky.Options{SpoolDir: filepath.Join(d.spoolDir, spec.ID, name), Log: d.log})
 		if err != nil {
 			return fmt.Errorf("driver/host: %w", err)
 		}

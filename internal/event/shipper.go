@@ -1,0 +1,333 @@
+package event
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Publisher delivers a batch of events. A nil error is the
+// acknowledgement: the events are durable on the other side, and the
+// shipper may advance its cursor past them.
+type Publisher interface {
+	Publish(ctx context.Context, events []Event) error
+}
+
+// Shipper tails every spool under a root directory and hands the events to
+// a publisher. Its cursor (file identity and offset per spool file) is
+// persisted after every acknowledged batch, so a restart resumes where the
+// last acknowledged batch ended, and rotation (a new file) is just another
+// file. It deletes a spool file once everything in it is acknowledged and a
+// newer file exists in the same directory.
+type Shipper struct {
+	root       string
+	cursorPath string
+	host       string
+	pub        Publisher
+	log        *slog.Logger
+	cursor     map[string]int64 // file key -> offset
+	// MaxBatch bounds the events per publish.
+	MaxBatch int
+	// Poll is how often the spools are scanned when idle.
+	Poll time.Duration
+}
+
+// NewShipper returns a shipper; it reads its cursor file but starts
+// nothing.
+func NewShipper(root, cursorPath, host string, pub Publisher, log *slog.Logger) (*Shipper, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Shipper{root: root, cursorPath: cursorPath, host: host, pub: pub, log: log.With("component", "shipper"),
+		cursor: map[string]int64{}, MaxBatch: 500, Poll: 250 * time.Millisecond}
+	data, err := os.ReadFile(cursorPath)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("read shipper cursor: %w", err)
+	default:
+		if err := json.Unmarshal(data, &s.cursor); err != nil {
+			return nil, fmt.Errorf("parse shipper cursor %s: %w", cursorPath, err)
+		}
+	}
+	return s, nil
+}
+
+// Run ships until ctx is done. Publish failures are retried with backoff;
+// nothing is skipped.
+func (s *Shipper) Run(ctx context.Context) error {
+	backoff := s.Poll
+	for {
+		n, err := s.ShipOnce(ctx)
+		wait := s.Poll
+		switch {
+		case err != nil:
+			s.log.Warn("ship events", "err", err)
+			backoff = min(backoff*2, 30*time.Second)
+			wait = backoff
+		case n > 0:
+			backoff, wait = s.Poll, 0
+		default:
+			backoff = s.Poll
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// fileKey identifies a spool file by path and inode, so that a file
+// replaced under the same name never inherits an old offset.
+func fileKey(path string, fi fs.FileInfo) string {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return fmt.Sprintf("%s|%d:%d", path, st.Dev, st.Ino)
+	}
+	return path
+}
+
+// spoolDirs finds every directory under root holding spool files.
+func (s *Shipper) spoolDirs() ([]string, error) {
+	var dirs []string
+	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() && d.Name() == "quarantine" {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasPrefix(d.Name(), SpoolPrefix) && strings.HasSuffix(d.Name(), SpoolSuffix) {
+			dir := filepath.Dir(p)
+			if len(dirs) == 0 || dirs[len(dirs)-1] != dir {
+				dirs = append(dirs, dir)
+			}
+		}
+		return nil
+	})
+	return dirs, err
+}
+
+// ShipOnce ships at most one batch from each spool file that has new
+// complete lines, and returns how many events it shipped.
+func (s *Shipper) ShipOnce(ctx context.Context) (int, error) {
+	dirs, err := s.spoolDirs()
+	if err != nil {
+		return 0, err
+	}
+	shipped := 0
+	live := map[string]bool{}
+	for _, dir := range dirs {
+		files, err := SpoolFiles(dir)
+		if err != nil {
+			return shipped, err
+		}
+		for i, path := range files {
+			fi, err := os.Stat(path)
+			if err != nil {
+				continue
+			}
+			key := fileKey(path, fi)
+			live[key] = true
+			off := s.cursor[key]
+			if fi.Size() > off {
+				n, newOff, err := s.shipFile(ctx, path, off)
+				if err != nil {
+					return shipped, err
+				}
+				shipped += n
+				if newOff != off {
+					s.cursor[key] = newOff
+					if err := s.saveCursor(); err != nil {
+						return shipped, err
+					}
+				}
+				off = newOff
+			}
+			// Everything of an older file is acknowledged: it is done.
+			if i < len(files)-1 && off >= fi.Size() {
+				if err := os.Remove(path); err == nil {
+					delete(s.cursor, key)
+					delete(live, key)
+					_ = s.saveCursor()
+				}
+			}
+		}
+	}
+	// Forget files that vanished.
+	changed := false
+	for k := range s.cursor {
+		if !live[k] {
+			delete(s.cursor, k)
+			changed = true
+		}
+	}
+	if changed {
+		_ = s.saveCursor()
+	}
+	return shipped, nil
+}
+
+// shipFile publishes up to MaxBatch complete lines of path from off and
+// returns the offset after the last acknowledged line.
+func (s *Shipper) shipFile(ctx context.Context, path string, off int64) (int, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, off, err
+	}
+	defer f.Close()
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return 0, off, err
+	}
+	r := bufio.NewReaderSize(f, 64<<10)
+	var batch []Event
+	next := off
+	for len(batch) < s.MaxBatch {
+		line, err := r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// A line longer than the reader's buffer cannot come from our
+			// spool writer (it bounds lines); skip it whole and say so.
+			skipped := int64(len(line))
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = r.ReadSlice('\n')
+				skipped += int64(len(line))
+			}
+			if err != nil {
+				break // incomplete: wait for the rest
+			}
+			s.log.Error("skipping oversized spool line", "file", path, "bytes", skipped)
+			next += skipped
+			continue
+		}
+		if err != nil {
+			break // EOF or a partial line still being written
+		}
+		next += int64(len(line))
+		var e Event
+		if err := json.Unmarshal(bytes.TrimSpace(line), &e); err != nil || e.ID == "" {
+			s.log.Error("skipping malformed spool line", "file", path, "err", err)
+			continue
+		}
+		if e.Host == "" {
+			e.Host = s.host
+		}
+		batch = append(batch, e)
+	}
+	if len(batch) == 0 {
+		return 0, next, nil
+	}
+	if err := s.pub.Publish(ctx, batch); err != nil {
+		return 0, off, fmt.Errorf("publish %d events: %w", len(batch), err)
+	}
+	return len(batch), next, nil
+}
+
+func (s *Shipper) saveCursor() error {
+	data, err := json.Marshal(s.cursor)
+	if err != nil {
+		return err
+	}
+	tmp := s.cursorPath + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("save shipper cursor: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("save shipper cursor: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("save shipper cursor: %w", err)
+	}
+	f.Close()
+	return os.Rename(tmp, s.cursorPath)
+}
+
+// FileSink is a Publisher that appends events as JSON lines to a local
+// file, the stand-in for the bus until a master exists. A batch is fsynced
+// before it is acknowledged. On open it reads the ids of the file's last
+// lines, so the one batch that a crash between acknowledgement and cursor
+// save can replay is recognised and not written twice.
+type FileSink struct {
+	f    *os.File
+	seen map[string]bool
+}
+
+// OpenFileSink opens (creating) path for appending.
+func OpenFileSink(path string, recent int) (*FileSink, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("open sink: %w", err)
+	}
+	seen, err := tailIDs(f, recent)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("read sink tail: %w", err)
+	}
+	return &FileSink{f: f, seen: seen}, nil
+}
+
+// tailIDs returns the ids of the last n lines of f.
+func tailIDs(f *os.File, n int) (map[string]bool, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	start := max(0, fi.Size()-int64(n)*int64(4096))
+	buf := make([]byte, fi.Size()-start)
+	if _, err := f.ReadAt(buf, start); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	lines := bytes.Split(buf, []byte("\n"))
+	seen := map[string]bool{}
+	for i := len(lines) - 1; i >= 0 && len(seen) < n; i-- {
+		var e struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(lines[i], &e) == nil && e.ID != "" {
+			seen[e.ID] = true
+		}
+	}
+	return seen, nil
+}
+
+// Publish implements Publisher.
+func (s *FileSink) Publish(_ context.Context, events []Event) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for i := range events {
+		if s.seen[events[i].ID] {
+			continue
+		}
+		if err := enc.Encode(&events[i]); err != nil {
+			return err
+		}
+	}
+	if buf.Len() > 0 {
+		if _, err := s.f.Write(buf.Bytes()); err != nil {
+			return err
+		}
+		if err := s.f.Sync(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close closes the file.
+func (s *FileSink) Close() error { return s.f.Close() }
