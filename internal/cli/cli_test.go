@@ -150,7 +150,7 @@ func TestDeployFromFlags(t *testing.T) {
 	if code, _, errOut := run(t, "", "deploy", "--deckies", "2", "--dry-run"); code == 0 || !strings.Contains(errOut, "--services") {
 		t.Fatalf("deploy without services: %d %s", code, errOut)
 	}
-	if code, _, errOut := run(t, "", "deploy", "--deckies", "2", "--services", "ssh"); code == 0 || !strings.Contains(errOut, "not implemented") {
+	if code, _, errOut := run(t, "", "deploy", "--deckies", "2", "--services", "smb"); code == 0 || !strings.Contains(errOut, "not implemented") {
 		t.Fatalf("deploying unimplemented services must fail clearly: %d %s", code, errOut)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/persona"
 	"github.com/decnet/decnet/internal/service"
+	_ "github.com/decnet/decnet/internal/service/all" // every protocol a decky can run
 	"github.com/decnet/decnet/internal/topology"
 )
 

@@ -1,0 +1,303 @@
+package http
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"mime"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/service"
+)
+
+func init() {
+	service.Implement("http", service.Factory(func(env service.Env) (service.Server, error) { return newServer(env, false) }))
+	service.Implement("https", service.Factory(func(env service.Env) (service.Server, error) { return newServer(env, true) }))
+}
+
+const (
+	maxRequestsPerConn = 100
+	previewBytes       = 2048
+	bodyEventBytes     = 64 << 10
+)
+
+type server struct {
+	env        service.Env
+	site       *site
+	port       uint16
+	tls        *tls.Config
+	app        string
+	customBody []byte
+	rootStatus int
+	files      fs.FS
+}
+
+func str(cfg map[string]any, k string) string { s, _ := cfg[k].(string); return s }
+
+func newServer(env service.Env, useTLS bool) (*server, error) {
+	cfg := env.Config
+	s := &server{env: env, port: 80, app: str(cfg, "fake_app"), rootStatus: 200}
+	srvHeader := str(cfg, "server_header")
+	if srvHeader == "" {
+		srvHeader = env.Persona.Distro.HTTPServer
+	}
+	if srvHeader == "" {
+		srvHeader = "nginx"
+	}
+	s.site = &site{flavor: flavorOf(srvHeader), server: srvHeader, hostname: env.Persona.Hostname, port: 80, now: time.Now}
+	if useTLS {
+		s.port, s.site.port = 443, 443
+	}
+	if n, ok := cfg["response_code"].(int64); ok {
+		s.rootStatus = int(n)
+	}
+	if b := str(cfg, "custom_body"); b != "" {
+		if raw, ok := strings.CutPrefix(b, "b64:"); ok {
+			dec, err := base64.StdEncoding.DecodeString(raw)
+			if err != nil {
+				return nil, fmt.Errorf("custom_body: %w", err)
+			}
+			s.customBody = dec
+		} else {
+			s.customBody = []byte(b)
+		}
+	}
+	if hdrs, ok := cfg["extra_headers"].(map[string]any); ok {
+		for k, v := range hdrs {
+			vs, _ := v.(string)
+			if !isToken(k) || strings.ContainsAny(vs, "\r\n") {
+				return nil, fmt.Errorf("extra_headers: %q is not a valid header", k)
+			}
+			s.site.extra = append(s.site.extra, Header{k, vs})
+		}
+	}
+	if dir := str(cfg, "files"); dir != "" {
+		s.files = os.DirFS(dir)
+	}
+	if useTLS {
+		cert, err := s.certificate()
+		if err != nil {
+			return nil, err
+		}
+		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+	}
+	return s, nil
+}
+
+func (s *server) certificate() (tls.Certificate, error) {
+	cfg := s.env.Config
+	if c, k := str(cfg, "tls_cert"), str(cfg, "tls_key"); c != "" || k != "" {
+		cert, err := tls.X509KeyPair([]byte(c), []byte(k))
+		if err != nil {
+			return tls.Certificate{}, fmt.Errorf("tls_cert/tls_key: %w", err)
+		}
+		return cert, nil
+	}
+	cn := str(cfg, "tls_cn")
+	if cn == "" {
+		cn = strings.ToLower(s.env.Persona.Hostname)
+	}
+	return deckyCertificate(s.env.Identity, cn, time.Now())
+}
+
+// Serve implements service.Server.
+func (s *server) Serve(ctx context.Context) error {
+	return service.ServeTCP(ctx, s.env, s.port, s.handle)
+}
+
+// connState is per-connection: the Digest nonce and session cookie it
+// hands out are fresh for every connection.
+type connState struct {
+	nonce  string
+	cookie string
+	tls    *clientHello
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (s *server) handle(ctx context.Context, c *service.Conn) {
+	cs := &connState{nonce: randomHex(16), cookie: randomHex(13)}
+	var rw io.ReadWriter = c
+	if s.tls != nil {
+		rec := &helloRecorder{Conn: c}
+		tc := tls.Server(rec, s.tls)
+		hctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		fields := map[string]any{}
+		if ch, perr := parseClientHello(rec.hello()); perr == nil {
+			cs.tls = ch
+			ja3, ja3hash := ch.JA3()
+			fields["ja3"], fields["ja3_hash"], fields["ja4"] = ja3, ja3hash, ch.JA4()
+			fields["sni"] = event.Text([]byte(ch.SNI), 256)
+			fields["alpn"] = ch.ALPN
+		}
+		if err != nil {
+			fields["established"], fields["error"] = false, err.Error()
+			c.Session.Emit(event.Event{Type: "http.tls.handshake", Outcome: "failure", Fields: fields})
+			return
+		}
+		st := tc.ConnectionState()
+		fields["established"], fields["version"], fields["cipher"] = true, tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)
+		c.Session.Emit(event.Event{Type: "http.tls.handshake", Outcome: "success", Fields: fields})
+		rw = tc
+	}
+	br := bufio.NewReaderSize(rw, 4096)
+	for i := 0; i < maxRequestsPerConn; i++ {
+		req, err := ReadRequest(br)
+		if err != nil {
+			s.protocolError(c, rw, err)
+			return
+		}
+		res, app, cred, formFields := s.respond(req, cs)
+		keep := keepAlive(req) && !res.close && i < maxRequestsPerConn-1
+		out := s.site.write(res, keep)
+		if _, err := rw.Write(out); err != nil {
+			return
+		}
+		s.emit(c, req, res, app, cred, formFields, len(out))
+		if !keep {
+			c.SetCloseReason("server")
+			return
+		}
+	}
+}
+
+func keepAlive(req *Request) bool {
+	conn := strings.ToLower(req.Get("Connection"))
+	if req.Proto == "HTTP/1.0" {
+		return strings.Contains(conn, "keep-alive")
+	}
+	return !strings.Contains(conn, "close")
+}
+
+var knownMethods = map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT": true, "DELETE": true, "OPTIONS": true, "PATCH": true, "TRACE": true, "CONNECT": true, "PROPFIND": true}
+
+// respond answers one request as the persona's server would.
+func (s *server) respond(req *Request, cs *connState) (*response, string, *event.Credential, []string) {
+	var res *response
+	app, cred, formFields := "", (*event.Credential)(nil), []string(nil)
+	switch {
+	case !knownMethods[req.Method] && s.site.flavor == apache:
+		res = s.site.errorPage(501, req.Method, req.Path)
+	case !knownMethods[req.Method] || req.Method == "TRACE" || req.Method == "CONNECT":
+		res = s.site.errorPage(405, req.Method, req.Path)
+	default:
+		res, app, cred, formFields = s.route(req, cs)
+		// Static content only answers GET and HEAD: nginx and IIS refuse
+		// anything else with 405, Apache does for methods that would
+		// change the resource.
+		static := app == "" && res.status == 404
+		if static && req.Method != "GET" && req.Method != "HEAD" && (s.site.flavor != apache || req.Method != "POST") {
+			res = s.site.errorPage(405, req.Method, req.Path)
+		}
+	}
+	if req.Method == "HEAD" {
+		res.noBody = true
+	}
+	return res, app, cred, formFields
+}
+
+// file serves the operator's read-only files directory, if any.
+func (s *server) file(req *Request) *response {
+	if s.files == nil || (req.Method != "GET" && req.Method != "HEAD") {
+		return nil
+	}
+	name := strings.TrimPrefix(path.Clean("/"+req.Path), "/")
+	if name == "" {
+		name = "index.html"
+	}
+	if !fs.ValidPath(name) {
+		return nil
+	}
+	f, err := s.files.Open(filepath.ToSlash(name))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.IsDir() || st.Size() > 32<<20 {
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(f, 32<<20))
+	if err != nil {
+		return nil
+	}
+	ct := mime.TypeByExtension(path.Ext(name))
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	return &response{status: 200, ctype: ct, body: body, extra: []Header{{"Last-Modified", st.ModTime().UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT")}, {"Accept-Ranges", "bytes"}}}
+}
+
+func (s *server) protocolError(c *service.Conn, w io.Writer, err error) {
+	var tl errTooLarge
+	status := 0
+	switch {
+	case errors.Is(err, errBadRequest), errors.Is(err, io.ErrUnexpectedEOF):
+		status = 400
+	case errors.As(err, &tl):
+		status = tl.status
+		if s.site.flavor == nginx && status == 431 {
+			status = 400
+		}
+	default:
+		return // the client went away or timed out
+	}
+	res := s.site.errorPage(status, "", "")
+	res.close = true
+	_, _ = w.Write(s.site.write(res, false))
+	c.Session.Emit(event.Event{Type: "http.protocol.error", Fields: map[string]any{"error": err.Error(), "status": status}})
+	c.SetCloseReason("server")
+}
+
+func (s *server) emit(c *service.Conn, req *Request, res *response, app string, cred *event.Credential, formFields []string, outBytes int) {
+	headers := make([][2]string, 0, len(req.Headers))
+	for _, h := range req.Headers {
+		headers = append(headers, [2]string{event.Text([]byte(h.Name), 256), event.Text([]byte(h.Value), 1024)})
+	}
+	f := map[string]any{
+		"method": event.Text([]byte(req.Method), 32), "path": event.Text([]byte(req.Path), 2048), "query": event.Text([]byte(req.Query), 2048),
+		"version": req.Proto, "headers": headers, "user_agent": event.Text([]byte(req.Get("User-Agent")), 512),
+		"host": event.Text([]byte(req.Get("Host")), 256), "status": res.status, "response_bytes": outBytes,
+		"body_bytes": req.BodySize,
+	}
+	if app != "" {
+		f["app"] = app
+	}
+	if len(formFields) > 0 {
+		f["form_fields"] = formFields
+	}
+	if len(req.Body) > 0 {
+		f["body_preview"] = event.Text(req.Body[:min(len(req.Body), previewBytes)], previewBytes)
+		if len(req.Body) <= bodyEventBytes {
+			f["body_b64"] = base64.StdEncoding.EncodeToString(req.Body)
+		} else if a, err := s.env.Quarantine.Put(strings.NewReader(string(req.Body))); err == nil {
+			f["body_sha256"] = a.SHA256
+		}
+	}
+	e := event.Event{Type: "http.request.received", Fields: f, Credential: cred}
+	if req.BodyTruncated {
+		e.Truncated = []string{"body"}
+	}
+	if cred != nil {
+		e.Type, e.Outcome = "http.login.failed", "failure"
+	}
+	c.Session.Emit(e)
+}
