@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Requests per second of the http decky against Debian's nginx, side by
+# side on this machine: both serve their default page on loopback to the
+# same wrk load. Prints both figures and the ratio.
+# Usage: scripts/bench-http.sh [seconds] [connections]
+set -euo pipefail
+secs=${1:-10}
+conns=${2:-64}
+work=$(mktemp -d)
+chmod 755 "$work"
+trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null; kill $decky_pid 2>/dev/null; rm -rf "$work"' EXIT
+CGO_ENABLED=0 go build -o "$work/decnet" ./cmd/decnet
+version=$(nginx -v 2>&1 | sed 's/.*version: //')
+mkdir -p "$work/html" && cp /var/www/html/index.nginx-debian.html "$work/html/index.html"
+cat > "$work/nginx.conf" <<CONF
+worker_processes 1; pid $work/nginx.pid; error_log $work/error.log;
+events { worker_connections 1024; }
+http { access_log off; include /etc/nginx/mime.types;
+  client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work; uwsgi_temp_path $work; scgi_temp_path $work;
+  server { listen 127.0.0.1:18080; root $work/html; } }
+CONF
+nginx -c "$work/nginx.conf"
+cat > "$work/spec.yaml" <<SPEC
+name: bench
+seed: 00112233445566778899aabbccddeeff
+lans: [{name: lo, subnet: 127.66.0.0/24, dmz: true}]
+deckies:
+  - name: web
+    persona: {os: linux, distro: debian, hostname: web01}
+    addresses: [{lan: lo, ip: 127.66.0.10}]
+    services: [http]
+    service_config: {http: {server_header: "$version"}}
+SPEC
+"$work/decnet" decky run --spec "$work/spec.yaml" --decky web --spool "$work/spool" --log-level warn &
+decky_pid=$!
+for _ in $(seq 50); do curl -s -o /dev/null http://127.66.0.10/ && break; sleep 0.1; done
+rps() { wrk -t2 -c"$conns" -d"${secs}s" "$1" | awk '/Requests\/sec/ {print $2}'; }
+ngx=$(rps http://127.0.0.1:18080/)
+dky=$(rps http://127.66.0.10/)
+echo "nginx $version (1 worker): $ngx req/s"
+echo "http decky (one Go process, every request evented to the spool): $dky req/s"
+echo "ratio decky/nginx: $(echo "scale=2; $dky / $ngx" | bc)"
