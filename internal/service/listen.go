@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"runtime/debug"
@@ -80,6 +81,9 @@ func ServeTCP(ctx context.Context, env Env, port uint16, h ConnHandler) error {
 	if limits == (Limits{}) {
 		limits = DefaultLimits
 	}
+	if env.Log == nil {
+		env.Log = slog.New(slog.DiscardHandler)
+	}
 	var listeners []net.Listener
 	for _, a := range env.Addrs {
 		l, err := net.Listen("tcp", netip.AddrPortFrom(a, port).String())
@@ -103,11 +107,21 @@ func ServeTCP(ctx context.Context, env Env, port uint16, h ConnHandler) error {
 			errc <- acceptLoop(cctx, env, l, limits, t, h, &wg)
 		}()
 	}
-	<-ctx.Done()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		// An accept loop died: the service is deaf on that address, so
+		// stop it all and let the runtime report the failure.
+	}
+	cancel()
 	for _, l := range listeners {
 		l.Close()
 	}
 	wg.Wait()
+	if err != nil {
+		return fmt.Errorf("accept: %w", err)
+	}
 	return nil
 }
 

@@ -1,0 +1,95 @@
+package service_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/service"
+)
+
+func TestServeTCPLimitsAndTimeouts(t *testing.T) {
+	rec := event.NewRecorder()
+	addr := netip.AddrFrom4([4]byte{127, byte(10 + rand.IntN(200)), byte(rand.IntN(256)), 7})
+	env := service.Env{Addrs: []netip.Addr{addr}, Events: event.NewEmitter(rec, "t", "d", "redis", "redis", nil),
+		Limits: service.Limits{PerSource: 2, Total: 10, Idle: 300 * time.Millisecond, Life: time.Minute}}
+	port := uint16(30000 + rand.IntN(20000))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- service.ServeTCP(ctx, env, port, func(ctx context.Context, c *service.Conn) {
+			if string(readN(c, 4)) == "boom" {
+				panic("handler bug")
+			}
+			io.Copy(io.Discard, c) // until the idle timeout
+		})
+	}()
+	target := net.JoinHostPort(addr.String(), fmt.Sprint(port))
+	var conns []net.Conn
+	for i := 0; ; i++ {
+		c, err := net.Dial("tcp", target)
+		if err == nil {
+			conns = append(conns, c)
+			break
+		}
+		if i > 200 {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c2, _ := net.Dial("tcp", target)
+	conns = append(conns, c2)
+	c3, err := net.Dial("tcp", target)
+	if err == nil {
+		c3.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, err := c3.Read(make([]byte, 1)); err == nil {
+			t.Fatal("third connection from one source was served")
+		}
+		c3.Close()
+	}
+	if _, ok := rec.Wait(3*time.Second, event.OfType("redis.session.rejected")); !ok {
+		t.Fatal("no session.rejected event")
+	}
+	// Idle connections are closed with reason timeout.
+	e, ok := rec.Wait(3*time.Second, func(e event.Event) bool { return e.Type == "redis.session.close" && e.Fields["reason"] == "timeout" })
+	if !ok {
+		t.Fatalf("no idle close: %+v", rec.Events())
+	}
+	if e.Session == "" || e.Src.IP != "127.0.0.1" || e.Dst.Port != int(port) {
+		t.Fatalf("envelope: %+v", e)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	// A panicking handler costs one connection, not the service.
+	c4, err := net.Dial("tcp", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c4.Write([]byte("boom"))
+	if _, ok := rec.Wait(3*time.Second, event.OfType("redis.protocol.error")); !ok {
+		t.Fatal("panic not recorded")
+	}
+	c4.Close()
+	c5, err := net.Dial("tcp", target)
+	if err != nil {
+		t.Fatalf("service died after a handler panic: %v", err)
+	}
+	c5.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readN(r io.Reader, n int) []byte {
+	b := make([]byte, n)
+	io.ReadFull(r, b)
+	return b
+}
