@@ -1,0 +1,27 @@
+package authpolicy
+
+import "testing"
+
+func TestPolicy(t *testing.T) {
+	p := New(map[string]any{"users": []any{"root:toor", "pi:raspberry"}, "accept_after": int64(2)})
+	if !p.Accept("1.1.1.1", "root", []byte("toor")) || !p.Accept("1.1.1.1", "pi", []byte("raspberry")) {
+		t.Fatal("listed pair refused")
+	}
+	if p.Accept("2.2.2.2", "root", []byte("x")) || p.Accept("2.2.2.2", "root", []byte("y")) {
+		t.Fatal("wrong password accepted before accept_after")
+	}
+	if !p.Accept("2.2.2.2", "admin", []byte("z")) {
+		t.Fatal("accept_after did not open after 2 failures")
+	}
+	if p.Accept("3.3.3.3", "admin", []byte("z")) {
+		t.Fatal("accept_after counted another source's failures")
+	}
+	def := New(nil)
+	if !def.Accept("x", "root", []byte("admin")) || def.Accept("x", "root", []byte("root")) {
+		t.Fatal("default policy is not root:admin")
+	}
+	legacy := New(map[string]any{"password": "pw", "user": "ubuntu", "user_password": "ub"})
+	if !legacy.Accept("x", "root", []byte("pw")) || !legacy.Accept("x", "ubuntu", []byte("ub")) {
+		t.Fatal("legacy keys ignored")
+	}
+}
