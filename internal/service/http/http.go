@@ -28,7 +28,7 @@ func init() {
 }
 
 const (
-	maxRequestsPerConn = 100
+	maxRequestsPerConn = 1000 // nginx's keepalive_requests
 	previewBytes       = 2048
 	bodyEventBytes     = 64 << 10
 )
