@@ -3,5 +3,8 @@
 package all
 
 import (
+	_ "github.com/decnet/decnet/internal/service/ftp"
 	_ "github.com/decnet/decnet/internal/service/http" // http, https
+	_ "github.com/decnet/decnet/internal/service/mysql"
+	_ "github.com/decnet/decnet/internal/service/redis"
 )
