@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/decnet/decnet/internal/service"
 	"github.com/decnet/decnet/internal/testenv"
 	"github.com/decnet/decnet/internal/topology"
 )
@@ -29,18 +28,17 @@ func TestNmapNamesPersonaProducts(t *testing.T) {
 	nmap := testenv.RequireTool(t, "nmap")
 	testenv.RequireRoot(t)
 	cases := []realismCase{
-		{"debian", "linux", []string{"http"}, map[int][]string{80: {"nginx", "1.22.1"}}},
+		{"debian", "linux", []string{"http", "ftp", "redis", "mysql"}, map[int][]string{
+			80: {"nginx", "1.22.1"}, 21: {"vsftpd", "3.0.3"}, 6379: {"Redis key-value store", "7.0.15"},
+			3306: {"MySQL", "10.11.6-MariaDB-0+deb12u1"}}},
+		{"ubuntu22", "linux", []string{"redis", "mysql"}, map[int][]string{
+			6379: {"Redis key-value store", "6.0.16"}, 3306: {"MySQL", "8.0.39-0ubuntu0.22.04.1"}}},
 		{"ubuntu20", "linux", []string{"http"}, map[int][]string{80: {"Apache httpd", "2.4.41", "Ubuntu"}}},
 		{"win2019", "windows_server", []string{"http"}, map[int][]string{80: {"Microsoft IIS httpd", "10.0"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.distro, func(t *testing.T) {
-			var svcs []string
-			for _, s := range tc.services {
-				if _, ok := service.Implementation(s); ok {
-					svcs = append(svcs, s)
-				}
-			}
+			svcs := tc.services
 			ip := fmt.Sprintf("127.%d.%d.%d", 20+rand.IntN(200), rand.IntN(256), 2+rand.IntN(250))
 			spec := &topology.Spec{ID: "realism", Name: "realism", Seed: fmt.Sprint(rand.Uint64()),
 				LANs: []topology.LAN{{Name: "lo", Subnet: ip[:strings.LastIndex(ip, ".")] + ".0/24", DMZ: true}},
