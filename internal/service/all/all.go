@@ -7,4 +7,6 @@ import (
 	_ "github.com/decnet/decnet/internal/service/http" // http, https
 	_ "github.com/decnet/decnet/internal/service/mysql"
 	_ "github.com/decnet/decnet/internal/service/redis"
+	_ "github.com/decnet/decnet/internal/service/ssh"
+	_ "github.com/decnet/decnet/internal/service/telnet"
 )

@@ -1,0 +1,400 @@
+package ssh
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	xssh "github.com/decnet/decnet/internal/service/ssh/internal/transport"
+
+	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/service"
+	"github.com/decnet/decnet/internal/shell"
+)
+
+func init() { service.Implement("ssh", service.Factory(New)) }
+
+// Port is the SSH service's port.
+const Port = 22
+
+// failDelay is how long OpenSSH with PAM takes to answer a wrong password
+// (pam_unix's delay); each reply is jittered around it.
+const failDelay = 2 * time.Second
+
+// maxSources bounds the per-source failure counts of accept_after.
+const maxSources = 65536
+
+// Server is the SSH service of one decky.
+type Server struct {
+	env      service.Env
+	prof     profile
+	version  string
+	signers  []xssh.Signer
+	machine  shell.Machine
+	motd     string
+	creds    map[string]map[string]bool // user -> accepted passwords
+	anyAfter int                        // accept_after
+
+	mu    sync.Mutex
+	fails map[string]int // source ip -> failed password attempts
+
+	// delay returns the wait before a failed password reply; tests may
+	// shorten it.
+	delay func() time.Duration
+}
+
+var _ service.Server = (*Server)(nil)
+
+// New builds the SSH service for one decky: it derives the host keys and
+// reads the configuration; it starts nothing.
+func New(env service.Env) (service.Server, error) {
+	if env.Log == nil {
+		env.Log = nopLogger()
+	}
+	s := &Server{env: env, fails: map[string]int{}, creds: map[string]map[string]bool{}}
+	s.version = env.Persona.Distro.SSHVersion
+	if b := strings.TrimSpace(str(env.Config, "banner")); b != "" {
+		s.version = strings.TrimPrefix(b, "SSH-2.0-")
+	}
+	if s.version == "" {
+		s.version = "OpenSSH_9.2p1 Debian-2+deb12u3"
+	}
+	s.prof = profileFor(s.version, env.Persona.Distro.OSReleaseID)
+	keys, err := deriveHostKeys(env.Identity)
+	if err != nil {
+		return nil, fmt.Errorf("service/ssh: %w", err)
+	}
+	if s.signers, err = keys.signers(s.prof); err != nil {
+		return nil, fmt.Errorf("service/ssh: host keys: %w", err)
+	}
+	hostname := str(env.Config, "hostname")
+	if hostname == "" {
+		hostname = env.Persona.Hostname
+	}
+	if hostname == "" {
+		hostname = "localhost"
+	}
+	s.machine = shell.Machine{Distro: env.Persona.Distro, Hostname: hostname, Identity: env.Identity}
+	s.motd = str(env.Config, "motd")
+	if b, ok := strings.CutPrefix(s.motd, "b64:"); ok {
+		if dec, err := base64.StdEncoding.DecodeString(b); err == nil {
+			s.motd = string(dec)
+		}
+	}
+	s.readCreds(env.Config)
+	s.delay = func() time.Duration {
+		return failDelay + time.Duration(rand.Int64N(int64(600*time.Millisecond))) - 200*time.Millisecond
+	}
+	return s, nil
+}
+
+func str(cfg map[string]any, key string) string {
+	v, _ := cfg[key].(string)
+	return v
+}
+
+func (s *Server) readCreds(cfg map[string]any) {
+	add := func(user, pass string) {
+		if user == "" {
+			return
+		}
+		if s.creds[user] == nil {
+			s.creds[user] = map[string]bool{}
+		}
+		s.creds[user][pass] = true
+	}
+	switch l := cfg["users"].(type) {
+	case []any:
+		for _, it := range l {
+			if p, ok := it.(string); ok {
+				u, pw, _ := strings.Cut(p, ":")
+				add(u, pw)
+			}
+		}
+	case []string:
+		for _, p := range l {
+			u, pw, _ := strings.Cut(p, ":")
+			add(u, pw)
+		}
+	}
+	if pw := str(cfg, "password"); pw != "" {
+		add("root", pw)
+	}
+	if u, pw := str(cfg, "user"), str(cfg, "user_password"); u != "" && pw != "" {
+		add(u, pw)
+	}
+	switch n := cfg["accept_after"].(type) {
+	case int:
+		s.anyAfter = n
+	case int64:
+		s.anyAfter = int(n)
+	case float64:
+		s.anyAfter = int(n)
+	}
+	if len(s.creds) == 0 && s.anyAfter == 0 {
+		add("root", "admin") // the original system's default
+	}
+}
+
+// Serve listens on port 22 of every decky address until ctx is done.
+func (s *Server) Serve(ctx context.Context) error {
+	return service.ServeTCP(ctx, s.env, Port, s.handle)
+}
+
+// accept applies the accept policy to one password attempt from src.
+func (s *Server) accept(src, user string, pass []byte) bool {
+	if s.creds[user][string(pass)] {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.anyAfter > 0 && s.fails[src] >= s.anyAfter {
+		return true
+	}
+	if _, ok := s.fails[src]; !ok && len(s.fails) >= maxSources {
+		for k := range s.fails { // forget an arbitrary source
+			delete(s.fails, k)
+			break
+		}
+	}
+	s.fails[src]++
+	return false
+}
+
+// conn is one SSH connection's state.
+type conn struct {
+	srv     *Server
+	ctx     context.Context
+	sess    *event.Session
+	src     string
+	srcPort int
+	attempt int
+	sc      *xssh.ServerConn
+	user    string
+
+	mu     sync.Mutex
+	fs     *shell.FS // shared by the connection's channels
+	nextCh int
+	wg     sync.WaitGroup
+}
+
+func (s *Server) handle(ctx context.Context, c *service.Conn) {
+	src := c.Session.Source()
+	cn := &conn{srv: s, ctx: ctx, sess: c.Session, src: src.IP, srcPort: src.Port}
+	t := &tap{Conn: c,
+		onVersion: func(v string) {
+			cn.sess.Emit(event.Event{Type: "ssh.client.version", Fields: map[string]any{
+				"client_version": event.Text([]byte(v), 255)}})
+		},
+		onKex: func(k *KexInit, err error) {
+			if err != nil {
+				cn.sess.Emit(event.Event{Type: "ssh.protocol.error", Fields: map[string]any{"error": "malformed client kexinit"}})
+				return
+			}
+			cn.sess.Emit(event.Event{Type: "ssh.client.kex", Fields: map[string]any{
+				"hassh": k.HASSH(), "hassh_algorithms": event.Text([]byte(k.HASSHAlgorithms()), event.MaxField),
+				"kex_algs": textList(k.Kex), "host_key_algs": textList(k.HostKey), "enc_cs": textList(k.EncCS),
+				"mac_cs": textList(k.MacCS), "comp_cs": textList(k.CompCS), "lang_cs": textList(k.LangCS),
+			}})
+		},
+	}
+	cfg := s.serverConfig(cn)
+	sc, chans, reqs, err := xssh.NewServerConn(t, cfg)
+	if err != nil {
+		var de *xssh.ServerAuthError
+		if errors.As(err, &de) {
+			c.SetCloseReason("client")
+		}
+		return
+	}
+	cn.sc = sc
+	cn.user = sc.User()
+	defer sc.Close()
+	cn.wg.Add(1)
+	go func() {
+		defer cn.wg.Done()
+		cn.globalRequests(reqs)
+	}()
+	for nc := range chans {
+		cn.newChannel(nc)
+	}
+	cn.wg.Wait()
+}
+
+func textList(l []string) []string {
+	out := make([]string, 0, len(l))
+	for i, a := range l {
+		if i >= 64 {
+			break
+		}
+		out = append(out, event.Text([]byte(a), 256))
+	}
+	return out
+}
+
+func (s *Server) serverConfig(cn *conn) *xssh.ServerConfig {
+	cfg := &xssh.ServerConfig{
+		Config: xssh.Config{
+			KeyExchanges:      s.prof.Kex(),
+			Ciphers:           s.prof.Ciphers(),
+			MACs:              s.prof.MACs(),
+			ServerExtInfo:     s.prof.extInfo(),
+			ServerCompression: s.prof.Compression(),
+		},
+		ServerVersion: "SSH-2.0-" + s.version,
+		MaxAuthTries:  6,
+		PasswordCallback: func(md xssh.ConnMetadata, pw []byte) (*xssh.Permissions, error) {
+			return cn.password(md, pw, "password")
+		},
+		PublicKeyCallback: func(md xssh.ConnMetadata, key xssh.PublicKey) (*xssh.Permissions, error) {
+			cn.attempt++
+			blob := key.Marshal()
+			cred := event.NewCredential("ssh_pubkey", "publickey", md.User(), blob, false)
+			cred.Material = map[string]any{"fingerprint": xssh.FingerprintSHA256(key), "key_type": key.Type()}
+			cn.sess.Emit(event.Event{Type: "ssh.login.failed", Outcome: "failure", Credential: cred, Fields: map[string]any{
+				"method": "publickey", "user": event.Text([]byte(md.User()), event.MaxField), "attempt": cn.attempt}})
+			return nil, errors.New("publickey rejected")
+		},
+	}
+	if s.prof.KbdInteractive {
+		cfg.KeyboardInteractiveCallback = func(md xssh.ConnMetadata, ch xssh.KeyboardInteractiveChallenge) (*xssh.Permissions, error) {
+			ans, err := ch("", "", []string{"Password: "}, []bool{false})
+			if err != nil {
+				return nil, err
+			}
+			if len(ans) != 1 {
+				return nil, errors.New("keyboard-interactive: bad answer count")
+			}
+			return cn.password(md, []byte(ans[0]), "keyboard-interactive")
+		}
+	}
+	for _, k := range s.signers {
+		cfg.AddHostKey(k)
+	}
+	return cfg
+}
+
+// password records one password attempt and answers it under the accept
+// policy, after OpenSSH's delay when it fails.
+func (cn *conn) password(md xssh.ConnMetadata, pw []byte, method string) (*xssh.Permissions, error) {
+	cn.attempt++
+	ok := cn.srv.accept(cn.src, md.User(), pw)
+	typ, outcome := "ssh.login.failed", "failure"
+	if ok {
+		typ, outcome = "ssh.login.success", "success"
+	}
+	cn.sess.Emit(event.Event{Type: typ, Outcome: outcome,
+		Credential: event.NewCredential("plaintext", method, md.User(), pw, true),
+		Fields: map[string]any{"method": method, "user": event.Text([]byte(md.User()), event.MaxField), "attempt": cn.attempt,
+			"client_version": event.Text(md.ClientVersion(), 255)}})
+	if ok {
+		return &xssh.Permissions{}, nil
+	}
+	t := time.NewTimer(cn.srv.delay())
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-cn.ctx.Done():
+	}
+	return nil, errors.New("password rejected")
+}
+
+// globalRequests answers connection-level requests: port forwarding is
+// recorded and refused.
+func (cn *conn) globalRequests(reqs <-chan *xssh.Request) {
+	for r := range reqs {
+		switch r.Type {
+		case "tcpip-forward", "cancel-tcpip-forward":
+			var p struct {
+				Addr string
+				Port uint32
+			}
+			f := map[string]any{"kind": r.Type, "decision": "denied"}
+			if xssh.Unmarshal(r.Payload, &p) == nil {
+				f["host"] = event.Text([]byte(p.Addr), 255)
+				f["port"] = p.Port
+			}
+			cn.sess.Emit(event.Event{Type: "ssh.forward.request", Outcome: "failure", Fields: f})
+		}
+		if r.WantReply {
+			_ = r.Reply(false, nil)
+		}
+	}
+}
+
+func (cn *conn) newChannel(nc xssh.NewChannel) {
+	switch nc.ChannelType() {
+	case "session":
+		ch, reqs, err := nc.Accept()
+		if err != nil {
+			return
+		}
+		cn.mu.Lock()
+		id := cn.nextCh
+		cn.nextCh++
+		cn.mu.Unlock()
+		cn.wg.Add(1)
+		go func() {
+			defer cn.wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					cn.srv.env.Log.Error("channel panic", "err", r)
+					cn.sess.Emit(event.Event{Type: "ssh.protocol.error", Fields: map[string]any{"error": "internal error"}})
+					ch.Close()
+				}
+			}()
+			newSession(cn, id, ch, reqs).serve()
+		}()
+	case "direct-tcpip":
+		var p struct {
+			Host     string
+			Port     uint32
+			OrigHost string
+			OrigPort uint32
+		}
+		f := map[string]any{"kind": "direct-tcpip", "decision": "denied"}
+		if xssh.Unmarshal(nc.ExtraData(), &p) == nil {
+			f["host"] = event.Text([]byte(p.Host), 255)
+			f["port"] = p.Port
+			f["originator_host"] = event.Text([]byte(p.OrigHost), 255)
+			f["originator_port"] = p.OrigPort
+		}
+		cn.sess.Emit(event.Event{Type: "ssh.forward.request", Outcome: "failure", Fields: f})
+		_ = nc.Reject(xssh.ConnectionFailed, "Connection refused")
+	default:
+		_ = nc.Reject(xssh.UnknownChannelType, "unknown channel type")
+	}
+}
+
+// shell returns a new shell for a channel, sharing the connection's file
+// system with its other channels.
+func (cn *conn) shell() *shell.Shell {
+	m := cn.srv.machine
+	sh := shell.New(m, cn.user)
+	cn.mu.Lock()
+	if cn.fs == nil {
+		cn.fs = sh.FS
+	} else {
+		sh.FS = cn.fs
+	}
+	cn.mu.Unlock()
+	sh.Env["SSH_CLIENT"] = fmt.Sprintf("%s %d 22", cn.src, cn.srcPort)
+	sh.Env["__from"] = cn.src
+	sh.Env["__fromport"] = fmt.Sprint(cn.srcPort)
+	sh.OnFetch = func(f shell.Fetch) {
+		cn.sess.Emit(event.Event{Type: "ssh.file.fetch", Fields: map[string]any{
+			"url": event.Text([]byte(f.URL), event.MaxField), "tool": f.Tool, "fetched": false}})
+	}
+	return sh
+}
+
+func sha256hex(b []byte) string {
+	h := sha256.Sum256(b)
+	return fmt.Sprintf("%x", h[:])
+}

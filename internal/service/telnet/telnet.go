@@ -1,0 +1,365 @@
+package telnet
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/service"
+	"github.com/decnet/decnet/internal/service/authpolicy"
+	"github.com/decnet/decnet/internal/shell"
+)
+
+func init() { service.Implement("telnet", service.Factory(New)) }
+
+// Port is the Telnet port.
+const Port = 23
+
+// Telnet protocol bytes (RFC 854 and the option RFCs).
+const (
+	iac  = 255
+	dont = 254
+	do   = 253
+	wont = 252
+	will = 251
+	sb   = 250
+	se   = 240
+
+	optEcho  = 1
+	optSGA   = 3
+	optTType = 24
+	optNAWS  = 31
+)
+
+const (
+	maxLine      = 4096
+	maxSubneg    = 512
+	maxAttempts  = 3
+	loginTimeout = 60 * time.Second
+)
+
+// Server is the Telnet service of one decky.
+type Server struct {
+	env     service.Env
+	policy  *authpolicy.Policy
+	machine shell.Machine
+	banner  string
+	// failDelay returns the wait before "Login incorrect" (login(1) sleeps
+	// about 3 s); tests shorten it.
+	failDelay func() time.Duration
+}
+
+// New builds the Telnet service; it starts nothing.
+func New(env service.Env) (service.Server, error) {
+	host := env.Persona.Hostname
+	if h, _ := env.Config["hostname"].(string); h != "" {
+		host = h
+	}
+	user, _ := env.Config["user"].(string)
+	s := &Server{env: env, policy: authpolicy.New(env.Config),
+		machine:   shell.Machine{Distro: env.Persona.Distro, Hostname: host, Identity: env.Identity, User: user},
+		failDelay: func() time.Duration { return 2500*time.Millisecond + time.Duration(rand.IntN(1000))*time.Millisecond }}
+	if b, ok := env.Config["banner"].(string); ok {
+		s.banner = b
+	} else if !s.machine.Busybox() {
+		// util-linux login prints /etc/issue, which the distro fills in.
+		s.banner = fmt.Sprintf("%s\n\n", issueName(env.Persona.Distro.PrettyName))
+	}
+	return s, nil
+}
+
+// issueName is /etc/issue's first line without the escapes (Debian:
+// "Debian GNU/Linux 12 \n \l").
+func issueName(pretty string) string {
+	return strings.TrimSuffix(strings.Replace(pretty, " (", " ", 1), ")")
+}
+
+// Serve listens on port 23 of every decky address until ctx is done.
+func (s *Server) Serve(ctx context.Context) error {
+	return service.ServeTCP(ctx, s.env, Port, s.handle)
+}
+
+// term is the Telnet line discipline on one connection: it strips option
+// negotiation from the input (recording it), echoes when asked, and
+// converts line endings.
+type term struct {
+	w       io.Writer
+	r       *bufio.Reader
+	echo    bool
+	opts    []string
+	ttype   string
+	cols    int
+	rows    int
+	sawNeg  bool
+	lastCR  bool
+	outRepl *strings.Replacer
+}
+
+func (t *term) write(s string) error {
+	_, err := io.WriteString(t.w, t.outRepl.Replace(s))
+	return err
+}
+
+// readByte returns the next data byte, handling IAC sequences.
+func (t *term) readByte() (byte, error) {
+	for {
+		b, err := t.r.ReadByte()
+		if err != nil {
+			return 0, err
+		}
+		if b != iac {
+			return b, nil
+		}
+		cmd, err := t.r.ReadByte()
+		if err != nil {
+			return 0, err
+		}
+		switch cmd {
+		case iac:
+			return iac, nil
+		case do, dont, will, wont:
+			opt, err := t.r.ReadByte()
+			if err != nil {
+				return 0, err
+			}
+			t.sawNeg = true
+			if len(t.opts) < 64 {
+				t.opts = append(t.opts, fmt.Sprintf("%s %d", map[byte]string{do: "DO", dont: "DONT", will: "WILL", wont: "WONT"}[cmd], opt))
+			}
+			if cmd == will && opt == optTType {
+				// Ask for the terminal type, as telnetd does.
+				t.w.Write([]byte{iac, sb, optTType, 1, iac, se})
+			}
+		case sb:
+			if err := t.subneg(); err != nil {
+				return 0, err
+			}
+		}
+	}
+}
+
+// subneg reads one bounded subnegotiation.
+func (t *term) subneg() error {
+	var data []byte
+	for {
+		b, err := t.r.ReadByte()
+		if err != nil {
+			return err
+		}
+		if b == iac {
+			nb, err := t.r.ReadByte()
+			if err != nil {
+				return err
+			}
+			if nb == se {
+				break
+			}
+			b = nb
+		}
+		if len(data) >= maxSubneg {
+			return errors.New("telnet subnegotiation too long")
+		}
+		data = append(data, b)
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	switch data[0] {
+	case optNAWS:
+		if len(data) >= 5 {
+			t.cols, t.rows = int(data[1])<<8|int(data[2]), int(data[3])<<8|int(data[4])
+		}
+	case optTType:
+		if len(data) >= 2 && data[1] == 0 {
+			t.ttype = event.Text(data[2:], 64)
+		}
+	}
+	return nil
+}
+
+// readLine reads one line, echoing as the terminal asked; hidden lines
+// (passwords) are not echoed.
+func (t *term) readLine(hidden bool) (string, error) {
+	var line []byte
+	for {
+		b, err := t.readByte()
+		if err != nil {
+			if len(line) > 0 && errors.Is(err, io.EOF) {
+				return string(line), nil
+			}
+			return "", err
+		}
+		switch {
+		case b == '\n' && t.lastCR:
+			t.lastCR = false
+			continue
+		case b == 0 && t.lastCR:
+			t.lastCR = false
+			continue
+		case b == '\r' || b == '\n':
+			t.lastCR = b == '\r'
+			if t.echo {
+				t.write("\n")
+			}
+			return string(line), nil
+		case b == 0x7f || b == 0x08:
+			t.lastCR = false
+			if len(line) > 0 {
+				line = line[:len(line)-1]
+				if t.echo && !hidden {
+					t.w.Write([]byte("\b \b"))
+				}
+			}
+			continue
+		case b == 0x03: // Ctrl-C
+			t.lastCR = false
+			if t.echo {
+				t.write("^C\n")
+			}
+			return "", errInterrupt
+		case b == 0x04 && len(line) == 0: // Ctrl-D
+			return "", io.EOF
+		}
+		t.lastCR = false
+		if len(line) >= maxLine {
+			continue // drop the excess, like a full tty buffer
+		}
+		line = append(line, b)
+		if t.echo && !hidden {
+			t.w.Write([]byte{b})
+		}
+	}
+}
+
+var errInterrupt = errors.New("interrupt")
+
+func (s *Server) handle(ctx context.Context, c *service.Conn) {
+	t := &term{w: c, r: bufio.NewReaderSize(c, 4096), echo: true, outRepl: strings.NewReplacer("\r\n", "\r\n", "\n", "\r\n")}
+	// busybox telnetd's opening: DO ECHO, DO NAWS, WILL ECHO, WILL SGA.
+	if _, err := c.Write([]byte{iac, do, optEcho, iac, do, optNAWS, iac, will, optEcho, iac, will, optSGA}); err != nil {
+		return
+	}
+	src := c.Session.Source().IP
+	var sh *shell.Shell
+	negReported := false
+	reportNeg := func() {
+		if negReported || !t.sawNeg {
+			return
+		}
+		negReported = true
+		sum := sha256.Sum256([]byte(strings.Join(t.opts, ",")))
+		c.Session.Emit(event.Event{Type: "telnet.client.negotiate", Fields: map[string]any{
+			"options": t.opts, "options_sha256": hex.EncodeToString(sum[:]), "ttype": t.ttype, "cols": t.cols, "rows": t.rows}})
+	}
+	if s.banner != "" {
+		t.write(s.banner)
+	}
+	deadline := time.Now().Add(loginTimeout)
+	for attempt := 0; attempt < maxAttempts && sh == nil; attempt++ {
+		if time.Now().After(deadline) {
+			t.write("\nLogin timed out after 60 seconds.\n")
+			c.SetCloseReason("timeout")
+			return
+		}
+		if err := t.write(s.machine.ShortHostname() + " login: "); err != nil {
+			return
+		}
+		user, err := t.readLine(false)
+		if err != nil {
+			if errors.Is(err, errInterrupt) {
+				continue
+			}
+			return
+		}
+		reportNeg()
+		user = strings.TrimSpace(user)
+		if user == "" {
+			attempt--
+			continue
+		}
+		t.write("Password: ")
+		pass, err := t.readLine(true)
+		if err != nil && !errors.Is(err, errInterrupt) {
+			return
+		}
+		t.write("\n")
+		cred := event.NewCredential("plaintext", "password", user, []byte(pass), true)
+		if s.policy.Accept(src, user, []byte(pass)) {
+			c.Session.Emit(event.Event{Type: "telnet.login.success", Outcome: "success", Credential: cred})
+			sh = shell.New(s.machine, user)
+			sh.Login = true
+			break
+		}
+		c.Session.Emit(event.Event{Type: "telnet.login.failed", Outcome: "failure", Credential: cred})
+		// login(1) pauses before it answers, without holding up anyone else.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(s.failDelay()):
+		}
+		t.write("\nLogin incorrect\n")
+	}
+	if sh == nil {
+		c.SetCloseReason("server")
+		return
+	}
+	sh.OnFetch = func(f shell.Fetch) {
+		c.Session.Emit(event.Event{Type: "telnet.file.fetch", Fields: map[string]any{"tool": f.Tool, "url": event.Text([]byte(f.URL), 2048)}})
+	}
+	t.write(s.motd())
+	for !sh.Exited {
+		if err := t.write(sh.Prompt()); err != nil {
+			return
+		}
+		line, err := t.readLine(false)
+		if errors.Is(err, errInterrupt) {
+			continue
+		}
+		if err != nil {
+			return
+		}
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		c.Session.Emit(event.Event{Type: "telnet.command.input", Fields: map[string]any{
+			"command": event.Text([]byte(line), event.MaxField), "command_b64": base64.StdEncoding.EncodeToString([]byte(line)),
+			"cwd": sh.Cwd, "user": sh.User, "known": shell.Known(firstWord(line))}})
+		var out strings.Builder
+		sh.Run(line, &out)
+		if err := t.write(out.String()); err != nil {
+			return
+		}
+	}
+	c.SetCloseReason("client")
+}
+
+func (s *Server) motd() string {
+	d := s.env.Persona.Distro
+	host := s.machine.ShortHostname()
+	switch {
+	case s.machine.Busybox():
+		return "\n\nBusyBox v1.31.1 () built-in shell (ash)\n\n"
+	case d.OSReleaseID == "ubuntu":
+		return fmt.Sprintf("Welcome to %s (GNU/Linux %s x86_64)\n\n * Documentation:  https://help.ubuntu.com\n * Management:     https://landscape.canonical.com\n * Support:        https://ubuntu.com/pro\n\n", d.PrettyName, d.Kernel)
+	case d.OSReleaseID == "debian" || d.OSReleaseID == "kali":
+		return fmt.Sprintf("Linux %s %s #1 SMP PREEMPT_DYNAMIC Debian x86_64\n\nThe programs included with the Debian GNU/Linux system are free software;\nthe exact distribution terms for each program are described in the\nindividual files in /usr/share/doc/*/copyright.\n\nDebian GNU/Linux comes with ABSOLUTELY NO WARRANTY, to the extent\npermitted by applicable law.\n", host, d.Kernel)
+	}
+	return ""
+}
+
+func firstWord(line string) string {
+	f := strings.Fields(line)
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
+}
