@@ -412,3 +412,19 @@ func (m Machine) meminfo(h hw) string {
 	return fmt.Sprintf("MemTotal:       %8d kB\nMemFree:        %8d kB\nMemAvailable:   %8d kB\nBuffers:        %8d kB\nCached:         %8d kB\nSwapCached:            0 kB\nActive:         %8d kB\nInactive:       %8d kB\nSwapTotal:       1003516 kB\nSwapFree:        1003516 kB\nShmem:              1204 kB\n",
 		h.memKB, free, avail, h.memKB/40, h.memKB/4, h.memKB/5, h.memKB/4)
 }
+
+// Motd is what a login prints before the first prompt on this machine:
+// the distro's motd, or BusyBox's shell banner.
+func (m Machine) Motd() string {
+	switch m.Distro.OSReleaseID {
+	case "debian", "kali":
+		return fmt.Sprintf("Linux %s %s %s x86_64\n\nThe programs included with the Debian GNU/Linux system are free software;\nthe exact distribution terms for each program are described in the\nindividual files in /usr/share/doc/*/copyright.\n\nDebian GNU/Linux comes with ABSOLUTELY NO WARRANTY, to the extent\npermitted by applicable law.\n", m.Hostname, m.Distro.Kernel, m.KernelBuild())
+	case "ubuntu":
+		return fmt.Sprintf("Welcome to %s (GNU/Linux %s x86_64)\n\n * Documentation:  https://help.ubuntu.com\n * Management:     https://landscape.canonical.com\n * Support:        https://ubuntu.com/pro\n\n", m.Distro.PrettyName, m.Distro.Kernel)
+	case "alpine":
+		return "Welcome to Alpine!\n\nThe Alpine Wiki contains a large amount of how-to guides and general\ninformation about administrating Alpine systems.\nSee <https://wiki.alpinelinux.org/>.\n\nYou can setup the system with the command: setup-alpine\n\nYou may change this message by editing /etc/motd.\n\n"
+	case "buildroot", "openwrt":
+		return "\n\nBusyBox v1.31.1 () built-in shell (ash)\n\n"
+	}
+	return ""
+}

@@ -37,12 +37,18 @@ func New(cfg map[string]any) *Policy {
 		}
 		p.creds[u][pw] = true
 	}
-	if l, ok := cfg["users"].([]any); ok {
+	switch l := cfg["users"].(type) {
+	case []any:
 		for _, it := range l {
 			if s, ok := it.(string); ok {
 				u, pw, _ := strings.Cut(s, ":")
 				add(u, pw)
 			}
+		}
+	case []string:
+		for _, s := range l {
+			u, pw, _ := strings.Cut(s, ":")
+			add(u, pw)
 		}
 	}
 	if pw, _ := cfg["password"].(string); pw != "" {

@@ -372,14 +372,7 @@ func (s *Server) banner(sh *shell.Shell, src string) string {
 			b.WriteString("\n")
 		}
 	} else {
-		switch m.Distro.OSReleaseID {
-		case "debian", "kali":
-			fmt.Fprintf(&b, "Linux %s %s %s x86_64\n\nThe programs included with the Debian GNU/Linux system are free software;\nthe exact distribution terms for each program are described in the\nindividual files in /usr/share/doc/*/copyright.\n\nDebian GNU/Linux comes with ABSOLUTELY NO WARRANTY, to the extent\npermitted by applicable law.\n", m.Hostname, m.Distro.Kernel, m.KernelBuild())
-		case "ubuntu":
-			fmt.Fprintf(&b, "Welcome to %s (GNU/Linux %s x86_64)\n\n * Documentation:  https://help.ubuntu.com\n * Management:     https://landscape.canonical.com\n * Support:        https://ubuntu.com/pro\n\n", m.Distro.PrettyName, m.Distro.Kernel)
-		case "alpine":
-			b.WriteString("Welcome to Alpine!\n\nThe Alpine Wiki contains a large amount of how-to guides and general\ninformation about administrating Alpine systems.\nSee <https://wiki.alpinelinux.org/>.\n\nYou can setup the system with the command: setup-alpine\n\nYou may change this message by editing /etc/motd.\n\n")
-		}
+		b.WriteString(m.Motd())
 	}
 	r := s.env.Identity.Rand("lastlogin")
 	last := time.Now().Add(-time.Duration(2+r.IntN(200)) * time.Hour)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/service"
+	"github.com/decnet/decnet/internal/service/authpolicy"
 	"github.com/decnet/decnet/internal/shell"
 )
 
@@ -27,22 +28,15 @@ const Port = 22
 // (pam_unix's delay); each reply is jittered around it.
 const failDelay = 2 * time.Second
 
-// maxSources bounds the per-source failure counts of accept_after.
-const maxSources = 65536
-
 // Server is the SSH service of one decky.
 type Server struct {
-	env      service.Env
-	prof     profile
-	version  string
-	signers  []xssh.Signer
-	machine  shell.Machine
-	motd     string
-	creds    map[string]map[string]bool // user -> accepted passwords
-	anyAfter int                        // accept_after
-
-	mu    sync.Mutex
-	fails map[string]int // source ip -> failed password attempts
+	env     service.Env
+	prof    profile
+	version string
+	signers []xssh.Signer
+	machine shell.Machine
+	motd    string
+	policy  *authpolicy.Policy
 
 	// delay returns the wait before a failed password reply; tests may
 	// shorten it.
@@ -57,7 +51,7 @@ func New(env service.Env) (service.Server, error) {
 	if env.Log == nil {
 		env.Log = nopLogger()
 	}
-	s := &Server{env: env, fails: map[string]int{}, creds: map[string]map[string]bool{}}
+	s := &Server{env: env, policy: authpolicy.New(env.Config)}
 	s.version = env.Persona.Distro.SSHVersion
 	if b := strings.TrimSpace(str(env.Config, "banner")); b != "" {
 		s.version = strings.TrimPrefix(b, "SSH-2.0-")
@@ -87,7 +81,6 @@ func New(env service.Env) (service.Server, error) {
 			s.motd = string(dec)
 		}
 	}
-	s.readCreds(env.Config)
 	s.delay = func() time.Duration {
 		return failDelay + time.Duration(rand.Int64N(int64(600*time.Millisecond))) - 200*time.Millisecond
 	}
@@ -99,72 +92,9 @@ func str(cfg map[string]any, key string) string {
 	return v
 }
 
-func (s *Server) readCreds(cfg map[string]any) {
-	add := func(user, pass string) {
-		if user == "" {
-			return
-		}
-		if s.creds[user] == nil {
-			s.creds[user] = map[string]bool{}
-		}
-		s.creds[user][pass] = true
-	}
-	switch l := cfg["users"].(type) {
-	case []any:
-		for _, it := range l {
-			if p, ok := it.(string); ok {
-				u, pw, _ := strings.Cut(p, ":")
-				add(u, pw)
-			}
-		}
-	case []string:
-		for _, p := range l {
-			u, pw, _ := strings.Cut(p, ":")
-			add(u, pw)
-		}
-	}
-	if pw := str(cfg, "password"); pw != "" {
-		add("root", pw)
-	}
-	if u, pw := str(cfg, "user"), str(cfg, "user_password"); u != "" && pw != "" {
-		add(u, pw)
-	}
-	switch n := cfg["accept_after"].(type) {
-	case int:
-		s.anyAfter = n
-	case int64:
-		s.anyAfter = int(n)
-	case float64:
-		s.anyAfter = int(n)
-	}
-	if len(s.creds) == 0 && s.anyAfter == 0 {
-		add("root", "admin") // the original system's default
-	}
-}
-
 // Serve listens on port 22 of every decky address until ctx is done.
 func (s *Server) Serve(ctx context.Context) error {
 	return service.ServeTCP(ctx, s.env, Port, s.handle)
-}
-
-// accept applies the accept policy to one password attempt from src.
-func (s *Server) accept(src, user string, pass []byte) bool {
-	if s.creds[user][string(pass)] {
-		return true
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.anyAfter > 0 && s.fails[src] >= s.anyAfter {
-		return true
-	}
-	if _, ok := s.fails[src]; !ok && len(s.fails) >= maxSources {
-		for k := range s.fails { // forget an arbitrary source
-			delete(s.fails, k)
-			break
-		}
-	}
-	s.fails[src]++
-	return false
 }
 
 // conn is one SSH connection's state.
@@ -284,7 +214,7 @@ func (s *Server) serverConfig(cn *conn) *xssh.ServerConfig {
 // policy, after OpenSSH's delay when it fails.
 func (cn *conn) password(md xssh.ConnMetadata, pw []byte, method string) (*xssh.Permissions, error) {
 	cn.attempt++
-	ok := cn.srv.accept(cn.src, md.User(), pw)
+	ok := cn.srv.policy.Accept(cn.src, md.User(), pw)
 	typ, outcome := "ssh.login.failed", "failure"
 	if ok {
 		typ, outcome = "ssh.login.success", "success"

@@ -315,7 +315,7 @@ func (s *Server) handle(ctx context.Context, c *service.Conn) {
 	sh.OnFetch = func(f shell.Fetch) {
 		c.Session.Emit(event.Event{Type: "telnet.file.fetch", Fields: map[string]any{"tool": f.Tool, "url": event.Text([]byte(f.URL), 2048)}})
 	}
-	t.write(s.motd())
+	t.write(sh.M.Motd())
 	for !sh.Exited {
 		if err := t.write(sh.Prompt()); err != nil {
 			return
@@ -340,20 +340,6 @@ func (s *Server) handle(ctx context.Context, c *service.Conn) {
 		}
 	}
 	c.SetCloseReason("client")
-}
-
-func (s *Server) motd() string {
-	d := s.env.Persona.Distro
-	host := s.machine.ShortHostname()
-	switch {
-	case s.machine.Busybox():
-		return "\n\nBusyBox v1.31.1 () built-in shell (ash)\n\n"
-	case d.OSReleaseID == "ubuntu":
-		return fmt.Sprintf("Welcome to %s (GNU/Linux %s x86_64)\n\n * Documentation:  https://help.ubuntu.com\n * Management:     https://landscape.canonical.com\n * Support:        https://ubuntu.com/pro\n\n", d.PrettyName, d.Kernel)
-	case d.OSReleaseID == "debian" || d.OSReleaseID == "kali":
-		return fmt.Sprintf("Linux %s %s #1 SMP PREEMPT_DYNAMIC Debian x86_64\n\nThe programs included with the Debian GNU/Linux system are free software;\nthe exact distribution terms for each program are described in the\nindividual files in /usr/share/doc/*/copyright.\n\nDebian GNU/Linux comes with ABSOLUTELY NO WARRANTY, to the extent\npermitted by applicable law.\n", host, d.Kernel)
-	}
-	return ""
 }
 
 func firstWord(line string) string {
