@@ -28,12 +28,13 @@ func TestNmapNamesPersonaProducts(t *testing.T) {
 	nmap := testenv.RequireTool(t, "nmap")
 	testenv.RequireRoot(t)
 	cases := []realismCase{
-		{"debian", "linux", []string{"http", "ftp", "redis", "mysql"}, map[int][]string{
-			80: {"nginx", "1.22.1"}, 21: {"vsftpd", "3.0.3"}, 6379: {"Redis key-value store", "7.0.15"},
+		{"debian", "linux", []string{"ssh", "telnet", "http", "ftp", "redis", "mysql"}, map[int][]string{
+			22: {"OpenSSH", "9.2p1 Debian 2+deb12u3"}, 23: {"Linux telnetd"}, 80: {"nginx", "1.22.1"}, 21: {"vsftpd", "3.0.3"}, 6379: {"Redis key-value store", "7.0.15"},
 			3306: {"MySQL", "10.11.6-MariaDB-0+deb12u1"}}},
-		{"ubuntu22", "linux", []string{"redis", "mysql"}, map[int][]string{
-			6379: {"Redis key-value store", "6.0.16"}, 3306: {"MySQL", "8.0.39-0ubuntu0.22.04.1"}}},
+		{"ubuntu22", "linux", []string{"ssh", "redis", "mysql"}, map[int][]string{
+			22: {"OpenSSH", "8.9p1 Ubuntu 3ubuntu0.10"}, 6379: {"Redis key-value store", "6.0.16"}, 3306: {"MySQL", "8.0.39-0ubuntu0.22.04.1"}}},
 		{"ubuntu20", "linux", []string{"http"}, map[int][]string{80: {"Apache httpd", "2.4.41", "Ubuntu"}}},
+		{"busybox", "embedded", []string{"telnet", "http"}, map[int][]string{23: {"BusyBox telnetd"}, 80: {"lighttpd", "1.4.55"}}},
 		{"win2019", "windows_server", []string{"http"}, map[int][]string{80: {"Microsoft IIS httpd", "10.0"}}},
 	}
 	for _, tc := range cases {
@@ -62,6 +63,7 @@ func TestNmapNamesPersonaProducts(t *testing.T) {
 				t.Fatalf("nmap: %v\n%s", err, out)
 			}
 			text := string(out)
+			t.Logf("nmap -sV:\n%s", text)
 			if strings.Contains(strings.ToLower(text), "honeypot") {
 				t.Fatalf("nmap says honeypot:\n%s", text)
 			}

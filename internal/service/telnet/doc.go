@@ -2,8 +2,11 @@
 //
 // # What it emulates
 //
-// busybox telnetd in front of login(1) and the persona's shell: the same
-// opening negotiation (DO ECHO, DO NAWS, WILL ECHO, WILL SGA), the
+// The distro's telnetd in front of login(1) and the persona's shell: on
+// busybox systems busybox telnetd's opening negotiation (DO ECHO, DO NAWS,
+// WILL ECHO, WILL SGA), elsewhere netkit telnetd's (DO TTYPE, TSPEED,
+// XDISPLOC, NEW-ENVIRON, waiting for the client before it takes over
+// echoing), so nmap names "BusyBox telnetd" or "Linux telnetd"; the
 // distro's /etc/issue line (none on busybox systems), "<host> login: " and
 // "Password: " prompts, a 2.5-3.5 s pause before "Login incorrect" that
 // holds up nobody else, three attempts and a 60 s login timeout. After a

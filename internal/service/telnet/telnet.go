@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"time"
 
@@ -34,10 +35,13 @@ const (
 	sb   = 250
 	se   = 240
 
-	optEcho  = 1
-	optSGA   = 3
-	optTType = 24
-	optNAWS  = 31
+	optEcho     = 1
+	optSGA      = 3
+	optTType    = 24
+	optNAWS     = 31
+	optTSpeed   = 32
+	optXDisplay = 35
+	optNewEnv   = 39
 )
 
 const (
@@ -242,11 +246,33 @@ func (t *term) readLine(hidden bool) (string, error) {
 
 var errInterrupt = errors.New("interrupt")
 
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
 func (s *Server) handle(ctx context.Context, c *service.Conn) {
 	t := &term{w: c, r: bufio.NewReaderSize(c, 4096), echo: true, outRepl: strings.NewReplacer("\r\n", "\r\n", "\n", "\r\n")}
-	// busybox telnetd's opening: DO ECHO, DO NAWS, WILL ECHO, WILL SGA.
-	if _, err := c.Write([]byte{iac, do, optEcho, iac, do, optNAWS, iac, will, optEcho, iac, will, optSGA}); err != nil {
-		return
+	if s.machine.Busybox() {
+		// busybox telnetd's opening: DO ECHO, DO NAWS, WILL ECHO, WILL SGA.
+		if _, err := c.Write([]byte{iac, do, optEcho, iac, do, optNAWS, iac, will, optEcho, iac, will, optSGA}); err != nil {
+			return
+		}
+	} else {
+		// netkit/inetutils telnetd asks for the terminal first (DO TTYPE,
+		// TSPEED, XDISPLOC, NEW-ENVIRON) and waits for the answer before
+		// it takes over echoing.
+		if _, err := c.Write([]byte{iac, do, optTType, iac, do, optTSpeed, iac, do, optXDisplay, iac, do, optNewEnv}); err != nil {
+			return
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := t.r.Peek(1); err != nil && !isTimeout(err) {
+			return
+		}
+		c.SetCloseReason("")
+		if _, err := c.Write([]byte{iac, will, optEcho, iac, will, optSGA, iac, do, optNAWS}); err != nil {
+			return
+		}
 	}
 	src := c.Session.Source().IP
 	var sh *shell.Shell
