@@ -123,7 +123,8 @@ func threeLANs(id string) *topology.Spec {
 			{Name: "servers", Subnet: sub(2), Driver: topology.Bridge},
 		},
 		Deckies: []topology.Decky{
-			{Name: "web", Persona: topology.Persona{OS: "linux", Distro: "debian", Hostname: "SRV-WEB-42"}, Addresses: []topology.Address{addr("dmz", 0, 10)}},
+			{Name: "web", Persona: topology.Persona{OS: "linux", Distro: "debian", Hostname: "SRV-WEB-42"}, Addresses: []topology.Address{addr("dmz", 0, 10)},
+				Services: []string{"http", "ssh"}},
 			{Name: "gw", Persona: topology.Persona{OS: "linux", Distro: "ubuntu22"}, ForwardsL3: true,
 				Addresses: []topology.Address{addr("dmz", 0, 11), addr("office", 1, 2)}},
 			{Name: "ws", Persona: topology.Persona{OS: "windows", Distro: "win10", Hostname: "DESKTOP-7QK2M4X"}, Addresses: []topology.Address{addr("office", 1, 10)}},
@@ -136,6 +137,7 @@ func threeLANs(id string) *topology.Spec {
 
 func TestDockerApplyLifecycle(t *testing.T) {
 	h := newHarness(t)
+	testenv.RequireTool(t, "curl")
 	spec := threeLANs("it-" + h.id)
 	h.apply(spec)
 
@@ -237,9 +239,31 @@ func TestDockerApplyLifecycle(t *testing.T) {
 		}
 	}
 
-	// Changing one decky replaces that decky only.
+	// The services run inside the containers, as the unprivileged user, on
+	// their real ports.
+	webIP := spec.Decky("web").Addresses[0].IP
+	var body string
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, err := exec.Command("curl", "-s", "--max-time", "3", "http://"+webIP+"/").CombinedOutput()
+		if body = string(out); err == nil && strings.Contains(body, "Welcome to nginx!") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the web decky's http service does not answer: %v %s", err, body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	// Changing one decky's services replaces that decky only.
 	changed := threeLANsCopy(spec)
-	changed.Decky("ws").Persona.Hostname = "DESKTOP-0A1B2C3"
+	ws := *changed.Decky("ws")
+	ws.Services = []string{"http"}
+	for i := range changed.Deckies {
+		if changed.Deckies[i].Name == "ws" {
+			changed.Deckies[i] = ws
+		}
+	}
 	h.apply(changed)
 	for name, c := range h.containers() {
 		if same := first[name].ID == c.ID; same == (name == "ws") {
