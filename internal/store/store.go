@@ -1,0 +1,231 @@
+// Package store is the master's database: one interface, two real
+// backends (SQLite, embedded, the default; PostgreSQL for scale-out), SQL
+// migrations embedded and run at open. The same conformance suite
+// (storetest) runs against both.
+//
+// Status changes are compare-and-swap in one statement, never
+// read-then-write; event insertion is idempotent on the event id, and the
+// attacker and credential aggregates are updated in the same transaction
+// and only for events that were new, so replays never double a counter.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/decnet/decnet/internal/event"
+)
+
+// Sentinel errors; backends wrap them.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict") // unique name taken, CAS lost, token used
+)
+
+// Role is a dashboard/API user's role.
+type Role string
+
+// The roles.
+const (
+	Admin  Role = "admin"
+	Viewer Role = "viewer"
+)
+
+// User is a dashboard/API account.
+type User struct {
+	ID           int64     `json:"id"`
+	Name         string    `json:"name"`
+	Role         Role      `json:"role"`
+	PasswordHash string    `json:"-"`
+	MustChange   bool      `json:"must_change_password"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Session is a server-side browser session; only the token's hash is kept.
+type Session struct {
+	TokenHash string    `json:"-"`
+	UserID    int64     `json:"user_id"`
+	CSRF      string    `json:"-"`
+	Expires   time.Time `json:"expires_at"`
+}
+
+// APIToken is a bearer token for automation; only its hash is kept.
+type APIToken struct {
+	ID        int64      `json:"id"`
+	UserID    int64      `json:"user_id"`
+	Name      string     `json:"name"`
+	Hash      string     `json:"-"`
+	CreatedAt time.Time  `json:"created_at"`
+	LastUsed  *time.Time `json:"last_used_at,omitempty"`
+}
+
+// AuditEntry is one admin action.
+type AuditEntry struct {
+	ID     int64     `json:"id"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Target string    `json:"target"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// Host is an enrolled agent.
+type Host struct {
+	ID             string          `json:"id"`
+	Name           string          `json:"name"`
+	CertSerial     string          `json:"cert_serial"`
+	EnrolledAt     time.Time       `json:"enrolled_at"`
+	LastHeartbeat  *time.Time      `json:"last_heartbeat_at,omitempty"`
+	AppliedID      string          `json:"applied_topology_id,omitempty"`
+	AppliedHash    string          `json:"applied_version_hash,omitempty"`
+	LastError      string          `json:"last_error,omitempty"`
+	Observed       json.RawMessage `json:"observed,omitempty"`
+	Decommissioned bool            `json:"decommissioned"`
+}
+
+// Topology status values and their legal transitions.
+const (
+	Pending     = "pending"
+	Deploying   = "deploying"
+	Active      = "active"
+	Degraded    = "degraded"
+	Failed      = "failed"
+	TearingDown = "tearing_down"
+	TornDown    = "torn_down"
+)
+
+// Transitions lists, for each status, the statuses it may move to.
+var Transitions = map[string][]string{
+	Pending:     {Deploying, TornDown},
+	Deploying:   {Active, Degraded, Failed, TearingDown},
+	Active:      {Deploying, Degraded, TearingDown},
+	Degraded:    {Deploying, Active, TearingDown},
+	Failed:      {Deploying, TearingDown},
+	TearingDown: {TornDown, Failed},
+	TornDown:    {Deploying},
+}
+
+// Topology is a stored topology: its spec (desired state) and status.
+type Topology struct {
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	HostID    string          `json:"host_id"`
+	Spec      json.RawMessage `json:"spec"`
+	Hash      string          `json:"version_hash"`
+	Status    string          `json:"status"`
+	Version   int64           `json:"version"` // bumped by every write; CAS key
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+// StatusChange is one entry of a topology's status history.
+type StatusChange struct {
+	At     time.Time `json:"at"`
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Reason string    `json:"reason"`
+}
+
+// EventFilter selects events. Zero values match everything.
+type EventFilter struct {
+	Types   []string
+	Decky   string
+	Service string
+	SrcIP   string
+	Text    string // substring of the raw document
+	Since   time.Time
+	Until   time.Time
+	// After is the pagination cursor: return events older than this id
+	// (ids are UUIDv7, so ordering by id is ordering by time).
+	After string
+	Limit int
+}
+
+// Attacker aggregates one source IP.
+type Attacker struct {
+	IP          string    `json:"ip"`
+	FirstSeen   time.Time `json:"first_seen"`
+	LastSeen    time.Time `json:"last_seen"`
+	Events      int64     `json:"events"`
+	Deckies     []string  `json:"deckies"`
+	Credentials int64     `json:"credentials"`
+	Commands    int64     `json:"commands"`
+}
+
+// Credential aggregates one (kind, principal, secret) seen anywhere.
+type Credential struct {
+	Kind      string    `json:"kind"`
+	Principal string    `json:"principal"`
+	SecretSHA string    `json:"secret_sha256"`
+	SecretB64 string    `json:"secret_b64"`
+	CrackLine string    `json:"crack_line,omitempty"`
+	Count     int64     `json:"count"`
+	Deckies   []string  `json:"deckies"`
+	Sources   []string  `json:"sources"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+}
+
+// Store is everything the master keeps. Every method is safe for
+// concurrent use.
+type Store interface {
+	Close() error
+
+	CreateUser(ctx context.Context, u *User) error // fills ID; ErrConflict on a taken name
+	UserByName(ctx context.Context, name string) (*User, error)
+	UserByID(ctx context.Context, id int64) (*User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	SetPassword(ctx context.Context, id int64, hash string, mustChange bool) error
+	DeleteUser(ctx context.Context, id int64) error
+	CountUsers(ctx context.Context) (int64, error)
+
+	CreateSession(ctx context.Context, s *Session) error
+	SessionByHash(ctx context.Context, hash string) (*Session, error) // ErrNotFound when expired
+	DeleteSession(ctx context.Context, hash string) error
+
+	CreateAPIToken(ctx context.Context, t *APIToken) error
+	APITokenByHash(ctx context.Context, hash string) (*APIToken, error) // updates LastUsed
+	ListAPITokens(ctx context.Context, userID int64) ([]APIToken, error)
+	DeleteAPIToken(ctx context.Context, id int64) error
+
+	Audit(ctx context.Context, e AuditEntry) error
+	ListAudit(ctx context.Context, before int64, limit int) ([]AuditEntry, error)
+
+	// Join tokens are single use: ConsumeJoinToken succeeds once, before
+	// the expiry, in one atomic statement.
+	CreateJoinToken(ctx context.Context, hash, hostName string, expires time.Time) error
+	ConsumeJoinToken(ctx context.Context, hash string, now time.Time) (hostName string, err error)
+
+	CreateHost(ctx context.Context, h *Host) error
+	Host(ctx context.Context, id string) (*Host, error)
+	ListHosts(ctx context.Context) ([]Host, error)
+	RecordHeartbeat(ctx context.Context, id string, at time.Time, appliedID, appliedHash, lastError string, observed json.RawMessage) error
+	Decommission(ctx context.Context, id string) error // also revokes its certificate serial
+	Revoked(ctx context.Context, serial string) (bool, error)
+	RevokedSerials(ctx context.Context) ([]string, error)
+
+	CreateTopology(ctx context.Context, t *Topology) error // status pending, version 1; ErrConflict on a taken name
+	Topology(ctx context.Context, id string) (*Topology, error)
+	ListTopologies(ctx context.Context) ([]Topology, error)
+	// UpdateSpec replaces the spec when the version matches (CAS) and bumps it.
+	UpdateSpec(ctx context.Context, id string, version int64, spec json.RawMessage, hash string) error
+	// Transition moves status from -> to atomically (only if the row is in
+	// from and the move is in Transitions) and appends to the history in
+	// the same transaction; ErrConflict otherwise.
+	Transition(ctx context.Context, id, from, to, reason string) error
+	StatusHistory(ctx context.Context, id string) ([]StatusChange, error)
+	DeleteTopology(ctx context.Context, id string) error
+
+	// InsertEvents stores the batch idempotently (unique event id) and
+	// updates the aggregates for the events that were new; it returns how
+	// many were new.
+	InsertEvents(ctx context.Context, events []event.Event) (int, error)
+	ListEvents(ctx context.Context, f EventFilter) ([]event.Event, error)
+	CountEvents(ctx context.Context, f EventFilter) (int64, error)
+	DeleteEventsBefore(ctx context.Context, t time.Time) (int64, error)
+	ListAttackers(ctx context.Context, limit int) ([]Attacker, error)
+	Attacker(ctx context.Context, ip string) (*Attacker, error)
+	ListCredentials(ctx context.Context, limit int) ([]Credential, error)
+}
