@@ -24,6 +24,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/decnet/decnet/internal/agent"
+	"github.com/decnet/decnet/internal/bus"
 	"github.com/decnet/decnet/internal/driver"
 	"github.com/decnet/decnet/internal/driver/docker"
 	"github.com/decnet/decnet/internal/driver/host"
@@ -44,6 +45,7 @@ func newLogger(w io.Writer, level string, asJSON bool) *slog.Logger {
 func newAgentCmd() *cobra.Command {
 	var (
 		dir, socket, listen, certFile, keyFile, caFile, drv, hostID, spool, sink, logLevel string
+		natsURL, natsCA, natsCert, natsKey                                                 string
 		logJSON                                                                            bool
 	)
 	cmd := &cobra.Command{
@@ -57,9 +59,18 @@ engine and never re-creates anything on its own.
 
 The API is served over mutual TLS (--listen with --cert, --key, --ca; only a
 certificate with the master role may call) and/or on a unix socket (--socket,
-mode 0600) for same-host use.`,
+mode 0600) for same-host use.
+
+Events the deckies spool are shipped to a local JSON-lines file (--events)
+unless --nats-url names the master's NATS JetStream (embedded or an external
+cluster): then each event is published to decnet.events.<host id>, and the
+shipper advances only when JetStream has acknowledged it. Over tls:// the
+agent presents --nats-cert/--nats-key (its agent certificate) and verifies
+the server against --nats-ca.`,
 		Example: `  decnet agent --dir /var/lib/decnet/agent --socket /run/decnet/agent.sock
   DECNET_AGENT_DIR=/var/lib/decnet/agent decnet agent --listen :8765 --cert agent.crt --key agent.key --ca ca.crt
+  decnet agent --dir /var/lib/decnet/agent --socket /run/decnet/agent.sock --host-id sensor-1 \
+    --nats-url tls://master.example:4222 --nats-ca ca.crt --nats-cert agent.crt --nats-key agent.key
   decnet agent apply --socket /run/decnet/agent.sock lab.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -118,19 +129,36 @@ mode 0600) for same-host use.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			// Until a master exists, events go to a local JSON-lines file.
-			out, err := event.OpenFileSink(sink, 1000)
-			if err != nil {
-				return err
+			// Events go to the bus when one is named, else to a local
+			// JSON-lines file.
+			var out event.Publisher
+			dest := sink
+			if natsURL != "" {
+				tlsCfg, err := natsTLS(natsCA, natsCert, natsKey)
+				if err != nil {
+					return err
+				}
+				p, err := bus.NewPublisher(natsURL, hostID, bus.PublisherOptions{TLS: tlsCfg, Logger: log})
+				if err != nil {
+					return err
+				}
+				defer p.Close()
+				out, dest = p, natsURL
+			} else {
+				f, err := event.OpenFileSink(sink, 1000)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				out = f
 			}
-			defer out.Close()
 			shipper, err := event.NewShipper(spool, filepath.Join(dir, "shipper.cursor"), hostID, out, log)
 			if err != nil {
 				return err
 			}
 			shipDone := make(chan struct{})
 			go func() { defer close(shipDone); shipper.Run(ctx) }()
-			log.Info("agent listening", "dir", dir, "socket", socket, "listen", listen, "driver", drv, "events", sink)
+			log.Info("agent listening", "dir", dir, "socket", socket, "listen", listen, "driver", drv, "events", dest)
 			err = agent.Serve(ctx, a.Handler(versionString(), check), listeners...)
 			stop()
 			<-shipDone
@@ -148,6 +176,10 @@ mode 0600) for same-host use.`,
 	f.StringVar(&hostID, "host-id", "", "this host's id; scopes engine objects (default: the host name)")
 	f.StringVar(&spool, "spool", "", "directory of the deckies' event spools (default <dir>/spool)")
 	f.StringVar(&sink, "events", "", "JSON-lines file the shipped events go to (default <dir>/events.jsonl)")
+	f.StringVar(&natsURL, "nats-url", "", "ship events to this NATS JetStream (nats:// or tls://, comma-separated for a cluster) instead of --events")
+	f.StringVar(&natsCA, "nats-ca", "", "CA certificate (PEM) that signs the NATS server's certificate")
+	f.StringVar(&natsCert, "nats-cert", "", "client certificate (PEM) for NATS: this agent's certificate")
+	f.StringVar(&natsKey, "nats-key", "", "client private key (PEM) for --nats-cert")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&logJSON, "log-json", false, "log as JSON lines")
 	cmd.AddCommand(newAgentApplyCmd(), newAgentTeardownCmd(), newAgentGetCmd("state", "/topology/state", "Print the applied topology and what the engine runs"),
@@ -184,6 +216,39 @@ func agentTLS(certFile, keyFile, caFile string) (*tls.Config, error) {
 	// Every certificate of the CA completes the handshake; the role is
 	// checked per request, so a wrong role gets a clear 403.
 	return pki.ServerTLSConfig(pool, cert, func(pki.Role) bool { return true }), nil
+}
+
+// natsTLS is the agent's TLS configuration for the bus, nil when no TLS
+// flag is given. The server is verified like any TLS server (its
+// certificate must name the host in --nats-url), so the same flags work
+// with the master's embedded server and with an external cluster.
+func natsTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
+	if caFile == "" && certFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	if caFile == "" {
+		return nil, errors.New("--nats-cert and --nats-key need --nats-ca")
+	}
+	if (certFile == "") != (keyFile == "") {
+		return nil, errors.New("--nats-cert and --nats-key go together")
+	}
+	caPEM, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("read NATS CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("load NATS client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
 }
 
 // masterOnly admits requests whose TLS client certificate has the master role.

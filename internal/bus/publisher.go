@@ -1,0 +1,175 @@
+package bus
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/decnet/decnet/internal/event"
+)
+
+// PublisherOptions configures a Publisher.
+type PublisherOptions struct {
+	// TLS is the client configuration for tls:// servers (nil: none).
+	TLS *tls.Config
+	// AckTimeout bounds the wait for a batch's acknowledgements
+	// (default 30 s); a batch not acknowledged in time is an error and
+	// the shipper retries it.
+	AckTimeout time.Duration
+	// Logger receives connection state changes; nil discards them.
+	Logger *slog.Logger
+	// extra nats.go options (tests: the embedded server in process).
+	natsOptions []nats.Option
+}
+
+// Publisher publishes the agent's events to JetStream. It implements
+// event.Publisher and is safe for concurrent use.
+type Publisher struct {
+	url     string
+	host    string
+	subject string
+	opts    PublisherOptions
+	log     *slog.Logger
+
+	mu     sync.Mutex
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	closed bool
+}
+
+var _ event.Publisher = (*Publisher)(nil)
+
+// NewPublisher returns a publisher of host's events to the NATS server(s)
+// at url (comma-separated for a cluster). It connects on the first
+// Publish.
+func NewPublisher(url, host string, opts PublisherOptions) (*Publisher, error) {
+	subject, err := Subject(host)
+	if err != nil {
+		return nil, fmt.Errorf("bus: %w", err)
+	}
+	if url == "" {
+		return nil, errors.New("bus: publisher needs a NATS URL")
+	}
+	if opts.AckTimeout <= 0 {
+		opts.AckTimeout = 30 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Publisher{url: url, host: host, subject: subject, opts: opts,
+		log: log.With("component", "bus_publisher", "host_id", host)}, nil
+}
+
+// connect returns the JetStream context, connecting on first use. The
+// connection retries and reconnects forever on its own; until it is up,
+// publishes fail by timeout and the shipper retries them.
+func (p *Publisher) connect() (jetstream.JetStream, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, errors.New("bus: publisher is closed")
+	}
+	if p.js != nil {
+		return p.js, nil
+	}
+	o := []nats.Option{
+		nats.Name("decnet-agent " + p.host),
+		nats.CustomInboxPrefix(AgentInboxPrefix(p.host)),
+		nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(time.Second),
+		nats.ReconnectJitter(500*time.Millisecond, time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				p.log.Warn("bus disconnected", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			p.log.Info("bus reconnected", "url", nc.ConnectedUrlRedacted())
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			p.log.Warn("bus error", "err", err)
+		}),
+	}
+	if p.opts.TLS != nil {
+		o = append(o, nats.Secure(p.opts.TLS))
+	}
+	o = append(o, p.opts.natsOptions...)
+	nc, err := nats.Connect(p.url, o...)
+	if err != nil {
+		return nil, fmt.Errorf("bus: connect %s: %w", p.url, err)
+	}
+	js, err := jetstream.New(nc,
+		jetstream.WithPublishAsyncMaxPending(4096),
+		jetstream.WithPublishAsyncTimeout(p.opts.AckTimeout))
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("bus: %w", err)
+	}
+	p.nc, p.js = nc, js
+	return js, nil
+}
+
+// Publish sends every event to decnet.events.<host> with its id as the
+// message id and returns nil only when JetStream has acknowledged all of
+// them (a duplicate within the stream's window counts: it is stored
+// already). The host of each event is set to the publisher's: the subject
+// is the host's authenticated identity, and the document agrees with it.
+func (p *Publisher) Publish(ctx context.Context, events []event.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	js, err := p.connect()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.opts.AckTimeout)
+	defer cancel()
+	futures := make([]jetstream.PubAckFuture, 0, len(events))
+	for i := range events {
+		e := events[i]
+		e.Host = p.host
+		data, err := json.Marshal(&e)
+		if err != nil {
+			return fmt.Errorf("bus: encode event %s: %w", e.ID, err)
+		}
+		msg := &nats.Msg{Subject: p.subject, Data: data, Header: nats.Header{}}
+		f, err := js.PublishMsgAsync(msg, jetstream.WithMsgID(e.ID))
+		if err != nil {
+			return fmt.Errorf("bus: publish event %s: %w", e.ID, err)
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("bus: publish event %s: %w", f.Msg().Header.Get(jetstream.MsgIDHeader), err)
+		case <-ctx.Done():
+			return fmt.Errorf("bus: wait for acknowledgements: %w", ctx.Err())
+		}
+	}
+	return nil
+}
+
+// Close drains nothing: unacknowledged batches are the shipper's to
+// retry. It closes the connection.
+func (p *Publisher) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	if p.nc != nil {
+		p.nc.Close()
+		p.nc, p.js = nil, nil
+	}
+	return nil
+}
