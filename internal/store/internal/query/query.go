@@ -1,0 +1,93 @@
+// Package query builds the event filter's SQL for both backends, so that
+// they select exactly the same rows.
+package query
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/decnet/decnet/internal/store"
+)
+
+// Page sizes of ListEvents and the aggregate lists.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// Limit applies the default and the cap to a requested page size.
+func Limit(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultLimit
+	case n > MaxLimit:
+		return MaxLimit
+	}
+	return n
+}
+
+// Dialect is what differs between the backends.
+type Dialect struct {
+	// Placeholder returns the n-th (from 1) parameter marker.
+	Placeholder func(n int) string
+	// Time converts a time to the backend's column value.
+	Time func(time.Time) any
+	// Like is the case-insensitive LIKE operator.
+	Like string
+}
+
+// Where returns the WHERE clause (empty, or starting with " WHERE ") that
+// selects f, and its arguments. Since is inclusive, Until exclusive; After
+// selects ids less than it; Text is a case-insensitive substring of the
+// stored JSON document, matched as it appears there (JSON-escaped).
+func Where(f store.EventFilter, d Dialect) (string, []any) {
+	var conds []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return d.Placeholder(len(args))
+	}
+	if len(f.Types) > 0 {
+		marks := make([]string, len(f.Types))
+		for i, t := range f.Types {
+			marks[i] = arg(t)
+		}
+		conds = append(conds, "type IN ("+strings.Join(marks, ", ")+")")
+	}
+	for _, c := range []struct{ col, v string }{{"decky", f.Decky}, {"service", f.Service}, {"src_ip", f.SrcIP}} {
+		if c.v != "" {
+			conds = append(conds, c.col+" = "+arg(c.v))
+		}
+	}
+	if f.Text != "" {
+		conds = append(conds, fmt.Sprintf(`doc %s %s ESCAPE '\'`, d.Like, arg(LikePattern(f.Text))))
+	}
+	if !f.Since.IsZero() {
+		conds = append(conds, "ts >= "+arg(d.Time(f.Since)))
+	}
+	if !f.Until.IsZero() {
+		conds = append(conds, "ts < "+arg(d.Time(f.Until)))
+	}
+	if f.After != "" {
+		conds = append(conds, "id < "+arg(f.After))
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// LikePattern returns a LIKE pattern (escape character '\') matching
+// documents that contain text as it is written inside a JSON string.
+func LikePattern(text string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(text) // a string always encodes
+	s := strings.TrimSuffix(b.String(), "\n")
+	s = s[1 : len(s)-1] // the quotes
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(s) + "%"
+}

@@ -1,0 +1,262 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/store"
+	"github.com/decnet/decnet/internal/store/internal/query"
+	"github.com/decnet/decnet/internal/store/internal/rollup"
+)
+
+var dialect = query.Dialect{
+	Placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
+	Time:        func(t time.Time) any { return ts(t) },
+	Like:        "ILIKE",
+}
+
+// InsertEvents implements store.Store: in one transaction the batch is
+// inserted with one statement that skips ids already stored and returns
+// the ids it did store; the aggregates then grow by those events only, so
+// a replayed batch changes nothing. Rows are written in key order, so
+// concurrent masters inserting overlapping batches do not deadlock; a
+// deadlock or serialization failure is retried anyway.
+func (s *Store) InsertEvents(ctx context.Context, events []event.Event) (int, error) {
+	rows, err := rollup.Prepare(events)
+	if err != nil || len(rows) == 0 {
+		return 0, wrap("insert events", err)
+	}
+	n := len(rows)
+	var (
+		ids, types, deckies, services, srcs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		sessions, topos, hosts, docs        = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		times                               = make([]time.Time, n)
+		sevs                                = make([]int32, n)
+	)
+	byID := make(map[string]*event.Event, n)
+	for i, r := range rows {
+		ids[i], times[i], types[i], deckies[i], services[i], srcs[i] = r.ID, ts(r.Event.Time), r.Type, r.Decky, r.Service, r.SrcIP
+		sessions[i], topos[i], hosts[i], sevs[i], docs[i] = r.Session, r.Topology, r.Host, int32(r.Severity), r.Doc
+		byID[r.ID] = r.Event
+	}
+	var inserted int
+	for attempt := 0; ; attempt++ {
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			res, err := tx.Query(ctx, `INSERT INTO events (id, ts, type, decky, service, src_ip, session_id, topology_id, host, severity, doc)
+				SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
+					$7::text[], $8::text[], $9::text[], $10::int[], $11::text[])
+				ON CONFLICT (id) DO NOTHING RETURNING id`,
+				ids, times, types, deckies, services, srcs, sessions, topos, hosts, sevs, docs)
+			if err != nil {
+				return err
+			}
+			newIDs, err := pgx.CollectRows(res, pgx.RowTo[string])
+			if err != nil {
+				return err
+			}
+			fresh := make([]event.Event, 0, len(newIDs))
+			for _, id := range newIDs {
+				fresh = append(fresh, *byID[id])
+			}
+			inserted = len(fresh)
+			return addAggregates(ctx, tx, fresh)
+		})
+		if err == nil || !retryable(err) || attempt == 4 {
+			break
+		}
+	}
+	if err != nil {
+		return 0, wrap("insert events", err)
+	}
+	return inserted, nil
+}
+
+func addAggregates(ctx context.Context, tx pgx.Tx, fresh []event.Event) error {
+	attackers, creds := rollup.Of(fresh)
+	if len(attackers) == 0 && len(creds) == 0 {
+		return nil
+	}
+	var (
+		aIP                []string
+		aFirst, aLast      []time.Time
+		aEv, aCred, aCmd   []int64
+		adIP, adDecky      []string
+		cKey, cKind, cPrin []string
+		cSHA, cB64, cCrack []string
+		cCount             []int64
+		cFirst, cLast      []time.Time
+		cdKey, cdDecky     []string
+		csKey, csIP        []string
+	)
+	for _, a := range attackers {
+		aIP, aFirst, aLast = append(aIP, a.IP), append(aFirst, ts(a.First)), append(aLast, ts(a.Last))
+		aEv, aCred, aCmd = append(aEv, a.Events), append(aCred, a.Credentials), append(aCmd, a.Commands)
+		for _, d := range a.Deckies {
+			adIP, adDecky = append(adIP, a.IP), append(adDecky, d)
+		}
+	}
+	for _, c := range creds {
+		cKey, cKind, cPrin, cSHA, cB64, cCrack = append(cKey, c.Key), append(cKind, c.Kind), append(cPrin, c.Principal),
+			append(cSHA, c.SecretSHA), append(cB64, c.SecretB64), append(cCrack, c.CrackLine)
+		cCount, cFirst, cLast = append(cCount, c.Count), append(cFirst, ts(c.First)), append(cLast, ts(c.Last))
+		for _, d := range c.Deckies {
+			cdKey, cdDecky = append(cdKey, c.Key), append(cdDecky, d)
+		}
+		for _, ip := range c.Sources {
+			csKey, csIP = append(csKey, c.Key), append(csIP, ip)
+		}
+	}
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO attackers AS a (ip, first_seen, last_seen, events, credentials, commands)
+		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::bigint[])
+		ON CONFLICT (ip) DO UPDATE SET first_seen = LEAST(a.first_seen, excluded.first_seen),
+			last_seen = GREATEST(a.last_seen, excluded.last_seen), events = a.events + excluded.events,
+			credentials = a.credentials + excluded.credentials, commands = a.commands + excluded.commands`,
+		aIP, aFirst, aLast, aEv, aCred, aCmd)
+	b.Queue(`INSERT INTO attacker_deckies (ip, decky) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`,
+		adIP, adDecky)
+	b.Queue(`INSERT INTO credentials AS c (key, kind, principal, secret_sha256, secret_b64, crack_line, count, first_seen, last_seen)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
+			$8::timestamptz[], $9::timestamptz[])
+		ON CONFLICT (key) DO UPDATE SET crack_line = CASE WHEN c.crack_line = '' THEN excluded.crack_line ELSE c.crack_line END,
+			count = c.count + excluded.count, first_seen = LEAST(c.first_seen, excluded.first_seen),
+			last_seen = GREATEST(c.last_seen, excluded.last_seen)`,
+		cKey, cKind, cPrin, cSHA, cB64, cCrack, cCount, cFirst, cLast)
+	b.Queue(`INSERT INTO credential_deckies (key, decky) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`,
+		cdKey, cdDecky)
+	b.Queue(`INSERT INTO credential_sources (key, ip) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`,
+		csKey, csIP)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("aggregates: %w", err)
+	}
+	return nil
+}
+
+// ListEvents implements store.Store: newest first (by id), see
+// query.Where for the filter.
+func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]event.Event, error) {
+	where, args := query.Where(f, dialect)
+	args = append(args, query.Limit(f.Limit))
+	rows, err := s.pool.Query(ctx, `SELECT doc FROM events`+where+` ORDER BY id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return nil, wrap("list events", err)
+	}
+	defer rows.Close()
+	out := []event.Event{}
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return nil, wrap("list events", err)
+		}
+		var e event.Event
+		if err := json.Unmarshal([]byte(doc), &e); err != nil {
+			return nil, wrap("list events", fmt.Errorf("decode stored event: %w", err))
+		}
+		out = append(out, e)
+	}
+	return out, wrap("list events", rows.Err())
+}
+
+// CountEvents implements store.Store: the events ListEvents would page
+// through, without the limit.
+func (s *Store) CountEvents(ctx context.Context, f store.EventFilter) (int64, error) {
+	where, args := query.Where(f, dialect)
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM events`+where, args...).Scan(&n)
+	return n, wrap("count events", err)
+}
+
+// deleteChunk bounds how many rows one retention statement locks.
+const deleteChunk = 5000
+
+// DeleteEventsBefore implements store.Store: events with ts < t go, in
+// chunks; the aggregates keep counting them.
+func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int64, error) {
+	var total int64
+	for {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM events WHERE id IN
+			(SELECT id FROM events WHERE ts < $1 LIMIT $2)`, ts(t), deleteChunk)
+		if err != nil {
+			return total, wrap("delete events", err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < deleteChunk {
+			return total, nil
+		}
+	}
+}
+
+const attackerSelect = `SELECT ip, first_seen, last_seen, events, credentials, commands,
+	ARRAY(SELECT decky FROM attacker_deckies d WHERE d.ip = a.ip ORDER BY decky COLLATE "C")
+	FROM attackers a`
+
+func scanAttacker(row pgx.Row) (*store.Attacker, error) {
+	var a store.Attacker
+	if err := row.Scan(&a.IP, &a.FirstSeen, &a.LastSeen, &a.Events, &a.Credentials, &a.Commands, &a.Deckies); err != nil {
+		return nil, err
+	}
+	a.FirstSeen, a.LastSeen = a.FirstSeen.UTC(), a.LastSeen.UTC()
+	if a.Deckies == nil {
+		a.Deckies = []string{}
+	}
+	return &a, nil
+}
+
+// ListAttackers implements store.Store: most recently seen first.
+func (s *Store) ListAttackers(ctx context.Context, limit int) ([]store.Attacker, error) {
+	rows, err := s.pool.Query(ctx, attackerSelect+` ORDER BY last_seen DESC, ip COLLATE "C" LIMIT $1`, query.Limit(limit))
+	if err != nil {
+		return nil, wrap("list attackers", err)
+	}
+	defer rows.Close()
+	out := []store.Attacker{}
+	for rows.Next() {
+		a, err := scanAttacker(rows)
+		if err != nil {
+			return nil, wrap("list attackers", err)
+		}
+		out = append(out, *a)
+	}
+	return out, wrap("list attackers", rows.Err())
+}
+
+// Attacker implements store.Store.
+func (s *Store) Attacker(ctx context.Context, ip string) (*store.Attacker, error) {
+	a, err := scanAttacker(s.pool.QueryRow(ctx, attackerSelect+` WHERE ip = $1`, ip))
+	return a, wrap("attacker "+ip, notFound(err))
+}
+
+// ListCredentials implements store.Store: most recently seen first.
+func (s *Store) ListCredentials(ctx context.Context, limit int) ([]store.Credential, error) {
+	rows, err := s.pool.Query(ctx, `SELECT kind, principal, secret_sha256, secret_b64, crack_line, count, first_seen, last_seen,
+		ARRAY(SELECT decky FROM credential_deckies d WHERE d.key = c.key ORDER BY decky COLLATE "C"),
+		ARRAY(SELECT ip FROM credential_sources r WHERE r.key = c.key ORDER BY ip COLLATE "C")
+		FROM credentials c ORDER BY last_seen DESC, key LIMIT $1`, query.Limit(limit))
+	if err != nil {
+		return nil, wrap("list credentials", err)
+	}
+	defer rows.Close()
+	out := []store.Credential{}
+	for rows.Next() {
+		var c store.Credential
+		if err := rows.Scan(&c.Kind, &c.Principal, &c.SecretSHA, &c.SecretB64, &c.CrackLine, &c.Count, &c.FirstSeen, &c.LastSeen,
+			&c.Deckies, &c.Sources); err != nil {
+			return nil, wrap("list credentials", err)
+		}
+		c.FirstSeen, c.LastSeen = c.FirstSeen.UTC(), c.LastSeen.UTC()
+		if c.Deckies == nil {
+			c.Deckies = []string{}
+		}
+		if c.Sources == nil {
+			c.Sources = []string{}
+		}
+		out = append(out, c)
+	}
+	return out, wrap("list credentials", rows.Err())
+}
