@@ -1,0 +1,115 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// DefaultHeartbeat is the heartbeat interval.
+const DefaultHeartbeat = 10 * time.Second
+
+// heartbeatBody is the heartbeat's wire shape (the master's Heartbeat).
+type heartbeatBody struct {
+	AppliedID   string          `json:"applied_topology_id,omitempty"`
+	AppliedHash string          `json:"applied_version_hash,omitempty"`
+	LastError   string          `json:"last_error,omitempty"`
+	Operations  []FinishedOp    `json:"finished_operations,omitempty"`
+	Observed    json.RawMessage `json:"observed,omitempty"`
+}
+
+// Heartbeater reports the agent's truth to its master every interval.
+// What the engine runs is included only when the master's previous reply
+// asked for it, so the agent never calls its engine on its own.
+type Heartbeater struct {
+	a        *Agent
+	url      string
+	client   *http.Client
+	interval time.Duration
+
+	mu      sync.Mutex
+	observe bool
+}
+
+// NewHeartbeater returns a heartbeater for an enrolled agent; it starts
+// nothing.
+func (a *Agent) NewHeartbeater(en *Enrollment, client *http.Client, interval time.Duration) *Heartbeater {
+	if interval <= 0 {
+		interval = DefaultHeartbeat
+	}
+	return &Heartbeater{a: a, url: "https://" + en.Master + "/agent/v1/heartbeat", client: client, interval: interval}
+}
+
+// Run heartbeats until ctx is done. A failed heartbeat is logged and the
+// next one goes out on time: the finished operations ride on every
+// heartbeat, so a lost one loses no completion.
+func (h *Heartbeater) Run(ctx context.Context) error {
+	t := time.NewTicker(h.interval)
+	defer t.Stop()
+	for {
+		if err := h.Beat(ctx); err != nil {
+			h.a.log.Warn("heartbeat", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Beat sends one heartbeat and records the master's reply.
+func (h *Heartbeater) Beat(ctx context.Context) error {
+	body := heartbeatBody{Operations: h.a.ops.snapshot()}
+	cur, err := h.a.store.Current()
+	if err != nil {
+		return err
+	}
+	if cur != nil {
+		body.AppliedID, body.AppliedHash, body.LastError = cur.TopologyID, cur.VersionHash, cur.LastError
+	}
+	h.mu.Lock()
+	observe := h.observe
+	h.mu.Unlock()
+	if observe {
+		// The master asked: this engine call is its request.
+		octx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		obs, err := h.a.driver.Observe(octx)
+		cancel()
+		if err != nil {
+			body.Observed, _ = json.Marshal(map[string]string{"error": err.Error()})
+		} else {
+			body.Observed, _ = json.Marshal(obs)
+		}
+	}
+	data, _ := json.Marshal(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	reply, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("master answered %s: %s", resp.Status, bytes.TrimSpace(reply))
+	}
+	var r struct {
+		Observe bool `json:"observe"`
+	}
+	if err := json.Unmarshal(reply, &r); err != nil {
+		return fmt.Errorf("heartbeat reply: %w", err)
+	}
+	h.mu.Lock()
+	h.observe = r.Observe
+	h.mu.Unlock()
+	return nil
+}
