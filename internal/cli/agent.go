@@ -47,6 +47,7 @@ func newAgentCmd() *cobra.Command {
 		dir, socket, listen, certFile, keyFile, caFile, drv, hostID, spool, sink, logLevel string
 		natsURL, natsCA, natsCert, natsKey                                                 string
 		logJSON                                                                            bool
+		heartbeat                                                                          time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "agent",
@@ -89,6 +90,20 @@ the server against --nats-ca.`,
 			}
 			if sink == "" {
 				sink = filepath.Join(dir, "events.jsonl")
+			}
+			en, masterTLS, err := agent.LoadEnrollment(dir)
+			if err != nil {
+				return fmt.Errorf("read the enrollment in %s: %w", dir, err)
+			}
+			if en != nil && certFile == "" {
+				// Enrolled: the API listener uses the certificate the
+				// master issued, and the bus connection too.
+				p := filepath.Join(dir, "pki")
+				certFile, keyFile, caFile = filepath.Join(p, "agent.crt"), filepath.Join(p, "agent.key"), filepath.Join(p, "ca.crt")
+				if strings.HasPrefix(natsURL, "tls://") && natsCert == "" {
+					natsCA, natsCert, natsKey = caFile, certFile, keyFile
+				}
+				hostID = en.HostID
 			}
 			if hostID == "" {
 				h, err := os.Hostname()
@@ -158,6 +173,11 @@ the server against --nats-ca.`,
 			}
 			shipDone := make(chan struct{})
 			go func() { defer close(shipDone); shipper.Run(ctx) }()
+			if en != nil {
+				hb := a.NewHeartbeater(en, &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: masterTLS}}, heartbeat)
+				go hb.Run(ctx)
+				log.Info("enrolled", "master", en.Master, "host_id", en.HostID)
+			}
 			log.Info("agent listening", "dir", dir, "socket", socket, "listen", listen, "driver", drv, "events", dest)
 			err = agent.Serve(ctx, a.Handler(versionString(), check), listeners...)
 			stop()
@@ -167,6 +187,7 @@ the server against --nats-ca.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&dir, "dir", "", "state directory (default $"+agent.DirEnv+")")
+	f.DurationVar(&heartbeat, "heartbeat", agent.DefaultHeartbeat, "interval of heartbeats to the master (when enrolled)")
 	f.StringVar(&socket, "socket", "", "serve the API on this unix socket (mode 0600)")
 	f.StringVar(&listen, "listen", "", "serve the API over mutual TLS on this address")
 	f.StringVar(&certFile, "cert", "", "agent certificate (PEM) for --listen")
@@ -182,7 +203,7 @@ the server against --nats-ca.`,
 	f.StringVar(&natsKey, "nats-key", "", "client private key (PEM) for --nats-cert")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&logJSON, "log-json", false, "log as JSON lines")
-	cmd.AddCommand(newAgentApplyCmd(), newAgentTeardownCmd(), newAgentGetCmd("state", "/topology/state", "Print the applied topology and what the engine runs"),
+	cmd.AddCommand(newAgentJoinCmd(), newAgentApplyCmd(), newAgentTeardownCmd(), newAgentGetCmd("state", "/topology/state", "Print the applied topology and what the engine runs"),
 		newAgentGetCmd("status", "/status", "Print every decky on the host"), newAgentGetCmd("health", "/health", "Check that the agent answers"))
 	return cmd
 }
@@ -472,5 +493,44 @@ func newAgentGetCmd(name, path, short string) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&socket, "socket", "", "agent unix socket")
+	return cmd
+}
+
+func newAgentJoinCmd() *cobra.Command {
+	var masterAddr, token, caHash, dir string
+	cmd := &cobra.Command{
+		Use:   "join",
+		Short: "Enroll this host with a master (makes its own key; the master signs a CSR)",
+		Long: `Enroll this agent with a master using a single-use join token from
+"decnet swarm join-token". The master's CA is fetched and checked against
+--ca-hash before anything is sent; the key is made here and never leaves
+the host. Certificates are written under <dir>/pki; a later "decnet agent"
+on the same directory heartbeats to the master.`,
+		Example: `  decnet agent join --master master.example:7946 --token TOKEN --ca-hash sha256:... --dir /var/lib/decnet/agent`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				dir = os.Getenv(agent.DirEnv)
+			}
+			if masterAddr == "" || token == "" || caHash == "" || dir == "" {
+				return errors.New("--master, --token, --ca-hash and --dir are all required")
+			}
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+			defer cancel()
+			en, err := agent.Join(ctx, masterAddr, token, caHash, dir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "enrolled as %s with master %s; start it with: decnet agent --dir %s --listen :8765\n", en.HostID, en.Master, dir)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&masterAddr, "master", "", "host:port of the master's agent listener")
+	cmd.Flags().StringVar(&token, "token", "", "single-use join token")
+	cmd.Flags().StringVar(&caHash, "ca-hash", "", "sha256:... hash of the master's CA")
+	cmd.Flags().StringVar(&dir, "dir", "", "agent state directory (default $"+agent.DirEnv+")")
 	return cmd
 }

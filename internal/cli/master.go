@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/decnet/decnet/internal/master"
+)
+
+type masterFlags struct {
+	cfg       master.Config
+	logLevel  string
+	logJSON   bool
+	advertise string
+}
+
+func (f *masterFlags) bind(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.cfg.DataDir, "data", "/var/lib/decnet/master", "data directory: CA, certificates, SQLite database, bus storage")
+	fl.StringVar(&f.cfg.DB, "db", "", "PostgreSQL URL (postgres://...); default SQLite in the data directory")
+	fl.StringVar(&f.cfg.AgentListen, "agents-listen", ":7946", "address agents enroll and heartbeat on (mutual TLS)")
+	fl.StringVar(&f.cfg.NATSListen, "nats-listen", "127.0.0.1:4222", "address of the embedded event bus (TLS with the CA when not loopback)")
+	fl.StringVar(&f.cfg.NATSURL, "nats-url", "", "use an external NATS cluster instead of the embedded bus")
+	fl.StringSliceVar(&f.cfg.Addresses, "address", nil, "extra DNS names or IPs of this master for its certificate")
+	fl.StringVar(&f.advertise, "advertise", "", "host:port agents reach the agent listener on (for printed join commands)")
+	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.BoolVar(&f.logJSON, "log-json", false, "log as JSON lines")
+}
+
+func newMasterCmd() *cobra.Command {
+	var f masterFlags
+	cmd := &cobra.Command{
+		Use:   "master",
+		Short: "Run the master: the authority, its database, the event bus and ingestion",
+		Long: `Run the master. On first start it creates a certificate authority in the
+data directory. It opens the database (SQLite in the data directory, or
+PostgreSQL with --db), starts the embedded NATS JetStream bus (or uses
+--nats-url), ingests every event into the database, and serves agent
+enrollment and heartbeats over mutual TLS.`,
+		Example: `  decnet master --data /var/lib/decnet/master
+  decnet master --db postgres://decnet@db/decnet --nats-url nats://nats-1:4222
+  decnet swarm join-token --data /var/lib/decnet/master --name sensor-1`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.cfg.Log = newLogger(cmd.ErrOrStderr(), f.logLevel, f.logJSON)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			m, err := master.Open(ctx, f.cfg)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			if err := m.StartBus(ctx); err != nil {
+				return err
+			}
+			l, err := net.Listen("tcp", f.cfg.AgentListen)
+			if err != nil {
+				return fmt.Errorf("listen for agents on %s: %w", f.cfg.AgentListen, err)
+			}
+			errc := make(chan error, 2)
+			go func() { errc <- master.NewIngester(m.Store, f.cfg.Log).Run(ctx, m.JS) }()
+			go func() { errc <- m.ServeAgents(ctx, l) }()
+			f.cfg.Log.Info("master running", "data", f.cfg.DataDir, "agents", l.Addr().String(), "ca_hash", m.CA.Hash())
+			select {
+			case <-ctx.Done():
+				return nil
+			case err := <-errc:
+				return err
+			}
+		},
+	}
+	f.bind(cmd)
+	return cmd
+}
+
+func newSwarmCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "swarm", Short: "Manage the hosts that run deckies"}
+	var f masterFlags
+	var name string
+	var ttl time.Duration
+	var asJSON bool
+	join := &cobra.Command{
+		Use:     "join-token",
+		Short:   "Make a single-use, expiring token for a new agent and print its join command",
+		Example: `  decnet swarm join-token --data /var/lib/decnet/master --name sensor-1 --advertise master.example:7946`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if name == "" {
+				return errors.New("--name is required (the new host's id)")
+			}
+			ctx := context.Background()
+			m, err := master.Open(ctx, f.cfg)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			token, expires, err := m.Authority.NewJoinToken(ctx, name, ttl)
+			if err != nil {
+				return err
+			}
+			addr := f.advertise
+			if addr == "" {
+				addr = "MASTER-ADDRESS" + f.cfg.AgentListen
+			}
+			join := fmt.Sprintf("decnet agent join --master %s --token %s --ca-hash %s --dir /var/lib/decnet/agent", addr, token, m.CA.Hash())
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), map[string]any{"host": name, "token": token, "ca_hash": m.CA.Hash(), "expires_at": expires, "command": join})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Join token for %s (single use, expires %s):\n\n  %s\n", name, expires.Format(time.RFC3339), join)
+			return nil
+		},
+	}
+	f.bind(join)
+	join.Flags().StringVar(&name, "name", "", "id of the new host (lowercase letters, digits, '-')")
+	join.Flags().DurationVar(&ttl, "ttl", master.JoinTokenTTL, "how long the token stays usable")
+	join.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.AddCommand(join, newSwarmHostsCmd())
+	return cmd
+}
+
+// Liveness of a host from the age of its last heartbeat: never probed.
+func liveness(last *time.Time, now time.Time) string {
+	switch {
+	case last == nil:
+		return "never seen"
+	case now.Sub(*last) <= 3*agentHeartbeat:
+		return "alive"
+	default:
+		return "stale"
+	}
+}
+
+const agentHeartbeat = 10 * time.Second
+
+func newSwarmHostsCmd() *cobra.Command {
+	var f masterFlags
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:     "hosts",
+		Short:   "List enrolled hosts with their liveness (from heartbeat age) and applied topology",
+		Example: "  decnet swarm hosts --data /var/lib/decnet/master --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := context.Background()
+			m, err := master.Open(ctx, f.cfg)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			hosts, err := m.Store.ListHosts(ctx)
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			if asJSON {
+				out := make([]map[string]any, 0, len(hosts))
+				for _, h := range hosts {
+					out = append(out, map[string]any{"host": h, "liveness": liveness(h.LastHeartbeat, now)})
+				}
+				return writeJSON(cmd.OutOrStdout(), out)
+			}
+			var rows [][]string
+			for _, h := range hosts {
+				last := "-"
+				if h.LastHeartbeat != nil {
+					last = now.Sub(*h.LastHeartbeat).Round(time.Second).String() + " ago"
+				}
+				rows = append(rows, []string{h.ID, liveness(h.LastHeartbeat, now), last, h.AppliedID, h.LastError})
+			}
+			return table(cmd.OutOrStdout(), "HOST\tLIVENESS\tLAST HEARTBEAT\tAPPLIED\tLAST ERROR", rows)
+		},
+	}
+	f.bind(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}

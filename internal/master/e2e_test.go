@@ -1,0 +1,126 @@
+package master_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/store"
+	"github.com/decnet/decnet/internal/store/sqlite"
+	"github.com/decnet/decnet/internal/testenv"
+)
+
+type proc struct {
+	cmd *exec.Cmd
+	out *bytes.Buffer
+}
+
+func start(t *testing.T, bin string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(bin, args...), out: &bytes.Buffer{}}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
+	return p
+}
+
+func run(t *testing.T, bin string, args ...string) []byte {
+	t.Helper()
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("decnet %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestSwarmEndToEnd runs the binaries: a master, a join token, an agent
+// joining and heartbeating, and the agent's events reaching the master's
+// database through the bus.
+func TestSwarmEndToEnd(t *testing.T) {
+	bin := testenv.DecnetBinary(t)
+	data := t.TempDir()
+	agentsPort := 20000 + rand.IntN(20000)
+	natsPort := agentsPort + 1
+	agentsAddr := fmt.Sprintf("127.0.0.1:%d", agentsPort)
+	start(t, bin, "master", "--data", data, "--agents-listen", agentsAddr, "--nats-listen", fmt.Sprintf("127.0.0.1:%d", natsPort), "--log-level", "warn")
+	waitFor(t, "the master's CA", 20*time.Second, func() bool {
+		_, err := os.Stat(filepath.Join(data, "ca", "ca.crt"))
+		return err == nil && dial(agentsAddr)
+	})
+	var jt struct {
+		T       string `json:"token"`
+		H       string `json:"ca_hash"`
+		Command string `json:"command"`
+	}
+	json.Unmarshal(run(t, bin, "swarm", "join-token", "--data", data, "--name", "sensor-e2e", "--advertise", agentsAddr, "--json"), &jt)
+	if !strings.Contains(jt.Command, "decnet agent join --master "+agentsAddr) {
+		t.Fatalf("join command %q", jt.Command)
+	}
+	adir := t.TempDir()
+	run(t, bin, "agent", "join", "--master", agentsAddr, "--token", jt.T, "--ca-hash", jt.H, "--dir", adir)
+	start(t, bin, "agent", "--dir", adir, "--socket", filepath.Join(t.TempDir(), "a.sock"), "--driver", "host",
+		"--heartbeat", "500ms", "--nats-url", fmt.Sprintf("nats://127.0.0.1:%d", natsPort), "--log-level", "warn")
+	waitFor(t, "a heartbeat", 20*time.Second, func() bool {
+		var hosts []struct {
+			Host     store.Host `json:"host"`
+			Liveness string     `json:"liveness"`
+		}
+		json.Unmarshal(run(t, bin, "swarm", "hosts", "--data", data, "--json"), &hosts)
+		return len(hosts) == 1 && hosts[0].Liveness == "alive" && hosts[0].Host.ID == "sensor-e2e"
+	})
+
+	// A decky's events, spooled on the agent host, end up in the master's DB.
+	sp, err := event.OpenSpool(filepath.Join(adir, "spool", "topo", "d1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		sp.Write(&event.Event{Schema: 1, ID: event.NewID(), Time: time.Now().UTC(), Type: "ssh.login.failed", Decky: "d1", Service: "ssh",
+			Src: &event.Endpoint{IP: "198.51.100.7", Port: 30000 + i}})
+	}
+	sp.Close()
+	st, err := sqlite.Open(context.Background(), filepath.Join(data, "master.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	waitFor(t, "200 events in the master's database", 30*time.Second, func() bool {
+		n, _ := st.CountEvents(context.Background(), store.EventFilter{})
+		return n == 200
+	})
+	evs, _ := st.ListEvents(context.Background(), store.EventFilter{Limit: 1})
+	if len(evs) != 1 || evs[0].Host != "sensor-e2e" {
+		t.Fatalf("stored event host %+v", evs)
+	}
+}
+
+func dial(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err == nil {
+		c.Close()
+	}
+	return err == nil
+}
