@@ -21,14 +21,17 @@ type heartbeatBody struct {
 	LastError   string          `json:"last_error,omitempty"`
 	Operations  []FinishedOp    `json:"finished_operations,omitempty"`
 	Observed    json.RawMessage `json:"observed,omitempty"`
+	API         string          `json:"api_url,omitempty"`
 }
 
 // Heartbeater reports the agent's truth to its master every interval.
 // What the engine runs is included only when the master's previous reply
 // asked for it, so the agent never calls its engine on its own.
 type Heartbeater struct {
-	a        *Agent
-	url      string
+	a   *Agent
+	url string
+	// API is where the master reaches this agent (sent with every beat).
+	API      string
 	client   *http.Client
 	interval time.Duration
 
@@ -65,7 +68,7 @@ func (h *Heartbeater) Run(ctx context.Context) error {
 
 // Beat sends one heartbeat and records the master's reply.
 func (h *Heartbeater) Beat(ctx context.Context) error {
-	body := heartbeatBody{Operations: h.a.ops.snapshot()}
+	body := heartbeatBody{Operations: h.a.ops.snapshot(), API: h.API}
 	cur, err := h.a.store.Current()
 	if err != nil {
 		return err

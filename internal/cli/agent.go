@@ -48,6 +48,7 @@ func newAgentCmd() *cobra.Command {
 		natsURL, natsCA, natsCert, natsKey                                                 string
 		logJSON                                                                            bool
 		heartbeat                                                                          time.Duration
+		advertise                                                                          string
 	)
 	cmd := &cobra.Command{
 		Use:   "agent",
@@ -175,6 +176,12 @@ the server against --nats-ca.`,
 			go func() { defer close(shipDone); shipper.Run(ctx) }()
 			if en != nil {
 				hb := a.NewHeartbeater(en, &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: masterTLS}}, heartbeat)
+				hb.API = advertise
+				if hb.API == "" && socket != "" {
+					if abs, err := filepath.Abs(socket); err == nil {
+						hb.API = "unix://" + abs
+					}
+				}
 				go hb.Run(ctx)
 				log.Info("enrolled", "master", en.Master, "host_id", en.HostID)
 			}
@@ -188,6 +195,7 @@ the server against --nats-ca.`,
 	f := cmd.Flags()
 	f.StringVar(&dir, "dir", "", "state directory (default $"+agent.DirEnv+")")
 	f.DurationVar(&heartbeat, "heartbeat", agent.DefaultHeartbeat, "interval of heartbeats to the master (when enrolled)")
+	f.StringVar(&advertise, "advertise", "", "where the master reaches this agent: https://host:port of --listen (default: the unix socket, for a master on this host)")
 	f.StringVar(&socket, "socket", "", "serve the API on this unix socket (mode 0600)")
 	f.StringVar(&listen, "listen", "", "serve the API over mutual TLS on this address")
 	f.StringVar(&certFile, "cert", "", "agent certificate (PEM) for --listen")

@@ -16,6 +16,8 @@ func newDeployCmd() *cobra.Command {
 		dryRun bool
 		asJSON bool
 		src    specSource
+		mf     masterFlags
+		host   string
 	)
 	cmd := &cobra.Command{
 		Use:   "deploy",
@@ -66,7 +68,18 @@ ports) and stop.`,
 				printIssues(cmd.ErrOrStderr(), impl.Errors())
 				return errors.New("some services are not implemented yet; remove them or run with --dry-run")
 			}
-			return errors.New("deploying needs a master and an agent, which this build does not include yet; use --dry-run to print the plan")
+			if !cmd.Flags().Changed("data") {
+				return errors.New("deploying goes through a master: pass --data DIR of the master on this host (or use --dry-run to print the plan)")
+			}
+			t, err := submit(cmd.Context(), &mf, spec, host)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), t)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "topology %s (%s) is deploying to host %s; follow it with: decnet status --data %s\n", t.Name, t.ID, t.HostID, mf.cfg.DataDir)
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -83,6 +96,9 @@ ports) and stop.`,
 	f.StringVar(&fc.Subnet, "subnet", "", "LAN subnet (default: a free /24)")
 	f.StringVar(&fc.IPStart, "ip-start", "", "first address to give a decky")
 	f.BoolVar(&dryRun, "dry-run", false, "print the plan and stop")
-	f.BoolVar(&asJSON, "json", false, "print the plan as JSON")
+	f.BoolVar(&asJSON, "json", false, "print the plan (or the stored topology) as JSON")
+	f.StringVar(&host, "host", "", "host that runs the topology (default: the spec's host)")
+	f.StringVar(&mf.cfg.DataDir, "data", "/var/lib/decnet/master", "data directory of the master on this host")
+	f.StringVar(&mf.cfg.DB, "db", "", "the master's PostgreSQL URL, if it uses one")
 	return cmd
 }

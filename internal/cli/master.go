@@ -65,8 +65,9 @@ enrollment and heartbeats over mutual TLS.`,
 			if err != nil {
 				return fmt.Errorf("listen for agents on %s: %w", f.cfg.AgentListen, err)
 			}
-			errc := make(chan error, 2)
+			errc := make(chan error, 3)
 			go func() { errc <- master.NewIngester(m.Store, f.cfg.Log).Run(ctx, m.JS) }()
+			go func() { errc <- m.Reconciler.Run(ctx, 2*time.Second) }()
 			go func() { errc <- m.ServeAgents(ctx, l) }()
 			f.cfg.Log.Info("master running", "data", f.cfg.DataDir, "agents", l.Addr().String(), "ca_hash", m.CA.Hash())
 			select {

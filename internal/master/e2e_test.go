@@ -115,6 +115,42 @@ func TestSwarmEndToEnd(t *testing.T) {
 	if len(evs) != 1 || evs[0].Host != "sensor-e2e" {
 		t.Fatalf("stored event host %+v", evs)
 	}
+
+	// Deploy through the master: the reconciler pushes the topology to the
+	// agent, whose decky then answers, and the status turns active.
+	ip := fmt.Sprintf("127.%d.%d.%d", 30+rand.IntN(200), rand.IntN(256), 2+rand.IntN(250))
+	spec := fmt.Sprintf(`name: e2e
+seed: 0123456789abcdef0123456789abcdef
+lans: [{name: lo, subnet: %s.0/24, dmz: true}]
+deckies:
+  - name: web
+    persona: {os: linux, distro: debian, hostname: web01}
+    addresses: [{lan: lo, ip: %s}]
+    services: [http]
+`, ip[:strings.LastIndex(ip, ".")], ip)
+	specFile := filepath.Join(t.TempDir(), "e2e.yaml")
+	os.WriteFile(specFile, []byte(spec), 0o644)
+	run(t, bin, "deploy", "--data", data, "--host", "sensor-e2e", "--config", specFile)
+	status := func() string {
+		var tops []struct {
+			Status  string `json:"status"`
+			History []struct {
+				To string `json:"to"`
+			} `json:"history"`
+		}
+		json.Unmarshal(run(t, bin, "status", "--data", data, "--json"), &tops)
+		if len(tops) != 1 {
+			return ""
+		}
+		return tops[0].Status
+	}
+	waitFor(t, "the topology to turn active", 30*time.Second, func() bool { return status() == "active" })
+	if !dial(ip + ":80") {
+		t.Fatal("the deployed decky does not answer on port 80")
+	}
+	run(t, bin, "teardown", "--data", data, "--id", "e2e")
+	waitFor(t, "the topology to be torn down", 30*time.Second, func() bool { return status() == "torn_down" })
+	waitFor(t, "the decky to go away", 10*time.Second, func() bool { return !dial(ip + ":80") })
 }
 
 func dial(addr string) bool {

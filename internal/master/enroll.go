@@ -39,6 +39,9 @@ type Authority struct {
 	Store store.Store
 	Log   *slog.Logger
 	Now   func() time.Time
+	// OnHeartbeat, when set, learns every accepted heartbeat (the
+	// reconciler).
+	OnHeartbeat func(host string, hb Heartbeat)
 }
 
 func (a *Authority) now() time.Time {

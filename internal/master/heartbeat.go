@@ -18,6 +18,9 @@ type Heartbeat struct {
 	// Observed is present only when the previous reply asked for it: the
 	// agent never calls its engine on its own.
 	Observed json.RawMessage `json:"observed,omitempty"`
+	// API is where the master reaches the agent's API: https://host:port
+	// (mutual TLS) or unix:///path for an agent on the master's host.
+	API string `json:"api_url,omitempty"`
 }
 
 // HeartbeatReply tells the agent what the master wants of it.
@@ -75,6 +78,9 @@ func (a *Authority) AgentHandler() http.Handler {
 		if err != nil {
 			agentError(w, http.StatusInternalServerError, "INTERNAL", err.Error())
 			return
+		}
+		if a.OnHeartbeat != nil {
+			a.OnHeartbeat(host, hb)
 		}
 		want, err := a.desiredFor(r, host)
 		if err != nil {

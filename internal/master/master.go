@@ -44,15 +44,16 @@ type Config struct {
 
 // Master is a running master's parts.
 type Master struct {
-	Config    Config
-	Store     store.Store
-	CA        *pki.CA
-	Authority *Authority
-	Cert      tls.Certificate
-	Bus       *bus.Server
-	NATS      *nats.Conn
-	JS        jetstream.JetStream
-	log       *slog.Logger
+	Config     Config
+	Store      store.Store
+	CA         *pki.CA
+	Authority  *Authority
+	Reconciler *Reconciler
+	Cert       tls.Certificate
+	Bus        *bus.Server
+	NATS       *nats.Conn
+	JS         jetstream.JetStream
+	log        *slog.Logger
 }
 
 // Open prepares a master: the data directory, the CA (made on first
@@ -110,6 +111,10 @@ func Open(ctx context.Context, cfg Config) (*Master, error) {
 		return nil, fmt.Errorf("master: store: %w", err)
 	}
 	m.Authority = &Authority{CA: ca, Store: m.Store, Log: m.log}
+	m.Reconciler = NewReconciler(m.Store, ca, m.Cert, m.log)
+	m.Authority.OnHeartbeat = func(host string, hb Heartbeat) {
+		m.Reconciler.Observe(host, hb.API, hb.AppliedID, hb.AppliedHash)
+	}
 	return m, nil
 }
 
