@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/decnet/decnet/internal/topology"
 )
 
@@ -183,4 +185,24 @@ func TestHelpGroupsCommands(t *testing.T) {
 	if code, out, _ := run(t, "", "version"); code != 0 || !strings.HasPrefix(out, "decnet ") {
 		t.Errorf("version: %s", out)
 	}
+}
+
+// TestEveryCommandHasHelp builds every command's flags (a duplicate flag
+// panics here, not in front of a user) and checks each has a summary.
+func TestEveryCommandHasHelp(t *testing.T) {
+	var walk func(prefix []string, c *cobra.Command)
+	walk = func(prefix []string, c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if sub.Hidden || sub.Name() == "help" || sub.Name() == "completion" {
+				continue
+			}
+			args := append(append([]string{}, prefix...), sub.Name())
+			code, out, errOut := run(t, "", append(args, "--help")...)
+			if code != 0 || sub.Short == "" || !strings.Contains(out, "Usage:") {
+				t.Errorf("decnet %s --help: exit %d, short %q\n%s%s", strings.Join(args, " "), code, sub.Short, out, errOut)
+			}
+			walk(args, sub)
+		}
+	}
+	walk(nil, NewRoot())
 }

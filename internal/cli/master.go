@@ -13,6 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/decnet/decnet/internal/master"
+	"github.com/decnet/decnet/internal/master/api"
+	"github.com/decnet/decnet/internal/output"
 )
 
 type masterFlags struct {
@@ -20,6 +22,37 @@ type masterFlags struct {
 	logLevel  string
 	logJSON   bool
 	advertise string
+	api       string
+	metrics   string
+	outFile   string
+	outSyslog string
+	syslogTLS bool
+	outHook   string
+	hookKey   string
+}
+
+// outputs builds the SIEM outputs named on the command line; each runs as
+// its own durable consumer of the bus.
+func (f *masterFlags) outputs() ([]output.Output, error) {
+	var cfgs []output.Config
+	if f.outFile != "" {
+		cfgs = append(cfgs, output.Config{Name: "file", Kind: output.KindFile, Path: f.outFile})
+	}
+	if f.outSyslog != "" {
+		cfgs = append(cfgs, output.Config{Name: "syslog", Kind: output.KindSyslog, Address: f.outSyslog, TLS: f.syslogTLS})
+	}
+	if f.outHook != "" {
+		cfgs = append(cfgs, output.Config{Name: "webhook", Kind: output.KindWebhook, URL: f.outHook, Secret: f.hookKey})
+	}
+	var outs []output.Output
+	for _, c := range cfgs {
+		o, err := output.New(c)
+		if err != nil {
+			return nil, fmt.Errorf("output %s: %w", c.Name, err)
+		}
+		outs = append(outs, o)
+	}
+	return outs, nil
 }
 
 func (f *masterFlags) bind(cmd *cobra.Command) {
@@ -31,6 +64,13 @@ func (f *masterFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.cfg.NATSURL, "nats-url", "", "use an external NATS cluster instead of the embedded bus")
 	fl.StringSliceVar(&f.cfg.Addresses, "address", nil, "extra DNS names or IPs of this master for its certificate")
 	fl.StringVar(&f.advertise, "advertise", "", "host:port agents reach the agent listener on (for printed join commands)")
+	fl.StringVar(&f.api, "api-listen", "127.0.0.1:8443", "address of the HTTPS operator API")
+	fl.StringVar(&f.metrics, "metrics-listen", "127.0.0.1:9464", "management address serving Prometheus /metrics")
+	fl.StringVar(&f.outFile, "output-file", "", "also write every event as JSON lines to this file")
+	fl.StringVar(&f.outSyslog, "output-syslog", "", "also send every event as RFC 5424 syslog (octet-counted) to this host:port")
+	fl.BoolVar(&f.syslogTLS, "output-syslog-tls", false, "use TLS (RFC 5425) for --output-syslog")
+	fl.StringVar(&f.outHook, "output-webhook", "", "also POST event batches to this URL, signed with --webhook-secret")
+	fl.StringVar(&f.hookKey, "webhook-secret", "", "HMAC-SHA256 key of --output-webhook (16+ bytes)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&f.logJSON, "log-json", false, "log as JSON lines")
 }
@@ -65,11 +105,14 @@ enrollment and heartbeats over mutual TLS.`,
 			if err != nil {
 				return fmt.Errorf("listen for agents on %s: %w", f.cfg.AgentListen, err)
 			}
-			errc := make(chan error, 3)
-			go func() { errc <- master.NewIngester(m.Store, f.cfg.Log).Run(ctx, m.JS) }()
-			go func() { errc <- m.Reconciler.Run(ctx, 2*time.Second) }()
-			go func() { errc <- m.ServeAgents(ctx, l) }()
-			f.cfg.Log.Info("master running", "data", f.cfg.DataDir, "agents", l.Addr().String(), "ca_hash", m.CA.Hash())
+			apiURL, password, errc, err := runMaster(ctx, m, &f, l)
+			if err != nil {
+				return err
+			}
+			if password != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "\nFirst start: the admin password is %s\n(shown once; you must change it at first login)\n\n", password)
+			}
+			f.cfg.Log.Info("master running", "data", f.cfg.DataDir, "api", apiURL, "agents", l.Addr().String(), "ca_hash", m.CA.Hash())
 			select {
 			case <-ctx.Done():
 				return nil
@@ -80,6 +123,52 @@ enrollment and heartbeats over mutual TLS.`,
 	}
 	f.bind(cmd)
 	return cmd
+}
+
+// runMaster starts the master's services on their listeners: ingester,
+// reconciler, agent API, operator API and metrics. It returns the API's
+// URL, the generated admin password on first start, and a channel that
+// receives the first service error.
+func runMaster(ctx context.Context, m *master.Master, f *masterFlags, agents net.Listener) (string, string, <-chan error, error) {
+	a, err := m.NewAPI()
+	if err != nil {
+		return "", "", nil, err
+	}
+	password, created, err := api.Bootstrap(ctx, m.Store)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if !created {
+		password = ""
+	}
+	apiL, err := net.Listen("tcp", f.api)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("listen for the API on %s: %w", f.api, err)
+	}
+	metricsL, err := net.Listen("tcp", f.metrics)
+	if err != nil {
+		apiL.Close()
+		return "", "", nil, fmt.Errorf("listen for metrics on %s: %w", f.metrics, err)
+	}
+	outs, err := f.outputs()
+	if err != nil {
+		apiL.Close()
+		metricsL.Close()
+		return "", "", nil, err
+	}
+	errc := make(chan error, 5+len(outs))
+	ing := master.NewIngester(m.Store, f.cfg.Log)
+	ing.OnBatch = a.RecordIngest
+	go func() { <-ctx.Done(); a.Close() }()
+	go func() { errc <- ing.Run(ctx, m.JS) }()
+	for _, o := range outs {
+		go func() { defer o.Close(); errc <- output.Run(ctx, m.JS, o, f.cfg.Log) }()
+	}
+	go func() { errc <- m.Reconciler.Run(ctx, 2*time.Second) }()
+	go func() { errc <- m.ServeAgents(ctx, agents) }()
+	go func() { errc <- m.ServeAPI(ctx, apiL, a.Handler()) }()
+	go func() { errc <- m.ServeMetrics(ctx, metricsL, a.MetricsHandler()) }()
+	return "https://" + apiL.Addr().String() + "/api/v1", password, errc, nil
 }
 
 func newSwarmCmd() *cobra.Command {

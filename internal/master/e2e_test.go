@@ -65,7 +65,9 @@ func TestSwarmEndToEnd(t *testing.T) {
 	agentsPort := 20000 + rand.IntN(20000)
 	natsPort := agentsPort + 1
 	agentsAddr := fmt.Sprintf("127.0.0.1:%d", agentsPort)
-	start(t, bin, "master", "--data", data, "--agents-listen", agentsAddr, "--nats-listen", fmt.Sprintf("127.0.0.1:%d", natsPort), "--log-level", "warn")
+	outFile := filepath.Join(t.TempDir(), "siem.jsonl")
+	start(t, bin, "master", "--data", data, "--agents-listen", agentsAddr, "--api-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
+		"--output-file", outFile, "--nats-listen", fmt.Sprintf("127.0.0.1:%d", natsPort), "--log-level", "warn")
 	waitFor(t, "the master's CA", 20*time.Second, func() bool {
 		_, err := os.Stat(filepath.Join(data, "ca", "ca.crt"))
 		return err == nil && dial(agentsAddr)
@@ -110,6 +112,11 @@ func TestSwarmEndToEnd(t *testing.T) {
 	waitFor(t, "200 events in the master's database", 30*time.Second, func() bool {
 		n, _ := st.CountEvents(context.Background(), store.EventFilter{})
 		return n == 200
+	})
+	// The SIEM output is its own consumer and gets the same 200.
+	waitFor(t, "200 events in the JSON-lines output", 30*time.Second, func() bool {
+		data, _ := os.ReadFile(outFile)
+		return bytes.Count(data, []byte("\n")) == 200
 	})
 	evs, _ := st.ListEvents(context.Background(), store.EventFilter{Limit: 1})
 	if len(evs) != 1 || evs[0].Host != "sensor-e2e" {

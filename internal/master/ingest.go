@@ -28,6 +28,8 @@ type Ingester struct {
 	log *slog.Logger
 	// Batch bounds one database transaction.
 	Batch int
+	// OnBatch, when set, learns each stored batch (metrics).
+	OnBatch func(received, stored int)
 }
 
 // NewIngester returns an ingester; it starts nothing.
@@ -51,6 +53,9 @@ func (in *Ingester) handle(ctx context.Context, events []event.Event) error {
 	if err != nil {
 		in.log.Warn("store events", "batch", len(events), "err", err)
 		return err
+	}
+	if in.OnBatch != nil {
+		in.OnBatch(len(events), n)
 	}
 	if n < len(events) {
 		in.log.Debug("redelivered events skipped", "batch", len(events), "new", n)

@@ -96,3 +96,16 @@ func TestGenerateSkipsReserved(t *testing.T) {
 type netipPrefix = netip.Prefix
 
 func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+
+func TestDemoValidates(t *testing.T) {
+	s := Demo("seed", "10.222.0.0/24")
+	if err := Allocate(s, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate(s, Options{}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Deckies) != 4 || s.Deckies[0].Addresses[0].IP != "10.222.0.2" {
+		t.Fatalf("demo %+v", s.Deckies)
+	}
+}

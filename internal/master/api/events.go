@@ -1,0 +1,253 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/store"
+)
+
+// eventParams are the filter parameters of /events, /events/count and
+// /events/stream.
+var eventParams = []string{"type", "decky", "service", "src_ip", "q", "since", "until"}
+
+var typeRE = regexp.MustCompile(`^[a-z0-9_-]+(\.[a-z0-9_-]+)*$`)
+
+// parseEventFilter reads the filter parameters, refusing unknown ones
+// (but those in extra) so that a typo is not silently ignored.
+func parseEventFilter(q url.Values, extra ...string) (store.EventFilter, error) {
+	var f store.EventFilter
+	var unknown []string
+	for k := range q {
+		if !slices.Contains(eventParams, k) && !slices.Contains(extra, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return f, &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Message: "unknown query parameter",
+			Details: map[string]any{"unknown": unknown, "allowed": append(append([]string{}, eventParams...), extra...)}}
+	}
+	for _, v := range q["type"] {
+		for t := range strings.SplitSeq(v, ",") {
+			if t = strings.TrimSpace(t); t == "" {
+				continue
+			}
+			if len(t) > 128 || !typeRE.MatchString(t) {
+				return f, fmt.Errorf("%w: type %q is not an event type", ErrInvalid, t)
+			}
+			f.Types = append(f.Types, t)
+		}
+	}
+	if len(f.Types) > 64 {
+		return f, fmt.Errorf("%w: at most 64 types", ErrInvalid)
+	}
+	for _, p := range []struct {
+		name string
+		dst  *string
+	}{{"decky", &f.Decky}, {"service", &f.Service}} {
+		v := q.Get(p.name)
+		if len(v) > 256 {
+			return f, fmt.Errorf("%w: %s is too long", ErrInvalid, p.name)
+		}
+		*p.dst = v
+	}
+	if v := q.Get("src_ip"); v != "" {
+		ip, err := netip.ParseAddr(v)
+		if err != nil {
+			return f, fmt.Errorf("%w: src_ip %q is not an IP address", ErrInvalid, v)
+		}
+		f.SrcIP = ip.Unmap().String()
+	}
+	if v := q.Get("q"); v != "" {
+		if len(v) > 512 {
+			return f, fmt.Errorf("%w: q exceeds 512 bytes", ErrInvalid)
+		}
+		f.Text = v
+	}
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := q.Get(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return f, fmt.Errorf("%w: %s must be an RFC 3339 time such as 2026-01-02T15:04:05Z", ErrInvalid, p.name)
+			}
+			*p.dst = t.UTC()
+		}
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
+		return f, fmt.Errorf("%w: since must be before until", ErrInvalid)
+	}
+	return f, nil
+}
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, _ *Principal) {
+	f, err := parseEventFilter(r.URL.Query(), "limit", "cursor")
+	if err != nil {
+		WriteError(w, err)
+		return
+	}
+	p, err := ParsePage(r)
+	if err != nil {
+		WriteError(w, err)
+		return
+	}
+	if p.Cursor != "" {
+		id, ok := strings.CutPrefix(p.Cursor, "e:")
+		if !ok || len(id) > 64 {
+			WriteError(w, Errorf(http.StatusBadRequest, CodeInvalid, "malformed cursor"))
+			return
+		}
+		f.After = id
+	}
+	f.Limit = min(p.Limit+1, MaxLimit)
+	es, err := s.st.ListEvents(r.Context(), f)
+	if err != nil {
+		WriteError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, pageOf(es, p.Limit, func(e event.Event) string { return "e:" + e.ID }))
+}
+
+func (s *Server) countEvents(w http.ResponseWriter, r *http.Request, _ *Principal) {
+	f, err := parseEventFilter(r.URL.Query())
+	if err != nil {
+		WriteError(w, err)
+		return
+	}
+	n, err := s.st.CountEvents(r.Context(), f)
+	if err != nil {
+		WriteError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, struct {
+		Count int64 `json:"count"`
+	}{n})
+}
+
+// offsetPage serves a store list that only takes a limit: the cursor is an
+// offset, so only the newest MaxLimit rows are reachable.
+func offsetPage[T any](r *http.Request, list func(limit int) ([]T, error)) (List[T], error) {
+	p, err := ParsePage(r)
+	if err != nil {
+		return List[T]{}, err
+	}
+	off := 0
+	if p.Cursor != "" {
+		v, ok := strings.CutPrefix(p.Cursor, "o:")
+		n, err := strconv.Atoi(v)
+		if !ok || err != nil || n < 0 || n >= MaxLimit {
+			return List[T]{}, Errorf(http.StatusBadRequest, CodeInvalid, "malformed cursor")
+		}
+		off = n
+	}
+	items, err := list(min(off+p.Limit+1, MaxLimit))
+	if err != nil {
+		return List[T]{}, err
+	}
+	if off >= len(items) {
+		return List[T]{Items: []T{}}, nil
+	}
+	items = items[off:]
+	out := List[T]{Items: items}
+	if len(items) > p.Limit {
+		out.Items = items[:p.Limit]
+		if off+p.Limit < MaxLimit {
+			out.NextCursor = EncodeCursor("o:" + strconv.Itoa(off+p.Limit))
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) listAttackers(w http.ResponseWriter, r *http.Request, _ *Principal) {
+	if err := onlyParams(r, "limit", "cursor"); err != nil {
+		WriteError(w, err)
+		return
+	}
+	l, err := offsetPage(r, func(n int) ([]store.Attacker, error) { return s.st.ListAttackers(r.Context(), n) })
+	if err != nil {
+		WriteError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, l)
+}
+
+func (s *Server) getAttacker(w http.ResponseWriter, r *http.Request, _ *Principal) {
+	ip, err := netip.ParseAddr(r.PathValue("ip"))
+	if err != nil {
+		WriteError(w, fmt.Errorf("%w: %q is not an IP address", ErrInvalid, r.PathValue("ip")))
+		return
+	}
+	a, err := s.st.Attacker(r.Context(), ip.Unmap().String())
+	if err != nil {
+		WriteError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, _ *Principal) {
+	if err := onlyParams(r, "limit", "cursor"); err != nil {
+		WriteError(w, err)
+		return
+	}
+	l, err := offsetPage(r, func(n int) ([]store.Credential, error) { return s.st.ListCredentials(r.Context(), n) })
+	if err != nil {
+		WriteError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, l)
+}
+
+func onlyParams(r *http.Request, allowed ...string) error {
+	for k := range r.URL.Query() {
+		if !slices.Contains(allowed, k) {
+			return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Message: "unknown query parameter",
+				Details: map[string]any{"unknown": []string{k}, "allowed": allowed}}
+		}
+	}
+	return nil
+}
+
+// matcher returns the in-memory twin of the store's filter, for the live
+// stream: the same fields, Text a case-insensitive substring of the event's
+// JSON document as it is written there.
+func matcher(f store.EventFilter) func(e *event.Event) bool {
+	text := ""
+	if f.Text != "" {
+		b, _ := json.Marshal(f.Text)
+		text = strings.ToLower(string(b[1 : len(b)-1]))
+	}
+	return func(e *event.Event) bool {
+		if len(f.Types) > 0 && !slices.Contains(f.Types, e.Type) {
+			return false
+		}
+		if (f.Decky != "" && e.Decky != f.Decky) || (f.Service != "" && e.Service != f.Service) {
+			return false
+		}
+		if f.SrcIP != "" && (e.Src == nil || e.Src.IP != f.SrcIP) {
+			return false
+		}
+		if (!f.Since.IsZero() && e.Time.Before(f.Since)) || (!f.Until.IsZero() && !e.Time.Before(f.Until)) {
+			return false
+		}
+		if text != "" {
+			b, err := json.Marshal(e)
+			if err != nil || !strings.Contains(strings.ToLower(string(b)), text) {
+				return false
+			}
+		}
+		return true
+	}
+}

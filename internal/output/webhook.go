@@ -1,0 +1,353 @@
+package output
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/decnet/decnet/internal/event"
+)
+
+// Webhook request headers.
+const (
+	// HeaderTimestamp carries the request's time in unix seconds.
+	HeaderTimestamp = "X-DECNET-Timestamp"
+	// HeaderSignature carries "sha256=" and the hex HMAC-SHA256, keyed by
+	// the webhook's secret, of the timestamp, ".", and the body.
+	HeaderSignature = "X-DECNET-Signature"
+)
+
+// MinSecretLen is the shortest webhook secret Config accepts.
+const MinSecretLen = 16
+
+// DefaultWebhookOptions are applied to the zero fields of WebhookOptions.
+var DefaultWebhookOptions = WebhookOptions{
+	MaxFailures: 10,
+	Timeout:     10 * time.Second,
+	Attempts:    4,
+	MinBackoff:  500 * time.Millisecond,
+	MaxBackoff:  8 * time.Second,
+	MaxBody:     4 << 20,
+}
+
+// WebhookOptions configures a Webhook output.
+type WebhookOptions struct {
+	// MaxFailures disables the webhook after this many consecutive failed
+	// deliveries (default 10).
+	MaxFailures int
+	// Timeout bounds one request, response included (default 10 s).
+	Timeout time.Duration
+	// Attempts is how many requests Deliver makes for a batch before it
+	// fails (default 4).
+	Attempts int
+	// MinBackoff and MaxBackoff bound the wait between attempts,
+	// doubling from min to max (defaults 500 ms and 8 s).
+	MinBackoff, MaxBackoff time.Duration
+	// MaxBody splits a batch whose JSON exceeds it into several requests
+	// (default 4 MiB); an event larger than it is sent alone.
+	MaxBody int
+	// TLS is the client configuration for https URLs (CA pool, client
+	// certificate); nil uses the system roots.
+	TLS *tls.Config
+}
+
+// maxResponse bounds what is read of a response body.
+const maxResponse = 64 << 10
+
+// Webhook POSTs each batch as a JSON array of event documents to a URL,
+// signed with a per-webhook secret: HeaderTimestamp is the unix time of
+// the request and HeaderSignature is "sha256=" followed by the hex
+// HMAC-SHA256 of timestamp + "." + body (see Signature). Any 2xx status is
+// a delivery. Deliver retries a failed request with exponential backoff
+// up to Attempts times; a status of 408, 425, 429 or 5xx, or a transport
+// error, is retried, any other status fails the batch at once. Responses
+// are read up to 64 KiB. A redirect is followed only to the same scheme
+// and host (at most 3); any other answers the 3xx, which is a failure.
+//
+// After MaxFailures consecutive failed deliveries the webhook disables
+// itself: Deliver returns ErrDisabled without sending, and Run stops
+// consuming, so the output's position in the stream stays where it was.
+// Enable switches it back on and Run resumes with the backlog. The
+// disabled state lives in this value (Status reports it), not across
+// restarts.
+type Webhook struct {
+	name   string
+	url    string
+	secret []byte
+	opts   WebhookOptions
+	client *http.Client
+	h      *health
+
+	mu       sync.Mutex
+	disabled bool
+	enabled  chan struct{} // closed while enabled
+	closed   bool
+}
+
+var (
+	_ Output   = (*Webhook)(nil)
+	_ Reporter = (*Webhook)(nil)
+	_ Tester   = (*Webhook)(nil)
+	_ Switch   = (*Webhook)(nil)
+)
+
+// NewWebhook returns a Webhook output named name posting to rawURL (http
+// or https) signed with secret. It does not connect.
+func NewWebhook(name, rawURL string, secret []byte, opts WebhookOptions) (*Webhook, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("output: webhook URL: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("output: webhook URL %q: want http(s)://host/path", rawURL)
+	}
+	if len(secret) == 0 {
+		return nil, errors.New("output: webhook needs a secret")
+	}
+	d := DefaultWebhookOptions
+	if opts.MaxFailures <= 0 {
+		opts.MaxFailures = d.MaxFailures
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = d.Timeout
+	}
+	if opts.Attempts <= 0 {
+		opts.Attempts = d.Attempts
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = d.MinBackoff
+	}
+	if opts.MaxBackoff < opts.MinBackoff {
+		opts.MaxBackoff = max(d.MaxBackoff, opts.MinBackoff)
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = d.MaxBody
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = opts.Timeout
+	tr.ResponseHeaderTimeout = opts.Timeout
+	tr.MaxResponseHeaderBytes = maxResponse
+	if opts.TLS != nil {
+		tr.TLSClientConfig = opts.TLS.Clone()
+		if tr.TLSClientConfig.MinVersion == 0 {
+			tr.TLSClientConfig.MinVersion = tls.VersionTLS12
+		}
+	}
+	client := &http.Client{Transport: tr, Timeout: opts.Timeout, CheckRedirect: sameOrigin}
+	enabled := make(chan struct{})
+	close(enabled)
+	return &Webhook{name: name, url: u.String(), secret: bytes.Clone(secret), opts: opts, client: client,
+		h: newHealth(name, KindWebhook), enabled: enabled}, nil
+}
+
+// sameOrigin follows at most 3 redirects, and only to the scheme and host
+// of the original request.
+func sameOrigin(req *http.Request, via []*http.Request) error {
+	first := via[0].URL
+	if len(via) > 3 || req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+		return http.ErrUseLastResponse
+	}
+	return nil
+}
+
+// Signature returns the value of HeaderSignature for a request with the
+// given timestamp header and body: "sha256=" and the hex HMAC-SHA256,
+// keyed by secret, of timestamp + "." + body. A receiver recomputes it,
+// compares in constant time (hmac.Equal), and rejects timestamps too far
+// from its clock to stop replays.
+func Signature(secret []byte, timestamp string, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(timestamp))
+	m.Write([]byte{'.'})
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Name returns the output's name.
+func (o *Webhook) Name() string { return o.name }
+
+// Status returns the delivery state.
+func (o *Webhook) Status() Status { return o.h.status() }
+
+// Enabled returns a channel closed once the webhook is enabled.
+func (o *Webhook) Enabled() <-chan struct{} {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.enabled
+}
+
+// Enable switches a disabled webhook back on and clears its failure
+// count; Run then resumes from the output's position in the stream.
+func (o *Webhook) Enable() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.disabled {
+		return
+	}
+	o.disabled = false
+	o.h.setDisabled(false)
+	close(o.enabled)
+}
+
+// Disable switches the webhook off, as too many failures do.
+func (o *Webhook) Disable() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.disableLocked()
+}
+
+func (o *Webhook) disableLocked() {
+	if o.disabled {
+		return
+	}
+	o.disabled = true
+	o.enabled = make(chan struct{})
+	o.h.setDisabled(true)
+}
+
+// Deliver posts the batch (as several requests when it exceeds MaxBody).
+// It returns an error matching ErrDisabled when the webhook is, or
+// becomes, disabled.
+func (o *Webhook) Deliver(ctx context.Context, events []event.Event) error {
+	o.mu.Lock()
+	closed, disabled := o.closed, o.disabled
+	o.mu.Unlock()
+	switch {
+	case closed:
+		return fmt.Errorf("output %s: %w", o.name, ErrClosed)
+	case disabled:
+		return fmt.Errorf("output %s: %w", o.name, ErrDisabled)
+	}
+	err := o.send(ctx, events, o.opts.Attempts)
+	if err == nil {
+		o.h.delivered(len(events))
+		return nil
+	}
+	if ctx.Err() != nil {
+		// Shutting down: not the receiver's failure.
+		return err
+	}
+	if n := o.h.failed(err); n >= o.opts.MaxFailures {
+		o.mu.Lock()
+		o.disableLocked()
+		o.mu.Unlock()
+		return fmt.Errorf("%w after %d consecutive failures: %w", ErrDisabled, n, err)
+	}
+	return err
+}
+
+// Test posts a sample event (type TestEventType) once, whether or not the
+// webhook is disabled, without counting towards its failures.
+func (o *Webhook) Test(ctx context.Context) error {
+	return o.send(ctx, []event.Event{sampleEvent()}, 1)
+}
+
+func (o *Webhook) send(ctx context.Context, events []event.Event, attempts int) error {
+	bodies, err := encodeBodies(events, o.opts.MaxBody)
+	if err != nil {
+		return fmt.Errorf("output %s: %w", o.name, err)
+	}
+	for _, body := range bodies {
+		if err := o.post(ctx, body, attempts); err != nil {
+			return fmt.Errorf("output %s: post %d events: %w", o.name, len(events), err)
+		}
+	}
+	return nil
+}
+
+// encodeBodies encodes events as JSON arrays of at most maxBody bytes
+// (one event per array when it alone exceeds maxBody).
+func encodeBodies(events []event.Event, maxBody int) ([][]byte, error) {
+	var bodies [][]byte
+	body := []byte{'['}
+	for i := range events {
+		line, err := event.JSONLine(&events[i])
+		if err != nil {
+			return nil, fmt.Errorf("encode event %s: %w", events[i].ID, err)
+		}
+		line = bytes.TrimSuffix(line, []byte{'\n'})
+		if len(body) > 1 && len(body)+len(line)+2 > maxBody {
+			bodies = append(bodies, append(body, ']'))
+			body = []byte{'['}
+		}
+		if len(body) > 1 {
+			body = append(body, ',')
+		}
+		body = append(body, line...)
+	}
+	return append(bodies, append(body, ']')), nil
+}
+
+// retryable marks a failure worth another attempt.
+type retryable struct{ err error }
+
+func (r retryable) Error() string { return r.err.Error() }
+func (r retryable) Unwrap() error { return r.err }
+
+func (o *Webhook) post(ctx context.Context, body []byte, attempts int) error {
+	var err error
+	for attempt := range attempts {
+		if attempt > 0 && !sleep(ctx, backoff(o.opts.MinBackoff, o.opts.MaxBackoff, attempt)) {
+			return ctx.Err()
+		}
+		err = o.postOnce(ctx, body)
+		var r retryable
+		if err == nil || !errors.As(err, &r) || ctx.Err() != nil {
+			break
+		}
+	}
+	return err
+}
+
+// StatusError is a response that was not 2xx.
+type StatusError struct{ Code int }
+
+func (e *StatusError) Error() string { return "HTTP status " + strconv.Itoa(e.Code) }
+
+func (o *Webhook) postOnce(ctx context.Context, body []byte) error {
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "decnet-webhook/1")
+	req.Header.Set(HeaderTimestamp, ts)
+	req.Header.Set(HeaderSignature, Signature(o.secret, ts, body))
+	resp, err := o.client.Do(req)
+	if err != nil {
+		return retryable{err}
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponse))
+	_ = resp.Body.Close()
+	switch c := resp.StatusCode; {
+	case c >= 200 && c < 300:
+		return nil
+	case c == http.StatusRequestTimeout, c == http.StatusTooEarly, c == http.StatusTooManyRequests, c >= 500:
+		return retryable{&StatusError{Code: c}}
+	default:
+		return &StatusError{Code: c}
+	}
+}
+
+// Close drops idle connections; Deliver fails after it.
+func (o *Webhook) Close() error {
+	o.mu.Lock()
+	o.closed = true
+	o.mu.Unlock()
+	o.client.CloseIdleConnections()
+	return nil
+}
