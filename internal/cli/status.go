@@ -22,6 +22,10 @@ func submit(ctx context.Context, f *masterFlags, spec *topology.Spec, host strin
 		return nil, err
 	}
 	defer m.Close()
+	return submitTo(ctx, m, spec, host)
+}
+
+func submitTo(ctx context.Context, m *master.Master, spec *topology.Spec, host string) (*store.Topology, error) {
 	if host != "" {
 		spec.Host = host
 	}

@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 
@@ -102,5 +103,23 @@ func (d *Driver) Status(ctx context.Context) ([]driver.DeckyStatus, error) {
 		out = append(out, st)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// EngineSubnets lists the subnets of every network the engine has, DECNET's
+// or not, so new LANs can avoid them. Read-only.
+func (d *Driver) EngineSubnets(ctx context.Context) ([]netip.Prefix, error) {
+	nets, err := d.cli.NetworkList(ctx, network.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var out []netip.Prefix
+	for _, n := range nets {
+		for _, c := range n.IPAM.Config {
+			if p, err := netip.ParsePrefix(c.Subnet); err == nil {
+				out = append(out, p)
+			}
+		}
+	}
 	return out, nil
 }
