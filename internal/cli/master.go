@@ -29,6 +29,7 @@ type masterFlags struct {
 	syslogTLS bool
 	outHook   string
 	hookKey   string
+	retention time.Duration
 }
 
 // outputs builds the SIEM outputs named on the command line; each runs as
@@ -66,6 +67,7 @@ func (f *masterFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.advertise, "advertise", "", "host:port agents reach the agent listener on (for printed join commands)")
 	fl.StringVar(&f.api, "api-listen", "127.0.0.1:8443", "address of the HTTPS operator API")
 	fl.StringVar(&f.metrics, "metrics-listen", "127.0.0.1:9464", "management address serving Prometheus /metrics")
+	fl.DurationVar(&f.retention, "retention", 90*24*time.Hour, "delete stored events older than this (0 keeps everything); attacker and credential summaries stay")
 	fl.StringVar(&f.outFile, "output-file", "", "also write every event as JSON lines to this file")
 	fl.StringVar(&f.outSyslog, "output-syslog", "", "also send every event as RFC 5424 syslog (octet-counted) to this host:port")
 	fl.BoolVar(&f.syslogTLS, "output-syslog-tls", false, "use TLS (RFC 5425) for --output-syslog")
@@ -156,7 +158,7 @@ func runMaster(ctx context.Context, m *master.Master, f *masterFlags, agents net
 		metricsL.Close()
 		return "", "", nil, err
 	}
-	errc := make(chan error, 5+len(outs))
+	errc := make(chan error, 6+len(outs))
 	ing := master.NewIngester(m.Store, f.cfg.Log)
 	ing.OnBatch = a.RecordIngest
 	go func() { <-ctx.Done(); a.Close() }()
@@ -165,6 +167,7 @@ func runMaster(ctx context.Context, m *master.Master, f *masterFlags, agents net
 		go func() { defer o.Close(); errc <- output.Run(ctx, m.JS, o, f.cfg.Log) }()
 	}
 	go func() { errc <- m.Reconciler.Run(ctx, 2*time.Second) }()
+	go func() { errc <- master.RunRetention(ctx, m.Store, f.retention, time.Hour, f.cfg.Log) }()
 	go func() { errc <- m.ServeAgents(ctx, agents) }()
 	go func() { errc <- m.ServeAPI(ctx, apiL, a.Handler()) }()
 	go func() { errc <- m.ServeMetrics(ctx, metricsL, a.MetricsHandler()) }()
