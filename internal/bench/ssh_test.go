@@ -197,3 +197,5 @@ func BenchmarkSSHAgainstOpenSSH(b *testing.B) {
 			float64(realRSS)/1024, float64(ourRSS)/1024, float64(ourRSS)/float64(realRSS))
 	}
 }
+
+var execCommand = exec.Command
