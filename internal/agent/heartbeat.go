@@ -68,27 +68,31 @@ func (h *Heartbeater) Run(ctx context.Context) error {
 
 // Beat sends one heartbeat and records the master's reply.
 func (h *Heartbeater) Beat(ctx context.Context) error {
-	body := heartbeatBody{Operations: h.a.ops.snapshot(), API: h.API}
-	cur, err := h.a.store.Current()
-	if err != nil {
-		return err
-	}
-	if cur != nil {
-		body.AppliedID, body.AppliedHash, body.LastError = cur.TopologyID, cur.VersionHash, cur.LastError
-	}
 	h.mu.Lock()
 	observe := h.observe
 	h.mu.Unlock()
+	var observed json.RawMessage
 	if observe {
 		// The master asked: this engine call is its request.
 		octx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		obs, err := h.a.driver.Observe(octx)
 		cancel()
 		if err != nil {
-			body.Observed, _ = json.Marshal(map[string]string{"error": err.Error()})
+			observed, _ = json.Marshal(map[string]string{"error": err.Error()})
 		} else {
-			body.Observed, _ = json.Marshal(obs)
+			observed, _ = json.Marshal(obs)
 		}
+	}
+	// The cache and the finished operations are read after observing, so
+	// a beat never reports a state older than an apply that finished
+	// while it was being prepared.
+	body := heartbeatBody{Operations: h.a.ops.snapshot(), API: h.API, Observed: observed}
+	cur, err := h.a.store.Current()
+	if err != nil {
+		return err
+	}
+	if cur != nil {
+		body.AppliedID, body.AppliedHash, body.LastError = cur.TopologyID, cur.VersionHash, cur.LastError
 	}
 	data, _ := json.Marshal(body)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(data))

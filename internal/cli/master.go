@@ -136,6 +136,7 @@ func runMaster(ctx context.Context, m *master.Master, f *masterFlags, agents net
 	if err != nil {
 		return "", "", nil, err
 	}
+	a.Mount(m.Routes()...)
 	password, created, err := api.Bootstrap(ctx, m.Store)
 	if err != nil {
 		return "", "", nil, err

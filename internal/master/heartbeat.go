@@ -23,6 +23,22 @@ type Heartbeat struct {
 	API string `json:"api_url,omitempty"`
 }
 
+// OperationIDs returns the ids of the finished operations the heartbeat
+// lists.
+func (hb Heartbeat) OperationIDs() []string {
+	var ops []struct {
+		ID string `json:"operation_id"`
+	}
+	if len(hb.Operations) == 0 || json.Unmarshal(hb.Operations, &ops) != nil {
+		return nil
+	}
+	ids := make([]string, 0, len(ops))
+	for _, o := range ops {
+		ids = append(ids, o.ID)
+	}
+	return ids
+}
+
 // HeartbeatReply tells the agent what the master wants of it.
 type HeartbeatReply struct {
 	// Desired is the topology the host should run (nil: none).

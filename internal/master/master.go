@@ -113,7 +113,7 @@ func Open(ctx context.Context, cfg Config) (*Master, error) {
 	m.Authority = &Authority{CA: ca, Store: m.Store, Log: m.log}
 	m.Reconciler = NewReconciler(m.Store, ca, m.Cert, m.log)
 	m.Authority.OnHeartbeat = func(host string, hb Heartbeat) {
-		m.Reconciler.Observe(host, hb.API, hb.AppliedID, hb.AppliedHash)
+		m.Reconciler.Observe(host, hb.API, hb.AppliedID, hb.AppliedHash, hb.OperationIDs())
 	}
 	return m, nil
 }
@@ -147,7 +147,9 @@ func (m *Master) StartBus(ctx context.Context) error {
 			return err
 		}
 		m.Bus = srv
-		url = srv.ClientURL()
+		// In-process: no URL, so no TLS handshake over the pipe even when
+		// the listener itself requires TLS for remote agents.
+		url = ""
 		opts = append(opts, srv.InProcessOption())
 	}
 	nc, err := nats.Connect(url, opts...)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,8 @@ type Reconciler struct {
 
 	mu    sync.Mutex
 	hosts map[string]*hostState
+	// kick wakes Run early: a heartbeat from a host that was unreachable.
+	kick chan struct{}
 }
 
 type hostState struct {
@@ -43,6 +46,13 @@ type hostState struct {
 	inflight    bool
 	failures    int
 	notBefore   time.Time
+	// unreachable is set when the last push could not reach the agent; a
+	// heartbeat proves it is back, which ends the backoff.
+	unreachable bool
+	// lastOp is the last operation whose result the reconciler got; a
+	// heartbeat that does not list it was taken before that operation
+	// finished, so its applied hash is stale.
+	lastOp string
 }
 
 // MaxApplyFailures is how many failed pushes in a row mark a deploying
@@ -54,11 +64,13 @@ func NewReconciler(st store.Store, ca *pki.CA, cert tls.Certificate, log *slog.L
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Reconciler{st: st, ca: ca, cert: cert, log: log.With("component", "reconciler"), hosts: map[string]*hostState{}}
+	return &Reconciler{st: st, ca: ca, cert: cert, log: log.With("component", "reconciler"), hosts: map[string]*hostState{},
+		kick: make(chan struct{}, 1)}
 }
 
-// Observe records a heartbeat's truth.
-func (r *Reconciler) Observe(host, api, appliedID, appliedHash string) {
+// Observe records a heartbeat's truth. finishedOps are the ids of the
+// operations the agent reports as finished.
+func (r *Reconciler) Observe(host, api, appliedID, appliedHash string, finishedOps []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h := r.hosts[host]
@@ -69,7 +81,25 @@ func (r *Reconciler) Observe(host, api, appliedID, appliedHash string) {
 	if api != "" {
 		h.api = api
 	}
+	if h.lastOp != "" && !slices.Contains(finishedOps, h.lastOp) {
+		return // taken before our last operation finished
+	}
 	h.appliedID, h.appliedHash = appliedID, appliedHash
+	if h.unreachable {
+		h.unreachable, h.failures, h.notBefore = false, 0, time.Time{}
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (r *Reconciler) applied(host, id, hash, op string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if h := r.hosts[host]; h != nil {
+		h.appliedID, h.appliedHash, h.lastOp = id, hash, op
+	}
 }
 
 // Run reconciles every interval until ctx is done.
@@ -84,6 +114,7 @@ func (r *Reconciler) Run(ctx context.Context, interval time.Duration) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		case <-r.kick:
 		}
 	}
 }
@@ -133,6 +164,8 @@ func (r *Reconciler) done(host string, err error) {
 	defer r.mu.Unlock()
 	h := r.hosts[host]
 	h.inflight = false
+	var te *transportError
+	h.unreachable = errors.As(err, &te)
 	if err == nil {
 		h.failures, h.notBefore = 0, time.Time{}
 		return
@@ -169,7 +202,7 @@ func (r *Reconciler) apply(ctx context.Context, host, api string, t *store.Topol
 		}
 		return
 	}
-	r.Observe(host, "", t.ID, t.Hash)
+	r.applied(host, t.ID, t.Hash, op)
 	switch t.Status {
 	case store.Deploying:
 		r.transition(ctx, t.ID, store.Deploying, store.Active, "applied by "+host)
@@ -179,7 +212,8 @@ func (r *Reconciler) apply(ctx context.Context, host, api string, t *store.Topol
 }
 
 func (r *Reconciler) teardown(ctx context.Context, host, api string, t *store.Topology) {
-	body, _ := json.Marshal(map[string]any{"operation_id": uuid.Must(uuid.NewV7()).String()})
+	op := uuid.Must(uuid.NewV7()).String()
+	body, _ := json.Marshal(map[string]any{"operation_id": op})
 	res, err := r.call(ctx, host, api, "/topology/teardown", body)
 	if err == nil && !res.OK {
 		err = errors.New(res.Error)
@@ -189,9 +223,15 @@ func (r *Reconciler) teardown(ctx context.Context, host, api string, t *store.To
 		r.log.Warn("teardown failed", "host_id", host, "topology_id", t.ID, "err", err)
 		return
 	}
-	r.Observe(host, "", "", "")
+	r.applied(host, "", "", op)
 	r.transition(ctx, t.ID, store.TearingDown, store.TornDown, "torn down by "+host)
 }
+
+// transportError is a push that never reached the agent.
+type transportError struct{ err error }
+
+func (e *transportError) Error() string { return "agent unreachable: " + e.err.Error() }
+func (e *transportError) Unwrap() error { return e.err }
 
 type opResult struct {
 	OK    bool   `json:"ok"`
@@ -221,7 +261,7 @@ func (r *Reconciler) call(ctx context.Context, host, api, path string, body []by
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, &transportError{err}
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
