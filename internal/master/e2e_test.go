@@ -83,8 +83,9 @@ func TestSwarmEndToEnd(t *testing.T) {
 	}
 	adir := t.TempDir()
 	run(t, bin, "agent", "join", "--master", agentsAddr, "--token", jt.T, "--ca-hash", jt.H, "--dir", adir)
-	start(t, bin, "agent", "--dir", adir, "--socket", filepath.Join(t.TempDir(), "a.sock"), "--driver", "host",
-		"--heartbeat", "500ms", "--nats-url", fmt.Sprintf("nats://127.0.0.1:%d", natsPort), "--log-level", "warn")
+	agentArgs := []string{"agent", "--dir", adir, "--socket", filepath.Join(t.TempDir(), "a.sock"), "--driver", "host",
+		"--heartbeat", "500ms", "--nats-url", fmt.Sprintf("nats://127.0.0.1:%d", natsPort), "--log-level", "warn"}
+	ag := start(t, bin, agentArgs...)
 	waitFor(t, "a heartbeat", 20*time.Second, func() bool {
 		var hosts []struct {
 			Host     store.Host `json:"host"`
@@ -155,6 +156,15 @@ deckies:
 	if !dial(ip + ":80") {
 		t.Fatal("the deployed decky does not answer on port 80")
 	}
+
+	// The agent dies and its in-process deckies with it. Restarted, it
+	// reports the same hash but an engine with nothing running: the master
+	// sees the missing objects and re-pushes; the agent itself does not.
+	ag.cmd.Process.Kill()
+	ag.cmd.Wait()
+	waitFor(t, "the decky to die with its agent", 10*time.Second, func() bool { return !dial(ip + ":80") })
+	start(t, bin, agentArgs...)
+	waitFor(t, "the master to re-create the missing decky", 60*time.Second, func() bool { return dial(ip + ":80") })
 	run(t, bin, "teardown", "--data", data, "--id", "e2e")
 	waitFor(t, "the topology to be torn down", 30*time.Second, func() bool { return status() == "torn_down" })
 	waitFor(t, "the decky to go away", 10*time.Second, func() bool { return !dial(ip + ":80") })

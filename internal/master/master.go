@@ -113,7 +113,7 @@ func Open(ctx context.Context, cfg Config) (*Master, error) {
 	m.Authority = &Authority{CA: ca, Store: m.Store, Log: m.log}
 	m.Reconciler = NewReconciler(m.Store, ca, m.Cert, m.log)
 	m.Authority.OnHeartbeat = func(host string, hb Heartbeat) {
-		m.Reconciler.Observe(host, hb.API, hb.AppliedID, hb.AppliedHash, hb.OperationIDs())
+		m.Reconciler.Observe(host, hb.API, hb.AppliedID, hb.AppliedHash, hb.OperationIDs(), hb.Observed)
 	}
 	return m, nil
 }

@@ -53,6 +53,35 @@ type hostState struct {
 	// heartbeat that does not list it was taken before that operation
 	// finished, so its applied hash is stale.
 	lastOp string
+	// running is how many deckies the engine reported running (-1: not
+	// reported); fewer than the topology has means objects are missing.
+	observed   json.RawMessage
+	lastRepair time.Time
+}
+
+// RepairInterval spaces re-pushes for missing objects, so a decky that
+// keeps dying is not re-created in a tight loop.
+const RepairInterval = 30 * time.Second
+
+// runningDeckies counts the decky containers an observation lists (custom
+// service containers, named <decky container>-<service>, excluded), or -1.
+func runningDeckies(observed json.RawMessage, deckies []string) int {
+	var o struct {
+		Containers []string `json:"containers"`
+	}
+	if len(observed) == 0 || json.Unmarshal(observed, &o) != nil || o.Containers == nil {
+		return -1
+	}
+	n := 0
+	for _, c := range o.Containers {
+		for _, d := range deckies {
+			if c == d || strings.HasSuffix(c, "-"+d) {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }
 
 // MaxApplyFailures is how many failed pushes in a row mark a deploying
@@ -70,13 +99,16 @@ func NewReconciler(st store.Store, ca *pki.CA, cert tls.Certificate, log *slog.L
 
 // Observe records a heartbeat's truth. finishedOps are the ids of the
 // operations the agent reports as finished.
-func (r *Reconciler) Observe(host, api, appliedID, appliedHash string, finishedOps []string) {
+func (r *Reconciler) Observe(host, api, appliedID, appliedHash string, finishedOps []string, observed json.RawMessage) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h := r.hosts[host]
 	if h == nil {
 		h = &hostState{}
 		r.hosts[host] = h
+	}
+	if len(observed) > 0 {
+		h.observed = observed
 	}
 	if api != "" {
 		h.api = api
@@ -135,6 +167,15 @@ func (r *Reconciler) Once(ctx context.Context) error {
 			switch {
 			case (t.Status == store.Deploying || t.Status == store.Active || t.Status == store.Degraded) && h.appliedHash != t.Hash:
 				top := t
+				job = func() { r.apply(ctx, t.HostID, h.api, &top) }
+			case (t.Status == store.Active || t.Status == store.Degraded) && h.appliedHash == t.Hash &&
+				now.Sub(h.lastRepair) > RepairInterval && missing(t.Spec, h.observed):
+				// The engine lost objects (a restarted host, a killed
+				// container): the same hash again makes the agent re-create
+				// what is missing and touch nothing else.
+				h.lastRepair = now
+				top := t
+				r.log.Info("objects missing on host, re-pushing", "host_id", t.HostID, "topology_id", t.ID)
 				job = func() { r.apply(ctx, t.HostID, h.api, &top) }
 			case t.Status == store.Deploying && h.appliedHash == t.Hash:
 				// Converged: the completion arrived by heartbeat.
@@ -225,6 +266,25 @@ func (r *Reconciler) teardown(ctx context.Context, host, api string, t *store.To
 	}
 	r.applied(host, "", "", op)
 	r.transition(ctx, t.ID, store.TearingDown, store.TornDown, "torn down by "+host)
+}
+
+// missing reports whether an observation shows fewer running deckies
+// than the spec has.
+func missing(spec json.RawMessage, observed json.RawMessage) bool {
+	var sp struct {
+		Deckies []struct {
+			Name string `json:"name"`
+		} `json:"deckies"`
+	}
+	if json.Unmarshal(spec, &sp) != nil || len(sp.Deckies) == 0 {
+		return false
+	}
+	names := make([]string, len(sp.Deckies))
+	for i, d := range sp.Deckies {
+		names[i] = d.Name
+	}
+	n := runningDeckies(observed, names)
+	return n >= 0 && n < len(names)
 }
 
 // transportError is a push that never reached the agent.
