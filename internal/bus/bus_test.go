@@ -13,32 +13,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/testenv"
 )
 
 // testLogger routes logs to t.Log until the test ends.
 func testLogger(t testing.TB) *slog.Logger {
 	t.Helper()
-	w := &testWriter{t: t}
-	t.Cleanup(w.stop)
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return testenv.Logger(t, slog.LevelWarn)
 }
-
-type testWriter struct {
-	mu   sync.Mutex
-	t    testing.TB
-	done bool
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(strings.TrimSpace(string(p)))
-	}
-	return len(p), nil
-}
-
-func (w *testWriter) stop() { w.mu.Lock(); w.done = true; w.mu.Unlock() }
 
 // startServer starts an embedded server on dir, shut down at cleanup.
 func startServer(t testing.TB, dir string, opts ServerOptions) *Server {

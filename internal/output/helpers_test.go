@@ -3,7 +3,6 @@ package output
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,32 +12,14 @@ import (
 
 	"github.com/decnet/decnet/internal/bus"
 	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/testenv"
 )
 
 // testLogger routes logs to t.Log until the test ends.
 func testLogger(t testing.TB) *slog.Logger {
 	t.Helper()
-	w := &testWriter{t: t}
-	t.Cleanup(w.stop)
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return testenv.Logger(t, slog.LevelInfo)
 }
-
-type testWriter struct {
-	mu   sync.Mutex
-	t    testing.TB
-	done bool
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(strings.TrimSpace(string(p)))
-	}
-	return len(p), nil
-}
-
-func (w *testWriter) stop() { w.mu.Lock(); w.done = true; w.mu.Unlock() }
 
 // hostile strings an attacker controls: newlines, a forged syslog frame,
 // SD metacharacters, a JSON breaker, an ANSI escape, invalid UTF-8 made

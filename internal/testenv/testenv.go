@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -181,3 +182,30 @@ func CleanupDocker(t testing.TB, label string) {
 		}
 	})
 }
+
+// Logger returns a logger that writes to t.Log at level and above until
+// the test ends (a late write from a goroutine after the test is dropped,
+// not a panic).
+func Logger(t testing.TB, level slog.Level) *slog.Logger {
+	t.Helper()
+	w := &testWriter{t: t}
+	t.Cleanup(w.stop)
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+type testWriter struct {
+	mu   sync.Mutex
+	t    testing.TB
+	done bool
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(strings.TrimSpace(string(p)))
+	}
+	return len(p), nil
+}
+
+func (w *testWriter) stop() { w.mu.Lock(); w.done = true; w.mu.Unlock() }

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/store"
 	"github.com/decnet/decnet/internal/store/sqlite"
+	"github.com/decnet/decnet/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -70,14 +70,6 @@ func (f *fakeLive) publish(e event.Event) {
 	}
 }
 
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
-
 type env struct {
 	t     *testing.T
 	srv   *Server
@@ -98,7 +90,7 @@ func newEnv(t *testing.T) *env {
 	clock := &fakeClock{t: time.Now()}
 	live := &fakeLive{}
 	srv, err := New(Options{Store: st, Live: live, Clock: clock.Now,
-		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		Logger: testenv.Logger(t, slog.LevelWarn)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/persona"
 	"github.com/decnet/decnet/internal/service"
+	"github.com/decnet/decnet/internal/testenv"
 )
 
 // Options describe the decky the service runs on.
@@ -67,7 +68,7 @@ func Start(t testing.TB, slug string, port uint16, o Options) *Running {
 	}
 	addr := netip.AddrFrom4([4]byte{127, byte(10 + rand.IntN(200)), byte(rand.IntN(256)), byte(1 + rand.IntN(254))})
 	rec := event.NewRecorder()
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := testenv.Logger(t, slog.LevelDebug)
 	quar := t.TempDir()
 	env := service.Env{
 		Topology: "test-topology", Decky: "decky-test", Identity: id, Addrs: []netip.Addr{addr}, Config: o.Config,
@@ -113,11 +114,4 @@ func Start(t testing.TB, slug string, port uint16, o Options) *Running {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return r
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(string(p))
-	return len(p), nil
 }
