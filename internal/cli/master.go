@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 	"github.com/decnet/decnet/internal/master"
 	"github.com/decnet/decnet/internal/master/api"
 	"github.com/decnet/decnet/internal/output"
+	"github.com/decnet/decnet/internal/web"
 )
 
 type masterFlags struct {
@@ -114,7 +116,7 @@ enrollment and heartbeats over mutual TLS.`,
 			if password != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "\nFirst start: the admin password is %s\n(shown once; you must change it at first login)\n\n", password)
 			}
-			f.cfg.Log.Info("master running", "data", f.cfg.DataDir, "api", apiURL, "agents", l.Addr().String(), "ca_hash", m.CA.Hash())
+			f.cfg.Log.Info("master running", "data", f.cfg.DataDir, "dashboard", apiURL, "api", apiURL+"api/v1", "agents", l.Addr().String(), "ca_hash", m.CA.Hash())
 			select {
 			case <-ctx.Done():
 				return nil
@@ -128,8 +130,8 @@ enrollment and heartbeats over mutual TLS.`,
 }
 
 // runMaster starts the master's services on their listeners: ingester,
-// reconciler, agent API, operator API and metrics. It returns the API's
-// URL, the generated admin password on first start, and a channel that
+// reconciler, agent API, operator API with the dashboard beside it, and
+// metrics. It returns the dashboard's URL (the API is under /api/v1), the generated admin password on first start, and a channel that
 // receives the first service error.
 func runMaster(ctx context.Context, m *master.Master, f *masterFlags, agents net.Listener) (string, string, <-chan error, error) {
 	a, err := m.NewAPI()
@@ -137,6 +139,13 @@ func runMaster(ctx context.Context, m *master.Master, f *masterFlags, agents net
 		return "", "", nil, err
 	}
 	a.Mount(m.Routes()...)
+	dash, err := web.New(web.Options{API: a, Store: m.Store, Logger: f.cfg.Log})
+	if err != nil {
+		return "", "", nil, err
+	}
+	handler := http.NewServeMux()
+	handler.Handle(api.Prefix+"/", a.Handler())
+	handler.Handle("/", dash.Handler())
 	password, created, err := api.Bootstrap(ctx, m.Store)
 	if err != nil {
 		return "", "", nil, err
@@ -170,9 +179,9 @@ func runMaster(ctx context.Context, m *master.Master, f *masterFlags, agents net
 	go func() { errc <- m.Reconciler.Run(ctx, 2*time.Second) }()
 	go func() { errc <- master.RunRetention(ctx, m.Store, f.retention, time.Hour, f.cfg.Log) }()
 	go func() { errc <- m.ServeAgents(ctx, agents) }()
-	go func() { errc <- m.ServeAPI(ctx, apiL, a.Handler()) }()
+	go func() { errc <- m.ServeAPI(ctx, apiL, handler) }()
 	go func() { errc <- m.ServeMetrics(ctx, metricsL, a.MetricsHandler()) }()
-	return "https://" + apiL.Addr().String() + "/api/v1", password, errc, nil
+	return "https://" + apiL.Addr().String() + "/", password, errc, nil
 }
 
 func newSwarmCmd() *cobra.Command {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -287,8 +288,9 @@ func ensureDemo(ctx context.Context, m *master.Master, drvName string, reserved 
 	return spec, nil
 }
 
-func printBanner(out io.Writer, apiURL, password string, demo *topology.Spec) {
-	fmt.Fprintf(out, "\nDECNET is running.\n\n  API:       %s\n", apiURL)
+func printBanner(out io.Writer, dashURL, password string, demo *topology.Spec) {
+	apiURL := strings.TrimSuffix(dashURL, "/") + "/api/v1"
+	fmt.Fprintf(out, "\nDECNET is running.\n\n  Dashboard: %s\n  API:       %s\n", dashURL, apiURL)
 	if password != "" {
 		fmt.Fprintf(out, "  Login:     admin / %s   (shown once; you must change it at first login)\n", password)
 	} else {

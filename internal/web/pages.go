@@ -1,0 +1,449 @@
+package web
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/master"
+	"github.com/decnet/decnet/internal/master/api"
+	"github.com/decnet/decnet/internal/store"
+	"github.com/decnet/decnet/internal/topology"
+)
+
+// listCap bounds every list a page reads from the store.
+const listCap = 1000
+
+// pageSize is the number of events on one events page.
+const pageSize = 100
+
+// Ranges offered by the time filters, by their URL value.
+var ranges = []struct {
+	Value, Label string
+	D            time.Duration
+}{
+	{"1h", "Last hour", time.Hour},
+	{"6h", "Last 6 hours", 6 * time.Hour},
+	{"24h", "Last 24 hours", 24 * time.Hour},
+	{"7d", "Last 7 days", 7 * 24 * time.Hour},
+	{"30d", "Last 30 days", 30 * 24 * time.Hour},
+	{"90d", "Last 90 days", 90 * 24 * time.Hour},
+}
+
+type counter struct {
+	Label, Value, Href string
+}
+
+type ranked struct {
+	Name  string
+	Count int64
+	Pct   int64
+	Href  string
+}
+
+type overviewView struct {
+	Counters []counter
+	Chart    *Chart
+	Deckies  []ranked
+	Top      []ranked
+}
+
+func (s *Server) overview(r *http.Request, _ *api.Principal) (string, any, error) {
+	ctx := r.Context()
+	now := s.now().UTC()
+	since := now.Add(-24 * time.Hour).Truncate(time.Hour).Add(time.Hour)
+	ch, err := histogram(ctx, s.st, store.EventFilter{}, since, since.Add(24*time.Hour), 24, func(from, to time.Time) string {
+		return "/events?" + url.Values{"since": {from.Format(time.RFC3339)}, "until": {to.Format(time.RFC3339)}}.Encode()
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	ch.Label = "Interactions per hour over the last 24 hours"
+	day, err := s.st.CountEvents(ctx, store.EventFilter{Since: now.Add(-24 * time.Hour)})
+	if err != nil {
+		return "", nil, err
+	}
+	attackers, err := s.st.ListAttackers(ctx, listCap)
+	if err != nil {
+		return "", nil, err
+	}
+	creds, err := s.st.ListCredentials(ctx, listCap)
+	if err != nil {
+		return "", nil, err
+	}
+	tops, err := s.st.ListTopologies(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	active := 0
+	deckies := map[string]bool{}
+	for _, t := range tops {
+		spec, err := topology.DecodeBytes(t.Spec)
+		if err != nil {
+			continue
+		}
+		for _, d := range spec.Deckies {
+			deckies[d.Name] = true
+			if t.Status == store.Active || t.Status == store.Degraded {
+				active++
+			}
+		}
+	}
+	for _, a := range attackers {
+		for _, d := range a.Deckies {
+			deckies[d] = true
+		}
+	}
+	v := overviewView{Chart: ch, Counters: []counter{
+		{"Interactions (24 h)", fmt.Sprint(day), "/events?range=24h"},
+		{"Unique attackers", capped(len(attackers)), "/attackers"},
+		{"Active deckies", fmt.Sprint(active), ""},
+		{"Captured credentials", capped(len(creds)), "/credentials"},
+	}}
+	var dk []ranked
+	for d := range deckies {
+		if len(dk) >= 200 {
+			break
+		}
+		n, err := s.st.CountEvents(ctx, store.EventFilter{Decky: d, Since: now.Add(-24 * time.Hour)})
+		if err != nil {
+			return "", nil, err
+		}
+		if n > 0 {
+			dk = append(dk, ranked{Name: d, Count: n, Href: "/events?" + url.Values{"decky": {d}}.Encode()})
+		}
+	}
+	v.Deckies = topRanked(dk, 8)
+	var ta []ranked
+	for _, a := range attackers {
+		ta = append(ta, ranked{Name: a.IP, Count: a.Events, Href: "/attackers/" + url.PathEscape(a.IP)})
+	}
+	v.Top = topRanked(ta, 8)
+	return "Overview", v, nil
+}
+
+func capped(n int) string {
+	if n >= listCap {
+		return fmt.Sprintf("%d+", listCap)
+	}
+	return fmt.Sprint(n)
+}
+
+func topRanked(rs []ranked, n int) []ranked {
+	slices.SortFunc(rs, func(a, b ranked) int { return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Name, b.Name)) })
+	rs = rs[:min(n, len(rs))]
+	for i := range rs {
+		rs[i].Pct = pct(rs[i].Count, rs[0].Count)
+	}
+	return rs
+}
+
+// eventQuery is the events page's filter as it stands in the URL.
+type eventQuery struct {
+	Type, Decky, Service, SrcIP, Q, Since, Until, Range string
+	After                                               string
+}
+
+var (
+	typeRE = regexp.MustCompile(`^[a-z0-9_-]+(\.[a-z0-9_-]+)*$`)
+	idRE   = regexp.MustCompile(`^[0-9a-f-]{1,64}$`)
+)
+
+// parseTime accepts RFC 3339 and the browser's datetime-local value
+// (taken as UTC).
+func parseTime(name, v string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%w: %s must be a time such as 2026-01-02T15:04:05Z", errBadRequest, name)
+}
+
+// filter reads the query into a store filter and the time range it
+// covers.
+func (s *Server) filter(q url.Values) (eventQuery, store.EventFilter, time.Time, time.Time, error) {
+	eq := eventQuery{Type: q.Get("type"), Decky: q.Get("decky"), Service: q.Get("service"), SrcIP: q.Get("src_ip"),
+		Q: q.Get("q"), Since: q.Get("since"), Until: q.Get("until"), Range: q.Get("range"), After: q.Get("after")}
+	var f store.EventFilter
+	bad := func(format string, a ...any) (eventQuery, store.EventFilter, time.Time, time.Time, error) {
+		return eq, f, time.Time{}, time.Time{}, fmt.Errorf("%w: "+format, append([]any{errBadRequest}, a...)...)
+	}
+	for t := range strings.SplitSeq(eq.Type, ",") {
+		if t = strings.TrimSpace(t); t == "" {
+			continue
+		}
+		if len(t) > 128 || !typeRE.MatchString(t) {
+			return bad("type %q is not an event type", t)
+		}
+		f.Types = append(f.Types, t)
+	}
+	if len(f.Types) > 64 {
+		return bad("at most 64 types")
+	}
+	if len(eq.Decky) > 256 || len(eq.Service) > 256 || len(eq.Q) > 512 {
+		return bad("a filter is too long")
+	}
+	f.Decky, f.Service, f.Text = eq.Decky, eq.Service, eq.Q
+	if eq.SrcIP != "" {
+		ip, err := netip.ParseAddr(strings.TrimSpace(eq.SrcIP))
+		if err != nil {
+			return bad("source IP %q is not an IP address", eq.SrcIP)
+		}
+		f.SrcIP = ip.Unmap().String()
+	}
+	if eq.After != "" && !idRE.MatchString(eq.After) {
+		return bad("malformed cursor")
+	}
+	f.After = eq.After
+	now := s.now().UTC()
+	until := now
+	var since time.Time
+	var err error
+	if eq.Until != "" {
+		if until, err = parseTime("until", eq.Until); err != nil {
+			return eq, f, time.Time{}, time.Time{}, err
+		}
+	}
+	if eq.Since != "" {
+		if since, err = parseTime("since", eq.Since); err != nil {
+			return eq, f, time.Time{}, time.Time{}, err
+		}
+		eq.Range = ""
+	} else {
+		if eq.Range == "" {
+			eq.Range = "24h"
+		}
+		d := time.Duration(0)
+		for _, r := range ranges {
+			if r.Value == eq.Range {
+				d = r.D
+			}
+		}
+		if d == 0 {
+			return bad("unknown range %q", eq.Range)
+		}
+		since = until.Add(-d)
+	}
+	if !since.Before(until) {
+		return bad("since must be before until")
+	}
+	f.Since, f.Until = since, until
+	return eq, f, since, until, nil
+}
+
+// values is the query in URL form, without the cursor.
+func (q eventQuery) values() url.Values {
+	v := url.Values{}
+	for k, x := range map[string]string{"type": q.Type, "decky": q.Decky, "service": q.Service, "src_ip": q.SrcIP,
+		"q": q.Q, "since": q.Since, "until": q.Until, "range": q.Range} {
+		if x != "" {
+			v.Set(k, x)
+		}
+	}
+	return v
+}
+
+type eventsView struct {
+	Query      eventQuery
+	Ranges     any
+	Types      []string
+	Chart      *Chart
+	Events     []event.Event
+	Total      int64
+	Older      string
+	Newest     string
+	ExportJSON string
+	ExportCSV  string
+	From, To   time.Time
+}
+
+func (s *Server) events(r *http.Request, _ *api.Principal) (string, any, error) {
+	ctx := r.Context()
+	eq, f, since, until, err := s.filter(r.URL.Query())
+	if err != nil {
+		return "", nil, err
+	}
+	base := eq.values()
+	ch, err := histogram(ctx, s.st, f, since, until, 48, func(from, to time.Time) string {
+		v := eq.values()
+		v.Del("range")
+		v.Set("since", from.Format(time.RFC3339))
+		v.Set("until", to.Format(time.RFC3339))
+		return "/events?" + v.Encode()
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	ch.Label = fmt.Sprintf("Matching events from %s to %s", when(since), when(until))
+	f.Limit = pageSize + 1
+	es, err := s.st.ListEvents(ctx, f)
+	if err != nil {
+		return "", nil, err
+	}
+	v := eventsView{Query: eq, Ranges: ranges, Types: eventTypes(), Chart: ch, Total: ch.Total, From: since, To: until,
+		ExportJSON: "/events/export.jsonl?" + base.Encode(), ExportCSV: "/events/export.csv?" + base.Encode()}
+	if len(es) > pageSize {
+		es = es[:pageSize]
+		o := eq.values()
+		o.Set("after", es[len(es)-1].ID)
+		v.Older = "/events?" + o.Encode()
+	}
+	if eq.After != "" {
+		v.Newest = "/events?" + base.Encode()
+	}
+	v.Events = es
+	return "Events", v, nil
+}
+
+// eventTypes is the catalogue of event types, sorted, for the filter's
+// suggestions.
+func eventTypes() []string {
+	out := make([]string, 0, len(event.Catalogue))
+	for t := range event.Catalogue {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (s *Server) attackers(r *http.Request, _ *api.Principal) (string, any, error) {
+	as, err := s.st.ListAttackers(r.Context(), listCap)
+	if err != nil {
+		return "", nil, err
+	}
+	return "Attackers", as, nil
+}
+
+// session is one attacker session on the attacker page, with its commands
+// in order for the replay.
+type session struct {
+	ID, Decky, Service string
+	Start              time.Time
+	Commands           []string
+}
+
+type attackerView struct {
+	A           *store.Attacker
+	Events      []event.Event
+	Credentials []event.Event
+	Sessions    []*session
+	More        string
+}
+
+func (s *Server) attacker(r *http.Request, _ *api.Principal) (string, any, error) {
+	ip, err := netip.ParseAddr(r.PathValue("ip"))
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: %q is not an IP address", errBadRequest, r.PathValue("ip"))
+	}
+	ctx := r.Context()
+	a, err := s.st.Attacker(ctx, ip.Unmap().String())
+	if err != nil {
+		return "", nil, err
+	}
+	es, err := s.st.ListEvents(ctx, store.EventFilter{SrcIP: a.IP, Limit: 500})
+	if err != nil {
+		return "", nil, err
+	}
+	v := attackerView{A: a, Events: es}
+	if len(es) == 500 {
+		v.More = "/events?" + url.Values{"src_ip": {a.IP}, "range": {"90d"}}.Encode()
+	}
+	byID := map[string]*session{}
+	for i := len(es) - 1; i >= 0; i-- { // oldest first
+		e := es[i]
+		if e.Credential != nil {
+			v.Credentials = append(v.Credentials, e)
+		}
+		if !strings.HasSuffix(e.Type, ".command.input") {
+			continue
+		}
+		key := e.Session
+		if key == "" {
+			key = e.Decky + "/" + e.Service
+		}
+		ss := byID[key]
+		if ss == nil {
+			ss = &session{ID: e.Session, Decky: e.Decky, Service: e.Service, Start: e.Time}
+			byID[key] = ss
+			v.Sessions = append(v.Sessions, ss)
+		}
+		line, _ := e.Fields["command_line"].(string)
+		if line == "" {
+			line, _ = e.Fields["command"].(string)
+		}
+		ss.Commands = append(ss.Commands, line)
+	}
+	slices.Reverse(v.Credentials)
+	return "Attacker " + a.IP, v, nil
+}
+
+func (s *Server) credentials(r *http.Request, _ *api.Principal) (string, any, error) {
+	cs, err := s.st.ListCredentials(r.Context(), listCap)
+	if err != nil {
+		return "", nil, err
+	}
+	return "Credentials", cs, nil
+}
+
+type hostRow struct {
+	H        store.Host
+	Liveness string
+}
+
+func (s *Server) hosts(r *http.Request, _ *api.Principal) (string, any, error) {
+	hs, err := s.st.ListHosts(r.Context())
+	if err != nil {
+		return "", nil, err
+	}
+	now := s.now()
+	rows := make([]hostRow, 0, len(hs))
+	for _, h := range hs {
+		l := master.Liveness(h.LastHeartbeat, now)
+		if h.Decommissioned {
+			l = "decommissioned"
+		}
+		rows = append(rows, hostRow{H: h, Liveness: l})
+	}
+	return "Hosts", rows, nil
+}
+
+func (s *Server) users(r *http.Request, _ *api.Principal) (string, any, error) {
+	us, err := s.st.ListUsers(r.Context())
+	if err != nil {
+		return "", nil, err
+	}
+	return "Users", us, nil
+}
+
+// eachEvent calls fn for every event matching f, newest first, paging
+// through the store, up to limit events.
+func (s *Server) eachEvent(ctx context.Context, f store.EventFilter, limit int, fn func(event.Event) error) error {
+	n := 0
+	for n < limit {
+		f.Limit = min(listCap, limit-n)
+		es, err := s.st.ListEvents(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		n += len(es)
+		if len(es) < f.Limit {
+			return nil
+		}
+		f.After = es[len(es)-1].ID
+	}
+	return nil
+}

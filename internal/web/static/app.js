@@ -1,0 +1,17 @@
+// Every signed-in page: sign-out, and the module of the page's widgets.
+import { call } from './api.js';
+
+document.getElementById('logout')?.addEventListener('click', async () => {
+  try { await call('POST', '/auth/logout'); } finally { location.assign('/login'); }
+});
+
+const modules = [
+  ['feed', './feed.js'],
+  ['filters', './events.js'],
+  ['join-form', './hosts.js'],
+  ['user-form', './users.js'],
+];
+for (const [id, mod] of modules) {
+  if (document.getElementById(id)) import(mod);
+}
+if (document.querySelector('button.replay')) import('./replay.js');
