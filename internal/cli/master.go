@@ -97,22 +97,11 @@ enrollment and heartbeats over mutual TLS.`,
 			f.cfg.Log = newLogger(cmd.ErrOrStderr(), f.logLevel, f.logJSON)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			m, err := master.Open(ctx, f.cfg)
+			m, l, apiURL, password, errc, err := startMaster(ctx, &f)
 			if err != nil {
 				return err
 			}
 			defer m.Close()
-			if err := m.StartBus(ctx); err != nil {
-				return err
-			}
-			l, err := net.Listen("tcp", f.cfg.AgentListen)
-			if err != nil {
-				return fmt.Errorf("listen for agents on %s: %w", f.cfg.AgentListen, err)
-			}
-			apiURL, password, errc, err := runMaster(ctx, m, &f, l)
-			if err != nil {
-				return err
-			}
 			if password != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "\nFirst start: the admin password is %s\n(shown once; you must change it at first login)\n\n", password)
 			}
@@ -129,10 +118,37 @@ enrollment and heartbeats over mutual TLS.`,
 	return cmd
 }
 
+// startMaster opens the master, starts its bus and listens for agents,
+// then starts its services (runMaster). The caller closes the master.
+func startMaster(ctx context.Context, f *masterFlags) (*master.Master, net.Listener, string, string, <-chan error, error) {
+	m, err := master.Open(ctx, f.cfg)
+	if err != nil {
+		return nil, nil, "", "", nil, err
+	}
+	fail := func(err error) (*master.Master, net.Listener, string, string, <-chan error, error) {
+		m.Close()
+		return nil, nil, "", "", nil, err
+	}
+	if err := m.StartBus(ctx); err != nil {
+		return fail(err)
+	}
+	l, err := net.Listen("tcp", f.cfg.AgentListen)
+	if err != nil {
+		return fail(fmt.Errorf("listen for agents on %s: %w", f.cfg.AgentListen, err))
+	}
+	url, password, errc, err := runMaster(ctx, m, f, l)
+	if err != nil {
+		l.Close()
+		return fail(err)
+	}
+	return m, l, url, password, errc, nil
+}
+
 // runMaster starts the master's services on their listeners: ingester,
-// reconciler, agent API, operator API with the dashboard beside it, and
-// metrics. It returns the dashboard's URL (the API is under /api/v1), the generated admin password on first start, and a channel that
-// receives the first service error.
+// reconciler, agent API, operator API with the dashboard beside it,
+// retention, outputs and metrics. It returns the dashboard's URL (the API
+// is under /api/v1), the generated admin password on first start, and a
+// channel that receives the first service error.
 func runMaster(ctx context.Context, m *master.Master, f *masterFlags, agents net.Listener) (string, string, <-chan error, error) {
 	a, err := m.NewAPI()
 	if err != nil {

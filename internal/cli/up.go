@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -118,22 +117,11 @@ func up(cmd *cobra.Command, f *masterFlags, drvKind string, keep bool) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	m, err := master.Open(ctx, f.cfg)
+	m, agentsL, apiURL, password, errc, err := startMaster(ctx, f)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	if err := m.StartBus(ctx); err != nil {
-		return err
-	}
-	agentsL, err := net.Listen("tcp", f.cfg.AgentListen)
-	if err != nil {
-		return err
-	}
-	apiURL, password, errc, err := runMaster(ctx, m, f, agentsL)
-	if err != nil {
-		return err
-	}
 
 	// The local agent, enrolled like any other.
 	adir := filepath.Join(f.cfg.DataDir, "agent")
