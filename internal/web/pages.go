@@ -447,3 +447,104 @@ func (s *Server) eachEvent(ctx context.Context, f store.EventFilter, limit int, 
 	}
 	return nil
 }
+
+type topologyRow struct {
+	T       store.Topology
+	Hash    string
+	Deckies int
+	Active  bool // should be running: tear-down is the action offered
+}
+
+type topologiesView struct {
+	Rows  []topologyRow
+	Hosts []string
+}
+
+// shortHash is the prefix of a version hash shown in lists.
+func shortHash(h string) string {
+	h = strings.TrimPrefix(h, "sha256:")
+	return h[:min(12, len(h))]
+}
+
+// live reports whether a topology in this status runs or is on its way.
+func live(status string) bool {
+	return status == store.Deploying || status == store.Active || status == store.Degraded || status == store.TearingDown
+}
+
+func (s *Server) topologies(r *http.Request, _ *api.Principal) (string, any, error) {
+	ctx := r.Context()
+	tops, err := s.st.ListTopologies(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	v := topologiesView{}
+	for _, t := range tops {
+		row := topologyRow{T: t, Hash: shortHash(t.Hash), Active: live(t.Status)}
+		if spec, err := topology.DecodeBytes(t.Spec); err == nil {
+			row.Deckies = len(spec.Deckies)
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	slices.SortFunc(v.Rows, func(a, b topologyRow) int { return strings.Compare(a.T.Name, b.T.Name) })
+	hs, err := s.st.ListHosts(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, h := range hs {
+		if !h.Decommissioned {
+			v.Hosts = append(v.Hosts, h.ID)
+		}
+	}
+	return "Topologies", v, nil
+}
+
+type deckyRow struct {
+	D        topology.Decky
+	Home     string
+	Others   string
+	Services string
+	Href     string
+}
+
+type topologyView struct {
+	T       *store.Topology
+	Hash    string
+	Live    bool
+	Spec    *topology.Spec
+	Map     *NetMap
+	Deckies []deckyRow
+	History []store.StatusChange
+}
+
+func (s *Server) topology(r *http.Request, _ *api.Principal) (string, any, error) {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	if !idRE.MatchString(id) {
+		return "", nil, store.ErrNotFound
+	}
+	t, err := s.st.Topology(ctx, id)
+	if err != nil {
+		return "", nil, err
+	}
+	spec, err := topology.DecodeBytes(t.Spec)
+	if err != nil {
+		return "", nil, fmt.Errorf("topology %s: %w", t.ID, err)
+	}
+	hist, err := s.st.StatusHistory(ctx, t.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	v := topologyView{T: t, Hash: shortHash(t.Hash), Live: live(t.Status), Spec: spec, Map: buildMap(spec), History: hist}
+	v.Map.State = t.Status
+	for _, d := range spec.Deckies {
+		row := deckyRow{D: d, Home: d.HomeLAN(), Services: strings.Join(d.Services, ", "),
+			Href: "/events?" + url.Values{"decky": {d.Name}}.Encode()}
+		var others []string
+		for _, a := range d.Addresses[min(1, len(d.Addresses)):] {
+			others = append(others, a.LAN+" ("+a.IP+")")
+		}
+		row.Others = strings.Join(others, ", ")
+		v.Deckies = append(v.Deckies, row)
+	}
+	return "Topology " + t.Name, v, nil
+}

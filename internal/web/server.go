@@ -149,6 +149,8 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /attackers/{ip}", s.page("attacker", store.Viewer, s.attacker))
 	s.mux.Handle("GET /credentials", s.page("credentials", store.Viewer, s.credentials))
 	s.mux.Handle("GET /hosts", s.page("hosts", store.Viewer, s.hosts))
+	s.mux.Handle("GET /topologies", s.page("topologies", store.Viewer, s.topologies))
+	s.mux.Handle("GET /topologies/{id}", s.page("topology", store.Viewer, s.topology))
 	s.mux.Handle("GET /users", s.page("users", store.Admin, s.users))
 	s.mux.HandleFunc("/", s.notFound)
 }

@@ -5,10 +5,11 @@ let csrf = document.querySelector('meta[name="csrf-token"]')?.content || '';
 export function setCSRF(token) { csrf = token; }
 
 export class APIError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, details) {
     super(message);
     this.status = status;
     this.code = code;
+    this.details = details;
   }
 }
 
@@ -25,7 +26,7 @@ export async function call(method, path, body) {
   try { data = await resp.json(); } catch { /* not JSON */ }
   if (!resp.ok) {
     const e = data?.error || {};
-    throw new APIError(resp.status, e.code || 'HTTP_' + resp.status, e.message || resp.statusText);
+    throw new APIError(resp.status, e.code || 'HTTP_' + resp.status, e.message || resp.statusText, e.details);
   }
   return data;
 }

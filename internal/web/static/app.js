@@ -10,6 +10,8 @@ const modules = [
   ['filters', './events.js'],
   ['join-form', './hosts.js'],
   ['user-form', './users.js'],
+  ['topologies', './topologies.js'],
+  ['topology', './topology.js'],
 ];
 for (const [id, mod] of modules) {
   if (document.getElementById(id)) import(mod);

@@ -1,0 +1,163 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"testing"
+
+	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/store"
+	"github.com/decnet/decnet/internal/topology"
+)
+
+// storeSpec stores spec as a pending topology and returns its id.
+func (f *fixture) storeSpec(spec *topology.Spec) string {
+	f.t.Helper()
+	spec.ID = event.NewID()
+	b, err := json.Marshal(spec)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	t := &store.Topology{ID: spec.ID, Name: spec.Name, HostID: spec.Host, Spec: b, Hash: spec.Hash()}
+	if err := f.st.CreateTopology(context.Background(), t); err != nil {
+		f.t.Fatal(err)
+	}
+	return spec.ID
+}
+
+func generated(t *testing.T) *topology.Spec {
+	t.Helper()
+	c := topology.DefaultGenConfig
+	c.Name, c.Host, c.Depth, c.Branching, c.DeckiesMin, c.DeckiesMax, c.Seed = "gen", "local", 2, 2, 1, 2, 42
+	c.CrossEdge = 0.5
+	s, err := topology.Generate(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestTopologiesPages(t *testing.T) {
+	f := newFixture(t)
+	f.login(true)
+	spec := generated(t)
+	id := f.storeSpec(spec)
+	ctx := context.Background()
+	if err := f.st.Transition(ctx, id, store.Pending, store.Deploying, "deploy by admin"); err != nil {
+		t.Fatal(err)
+	}
+
+	resp, body := f.get("/topologies")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("list: %s", resp.Status)
+	}
+	for _, want := range []string{`href="/topologies/` + id + `"`, ">gen</a>", "<td>local</td>", `state-deploying`,
+		`id="gen-form"`, `data-action="deploy"`, `data-action="teardown"`, `name="deckies_max"`, `name="seed"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("list lacks %q", want)
+		}
+	}
+	if !strings.Contains(body, "<code>"+shortHash(spec.Hash())+"</code>") {
+		t.Error("list lacks the hash prefix")
+	}
+
+	resp, body = f.get("/topologies/" + id)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("detail: %s", resp.Status)
+	}
+	if n := strings.Count(body, `<g class="node decky`); n != len(spec.Deckies) {
+		t.Errorf("%d decky groups, want %d", n, len(spec.Deckies))
+	}
+	links, bridges := 0, 0
+	for _, d := range spec.Deckies {
+		links += len(d.Addresses) - 1
+		if d.IsBridge() {
+			bridges++
+			if !strings.Contains(body, `<line class="link" data-decky="`+d.Name+`"`) {
+				t.Errorf("no line from bridge %s", d.Name)
+			}
+		}
+	}
+	if bridges == 0 {
+		t.Fatal("the generated topology has no bridge")
+	}
+	if n := strings.Count(body, `<line class="link"`); n != links {
+		t.Errorf("%d lines, want %d", n, links)
+	}
+	if n := strings.Count(body, `<g class="node decky bridge"`); n != bridges {
+		t.Errorf("%d bridge groups, want %d", n, bridges)
+	}
+	if n := strings.Count(body, `<g class="lan`); n != len(spec.LANs) {
+		t.Errorf("%d LAN boxes, want %d", n, len(spec.LANs))
+	}
+	for _, want := range []string{`<g class="lan dmz"`, " · DMZ", `aria-labelledby="netmap-title netmap-desc"`, `<title id="netmap-title">`,
+		`<desc id="netmap-desc">`, `data-state="deploying"`, `id="topo-status"`, ">deploy by admin<", `data-id="` + id + `"`,
+		spec.Deckies[0].Addresses[0].IP, spec.Deckies[0].Services[0]} {
+		if !strings.Contains(body, want) {
+			t.Errorf("detail lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "style=") {
+		t.Error("inline style on the map page")
+	}
+
+	// Unknown and malformed ids.
+	if resp, _ := f.get("/topologies/0000aaaa-0000-0000-0000-000000000000"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown id: %s", resp.Status)
+	}
+	if resp, _ := f.get("/topologies/%3Cx%3E"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("malformed id: %s", resp.Status)
+	}
+}
+
+// Names reach the map from a stored spec, which need not have passed
+// validation (an older master, a hand-edited database): they are escaped.
+func TestTopologyMapEscapes(t *testing.T) {
+	f := newFixture(t)
+	f.login(true)
+	evil := `<script>alert(1)</script>"&`
+	spec := &topology.Spec{Name: "esc", Host: "local", Seed: "s",
+		LANs: []topology.LAN{{Name: "dmz" + evil, Subnet: "10.9.0.0/24", DMZ: true}, {Name: "lan-b", Subnet: "10.9.1.0/24"}},
+		Deckies: []topology.Decky{
+			{Name: "gw" + evil, Addresses: []topology.Address{{LAN: "dmz" + evil, IP: "10.9.0.10"}, {LAN: "lan-b", IP: "10.9.1.10"}}, Services: []string{"ssh" + evil}},
+			{Name: "inner", Addresses: []topology.Address{{LAN: "lan-b", IP: "10.9.1.11"}}, Services: []string{"http"}},
+		}}
+	id := f.storeSpec(spec)
+	_, body := f.get("/topologies/" + id)
+	if strings.Contains(body, "<script>alert") {
+		t.Fatal("a name reached the page unescaped")
+	}
+	if !strings.Contains(body, "gw&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Error("the escaped decky name is missing")
+	}
+	if n := strings.Count(body, `<g class="node decky`); n != 2 {
+		t.Errorf("%d decky groups, want 2", n)
+	}
+	if n := strings.Count(body, `<line class="link"`); n != 1 {
+		t.Errorf("%d lines, want 1", n)
+	}
+	_, list := f.get("/topologies")
+	if !strings.Contains(list, ">esc</a>") || !strings.Contains(list, `<td class="num">2</td>`) {
+		t.Error("the list lacks the topology or its decky count")
+	}
+}
+
+func TestTopologiesViewerHasNoForms(t *testing.T) {
+	f := newFixture(t)
+	f.login(true)
+	id := f.storeSpec(generated(t))
+	pw := f.post("/users", map[string]string{"name": "eve", "role": "viewer"})["password"].(string)
+	jar, _ := cookiejar.New(nil)
+	f.c.Jar = jar
+	f.csrf = f.post("/auth/login", map[string]string{"username": "eve", "password": pw})["csrf_token"].(string)
+	f.csrf = f.post("/auth/password", map[string]string{"current_password": pw, "new_password": "another long passphrase"})["csrf_token"].(string)
+	for _, p := range []string{"/topologies", "/topologies/" + id} {
+		resp, body := f.get(p)
+		if resp.StatusCode != http.StatusOK || strings.Contains(body, "gen-form") || strings.Contains(body, "data-action=") {
+			t.Errorf("a viewer on %s: %s, admin controls shown", p, resp.Status)
+		}
+	}
+}
