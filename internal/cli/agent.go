@@ -172,6 +172,9 @@ the server against --nats-ca.`,
 			if err != nil {
 				return err
 			}
+			if en != nil {
+				shipper.Blobs = agent.NewBlobUploader(en, blobClient(masterTLS))
+			}
 			shipDone := make(chan struct{})
 			go func() { defer close(shipDone); shipper.Run(ctx) }()
 			if en != nil {
@@ -541,4 +544,10 @@ on the same directory heartbeats to the master.`,
 	cmd.Flags().StringVar(&caHash, "ca-hash", "", "sha256:... hash of the master's CA")
 	cmd.Flags().StringVar(&dir, "dir", "", "agent state directory (default $"+agent.DirEnv+")")
 	return cmd
+}
+
+// blobClient uploads quarantined blobs to the master: up to
+// master.MaxArtifact bytes, so a longer timeout than a heartbeat's.
+func blobClient(tlsCfg *tls.Config) *http.Client {
+	return &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,31 +32,45 @@ type masterFlags struct {
 	syslogTLS bool
 	outHook   string
 	hookKey   string
+	outCA     string
+	outCert   string
+	outKey    string
 	retention time.Duration
 }
 
-// outputs builds the SIEM outputs named on the command line; each runs as
-// its own durable consumer of the bus.
-func (f *masterFlags) outputs() ([]output.Output, error) {
+// outputs returns the SIEM outputs named on the command line, validated.
+// The master's output manager runs them beside the ones made through the
+// API; each is its own durable consumer of the bus.
+func (f *masterFlags) outputs() ([]output.Config, error) {
 	var cfgs []output.Config
+	// The CA and client certificate files apply where TLS is used.
+	tlsFiles := func(c output.Config) output.Config {
+		c.CA, c.Cert, c.Key = f.outCA, f.outCert, f.outKey
+		return c
+	}
 	if f.outFile != "" {
 		cfgs = append(cfgs, output.Config{Name: "file", Kind: output.KindFile, Path: f.outFile})
 	}
 	if f.outSyslog != "" {
-		cfgs = append(cfgs, output.Config{Name: "syslog", Kind: output.KindSyslog, Address: f.outSyslog, TLS: f.syslogTLS})
+		c := output.Config{Name: "syslog", Kind: output.KindSyslog, Address: f.outSyslog, TLS: f.syslogTLS}
+		if f.syslogTLS {
+			c = tlsFiles(c)
+		}
+		cfgs = append(cfgs, c)
 	}
 	if f.outHook != "" {
-		cfgs = append(cfgs, output.Config{Name: "webhook", Kind: output.KindWebhook, URL: f.outHook, Secret: f.hookKey})
+		c := output.Config{Name: "webhook", Kind: output.KindWebhook, URL: f.outHook, Secret: f.hookKey}
+		if strings.HasPrefix(f.outHook, "https://") {
+			c = tlsFiles(c)
+		}
+		cfgs = append(cfgs, c)
 	}
-	var outs []output.Output
 	for _, c := range cfgs {
-		o, err := output.New(c)
-		if err != nil {
+		if err := c.Validate(); err != nil {
 			return nil, fmt.Errorf("output %s: %w", c.Name, err)
 		}
-		outs = append(outs, o)
 	}
-	return outs, nil
+	return cfgs, nil
 }
 
 func (f *masterFlags) bind(cmd *cobra.Command) {
@@ -75,6 +90,9 @@ func (f *masterFlags) bind(cmd *cobra.Command) {
 	fl.BoolVar(&f.syslogTLS, "output-syslog-tls", false, "use TLS (RFC 5425) for --output-syslog")
 	fl.StringVar(&f.outHook, "output-webhook", "", "also POST event batches to this URL, signed with --webhook-secret")
 	fl.StringVar(&f.hookKey, "webhook-secret", "", "HMAC-SHA256 key of --output-webhook (16+ bytes)")
+	fl.StringVar(&f.outCA, "output-tls-ca", "", "PEM CA certificates verifying the --output-syslog-tls receiver and an https --output-webhook (default: system roots)")
+	fl.StringVar(&f.outCert, "output-tls-cert", "", "PEM client certificate for --output-syslog-tls and an https --output-webhook (with --output-tls-key)")
+	fl.StringVar(&f.outKey, "output-tls-key", "", "PEM private key of --output-tls-cert")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&f.logJSON, "log-json", false, "log as JSON lines")
 }
@@ -155,7 +173,7 @@ func runMaster(ctx context.Context, m *master.Master, f *masterFlags, agents net
 		return "", "", nil, err
 	}
 	a.Mount(m.Routes()...)
-	dash, err := web.New(web.Options{API: a, Store: m.Store, Logger: f.cfg.Log})
+	dash, err := web.New(web.Options{API: a, Store: m.Store, Blobs: m.Artifacts, Logger: f.cfg.Log})
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -184,16 +202,14 @@ func runMaster(ctx context.Context, m *master.Master, f *masterFlags, agents net
 		metricsL.Close()
 		return "", "", nil, err
 	}
-	errc := make(chan error, 6+len(outs))
+	errc := make(chan error, 7)
 	ing := master.NewIngester(m.Store, f.cfg.Log)
 	ing.OnBatch = a.RecordIngest
 	go func() { <-ctx.Done(); a.Close() }()
 	go func() { errc <- ing.Run(ctx, m.JS) }()
-	for _, o := range outs {
-		go func() { defer o.Close(); errc <- output.Run(ctx, m.JS, o, f.cfg.Log) }()
-	}
+	go func() { errc <- m.Outputs.Run(ctx, m.JS, outs) }()
 	go func() { errc <- m.Reconciler.Run(ctx, 2*time.Second) }()
-	go func() { errc <- master.RunRetention(ctx, m.Store, f.retention, time.Hour, f.cfg.Log) }()
+	go func() { errc <- master.RunRetention(ctx, m.Store, m.Artifacts, f.retention, time.Hour, f.cfg.Log) }()
 	go func() { errc <- m.ServeAgents(ctx, agents) }()
 	go func() { errc <- m.ServeAPI(ctx, apiL, handler) }()
 	go func() { errc <- m.ServeMetrics(ctx, metricsL, a.MetricsHandler()) }()

@@ -168,6 +168,7 @@ func up(cmd *cobra.Command, f *masterFlags, drvKind string, keep bool) error {
 		return err
 	}
 	shipper.Poll = 100 * time.Millisecond
+	shipper.Blobs = agent.NewBlobUploader(en, blobClient(masterTLS))
 	go shipper.Run(ctx)
 	hb := a.NewHeartbeater(en, &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: masterTLS}}, 2*time.Second)
 	hb.API = "unix://" + sock

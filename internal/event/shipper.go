@@ -41,6 +41,10 @@ type Shipper struct {
 	MaxBatch int
 	// Poll is how often the spools are scanned when idle.
 	Poll time.Duration
+	// Blobs, when set, receives the quarantined blobs the events refer
+	// to, before the events; a blob delivered and acknowledged is removed
+	// from the quarantine, so nothing piles up on the agent's host.
+	Blobs BlobSink
 }
 
 // NewShipper returns a shipper; it reads its cursor file but starts
@@ -230,10 +234,63 @@ func (s *Shipper) shipFile(ctx context.Context, path string, off int64) (int, in
 	if len(batch) == 0 {
 		return 0, next, nil
 	}
+	shipped, err := s.shipBlobs(ctx, filepath.Join(filepath.Dir(path), "quarantine"), batch)
+	if err != nil {
+		return 0, off, err
+	}
 	if err := s.pub.Publish(ctx, batch); err != nil {
 		return 0, off, fmt.Errorf("publish %d events: %w", len(batch), err)
 	}
+	// The master holds the blobs and the events that name them: the
+	// quarantine copies are done. A decky that stores the same bytes again
+	// recreates the file, and it is shipped again (the master keeps one).
+	for _, p := range shipped {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn("remove shipped blob", "file", p, "err", err)
+		}
+	}
 	return len(batch), next, nil
+}
+
+// shipBlobs hands Blobs every quarantined blob the batch refers to and
+// returns their paths. A blob missing from the quarantine was shipped with
+// an earlier event (or never stored); a refused blob is logged and skipped,
+// since retrying cannot cure it and the events must not wait forever.
+func (s *Shipper) shipBlobs(ctx context.Context, qdir string, batch []Event) ([]string, error) {
+	if s.Blobs == nil {
+		return nil, nil
+	}
+	var paths []string
+	seen := map[string]bool{}
+	for _, e := range batch {
+		for _, sha := range e.Artifacts() {
+			if seen[sha] {
+				continue
+			}
+			seen[sha] = true
+			p := filepath.Join(qdir, sha)
+			f, err := os.Open(p)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("ship blob %s: %w", sha, err)
+			}
+			fi, err := f.Stat()
+			if err == nil {
+				err = s.Blobs.PutBlob(ctx, sha, f, fi.Size())
+			}
+			f.Close()
+			switch {
+			case errors.Is(err, ErrBlobRefused):
+				s.log.Error("blob refused; its events are shipped without it", "sha256", sha, "err", err)
+			case err != nil:
+				return nil, fmt.Errorf("ship blob %s: %w", sha, err)
+			}
+			paths = append(paths, p)
+		}
+	}
+	return paths, nil
 }
 
 func (s *Shipper) saveCursor() error {

@@ -37,8 +37,10 @@ const JoinTokenTTL = 15 * time.Minute
 type Authority struct {
 	CA    *pki.CA
 	Store store.Store
-	Log   *slog.Logger
-	Now   func() time.Time
+	// Artifacts, when set, takes the blobs agents upload.
+	Artifacts *Artifacts
+	Log       *slog.Logger
+	Now       func() time.Time
 	// OnHeartbeat, when set, learns every accepted heartbeat (the
 	// reconciler).
 	OnHeartbeat func(host string, hb Heartbeat)

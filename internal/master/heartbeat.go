@@ -75,6 +75,10 @@ func (a *Authority) AgentHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/agent/v1/ca", a.EnrollHandler())
 	mux.Handle("/agent/v1/enroll", a.EnrollHandler())
+	if a.Artifacts != nil {
+		mux.HandleFunc("HEAD /agent/v1/artifacts/{sha}", a.artifactHandler)
+		mux.HandleFunc("PUT /agent/v1/artifacts/{sha}", a.artifactHandler)
+	}
 	mux.HandleFunc("POST /agent/v1/heartbeat", func(w http.ResponseWriter, r *http.Request) {
 		host, err := a.AgentFromRequest(r)
 		if err != nil {

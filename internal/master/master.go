@@ -49,11 +49,15 @@ type Master struct {
 	CA         *pki.CA
 	Authority  *Authority
 	Reconciler *Reconciler
-	Cert       tls.Certificate
-	Bus        *bus.Server
-	NATS       *nats.Conn
-	JS         jetstream.JetStream
-	log        *slog.Logger
+	// Artifacts holds the blobs agents upload (files, transcripts).
+	Artifacts *Artifacts
+	Cert      tls.Certificate
+	Bus       *bus.Server
+	NATS      *nats.Conn
+	JS        jetstream.JetStream
+	// Outputs runs the SIEM outputs (command-line and API-managed).
+	Outputs *Outputs
+	log     *slog.Logger
 }
 
 // Open prepares a master: the data directory, the CA (made on first
@@ -110,8 +114,10 @@ func Open(ctx context.Context, cfg Config) (*Master, error) {
 	if err != nil {
 		return nil, fmt.Errorf("master: store: %w", err)
 	}
-	m.Authority = &Authority{CA: ca, Store: m.Store, Log: m.log}
+	m.Artifacts = NewArtifacts(filepath.Join(cfg.DataDir, "artifacts"))
+	m.Authority = &Authority{CA: ca, Store: m.Store, Artifacts: m.Artifacts, Log: m.log}
 	m.Reconciler = NewReconciler(m.Store, ca, m.Cert, m.log)
+	m.Outputs = NewOutputs(m.Store, cfg.DataDir, m.log)
 	m.Authority.OnHeartbeat = func(host string, hb Heartbeat) {
 		m.Reconciler.Observe(host, hb.API, hb.AppliedID, hb.AppliedHash, hb.OperationIDs(), hb.Observed)
 	}

@@ -25,7 +25,7 @@ func TestRetentionDeletesOldEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- RunRetention(ctx, st, 24*time.Hour, time.Hour, nil) }()
+	go func() { done <- RunRetention(ctx, st, nil, 24*time.Hour, time.Hour, nil) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		n, _ := st.CountEvents(ctx, store.EventFilter{})

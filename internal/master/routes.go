@@ -56,7 +56,7 @@ var lifecycleMu sync.Mutex
 // them with (*api.Server).Mount.
 func (m *Master) Routes() []api.Route {
 	v, a := store.Viewer, store.Admin
-	return []api.Route{
+	routes := []api.Route{
 		{Method: http.MethodGet, Pattern: "/topologies", Summary: "List topologies with status, host, hash and needs_resync (?status, ?host, paged)", Role: v, Handler: m.listTopologies},
 		{Method: http.MethodPost, Pattern: "/topologies", Summary: "Create a topology from a spec, an INI file or the generator", Role: a, Mutating: true, Handler: m.createTopology},
 		{Method: http.MethodPost, Pattern: "/topologies/validate", Summary: "Validate a spec, an INI file or a generator run without storing it", Role: v, Handler: m.validateTopology},
@@ -72,6 +72,8 @@ func (m *Master) Routes() []api.Route {
 		{Method: http.MethodPost, Pattern: "/hosts/{id}/decommission", Summary: "Decommission a host and revoke its certificate", Role: a, Mutating: true, Handler: m.decommissionHost},
 		{Method: http.MethodPost, Pattern: "/hosts/join-token", Summary: "Make a single-use join token and the agent's join command", Role: a, Mutating: true, Handler: m.joinToken},
 	}
+	routes = append(routes, m.outputRoutes()...)
+	return append(routes, m.artifactRoutes()...)
 }
 
 // ---- views
@@ -310,10 +312,20 @@ func decodeSource(req *sourceRequest, reserve reserveFunc) (*topology.Spec, []to
 			return nil, nil, err
 		}
 	default:
-		if req.Spec[0] != '{' {
-			return nil, nil, invalid("spec must be a JSON object")
+		doc := []byte(req.Spec)
+		switch req.Spec[0] {
+		case '{':
+		case '"':
+			// A YAML or JSON document as text: lines in errors are its own.
+			var text string
+			if err := json.Unmarshal(req.Spec, &text); err != nil {
+				return nil, nil, invalid("spec: %v", err)
+			}
+			doc = []byte(text)
+		default:
+			return nil, nil, invalid("spec must be a JSON object, or a YAML or JSON document as a string")
 		}
-		if spec, err = topology.DecodeBytes(req.Spec); err != nil {
+		if spec, err = topology.DecodeBytes(doc); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -508,7 +520,8 @@ type ValidateResult struct {
 	Valid  bool        `json:"valid"`
 	Hash   string      `json:"hash,omitempty"`
 	Issues []IssueView `json:"issues"`
-	// Spec is the allocated spec when it is valid.
+	// Spec is the spec once decoded, allocated as far as allocation went,
+	// also when it is invalid: a client draws the objects the issues name.
 	Spec *topology.Spec `json:"spec,omitempty"`
 }
 
@@ -578,8 +591,9 @@ func (m *Master) validateTopology(w http.ResponseWriter, r *http.Request, _ *api
 		obj := i.Object
 		res.Issues = append(res.Issues, IssueView{Severity: i.Severity, Code: string(i.Code), Message: i.Message, Object: &obj})
 	}
+	res.Spec = spec
 	if err == nil {
-		res.Hash, res.Spec = spec.Hash(), spec
+		res.Hash = spec.Hash()
 	}
 	api.WriteJSON(w, http.StatusOK, res)
 }

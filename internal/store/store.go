@@ -168,6 +168,20 @@ type Credential struct {
 	LastSeen  time.Time `json:"last_seen"`
 }
 
+// OutputRow is a SIEM output made through the API (outputs given as
+// command-line flags are not stored). Config is the output's JSON config
+// (package output's Config) as the master wrote it: the store keeps it
+// opaque, and the master encrypts a webhook secret in it before it gets
+// here.
+type OutputRow struct {
+	Name      string          `json:"name"`
+	Kind      string          `json:"kind"`
+	Config    json.RawMessage `json:"-"`
+	Enabled   bool            `json:"enabled"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
 // Store is everything the master keeps. Every method is safe for
 // concurrent use.
 type Store interface {
@@ -228,4 +242,12 @@ type Store interface {
 	ListAttackers(ctx context.Context, limit int) ([]Attacker, error)
 	Attacker(ctx context.Context, ip string) (*Attacker, error)
 	ListCredentials(ctx context.Context, limit int) ([]Credential, error)
+
+	CreateOutput(ctx context.Context, o *OutputRow) error // fills the times; ErrConflict on a taken name
+	Output(ctx context.Context, name string) (*OutputRow, error)
+	ListOutputs(ctx context.Context) ([]OutputRow, error) // by name
+	// UpdateOutput replaces the kind, config and enabled flag of the named
+	// output and fills UpdatedAt (CreatedAt too, from the row).
+	UpdateOutput(ctx context.Context, o *OutputRow) error
+	DeleteOutput(ctx context.Context, name string) error
 }

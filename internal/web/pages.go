@@ -325,10 +325,23 @@ func (s *Server) attackers(r *http.Request, _ *api.Principal) (string, any, erro
 
 // session is one attacker session on the attacker page, with its commands
 // in order for the replay.
+// session is one attacker session on the attacker page: its commands, and
+// its terminal recording when one was saved.
 type session struct {
 	ID, Decky, Service string
 	Start              time.Time
 	Commands           []string
+	Recording          *artifactRef
+}
+
+// artifactRef is a quarantined blob an event names.
+type artifactRef struct {
+	Event event.Event
+	SHA   string
+	Size  int64
+	Name  string // what the attacker called it (text, shown escaped)
+	// Stored: the master holds the bytes (they can be fetched).
+	Stored bool
 }
 
 type attackerView struct {
@@ -336,6 +349,7 @@ type attackerView struct {
 	Events      []event.Event
 	Credentials []event.Event
 	Sessions    []*session
+	Files       []artifactRef
 	More        string
 }
 
@@ -358,14 +372,7 @@ func (s *Server) attacker(r *http.Request, _ *api.Principal) (string, any, error
 		v.More = "/events?" + url.Values{"src_ip": {a.IP}, "range": {"90d"}}.Encode()
 	}
 	byID := map[string]*session{}
-	for i := len(es) - 1; i >= 0; i-- { // oldest first
-		e := es[i]
-		if e.Credential != nil {
-			v.Credentials = append(v.Credentials, e)
-		}
-		if !strings.HasSuffix(e.Type, ".command.input") {
-			continue
-		}
+	sessionOf := func(e event.Event) *session {
 		key := e.Session
 		if key == "" {
 			key = e.Decky + "/" + e.Service
@@ -376,14 +383,57 @@ func (s *Server) attacker(r *http.Request, _ *api.Principal) (string, any, error
 			byID[key] = ss
 			v.Sessions = append(v.Sessions, ss)
 		}
-		line, _ := e.Fields["command_line"].(string)
-		if line == "" {
-			line, _ = e.Fields["command"].(string)
+		return ss
+	}
+	for i := len(es) - 1; i >= 0; i-- { // oldest first
+		e := es[i]
+		if e.Credential != nil {
+			v.Credentials = append(v.Credentials, e)
 		}
-		ss.Commands = append(ss.Commands, line)
+		switch {
+		case strings.HasSuffix(e.Type, ".command.input"):
+			line, _ := e.Fields["command_line"].(string)
+			if line == "" {
+				line, _ = e.Fields["command"].(string)
+			}
+			ss := sessionOf(e)
+			ss.Commands = append(ss.Commands, line)
+		case strings.HasSuffix(e.Type, ".transcript.saved"):
+			if refs := s.artifacts(e); len(refs) > 0 {
+				sessionOf(e).Recording = &refs[0]
+			}
+		default:
+			v.Files = append(v.Files, s.artifacts(e)...)
+		}
 	}
 	slices.Reverse(v.Credentials)
+	slices.Reverse(v.Files)
 	return "Attacker " + a.IP, v, nil
+}
+
+// artifacts lists the blobs an event names, and whether the master has
+// them.
+func (s *Server) artifacts(e event.Event) []artifactRef {
+	var out []artifactRef
+	for _, sha := range e.Artifacts() {
+		ref := artifactRef{Event: e, SHA: sha, Stored: s.blobs != nil && s.blobs.Has(sha)}
+		switch n := e.Fields["size"].(type) {
+		case float64:
+			ref.Size = int64(n)
+		case int64:
+			ref.Size = n
+		case int:
+			ref.Size = int64(n)
+		}
+		for _, k := range []string{"path", "name", "key", "uri"} {
+			if name, _ := e.Fields[k].(string); name != "" {
+				ref.Name = name
+				break
+			}
+		}
+		out = append(out, ref)
+	}
+	return out
 }
 
 func (s *Server) credentials(r *http.Request, _ *api.Principal) (string, any, error) {

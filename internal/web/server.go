@@ -43,12 +43,21 @@ type Options struct {
 	Logger *slog.Logger // nil discards
 	// Clock returns the current time; nil means time.Now.
 	Clock func() time.Time
+	// Blobs tells which quarantined blobs the master holds (nil: none);
+	// an admin downloads them through the API.
+	Blobs BlobIndex
+}
+
+// BlobIndex reports whether the master holds a blob (master.Artifacts).
+type BlobIndex interface {
+	Has(sha string) bool
 }
 
 // Server is the dashboard. Its methods are safe for concurrent use.
 type Server struct {
 	api   *api.Server
 	st    store.Store
+	blobs BlobIndex
 	log   *slog.Logger
 	now   func() time.Time
 	pages map[string]*template.Template
@@ -68,7 +77,7 @@ func New(opts Options) (*Server, error) {
 	if opts.API == nil || opts.Store == nil {
 		return nil, errors.New("web: API and Store are required")
 	}
-	s := &Server{api: opts.API, st: opts.Store, log: opts.Logger, now: opts.Clock,
+	s := &Server{api: opts.API, st: opts.Store, blobs: opts.Blobs, log: opts.Logger, now: opts.Clock,
 		pages: map[string]*template.Template{}, files: map[string]staticFile{}, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -150,6 +159,8 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /credentials", s.page("credentials", store.Viewer, s.credentials))
 	s.mux.Handle("GET /hosts", s.page("hosts", store.Viewer, s.hosts))
 	s.mux.Handle("GET /topologies", s.page("topologies", store.Viewer, s.topologies))
+	s.mux.Handle("GET /topologies/new", s.page("topology-new", store.Admin, s.newTopology))
+	s.mux.Handle("POST /topologies/preview", s.auth(store.Viewer, s.preview))
 	s.mux.Handle("GET /topologies/{id}", s.page("topology", store.Viewer, s.topology))
 	s.mux.Handle("GET /users", s.page("users", store.Admin, s.users))
 	s.mux.HandleFunc("/", s.notFound)

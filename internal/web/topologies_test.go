@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
@@ -159,5 +160,65 @@ func TestTopologiesViewerHasNoForms(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || strings.Contains(body, "gen-form") || strings.Contains(body, "data-action=") {
 			t.Errorf("a viewer on %s: %s, admin controls shown", p, resp.Status)
 		}
+	}
+}
+
+// TestPreviewMarksObjects: a checked spec is drawn with each issue on the
+// LAN or decky it names; issues of no drawn object are listed apart.
+func TestPreviewMarksObjects(t *testing.T) {
+	f := newFixture(t)
+	f.login(true)
+	spec := generated(t)
+	spec.Deckies[0].Name = `<img src=x onerror=alert(1)>`
+	lan, decky := spec.LANs[1].Name, spec.Deckies[1].Name
+	issues := []topology.Issue{
+		{Severity: topology.Error, Code: "SUBNET_OVERLAP", Message: "overlaps <b>", Object: topology.Ref{Kind: "lan", Name: lan}},
+		{Severity: topology.Warning, Code: "SERVICES_EMPTY", Message: "no service", Object: topology.Ref{Kind: "service", Decky: decky, Name: "ssh"}},
+		{Severity: topology.Error, Code: "NAME_INVALID", Message: "bad name", Object: topology.Ref{Kind: "topology", Name: "gen"}},
+	}
+	post := func(csrf string, body any) (int, string) {
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/topologies/preview", strings.NewReader(string(b)))
+		req.Header.Set("Content-Type", "application/json")
+		if csrf != "" {
+			req.Header.Set("X-CSRF-Token", csrf)
+		}
+		resp, err := f.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out := new(strings.Builder)
+		_, _ = io.Copy(out, resp.Body)
+		return resp.StatusCode, out.String()
+	}
+	code, frag := post(f.csrf, map[string]any{"spec": spec, "issues": issues})
+	if code != http.StatusOK {
+		t.Fatalf("preview: %d %s", code, frag)
+	}
+	for _, want := range []string{
+		`class="lan issue-error" data-lan="` + lan + `"`,
+		`issue-warning" data-decky="` + decky + `"`,
+		"error SUBNET_OVERLAP: overlaps &lt;b&gt;",
+		"warning SERVICES_EMPTY: no service",
+		"&lt;img src=x onerror=alert(1)&gt;",
+	} {
+		if !strings.Contains(frag, want) {
+			t.Errorf("preview lacks %q", want)
+		}
+	}
+	if strings.Contains(frag, "<img") || strings.Contains(frag, "<script") {
+		t.Error("preview carries live markup from the spec")
+	}
+	if code, _ := post("", map[string]any{"spec": spec}); code != http.StatusForbidden {
+		t.Errorf("preview without the CSRF header: %d", code)
+	}
+	if code, _ := post(f.csrf, map[string]any{"spec": "lans: ["}); code != http.StatusBadRequest {
+		t.Errorf("preview of a non-object: %d", code)
+	}
+	// The page itself is for admins.
+	resp, body := f.get("/topologies/new")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="src-form"`) {
+		t.Fatalf("new topology page: %s", resp.Status)
 	}
 }

@@ -32,7 +32,22 @@ type NetMap struct {
 	Links         []mapLink
 }
 
+// marks holds the validation issues of one object drawn on the map.
+type marks struct {
+	Issues []string
+	// Severity is the worst: "error", "warning" or "".
+	Severity string
+}
+
+func (k *marks) add(sev topology.Severity, text string) {
+	k.Issues = append(k.Issues, text)
+	if sev == topology.Error || k.Severity == "" {
+		k.Severity = string(sev)
+	}
+}
+
 type mapLAN struct {
+	marks
 	Name, Subnet string
 	DMZ          bool
 	X, Y, W, H   float64
@@ -40,6 +55,7 @@ type mapLAN struct {
 }
 
 type mapDecky struct {
+	marks
 	Name, Home, IP, Services string
 	Others                   []string // the LANs it bridges to, with their IPs
 	Bridge                   bool
@@ -185,4 +201,35 @@ func buildMap(s *topology.Spec) *NetMap {
 	m.Desc = fmt.Sprintf("%d LANs and %d deckies, %d of them bridges between LANs. The table below lists the same.",
 		len(m.LANs), len(m.Deckies), bridges)
 	return m
+}
+
+// mark puts each issue on the LAN or decky it names (a service's issue on
+// its decky). The page lists every issue beside the map, so those of no
+// drawn object (the topology, a custom service) are not repeated here.
+func (m *NetMap) mark(issues []topology.Issue) {
+	for _, is := range issues {
+		text := fmt.Sprintf("%s %s: %s", is.Severity, is.Code, is.Message)
+		var k *marks
+		switch is.Object.Kind {
+		case "lan":
+			for i := range m.LANs {
+				if m.LANs[i].Name == is.Object.Name {
+					k = &m.LANs[i].marks
+				}
+			}
+		case "decky", "service":
+			name := is.Object.Name
+			if is.Object.Kind == "service" {
+				name = is.Object.Decky
+			}
+			for i := range m.Deckies {
+				if m.Deckies[i].Name == name {
+					k = &m.Deckies[i].marks
+				}
+			}
+		}
+		if k != nil {
+			k.add(is.Severity, text)
+		}
+	}
 }

@@ -42,7 +42,13 @@ type fixture struct {
 	password string
 	csrf     string
 	now      time.Time
+	blobs    mapBlobs
 }
+
+// mapBlobs is the set of blob hashes the master holds.
+type mapBlobs map[string]bool
+
+func (m mapBlobs) Has(sha string) bool { return m[sha] }
 
 // newFixture serves the API and the dashboard side by side over a real
 // SQLite store, as runMaster does.
@@ -60,7 +66,8 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(a.Close)
 	now := time.Now().UTC()
-	d, err := New(Options{API: a, Store: st, Logger: testLogger(t), Clock: func() time.Time { return now }})
+	blobs := mapBlobs{}
+	d, err := New(Options{API: a, Store: st, Blobs: blobs, Logger: testLogger(t), Clock: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +82,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &fixture{t: t, st: st, srv: srv, c: c, password: pw, now: now}
+	return &fixture{t: t, st: st, srv: srv, c: c, password: pw, now: now, blobs: blobs}
 }
 
 func (f *fixture) post(path string, body any) map[string]any {
@@ -356,5 +363,56 @@ func TestViewerCannotManageUsers(t *testing.T) {
 	}
 	if resp, body = f.get("/hosts"); resp.StatusCode != 200 || strings.Contains(body, "join-form") || strings.Contains(body, `href="/users"`) {
 		t.Fatalf("a viewer on /hosts: %s, admin controls shown", resp.Status)
+	}
+}
+
+// TestAttackerRecordingsAndFiles: the attacker page offers the recording
+// of a session and the files of the attacker, with downloads for admins
+// only, and says when the agent has not delivered a blob yet.
+func TestAttackerRecordingsAndFiles(t *testing.T) {
+	f := newFixture(t)
+	f.login(true)
+	cast, file, late := strings.Repeat("c", 64), strings.Repeat("f", 64), strings.Repeat("1", 64)
+	f.blobs[cast], f.blobs[file] = true, true
+	at := f.now.Add(-time.Hour)
+	mk := func(typ, session string, fields map[string]any) event.Event {
+		at = at.Add(time.Second)
+		return event.Event{Schema: 1, ID: event.NewID(), Time: at, Type: typ, Decky: "gw-01", Service: "ssh", Session: session,
+			Src: &event.Endpoint{IP: "203.0.113.8", Port: 40000}, Fields: fields}
+	}
+	es := []event.Event{
+		mk("ssh.command.input", "s1", map[string]any{"command_line": "id"}),
+		mk("ssh.file.upload", "s1", map[string]any{"path": "/tmp/<b>x.sh</b>", "size": 42.0, "sha256": file}),
+		mk("ssh.transcript.saved", "s1", map[string]any{"sha256": cast, "size": 900.0, "format": "asciicast-v2", "truncated": true}),
+		mk("ssh.transcript.saved", "s2", map[string]any{"sha256": late, "size": 10.0}),
+	}
+	if _, err := f.st.InsertEvents(context.Background(), es); err != nil {
+		t.Fatal(err)
+	}
+	_, body := f.get("/attackers/203.0.113.8")
+	for _, want := range []string{
+		`class="play-cast" data-sha="` + cast + `"`,
+		`href="/api/v1/artifacts/` + cast + `"`,
+		"(truncated)",
+		`href="/api/v1/artifacts/` + file + `" download="` + file + `.bin"`,
+		"/tmp/&lt;b&gt;x.sh&lt;/b&gt;",
+		"The agent has not delivered this recording yet.",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("attacker page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, `data-sha="`+late+`"`) {
+		t.Error("a recording the master does not hold is offered for playing")
+	}
+	// A viewer sees the hashes but no player and no download.
+	f.post("/users", map[string]string{"name": "val", "role": "viewer", "password": "viewer-password-123"})
+	f.c.Jar, _ = cookiejar.New(nil)
+	f.csrf = f.post("/auth/login", map[string]string{"username": "val", "password": "viewer-password-123"})["csrf_token"].(string)
+	f.csrf = f.post("/auth/password", map[string]string{"current_password": "viewer-password-123", "new_password": "viewer-password-456"})["csrf_token"].(string)
+	_, body = f.get("/attackers/203.0.113.8")
+	if strings.Contains(body, "/api/v1/artifacts/") || strings.Contains(body, "play-cast") || !strings.Contains(body, file) ||
+		!strings.Contains(body, "needs the admin role") {
+		t.Errorf("viewer's attacker page offers downloads or hides hashes:\n%s", body)
 	}
 }

@@ -47,12 +47,14 @@ type Options struct {
 // role ("" makes the route public: no authentication at all). Mutating
 // routes need the CSRF header when called with a session cookie, and are
 // audited when their Role is admin; any method but GET and HEAD counts as
-// mutating whatever the field says. Handler gets the authenticated caller,
+// mutating whatever the field says. Audit also records a read (of
+// attacker content, for instance). Handler gets the authenticated caller,
 // nil on a public route.
 type Route struct {
 	Method, Pattern, Summary string
 	Role                     store.Role
 	Mutating                 bool
+	Audit                    bool
 	Handler                  func(w http.ResponseWriter, r *http.Request, who *Principal)
 }
 
@@ -270,7 +272,7 @@ func (s *Server) wrap(rt *route) http.Handler {
 			}
 		}
 		var note *auditNote
-		if who != nil && rt.mutating() && (rt.Role == store.Admin || rt.audit) {
+		if who != nil && (rt.Audit || rt.mutating() && (rt.Role == store.Admin || rt.audit)) {
 			note = &auditNote{target: r.URL.Path}
 			r = r.WithContext(context.WithValue(r.Context(), auditKey{}, note))
 		}

@@ -35,3 +35,7 @@ func (p *Principal) CSRFToken() string { return p.csrf }
 // SecureCookies reports whether the server marks its session cookie Secure
 // (it is served over HTTPS).
 func (s *Server) SecureCookies() bool { return s.secure }
+
+// CSRFMatches reports whether h is the session's CSRF token (the
+// dashboard's own POST routes check it as the API does).
+func (p *Principal) CSRFMatches(h string) bool { return p.csrfMatches(h) }

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"EventRoundTrip", testEventRoundTrip},
 		{"Retention", testRetention},
 		{"Reopen", testReopen},
+		{"Outputs", testOutputs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

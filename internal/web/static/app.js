@@ -12,8 +12,9 @@ const modules = [
   ['user-form', './users.js'],
   ['topologies', './topologies.js'],
   ['topology', './topology.js'],
+  ['topology-new', './topology-new.js'],
 ];
 for (const [id, mod] of modules) {
   if (document.getElementById(id)) import(mod);
 }
-if (document.querySelector('button.replay')) import('./replay.js');
+if (document.querySelector('button.replay, button.play-cast')) import('./replay.js');
