@@ -63,25 +63,79 @@ type hostState struct {
 // keeps dying is not re-created in a tight loop.
 const RepairInterval = 30 * time.Second
 
-// runningDeckies counts the decky containers an observation lists (custom
-// service containers, named <decky container>-<service>, excluded), or -1.
-func runningDeckies(observed json.RawMessage, deckies []string) int {
+// observedContainers returns the containers an observation lists; false
+// when the heartbeat carried none (the engine was not asked, or failed).
+func observedContainers(observed json.RawMessage) ([]string, bool) {
 	var o struct {
 		Containers []string `json:"containers"`
 	}
 	if len(observed) == 0 || json.Unmarshal(observed, &o) != nil || o.Containers == nil {
+		return nil, false
+	}
+	return o.Containers, true
+}
+
+// isDeckyContainer: the docker driver names a decky's container
+// <prefix>-<decky>, the host driver by the decky's name alone. Custom
+// service containers (<decky container>-<service>) do not match.
+func isDeckyContainer(c, decky string) bool {
+	return c == decky || strings.HasSuffix(c, "-"+decky)
+}
+
+// runningDeckies counts the decky containers an observation lists, or -1.
+func runningDeckies(observed json.RawMessage, deckies []string) int {
+	cs, ok := observedContainers(observed)
+	if !ok {
 		return -1
 	}
 	n := 0
-	for _, c := range o.Containers {
+	for _, c := range cs {
 		for _, d := range deckies {
-			if c == d || strings.HasSuffix(c, "-"+d) {
+			if isDeckyContainer(c, d) {
 				n++
 				break
 			}
 		}
 	}
 	return n
+}
+
+// Decky states, from what the host's engine last reported.
+const (
+	DeckyRunning = "running"
+	DeckyMissing = "missing"
+)
+
+// DeckyStates tells, for each decky of a topology that should run and that
+// its host last reported as applied, whether the engine runs it; nil when
+// that is not known.
+func DeckyStates(t *store.Topology, h *store.Host) map[string]string {
+	if h == nil || h.Decommissioned || h.AppliedID != t.ID || !running(t.Status) {
+		return nil
+	}
+	cs, ok := observedContainers(h.Observed)
+	if !ok {
+		return nil
+	}
+	var sp struct {
+		Deckies []struct {
+			Name string `json:"name"`
+		} `json:"deckies"`
+	}
+	if json.Unmarshal(t.Spec, &sp) != nil {
+		return nil
+	}
+	out := make(map[string]string, len(sp.Deckies))
+	for _, d := range sp.Deckies {
+		out[d.Name] = DeckyMissing
+		for _, c := range cs {
+			if isDeckyContainer(c, d.Name) {
+				out[d.Name] = DeckyRunning
+				break
+			}
+		}
+	}
+	return out
 }
 
 // MaxApplyFailures is how many failed pushes in a row mark a deploying

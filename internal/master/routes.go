@@ -100,6 +100,9 @@ type TopologyDetail struct {
 	Spec     json.RawMessage      `json:"spec"`
 	History  []store.StatusChange `json:"status_history"`
 	Warnings []topology.Issue     `json:"warnings,omitempty"`
+	// DeckyStates maps each decky to "running" or "missing", from the
+	// host's last report of what its engine runs; absent when unknown.
+	DeckyStates map[string]string `json:"decky_states,omitempty"`
 }
 
 // running reports whether a topology in this status should be running on
@@ -149,7 +152,7 @@ func (m *Master) detail(ctx context.Context, id string) (*TopologyDetail, error)
 	if err != nil {
 		return nil, err
 	}
-	v := TopologyDetail{TopologyView: viewOf(t, hosts), Spec: t.Spec, History: hist}
+	v := TopologyDetail{TopologyView: viewOf(t, hosts), Spec: t.Spec, History: hist, DeckyStates: DeckyStates(t, hosts[t.HostID])}
 	if v.History == nil {
 		v.History = []store.StatusChange{}
 	}
