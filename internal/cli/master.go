@@ -173,7 +173,7 @@ func runMaster(ctx context.Context, m *master.Master, f *masterFlags, agents net
 		return "", "", nil, err
 	}
 	a.Mount(m.Routes()...)
-	dash, err := web.New(web.Options{API: a, Store: m.Store, Blobs: m.Artifacts, Logger: f.cfg.Log})
+	dash, err := web.New(web.Options{API: a, Store: m.Store, Blobs: m.Artifacts, Outputs: m.Outputs, Logger: f.cfg.Log})
 	if err != nil {
 		return "", "", nil, err
 	}

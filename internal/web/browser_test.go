@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -344,7 +346,42 @@ func TestDashboardInChromium(t *testing.T) {
 	waitFor("mark the page", `(window.decnetNoReload = true)`, 5*time.Second)
 	run("deploy", chromedp.Click(`#topology button[data-action="deploy"]`))
 	waitFor("the badge turns active without a reload", `window.decnetNoReload === true && document.getElementById('topo-status').textContent === 'active' && document.getElementById('netmap').dataset.state === 'active'`, 120*time.Second)
+	waitFor("every decky reported running", `(() => { const gs = [...document.querySelectorAll('#netmap g.decky')];
+		return gs.length >= 2 && gs.every(g => g.dataset.state === 'running'); })()`, 30*time.Second)
 	shot("12c-topology-map")
+
+	// Service settings: give the first decky's web server a WordPress
+	// front through its form; the master re-pushes, and the decky serves
+	// it.
+	ip, err := chromedp.Run(ctx, chromedp.Text(`#deckies-h ~ table tbody tr td:nth-child(3)`))
+	if err != nil || ip == "" {
+		t.Fatalf("the first decky's address: %q %v", ip, err)
+	}
+	wpStatus := func() int {
+		resp, err := http.Get("http://" + ip + "/wp-login.php")
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := wpStatus(); code == http.StatusOK {
+		t.Fatalf("the decky serves /wp-login.php before it is configured to")
+	}
+	run("open the first decky's settings", chromedp.Click(`details.svc-node summary`),
+		chromedp.WaitVisible(`form.svc-settings[data-ready="true"] select[name="http.fake_app"]`))
+	run("choose wordpress", chromedp.SetValue(`form.svc-settings select[name="http.fake_app"]`, "wordpress"),
+		chromedp.Click(`form.svc-settings button[type="submit"]`))
+	waitFor("saved", `(document.querySelector('.svc-status')?.textContent || '').includes('Saved; version')`, 15*time.Second)
+	shot("12c2-topology-settings")
+	waitFor("active again with the new hash", `document.getElementById('topo-status').textContent === 'active' &&
+		[...document.querySelectorAll('#netmap g.decky')].every(g => g.dataset.state === 'running')`, 120*time.Second)
+	for end := time.Now().Add(30 * time.Second); wpStatus() != http.StatusOK; {
+		if time.Now().After(end) {
+			t.Fatalf("the decky at %s never served /wp-login.php after the settings change", ip)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 	run("back to the list", chromedp.Navigate(base+"/topologies"), chromedp.WaitVisible(`#topologies tr[data-name="small"]`))
 	if st, err := chromedp.Run(ctx, chromedp.Text(`#topologies tr[data-name="small"] [data-role="status"]`)); err != nil || st != "active" {
 		t.Fatalf("the list shows small as %q: %v", st, err)
@@ -376,8 +413,49 @@ func TestDashboardInChromium(t *testing.T) {
 		!!document.getElementById('netmap') && document.title.includes('pasted')`, 15*time.Second)
 	shot("12f-topology-pasted")
 
+	// Outputs: a webhook to a receiver of this test, test-fired; a second
+	// one to a closed port shows its failure.
+	var hookMu sync.Mutex
+	var hookBodies []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		hookMu.Lock()
+		hookBodies = append(hookBodies, r.Header.Get("X-Decnet-Signature")+" "+string(b))
+		hookMu.Unlock()
+	}))
+	defer hook.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+	addOutput := func(name, url string) {
+		t.Helper()
+		waitFor("the outputs form", `document.getElementById('out-form')?.dataset.ready === 'true'`, 15*time.Second)
+		run("add output "+name, chromedp.SetValue(`#out-form select[name="kind"]`, "webhook"),
+			chromedp.SendKeys(`#out-form input[name="name"]`, name), chromedp.SendKeys(`#out-form input[name="url"]`, url),
+			chromedp.SendKeys(`#out-form input[name="secret"]`, "a-webhook-secret-of-32-bytes-ok!"),
+			chromedp.Click(`#out-submit`))
+		waitFor("output "+name+" listed", fmt.Sprintf(`document.readyState === 'complete' && !!document.querySelector('#outputs tr[data-name=%q]')`, name), 15*time.Second)
+	}
+	run("open outputs", chromedp.Navigate(base+"/outputs"))
+	shot("13a-outputs-empty")
+	addOutput("siem", hook.URL+"/hook")
+	run("test-fire siem", chromedp.Click(`#outputs tr[data-name="siem"] button[data-action="test"]`))
+	waitFor("the test delivered", `document.getElementById('out-action').textContent.includes('siem: the test event was delivered')`, 30*time.Second)
+	hookMu.Lock()
+	fired := strings.Join(hookBodies, "\n")
+	hookMu.Unlock()
+	if !strings.Contains(fired, "system.output.test") {
+		t.Fatalf("the receiver got no test event: %q", fired)
+	}
+	addOutput("broken", closedURL+"/hook")
+	run("test-fire broken", chromedp.Click(`#outputs tr[data-name="broken"] button[data-action="test"]`))
+	waitFor("the failure shown", `document.getElementById('out-action').textContent.includes('broken: the test failed') &&
+		document.querySelector('#outputs tr[data-name="broken"] [data-role="last-test"]').textContent.startsWith('failed')`, 60*time.Second)
+	dropBadRequest()
+	shot("13b-outputs")
+
 	run("open users", chromedp.Navigate(base+"/users"), chromedp.WaitVisible(`#user-form`))
-	shot("13-users")
+	shot("14-users")
 
 	run("sign out", chromedp.Click(`#logout`))
 	waitFor("the sign-in page", `document.readyState === 'complete' && !!document.getElementById('login-form') && !document.getElementById('login-form').hidden`, 15*time.Second)

@@ -3,6 +3,7 @@ package web
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -564,9 +565,13 @@ type topologyView struct {
 	Map     *NetMap
 	Deckies []deckyRow
 	History []store.StatusChange
+	// Settings are the deckies' service settings: forms for admins (Admin),
+	// lists for viewers.
+	Settings []settingsDecky
+	Admin    bool
 }
 
-func (s *Server) topology(r *http.Request, _ *api.Principal) (string, any, error) {
+func (s *Server) topology(r *http.Request, who *api.Principal) (string, any, error) {
 	ctx := r.Context()
 	id := r.PathValue("id")
 	if !idRE.MatchString(id) {
@@ -584,8 +589,19 @@ func (s *Server) topology(r *http.Request, _ *api.Principal) (string, any, error
 	if err != nil {
 		return "", nil, err
 	}
-	v := topologyView{T: t, Hash: shortHash(t.Hash), Live: live(t.Status), Spec: spec, Map: buildMap(spec), History: hist}
+	v := topologyView{T: t, Hash: shortHash(t.Hash), Live: live(t.Status), Spec: spec, Map: buildMap(spec), History: hist,
+		Settings: buildSettings(spec), Admin: who.Can(store.Admin)}
 	v.Map.State = t.Status
+	if t.HostID != "" {
+		h, err := s.st.Host(ctx, t.HostID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return "", nil, err
+		}
+		states := master.DeckyStates(t, h)
+		for i := range v.Map.Deckies {
+			v.Map.Deckies[i].State = states[v.Map.Deckies[i].Name]
+		}
+	}
 	for _, d := range spec.Deckies {
 		row := deckyRow{D: d, Home: d.HomeLAN(), Services: strings.Join(d.Services, ", "),
 			Href: "/events?" + url.Values{"decky": {d.Name}}.Encode()}

@@ -46,6 +46,9 @@ type Options struct {
 	// Blobs tells which quarantined blobs the master holds (nil: none);
 	// an admin downloads them through the API.
 	Blobs BlobIndex
+	// Outputs lists the SIEM outputs for their page (nil: no page); they
+	// are changed through the API.
+	Outputs OutputLister
 }
 
 // BlobIndex reports whether the master holds a blob (master.Artifacts).
@@ -55,14 +58,15 @@ type BlobIndex interface {
 
 // Server is the dashboard. Its methods are safe for concurrent use.
 type Server struct {
-	api   *api.Server
-	st    store.Store
-	blobs BlobIndex
-	log   *slog.Logger
-	now   func() time.Time
-	pages map[string]*template.Template
-	files map[string]staticFile
-	mux   *http.ServeMux
+	api     *api.Server
+	st      store.Store
+	blobs   BlobIndex
+	outputs OutputLister
+	log     *slog.Logger
+	now     func() time.Time
+	pages   map[string]*template.Template
+	files   map[string]staticFile
+	mux     *http.ServeMux
 }
 
 type staticFile struct {
@@ -77,7 +81,7 @@ func New(opts Options) (*Server, error) {
 	if opts.API == nil || opts.Store == nil {
 		return nil, errors.New("web: API and Store are required")
 	}
-	s := &Server{api: opts.API, st: opts.Store, blobs: opts.Blobs, log: opts.Logger, now: opts.Clock,
+	s := &Server{api: opts.API, st: opts.Store, blobs: opts.Blobs, outputs: opts.Outputs, log: opts.Logger, now: opts.Clock,
 		pages: map[string]*template.Template{}, files: map[string]staticFile{}, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -163,6 +167,7 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /topologies/preview", s.auth(store.Viewer, s.preview))
 	s.mux.Handle("GET /topologies/{id}", s.page("topology", store.Viewer, s.topology))
 	s.mux.Handle("GET /users", s.page("users", store.Admin, s.users))
+	s.mux.Handle("GET /outputs", s.page("outputs", store.Admin, s.outputsPage))
 	s.mux.HandleFunc("/", s.notFound)
 }
 

@@ -222,3 +222,33 @@ func TestPreviewMarksObjects(t *testing.T) {
 		t.Fatalf("new topology page: %s", resp.Status)
 	}
 }
+
+// TestMapDeckyStates: on a running topology, each decky takes the state
+// its host last reported (running or missing).
+func TestMapDeckyStates(t *testing.T) {
+	f := newFixture(t)
+	f.login(true)
+	ctx := context.Background()
+	spec := generated(t)
+	id := f.storeSpec(spec)
+	if err := f.st.CreateHost(ctx, &store.Host{ID: "local", Name: "local", CertSerial: "s1"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []string{store.Deploying, store.Active} {
+		from := map[string]string{store.Deploying: store.Pending, store.Active: store.Deploying}[to]
+		if err := f.st.Transition(ctx, id, from, to, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up, down := spec.Deckies[0].Name, spec.Deckies[1].Name
+	obs, _ := json.Marshal(map[string]any{"bridges": []string{}, "containers": []string{"decnet-x-" + up}})
+	if err := f.st.RecordHeartbeat(ctx, "local", f.now, id, spec.Hash(), "", obs); err != nil {
+		t.Fatal(err)
+	}
+	_, body := f.get("/topologies/" + id)
+	for _, want := range []string{`data-decky="` + up + `" data-state="running"`, `data-decky="` + down + `" data-state="missing"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("map lacks %q", want)
+		}
+	}
+}

@@ -59,7 +59,10 @@ type mapDecky struct {
 	Name, Home, IP, Services string
 	Others                   []string // the LANs it bridges to, with their IPs
 	Bridge                   bool
-	X, Y, W, H               float64
+	// State is "running" or "missing" from the host's last report of its
+	// engine, or "" when unknown (the decky takes the topology's colour).
+	State      string
+	X, Y, W, H float64
 }
 
 type mapLink struct {

@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/master"
 	"github.com/decnet/decnet/internal/master/api"
+	"github.com/decnet/decnet/internal/output"
 	"github.com/decnet/decnet/internal/store"
 	"github.com/decnet/decnet/internal/store/sqlite"
 )
@@ -43,7 +45,14 @@ type fixture struct {
 	csrf     string
 	now      time.Time
 	blobs    mapBlobs
+	outs     *fixedOutputs
 }
+
+// fixedOutputs lists the outputs a test sets (master.Outputs runs real
+// ones in the Chromium test).
+type fixedOutputs struct{ views []master.OutputView }
+
+func (o *fixedOutputs) List(context.Context) ([]master.OutputView, error) { return o.views, nil }
 
 // mapBlobs is the set of blob hashes the master holds.
 type mapBlobs map[string]bool
@@ -67,7 +76,8 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(a.Close)
 	now := time.Now().UTC()
 	blobs := mapBlobs{}
-	d, err := New(Options{API: a, Store: st, Blobs: blobs, Logger: testLogger(t), Clock: func() time.Time { return now }})
+	outs := &fixedOutputs{}
+	d, err := New(Options{API: a, Store: st, Blobs: blobs, Outputs: outs, Logger: testLogger(t), Clock: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +92,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &fixture{t: t, st: st, srv: srv, c: c, password: pw, now: now, blobs: blobs}
+	return &fixture{t: t, st: st, srv: srv, c: c, password: pw, now: now, blobs: blobs, outs: outs}
 }
 
 func (f *fixture) post(path string, body any) map[string]any {
@@ -414,5 +424,53 @@ func TestAttackerRecordingsAndFiles(t *testing.T) {
 	if strings.Contains(body, "/api/v1/artifacts/") || strings.Contains(body, "play-cast") || !strings.Contains(body, file) ||
 		!strings.Contains(body, "needs the admin role") {
 		t.Errorf("viewer's attacker page offers downloads or hides hashes:\n%s", body)
+	}
+}
+
+// TestOutputsPage: each output with its destination, state and last test;
+// only API outputs can be edited or deleted; hostile text is escaped; the
+// page is for admins.
+func TestOutputsPage(t *testing.T) {
+	f := newFixture(t)
+	f.login(true)
+	at := f.now.Add(-time.Minute)
+	f.outs.views = []master.OutputView{
+		{Config: output.Config{Name: "siem", Kind: output.KindWebhook, URL: `https://siem.example/h?a="><script>x</script>`}, SecretSet: true,
+			Source: master.OutputSourceAPI, Enabled: true, Running: true,
+			Status:   output.Status{Delivered: 12, LastError: "HTTP status 500", LastErrorAt: at, ConsecutiveFailures: 3},
+			LastTest: &master.OutputTest{OK: false, Error: "HTTP status 500", At: at}},
+		{Config: output.Config{Name: "archive", Kind: output.KindFile, Path: "/var/log/decnet.jsonl"}, Source: master.OutputSourceFlag, Enabled: true, Running: true},
+		{Config: output.Config{Name: "old", Kind: output.KindSyslog, Address: "10.0.0.9:6514", TLS: true}, Source: master.OutputSourceAPI},
+	}
+	resp, body := f.get("/outputs")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("outputs page: %s", resp.Status)
+	}
+	for _, want := range []string{
+		`&#34;&gt;&lt;script&gt;x&lt;/script&gt;`,
+		`out-failing`, "3 failures in a row", "HTTP status 500 (", "failed: HTTP status 500",
+		`out-running" data-role="state">running`, "/var/log/decnet.jsonl", "(command line)",
+		`out-disabled`, "10.0.0.9:6514 (TLS)",
+		`id="out-form"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("outputs page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "<script>x") {
+		t.Error("a URL is not escaped")
+	}
+	// The flag output has Test only: no edit, no delete.
+	archive := body[strings.Index(body, `data-name="archive"`):]
+	archive = archive[:strings.Index(archive, "</tr>")]
+	if strings.Contains(archive, `data-action="edit"`) || strings.Contains(archive, `data-action="delete"`) || !strings.Contains(archive, `data-action="test"`) {
+		t.Errorf("flag output row: %s", archive)
+	}
+	f.post("/users", map[string]string{"name": "vic", "role": "viewer", "password": "viewer-password-123"})
+	f.c.Jar, _ = cookiejar.New(nil)
+	f.csrf = f.post("/auth/login", map[string]string{"username": "vic", "password": "viewer-password-123"})["csrf_token"].(string)
+	f.csrf = f.post("/auth/password", map[string]string{"current_password": "viewer-password-123", "new_password": "viewer-password-456"})["csrf_token"].(string)
+	if resp, body := f.get("/outputs"); resp.StatusCode != http.StatusForbidden || strings.Contains(body, "siem.example") {
+		t.Errorf("viewer on the outputs page: %s", resp.Status)
 	}
 }

@@ -13,6 +13,7 @@ const modules = [
   ['topologies', './topologies.js'],
   ['topology', './topology.js'],
   ['topology-new', './topology-new.js'],
+  ['out-form', './outputs.js'],
 ];
 for (const [id, mod] of modules) {
   if (document.getElementById(id)) import(mod);

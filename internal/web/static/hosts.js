@@ -1,6 +1,7 @@
 // The join-token form: asks the API for a single-use token and shows the
 // command to run on the new host.
 import { call } from './api.js';
+import { when } from './time.js';
 
 const form = document.getElementById('join-form');
 const result = document.getElementById('join-result');
@@ -16,7 +17,7 @@ form.addEventListener('submit', async (ev) => {
     cmd.textContent = r.command;
     const t = document.getElementById('join-expires');
     t.dateTime = r.expires_at;
-    t.textContent = r.expires_at;
+    t.textContent = when(r.expires_at);
     result.hidden = false;
     cmd.focus?.();
   } catch (e) {

@@ -1,7 +1,9 @@
 // A topology's page: deploy and tear down, and the status badge and the
 // map's colours kept current by polling the API every 2 s, without a
-// reload.
+// reload. The service settings forms are settings.js; a save there
+// dispatches topology:update with the API's answer, drawn at once.
 import { call } from './api.js';
+import { when } from './time.js';
 
 const root = document.getElementById('topology');
 const id = root.dataset.id;
@@ -17,23 +19,39 @@ function render(t) {
     badge.className = 'badge state-' + t.status;
   }
   badge.dataset.state = t.status;
-  if (map) map.dataset.state = t.status;
+  if (map) {
+    map.dataset.state = t.status;
+    // Each decky as its host last reported it, when it did.
+    const states = t.decky_states || {};
+    for (const g of map.querySelectorAll('g.decky')) {
+      const st = states[g.dataset.decky];
+      if (st) g.dataset.state = st;
+      else delete g.dataset.state;
+    }
+  }
   const dep = root.querySelector('button[data-action="deploy"]');
   const td = root.querySelector('button[data-action="teardown"]');
   if (dep) dep.disabled = running.has(t.status);
   if (td) td.disabled = !running.has(t.status) || t.status === 'tearing_down';
+  const ver = document.getElementById('topo-version');
+  if (ver && t.version !== undefined) ver.textContent = String(t.version);
+  const hash = document.getElementById('topo-hash');
+  if (hash && t.version_hash) {
+    hash.title = t.version_hash;
+    hash.textContent = t.version_hash.replace(/^sha256:/, '').slice(0, 12);
+  }
   const up = document.getElementById('topo-updated');
-  if (up && t.updated_at) { up.dateTime = t.updated_at; up.textContent = t.updated_at; }
+  if (up && t.updated_at) { up.dateTime = t.updated_at; up.textContent = when(t.updated_at); }
   const body = document.getElementById('topo-history');
   const hist = t.status_history || [];
   if (body && hist.length && hist.length !== historyLen) {
     historyLen = hist.length;
     body.replaceChildren(...hist.map((h) => {
       const tr = document.createElement('tr');
-      const when = document.createElement('time');
-      when.dateTime = h.at;
-      when.textContent = h.at;
-      const cells = [when, h.from, h.to, h.reason].map((v) => {
+      const at = document.createElement('time');
+      at.dateTime = h.at;
+      at.textContent = when(h.at);
+      const cells = [at, h.from, h.to, h.reason].map((v) => {
         const td = document.createElement('td');
         td.append(v ?? '');
         return td;
@@ -51,6 +69,8 @@ async function poll() {
   setTimeout(poll, 2000);
 }
 setTimeout(poll, 2000);
+root.addEventListener('topology:update', (ev) => render(ev.detail));
+if (document.querySelector('form.svc-settings')) import('./settings.js');
 
 root.querySelectorAll('button[data-action]').forEach((btn) => {
   btn.addEventListener('click', async () => {
