@@ -230,7 +230,7 @@ func (m *Master) listTopologies(w http.ResponseWriter, r *http.Request, _ *api.P
 	api.WriteJSON(w, http.StatusOK, api.NewList(out, p.Limit, func(v TopologyView) string { return v.Name }))
 }
 
-func (m *Master) getTopology(w http.ResponseWriter, r *http.Request, _ *api.Principal) {
+func (m *Master) getTopology(w http.ResponseWriter, r *http.Request, who *api.Principal) {
 	t, err := m.findTopology(r.Context(), r.PathValue("id"))
 	if err != nil {
 		api.WriteError(w, err)
@@ -241,6 +241,7 @@ func (m *Master) getTopology(w http.ResponseWriter, r *http.Request, _ *api.Prin
 		api.WriteError(w, err)
 		return
 	}
+	v.Spec = specFor(v.Spec, who)
 	api.WriteJSON(w, http.StatusOK, v)
 }
 
@@ -253,13 +254,13 @@ type SpecView struct {
 	Spec    json.RawMessage `json:"spec"`
 }
 
-func (m *Master) getSpec(w http.ResponseWriter, r *http.Request, _ *api.Principal) {
+func (m *Master) getSpec(w http.ResponseWriter, r *http.Request, who *api.Principal) {
 	t, err := m.findTopology(r.Context(), r.PathValue("id"))
 	if err != nil {
 		api.WriteError(w, err)
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, SpecView{ID: t.ID, Name: t.Name, Version: t.Version, Hash: t.Hash, Spec: t.Spec})
+	api.WriteJSON(w, http.StatusOK, SpecView{ID: t.ID, Name: t.Name, Version: t.Version, Hash: t.Hash, Spec: specFor(t.Spec, who)})
 }
 
 // ---- building a spec from a request

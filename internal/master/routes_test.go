@@ -658,3 +658,26 @@ func TestRoutesAreGuarded(t *testing.T) {
 		t.Fatal("a refused request decommissioned the host")
 	}
 }
+
+// TestViewersReadNoSecrets: a secret service setting is in the spec an
+// admin reads, and redacted in what a viewer reads.
+func TestViewersReadNoSecrets(t *testing.T) {
+	e := newRoutesEnv(t)
+	doc := specDoc("vault", "", "10.71.0.0/24", "redis")
+	doc["deckies"].([]any)[0].(map[string]any)["service_config"] = map[string]any{
+		"redis": map[string]any{"password": "s3cret-requirepass", "version": "7.0.15"}}
+	e.create(map[string]any{"spec": doc})
+	for _, path := range []string{"/topologies/vault", "/topologies/vault/spec"} {
+		admin := e.admin.do("GET", path, nil)
+		viewer := e.viewer.do("GET", path, nil)
+		want(t, "admin "+path, admin, http.StatusOK, "")
+		want(t, "viewer "+path, viewer, http.StatusOK, "")
+		if !strings.Contains(string(admin.body), "s3cret-requirepass") {
+			t.Errorf("admin %s lacks the secret", path)
+		}
+		if strings.Contains(string(viewer.body), "s3cret-requirepass") || !strings.Contains(string(viewer.body), master.Redacted) ||
+			!strings.Contains(string(viewer.body), "7.0.15") {
+			t.Errorf("viewer %s: %s", path, viewer.body)
+		}
+	}
+}

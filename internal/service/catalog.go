@@ -142,11 +142,13 @@ func str(key, help, def string) Field {
 	}
 	return f
 }
-func secret(key, help string) Field     { return Field{Key: key, Type: Secret, Help: help} }
-func secretText(key, help string) Field { return Field{Key: key, Type: Secret, Help: help} }
-func text(key, help string) Field       { return Field{Key: key, Type: Text, Help: help} }
-func list(key, help string) Field       { return Field{Key: key, Type: List, Help: help} }
-func object(key, help string) Field     { return Field{Key: key, Type: Object, Help: help} }
+func secret(key, help string) Field { return Field{Key: key, Type: Secret, Help: help} }
+func secretText(key, help string) Field {
+	return Field{Key: key, Type: Secret, Help: help, Multiline: true}
+}
+func text(key, help string) Field   { return Field{Key: key, Type: Text, Help: help} }
+func list(key, help string) Field   { return Field{Key: key, Type: List, Help: help} }
+func object(key, help string) Field { return Field{Key: key, Type: Object, Help: help} }
 func boolField(key, help string, def bool) Field {
 	return Field{Key: key, Type: Bool, Help: help, Default: def}
 }

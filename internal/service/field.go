@@ -37,6 +37,9 @@ type Field struct {
 	Min     *int      `json:"min,omitempty"`
 	Max     *int      `json:"max,omitempty"`
 	Help    string    `json:"help"`
+	// Multiline marks a secret that spans lines (a PEM key): forms take
+	// it in a text area.
+	Multiline bool `json:"multiline,omitempty"`
 }
 
 // IsSecret reports whether the value must be masked in listings.

@@ -304,6 +304,7 @@ func TestDashboardInChromium(t *testing.T) {
 
 	// The agent join flow.
 	run("open hosts", chromedp.Navigate(base+"/hosts"), chromedp.WaitVisible(`#join-form`))
+	waitFor("the local host in sync with the demo", `document.querySelector('tr[data-host="local"] [data-role="sync"]').textContent === 'synced'`, 5*time.Second)
 	shot("11-hosts")
 	run("make a join command", chromedp.SendKeys(`#join-form input[name="name"]`, "sensor-1"), chromedp.Click(`#join-form button`),
 		chromedp.WaitVisible(`#join-result`))

@@ -29,6 +29,7 @@ var funcs = template.FuncMap{
 	"pct":       func(a, b int64) int64 { return pct(a, b) },
 	"severity":  severityName,
 	"hasPrefix": strings.HasPrefix,
+	"short":     shortHash,
 }
 
 func when(t time.Time) string {

@@ -445,24 +445,64 @@ func (s *Server) credentials(r *http.Request, _ *api.Principal) (string, any, er
 	return "Credentials", cs, nil
 }
 
+// hostRow is one host: liveness from its heartbeat's age, what it should
+// run (the topology assigned to it in a live status) against what it last
+// reported, and the deckies its engine did not report.
 type hostRow struct {
 	H        store.Host
 	Liveness string
+	Desired  *store.Topology
+	Applied  string // the applied topology's name, or its id when unknown
+	// Sync is "synced", "drift" (another topology or hash), "idle"
+	// (nothing to run, nothing applied) or "leftover" (nothing to run,
+	// something still applied).
+	Sync    string
+	Missing []string
 }
 
 func (s *Server) hosts(r *http.Request, _ *api.Principal) (string, any, error) {
-	hs, err := s.st.ListHosts(r.Context())
+	ctx := r.Context()
+	hs, err := s.st.ListHosts(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	tops, err := s.st.ListTopologies(ctx)
 	if err != nil {
 		return "", nil, err
 	}
 	now := s.now()
 	rows := make([]hostRow, 0, len(hs))
 	for _, h := range hs {
-		l := master.Liveness(h.LastHeartbeat, now)
+		row := hostRow{H: h, Liveness: master.Liveness(h.LastHeartbeat, now), Applied: h.AppliedID}
 		if h.Decommissioned {
-			l = "decommissioned"
+			row.Liveness = "decommissioned"
 		}
-		rows = append(rows, hostRow{H: h, Liveness: l})
+		for i := range tops {
+			t := &tops[i]
+			if t.ID == h.AppliedID {
+				row.Applied = t.Name
+			}
+			if t.HostID == h.ID && (t.Status == store.Deploying || t.Status == store.Active || t.Status == store.Degraded) {
+				row.Desired = t
+			}
+		}
+		switch {
+		case row.Desired != nil && h.AppliedID == row.Desired.ID && h.AppliedHash == row.Desired.Hash:
+			row.Sync = "synced"
+			for name, st := range master.DeckyStates(row.Desired, &h) {
+				if st == master.DeckyMissing {
+					row.Missing = append(row.Missing, name)
+				}
+			}
+			slices.Sort(row.Missing)
+		case row.Desired != nil:
+			row.Sync = "drift"
+		case h.AppliedID != "":
+			row.Sync = "leftover"
+		default:
+			row.Sync = "idle"
+		}
+		rows = append(rows, row)
 	}
 	return "Hosts", rows, nil
 }

@@ -58,6 +58,8 @@ type settingsField struct {
 	Options []settingsOption // enum and multi_enum
 	Rows    int              // textarea rows
 	Shown   string           // the read-only text: the value, a secret masked
+	// Multiline: a secret taken in a text area (a PEM key), still empty.
+	Multiline bool
 }
 
 // settingsOption is one value of an enum or multi_enum.
@@ -116,7 +118,7 @@ func buildField(decky int, slug string, f service.Field, cfg map[string]any) set
 	sf := settingsField{
 		ID: "svc-" + suffix, HelpID: "help-" + suffix, ErrID: "err-" + suffix,
 		Name: slug + "." + f.Key, Key: f.Key, Type: string(f.Type), Help: f.Help,
-		Default: defaultText(f), Set: set, Min: f.Min, Max: f.Max,
+		Default: defaultText(f), Set: set, Min: f.Min, Max: f.Max, Multiline: f.Multiline,
 	}
 	switch f.Type {
 	case service.Secret:

@@ -312,3 +312,21 @@ func TestSettingsViewer(t *testing.T) {
 		}
 	}
 }
+
+// TestMultilineSecretIsATextArea: a PEM key is pasted in a text area,
+// which is empty whatever the stored value.
+func TestMultilineSecretIsATextArea(t *testing.T) {
+	f := newFixture(t)
+	f.login(true)
+	spec := generated(t)
+	spec.Deckies[0].Services = []string{"https"}
+	spec.Deckies[0].ServiceConfig = map[string]map[string]any{"https": {"tls_key": "-----BEGIN PRIVATE KEY-----\nMIIsecret\n-----END PRIVATE KEY-----\n"}}
+	id := f.storeSpec(spec)
+	_, body := f.get("/topologies/" + id)
+	if !strings.Contains(body, `<textarea id="svc-0-https-tls_key" name="https.tls_key" rows="4" placeholder="unchanged"`) {
+		t.Error("the TLS key is not taken in an empty text area")
+	}
+	if strings.Contains(body, "MIIsecret") {
+		t.Error("the stored key is in the page")
+	}
+}

@@ -251,4 +251,22 @@ func TestMapDeckyStates(t *testing.T) {
 			t.Errorf("map lacks %q", want)
 		}
 	}
+	// The hosts page: local runs what it should, but one decky is missing;
+	// a second host reports an older hash of nothing it should run.
+	if err := f.st.CreateHost(ctx, &store.Host{ID: "edge", Name: "edge", CertSerial: "s2"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.RecordHeartbeat(ctx, "edge", f.now, id, "sha256:old", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	_, body = f.get("/hosts")
+	for _, want := range []string{
+		`data-role="sync">synced</span>; <span class="sync-drift">not running: ` + down,
+		`data-role="sync">leftover</span>`,
+		`data-action="decommission"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("hosts page lacks %q", want)
+		}
+	}
 }
