@@ -351,7 +351,18 @@ type attackerView struct {
 	Credentials []event.Event
 	Sessions    []*session
 	Files       []artifactRef
-	More        string
+	// Path is the attacker's traversal: each decky it reached, in the
+	// order of first contact (over the events listed).
+	Path []*hop
+	More string
+}
+
+// hop is one decky on an attacker's path.
+type hop struct {
+	Decky       string
+	First, Last time.Time
+	Events      int
+	Services    []string
 }
 
 func (s *Server) attacker(r *http.Request, _ *api.Principal) (string, any, error) {
@@ -386,10 +397,23 @@ func (s *Server) attacker(r *http.Request, _ *api.Principal) (string, any, error
 		}
 		return ss
 	}
+	hops := map[string]*hop{}
 	for i := len(es) - 1; i >= 0; i-- { // oldest first
 		e := es[i]
 		if e.Credential != nil {
 			v.Credentials = append(v.Credentials, e)
+		}
+		if e.Decky != "" {
+			h := hops[e.Decky]
+			if h == nil {
+				h = &hop{Decky: e.Decky, First: e.Time}
+				hops[e.Decky] = h
+				v.Path = append(v.Path, h)
+			}
+			h.Last, h.Events = e.Time, h.Events+1
+			if e.Service != "" && !slices.Contains(h.Services, e.Service) {
+				h.Services = append(h.Services, e.Service)
+			}
 		}
 		switch {
 		case strings.HasSuffix(e.Type, ".command.input"):
@@ -437,12 +461,36 @@ func (s *Server) artifacts(e event.Event) []artifactRef {
 	return out
 }
 
+// credentialsView is the vault: every credential, or with reused=1 only
+// those tried on more than one decky (an attacker carrying a credential
+// through the network), most deckies first.
+type credentialsView struct {
+	Rows   []store.Credential
+	Reused bool
+	// Total and ReusedCount count the whole list.
+	Total, ReusedCount int
+}
+
 func (s *Server) credentials(r *http.Request, _ *api.Principal) (string, any, error) {
 	cs, err := s.st.ListCredentials(r.Context(), listCap)
 	if err != nil {
 		return "", nil, err
 	}
-	return "Credentials", cs, nil
+	v := credentialsView{Reused: r.URL.Query().Get("reused") == "1", Total: len(cs)}
+	for _, c := range cs {
+		if len(c.Deckies) > 1 {
+			v.ReusedCount++
+			if v.Reused {
+				v.Rows = append(v.Rows, c)
+			}
+		}
+	}
+	if !v.Reused {
+		v.Rows = cs
+	} else {
+		slices.SortStableFunc(v.Rows, func(a, b store.Credential) int { return len(b.Deckies) - len(a.Deckies) })
+	}
+	return "Credentials", v, nil
 }
 
 // hostRow is one host: liveness from its heartbeat's age, what it should

@@ -407,6 +407,7 @@ func TestAttackerRecordingsAndFiles(t *testing.T) {
 		`href="/api/v1/artifacts/` + file + `" download="` + file + `.bin"`,
 		"/tmp/&lt;b&gt;x.sh&lt;/b&gt;",
 		"The agent has not delivered this recording yet.",
+		`<ol class="path">`, `href="/events?decky=gw-01&amp;src_ip=203.0.113.8&amp;range=90d">gw-01</a> <span class="muted">ssh; 4 events`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("attacker page lacks %q", want)
@@ -472,5 +473,30 @@ func TestOutputsPage(t *testing.T) {
 	f.csrf = f.post("/auth/password", map[string]string{"current_password": "viewer-password-123", "new_password": "viewer-password-456"})["csrf_token"].(string)
 	if resp, body := f.get("/outputs"); resp.StatusCode != http.StatusForbidden || strings.Contains(body, "siem.example") {
 		t.Errorf("viewer on the outputs page: %s", resp.Status)
+	}
+}
+
+// TestCredentialReuse: a credential tried on two deckies is marked and
+// listed by the reuse filter; one tried once is not.
+func TestCredentialReuse(t *testing.T) {
+	f := newFixture(t)
+	f.login(true)
+	mk := func(decky, user, pass string) event.Event {
+		e := event.Event{Schema: 1, ID: event.NewID(), Time: f.now.Add(-time.Minute), Type: "ssh.login.failed", Decky: decky, Service: "ssh",
+			Src: &event.Endpoint{IP: "203.0.113.9", Port: 1}, Outcome: "failure"}
+		e.Credential = event.NewCredential("plaintext", "password", user, []byte(pass), true)
+		return e
+	}
+	es := []event.Event{mk("gw-01", "admin", "Winter2026!"), mk("db-01", "admin", "Winter2026!"), mk("gw-01", "root", "once")}
+	if _, err := f.st.InsertEvents(context.Background(), es); err != nil {
+		t.Fatal(err)
+	}
+	_, all := f.get("/credentials")
+	if !strings.Contains(all, "2 credentials, 1 of them tried on more than one decky") {
+		t.Errorf("credentials summary missing:\n%s", all)
+	}
+	_, reused := f.get("/credentials?reused=1")
+	if !strings.Contains(reused, "reused on 2") || !strings.Contains(reused, "Winter2026!") || strings.Contains(reused, ">once<") {
+		t.Errorf("reuse filter:\n%s", reused)
 	}
 }
