@@ -56,7 +56,7 @@ func TestTopologiesPages(t *testing.T) {
 		t.Fatalf("list: %s", resp.Status)
 	}
 	for _, want := range []string{`href="/topologies/` + id + `"`, ">gen</a>", "<td>local</td>", `state-deploying`,
-		`id="gen-form"`, `data-action="deploy"`, `data-action="teardown"`, `name="deckies_max"`, `name="seed"`} {
+		`id="gen-form"`, `data-action="deploy"`, `data-action="teardown"`, `data-action="delete" hidden`, `name="deckies_max"`, `name="seed"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("list lacks %q", want)
 		}

@@ -15,6 +15,8 @@ function setStatus(row, status) {
   const td = row.querySelector('button[data-action="teardown"]');
   if (dep) dep.disabled = running.has(status);
   if (td) td.disabled = !running.has(status) || status === 'tearing_down';
+  const del = row.querySelector('button[data-action="delete"]');
+  if (del) del.hidden = running.has(status);
 }
 
 async function follow(row) {
@@ -35,6 +37,16 @@ document.querySelectorAll('#topologies tr[data-id] button[data-action]').forEach
   btn.addEventListener('click', async () => {
     const row = btn.closest('tr');
     if (actionErr) actionErr.textContent = '';
+    if (btn.dataset.action === 'delete') {
+      if (!confirm(`Delete the topology ${row.dataset.name}? Its spec and history are removed; events are kept.`)) return;
+      try {
+        await call('DELETE', '/topologies/' + encodeURIComponent(row.dataset.id));
+        row.remove();
+      } catch (e) {
+        if (actionErr) actionErr.textContent = `${row.dataset.name}: ${e.code}: ${e.message}`;
+      }
+      return;
+    }
     btn.disabled = true;
     try {
       const t = await call('POST', '/topologies/' + encodeURIComponent(row.dataset.id) + '/' + btn.dataset.action);
