@@ -154,6 +154,11 @@ func startMaster(ctx context.Context, f *masterFlags) (*master.Master, net.Liste
 	if err != nil {
 		return fail(fmt.Errorf("listen for agents on %s: %w", f.cfg.AgentListen, err))
 	}
+	// A port chosen by the kernel (decnet up) is the one join commands must
+	// name.
+	if _, port, err := net.SplitHostPort(f.cfg.AgentListen); err == nil && port == "0" {
+		m.Config.AgentListen = l.Addr().String()
+	}
 	url, password, errc, err := runMaster(ctx, m, f, l)
 	if err != nil {
 		l.Close()

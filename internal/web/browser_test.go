@@ -309,8 +309,17 @@ func TestDashboardInChromium(t *testing.T) {
 	run("make a join command", chromedp.SendKeys(`#join-form input[name="name"]`, "sensor-1"), chromedp.Click(`#join-form button`),
 		chromedp.WaitVisible(`#join-result`))
 	cmdText, err := chromedp.Run(ctx, chromedp.Text(`#join-command`))
-	if err != nil || !strings.Contains(cmdText, "decnet agent join --master") || !strings.Contains(cmdText, "--ca-hash sha256:") {
+	if err != nil || !strings.Contains(cmdText, "decnet agent join --master") || !strings.Contains(cmdText, "--ca-hash sha256:") ||
+		strings.Contains(cmdText, ":0 ") {
 		t.Fatalf("join command %q: %v", cmdText, err)
+	}
+	// The command works as shown (into a directory of the test).
+	args := strings.Fields(strings.Replace(cmdText, "/var/lib/decnet/agent", t.TempDir(), 1))
+	if len(args) < 3 || args[0] != "decnet" {
+		t.Fatalf("join command %q", cmdText)
+	}
+	if o, err := exec.Command(bin, args[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("the join command failed: %v\n%s", err, o)
 	}
 	shot("12-hosts-join")
 
