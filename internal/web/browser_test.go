@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/decnet/decnet/internal/testenv"
@@ -463,6 +465,17 @@ func TestDashboardInChromium(t *testing.T) {
 		document.querySelector('#outputs tr[data-name="broken"] [data-role="last-test"]').textContent.startsWith('failed')`, 60*time.Second)
 	dropBadRequest()
 	shot("13b-outputs")
+
+	// The dark theme follows the system's preference.
+	dark := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+		return err
+	})
+	run("switch to dark", dark, chromedp.Navigate(base+"/"))
+	waitFor("the overview in the dark theme", `document.readyState === 'complete' && matchMedia('(prefers-color-scheme: dark)').matches &&
+		getComputedStyle(document.body).backgroundColor !== 'rgb(247, 247, 248)'`, 15*time.Second)
+	shot("13c-overview-dark")
 
 	run("open users", chromedp.Navigate(base+"/users"), chromedp.WaitVisible(`#user-form`))
 	shot("14-users")
