@@ -148,6 +148,15 @@ func TestDashboardInChromium(t *testing.T) {
 		}
 		t.Logf("screenshot: %s", p)
 		checkConsole(name)
+		// What a screen reader needs: a label for every visible control, a
+		// name for every button and link, one h1, and a title.
+		problems, err := chromedp.Run(tctx, chromedp.Evaluate[[]string](a11yAudit))
+		if err != nil {
+			t.Fatalf("accessibility audit of %s: %v", name, err)
+		}
+		if len(problems) > 0 {
+			t.Errorf("accessibility problems on %s:\n%s", name, strings.Join(problems, "\n"))
+		}
 	}
 	// waitFor polls a predicate across navigations, which break a Poll.
 	waitFor := func(what, js string, d time.Duration) {
@@ -485,3 +494,25 @@ func TestDashboardInChromium(t *testing.T) {
 	checkConsole("sign out")
 	t.Logf("screenshots: %s", shots)
 }
+
+// a11yAudit lists what a screen reader user would miss on the page.
+const a11yAudit = `(() => {
+  const out = [];
+  const shown = (el) => el.getClientRects().length > 0;
+  const desc = (el) => el.outerHTML.slice(0, 120);
+  for (const el of document.querySelectorAll('input, select, textarea')) {
+    if (el.type === 'hidden' || !shown(el)) continue;
+    if (!(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')) out.push('unlabelled control: ' + desc(el));
+  }
+  for (const el of document.querySelectorAll('button, a[href]')) {
+    if (!shown(el)) continue;
+    if (!el.textContent.trim() && !el.getAttribute('aria-label') && !el.getAttribute('title')) out.push('nameless ' + el.tagName.toLowerCase() + ': ' + desc(el));
+  }
+  if (document.querySelectorAll('h1').length !== 1) out.push(document.querySelectorAll('h1').length + ' h1 elements');
+  if (!document.title.trim()) out.push('no title');
+  if (!document.documentElement.lang) out.push('no lang');
+  for (const el of document.querySelectorAll('svg[role="img"]')) {
+    if (!el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby') && !el.querySelector('title')) out.push('svg image without a name');
+  }
+  return out;
+})()`
