@@ -66,19 +66,24 @@ func TestDashboardInChromium(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGINT)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
 		select {
-		case <-done:
+		case <-exited:
 		case <-time.After(60 * time.Second):
 			_ = cmd.Process.Kill()
-			<-done
+			<-exited
 		}
 	})
 	deadline := time.Now().Add(90 * time.Second)
 	for !strings.Contains(out.String(), "Ctrl-C stops") {
+		select {
+		case <-exited:
+			t.Fatalf("decnet up exited (%v) before it came up:\n%s", cmd.ProcessState, out.String())
+		default:
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("decnet up did not come up:\n%s", out.String())
 		}
