@@ -240,7 +240,7 @@ func ensureDemo(ctx context.Context, m *master.Master, drvName string, reserved 
 		if t.Name != "demo" {
 			continue
 		}
-		if t.Status == store.Active || t.Status == store.Deploying || t.Status == store.Degraded {
+		if master.ShouldRun(t.Status) {
 			spec, err := topology.DecodeBytes(t.Spec)
 			return spec, err
 		}

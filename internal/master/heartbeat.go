@@ -62,7 +62,7 @@ func (a *Authority) desiredFor(r *http.Request, host string) (*Desired, error) {
 		return nil, err
 	}
 	for _, t := range tops {
-		if t.HostID == host && (t.Status == store.Deploying || t.Status == store.Active || t.Status == store.Degraded) {
+		if t.HostID == host && ShouldRun(t.Status) {
 			return &Desired{TopologyID: t.ID, VersionHash: t.Hash}, nil
 		}
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/decnet/decnet/internal/bus"
 	"github.com/decnet/decnet/internal/master/api"
 	"github.com/decnet/decnet/internal/output"
+	"github.com/decnet/decnet/internal/pki"
 	"github.com/decnet/decnet/internal/store"
 )
 
@@ -126,6 +127,10 @@ type OutputView struct {
 	// see Status.Disabled).
 	Enabled bool `json:"enabled"`
 	Running bool `json:"running"`
+	// State sums the switch, the consumer and the webhook's own switch:
+	// "disabled", "paused" (a webhook that disabled itself), "failing",
+	// "running" or "stopped".
+	State string `json:"state"`
 	// Error says why the output could not start (unreadable stored
 	// secret, bad CA file), or is the last error of its consumer, which
 	// is retried.
@@ -525,7 +530,23 @@ func (o *Outputs) viewOf(e *outputEntry) OutputView {
 			v.Error = *msg
 		}
 	}
+	v.State = stateOf(v)
 	return v
+}
+
+func stateOf(v OutputView) string {
+	switch {
+	case !v.Enabled:
+		return "disabled"
+	case v.Status.Disabled:
+		return "paused"
+	case v.Error != "" || v.Running && v.Status.ConsecutiveFailures > 0:
+		return "failing"
+	case v.Running:
+		return "running"
+	default:
+		return "stopped"
+	}
 }
 
 // rowView is the view of a stored output while nothing runs.
@@ -544,6 +565,7 @@ func (o *Outputs) rowView(r *store.OutputRow) OutputView {
 	if err != nil {
 		v.Error = fmt.Sprintf("stored config unreadable: %v", err)
 	}
+	v.State = stateOf(v)
 	return v
 }
 
@@ -863,7 +885,7 @@ func (o *Outputs) aead(create bool) (cipher.AEAD, error) {
 		if errors.Is(err, fs.ErrNotExist) && create {
 			key = make([]byte, 32)
 			_, _ = rand.Read(key)
-			if err = writeNewFile(path, key); err == nil {
+			if err = pki.WriteNewFile(path, key, 0o600); err == nil {
 				o.log.Info("created the key of the stored output secrets", "path", path)
 			} else if errors.Is(err, fs.ErrExist) {
 				key, err = readOutputKey(path) // made meanwhile by another process
@@ -898,24 +920,4 @@ func readOutputKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s holds %d bytes, want 32", path, len(key))
 	}
 	return key, nil
-}
-
-// writeNewFile writes b to a new file of mode 0600; fs.ErrExist when the
-// file exists.
-func writeNewFile(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		_ = os.Remove(path)
-	}
-	return err
 }

@@ -110,7 +110,7 @@ const (
 // its host last reported as applied, whether the engine runs it; nil when
 // that is not known.
 func DeckyStates(t *store.Topology, h *store.Host) map[string]string {
-	if h == nil || h.Decommissioned || h.AppliedID != t.ID || !running(t.Status) {
+	if h == nil || h.Decommissioned || h.AppliedID != t.ID || !ShouldRun(t.Status) {
 		return nil
 	}
 	cs, ok := observedContainers(h.Observed)
@@ -219,7 +219,7 @@ func (r *Reconciler) Once(ctx context.Context) error {
 		var job func()
 		if h != nil && h.api != "" && !h.inflight && !now.Before(h.notBefore) {
 			switch {
-			case (t.Status == store.Deploying || t.Status == store.Active || t.Status == store.Degraded) && h.appliedHash != t.Hash:
+			case ShouldRun(t.Status) && h.appliedHash != t.Hash:
 				top := t
 				job = func() { r.apply(ctx, t.HostID, h.api, &top) }
 			case (t.Status == store.Active || t.Status == store.Degraded) && h.appliedHash == t.Hash &&

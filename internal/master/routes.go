@@ -105,25 +105,24 @@ type TopologyDetail struct {
 	DeckyStates map[string]string `json:"decky_states,omitempty"`
 }
 
-// running reports whether a topology in this status should be running on
-// its host.
-func running(status string) bool {
+// ShouldRun reports whether a topology in this status should be running
+// on its host.
+func ShouldRun(status string) bool {
 	return status == store.Deploying || status == store.Active || status == store.Degraded
 }
 
-// needsResync: the topology should run but its host's last reported hash
-// differs from the desired one (or the host never reported, or is gone).
-func needsResync(t *store.Topology, hosts map[string]*store.Host) bool {
-	if !running(t.Status) {
+// NeedsResync: the topology should run but its host h (nil: unknown) last
+// reported another topology or hash, never reported, or is gone.
+func NeedsResync(t *store.Topology, h *store.Host) bool {
+	if !ShouldRun(t.Status) {
 		return false
 	}
-	h := hosts[t.HostID]
 	return h == nil || h.Decommissioned || h.AppliedID != t.ID || h.AppliedHash != t.Hash
 }
 
 func viewOf(t *store.Topology, hosts map[string]*store.Host) TopologyView {
 	return TopologyView{ID: t.ID, Name: t.Name, HostID: t.HostID, Status: t.Status, Hash: t.Hash, Version: t.Version,
-		NeedsResync: needsResync(t, hosts), CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+		NeedsResync: NeedsResync(t, hosts[t.HostID]), CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }
 
 func (m *Master) hostIndex(ctx context.Context) (map[string]*store.Host, error) {
@@ -747,7 +746,7 @@ func (m *Master) deployTopology(w http.ResponseWriter, r *http.Request, who *api
 		return
 	}
 	for _, o := range tops {
-		if o.ID != t.ID && o.HostID == t.HostID && (running(o.Status) || o.Status == store.TearingDown) {
+		if o.ID != t.ID && o.HostID == t.HostID && (ShouldRun(o.Status) || o.Status == store.TearingDown) {
 			api.WriteError(w, api.Errorf(http.StatusConflict, api.CodeConflict, "host %s already runs topology %s (%s); tear it down first", t.HostID, o.Name, o.Status))
 			return
 		}
@@ -996,7 +995,7 @@ func (m *Master) decommissionHost(w http.ResponseWriter, r *http.Request, who *a
 	}
 	var live []store.Topology
 	for _, t := range tops {
-		if t.HostID == id && (running(t.Status) || t.Status == store.TearingDown) {
+		if t.HostID == id && (ShouldRun(t.Status) || t.Status == store.TearingDown) {
 			live = append(live, t)
 		}
 	}

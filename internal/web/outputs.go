@@ -20,25 +20,6 @@ type outputRow struct {
 	master.OutputView
 	// Dest is where the output sends: its file, receiver or URL.
 	Dest string
-	// State sums the switch, the consumer and the webhook's own switch.
-	State string
-}
-
-func outputState(v master.OutputView) string {
-	switch {
-	case !v.Enabled:
-		return "disabled"
-	case v.Status.Disabled:
-		return "paused"
-	case v.Error != "":
-		return "failing"
-	case v.Running && v.Status.ConsecutiveFailures > 0:
-		return "failing"
-	case v.Running:
-		return "running"
-	default:
-		return "stopped"
-	}
 }
 
 func (s *Server) outputsPage(r *http.Request, _ *api.Principal) (string, any, error) {
@@ -51,7 +32,7 @@ func (s *Server) outputsPage(r *http.Request, _ *api.Principal) (string, any, er
 	}
 	rows := make([]outputRow, 0, len(vs))
 	for _, v := range vs {
-		row := outputRow{OutputView: v, State: outputState(v)}
+		row := outputRow{OutputView: v}
 		switch {
 		case v.ResolvedPath != "":
 			row.Dest = v.ResolvedPath

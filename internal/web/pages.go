@@ -324,8 +324,6 @@ func (s *Server) attackers(r *http.Request, _ *api.Principal) (string, any, erro
 	return "Attackers", as, nil
 }
 
-// session is one attacker session on the attacker page, with its commands
-// in order for the replay.
 // session is one attacker session on the attacker page: its commands, and
 // its terminal recording when one was saved.
 type session struct {
@@ -530,12 +528,12 @@ func (s *Server) hosts(r *http.Request, _ *api.Principal) (string, any, error) {
 			if t.ID == h.AppliedID {
 				row.Applied = t.Name
 			}
-			if t.HostID == h.ID && (t.Status == store.Deploying || t.Status == store.Active || t.Status == store.Degraded) {
+			if t.HostID == h.ID && master.ShouldRun(t.Status) {
 				row.Desired = t
 			}
 		}
 		switch {
-		case row.Desired != nil && h.AppliedID == row.Desired.ID && h.AppliedHash == row.Desired.Hash:
+		case row.Desired != nil && !master.NeedsResync(row.Desired, &h):
 			row.Sync = "synced"
 			for name, st := range master.DeckyStates(row.Desired, &h) {
 				if st == master.DeckyMissing {
@@ -625,16 +623,26 @@ func (s *Server) topologies(r *http.Request, _ *api.Principal) (string, any, err
 		v.Rows = append(v.Rows, row)
 	}
 	slices.SortFunc(v.Rows, func(a, b topologyRow) int { return strings.Compare(a.T.Name, b.T.Name) })
-	hs, err := s.st.ListHosts(ctx)
-	if err != nil {
+	if v.Hosts, err = s.enrolledHosts(ctx); err != nil {
 		return "", nil, err
 	}
+	return "Topologies", v, nil
+}
+
+// enrolledHosts lists the ids of the hosts a topology can be placed on
+// (not decommissioned), for the host selects.
+func (s *Server) enrolledHosts(ctx context.Context) ([]string, error) {
+	hs, err := s.st.ListHosts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
 	for _, h := range hs {
 		if !h.Decommissioned {
-			v.Hosts = append(v.Hosts, h.ID)
+			ids = append(ids, h.ID)
 		}
 	}
-	return "Topologies", v, nil
+	return ids, nil
 }
 
 type deckyRow struct {

@@ -16,15 +16,9 @@ import (
 // they name.
 
 func (s *Server) newTopology(r *http.Request, _ *api.Principal) (string, any, error) {
-	hs, err := s.st.ListHosts(r.Context())
+	hosts, err := s.enrolledHosts(r.Context())
 	if err != nil {
 		return "", nil, err
-	}
-	var hosts []string
-	for _, h := range hs {
-		if !h.Decommissioned {
-			hosts = append(hosts, h.ID)
-		}
 	}
 	return "New topology", hosts, nil
 }

@@ -437,11 +437,11 @@ func TestOutputsPage(t *testing.T) {
 	at := f.now.Add(-time.Minute)
 	f.outs.views = []master.OutputView{
 		{Config: output.Config{Name: "siem", Kind: output.KindWebhook, URL: `https://siem.example/h?a="><script>x</script>`}, SecretSet: true,
-			Source: master.OutputSourceAPI, Enabled: true, Running: true,
+			Source: master.OutputSourceAPI, Enabled: true, Running: true, State: "failing",
 			Status:   output.Status{Delivered: 12, LastError: "HTTP status 500", LastErrorAt: at, ConsecutiveFailures: 3},
 			LastTest: &master.OutputTest{OK: false, Error: "HTTP status 500", At: at}},
-		{Config: output.Config{Name: "archive", Kind: output.KindFile, Path: "/var/log/decnet.jsonl"}, Source: master.OutputSourceFlag, Enabled: true, Running: true},
-		{Config: output.Config{Name: "old", Kind: output.KindSyslog, Address: "10.0.0.9:6514", TLS: true}, Source: master.OutputSourceAPI},
+		{Config: output.Config{Name: "archive", Kind: output.KindFile, Path: "/var/log/decnet.jsonl"}, Source: master.OutputSourceFlag, Enabled: true, Running: true, State: "running"},
+		{Config: output.Config{Name: "old", Kind: output.KindSyslog, Address: "10.0.0.9:6514", TLS: true}, Source: master.OutputSourceAPI, State: "disabled"},
 	}
 	resp, body := f.get("/outputs")
 	if resp.StatusCode != http.StatusOK {

@@ -106,13 +106,6 @@ form.addEventListener('submit', async (ev) => {
 });
 
 
-function stateOf(o) {
-  if (!o.enabled) return 'disabled';
-  if (o.status.disabled) return 'paused';
-  if (o.error || (o.running && o.status.consecutive_failures > 0)) return 'failing';
-  return o.running ? 'running' : 'stopped';
-}
-
 // refresh updates each row's state cells from the API.
 async function refresh() {
   let r;
@@ -121,7 +114,7 @@ async function refresh() {
     const row = document.querySelector(`#outputs tr[data-name="${CSS.escape(o.name)}"]`);
     if (!row) continue;
     const set = (role, text) => { const el = row.querySelector(`[data-role="${role}"]`); if (el) el.textContent = text; };
-    const st = stateOf(o);
+    const st = o.state;
     const badge = row.querySelector('[data-role="state"]');
     badge.textContent = st;
     badge.className = `badge out-${st}`;

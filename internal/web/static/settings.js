@@ -6,6 +6,7 @@
 // name; a spec changed elsewhere since the page was drawn is refused with
 // an offer to reload.
 import { call } from './api.js';
+import { refText } from './issues.js';
 
 const root = document.getElementById('topology');
 const section = document.getElementById('svc-settings');
@@ -95,9 +96,8 @@ function clearMarks(form) {
 
 function issueText(is) {
   let s = `${is.severity || 'error'} ${is.code || 'ERROR'}: ${is.message}`;
-  const o = is.object;
-  if (o && o.kind === 'service') s += ` (decky ${o.decky}, service ${o.name}${o.key ? ', ' + o.key : ''})`;
-  else if (o && o.kind) s += ` (${o.kind}${o.name ? ' ' + o.name : ''})`;
+  const obj = refText(is.object);
+  if (obj) s += ` (${obj})`;
   return s;
 }
 

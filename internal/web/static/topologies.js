@@ -1,6 +1,7 @@
 // The topologies list: deploy and tear down (the row's status follows
 // until it settles), and the generator form.
 import { call } from './api.js';
+import { refText } from './issues.js';
 
 const settled = new Set(['pending', 'active', 'degraded', 'failed', 'torn_down']);
 const running = new Set(['deploying', 'active', 'degraded', 'tearing_down']);
@@ -96,13 +97,6 @@ function fieldOf(issue) {
   return null;
 }
 
-function describe(ref) {
-  if (!ref || !ref.kind) return '';
-  let s = ref.kind + (ref.name ? ' ' + ref.name : '');
-  if (ref.kind === 'service') s = `decky ${ref.decky} service ${ref.name}`;
-  return s;
-}
-
 function showErrors(e) {
   errs.replaceChildren();
   const head = document.createElement('p');
@@ -117,7 +111,7 @@ function showErrors(e) {
       const code = document.createElement('code');
       code.textContent = i.code || e.code;
       li.append(code, ' ' + (i.message || ''));
-      const obj = describe(i.object);
+      const obj = refText(i.object);
       if (obj) li.append(` (${obj})`);
       list.append(li);
     }

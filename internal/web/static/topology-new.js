@@ -2,6 +2,7 @@
 // list its issues (each with a way to its line or object), draw it with
 // the issues on their objects, and create it.
 import { call } from './api.js';
+import { refText } from './issues.js';
 
 const form = document.getElementById('src-form');
 const source = document.getElementById('source');
@@ -54,12 +55,6 @@ function selectLine(n) {
   source.setSelectionRange(start, end);
 }
 
-function objectText(o) {
-  if (!o) return '';
-  if (o.kind === 'service') return `decky ${o.decky} service ${o.name}${o.key ? ' key ' + o.key : ''}`;
-  return `${o.kind}${o.name ? ' ' + o.name : ''}${o.address ? ' address ' + o.address : ''}`;
-}
-
 // showIssues lists the issues; an issue on a drawn object links to it.
 function showIssues(issues) {
   list.replaceChildren();
@@ -70,7 +65,7 @@ function showIssues(issues) {
     const code = document.createElement('code');
     code.textContent = is.code || 'ERROR';
     li.append(`${is.severity || 'error'} `, code, `: ${is.message}`);
-    const obj = objectText(is.object);
+    const obj = refText(is.object);
     if (obj) li.append(` (${obj})`);
     if (is.line) {
       const b = document.createElement('button');
