@@ -1,7 +1,6 @@
 package bus
 
 import (
-	"bytes"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -11,20 +10,6 @@ import (
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/testenv"
 )
-
-// lockedBuffer collects a child's stderr for the failure message.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // TestAgentShipsToBusAcrossKill runs the real agent binary with --nats-url
 // against the embedded server while a decky's spool is being written, kills
@@ -64,7 +49,7 @@ func TestAgentShipsToBusAcrossKill(t *testing.T) {
 		writerDone <- nil
 	}()
 
-	var logs lockedBuffer
+	var logs testenv.Buffer
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "agent", "--dir", dir, "--socket", filepath.Join(dir, "agent.sock"), "--driver", "host",
 			"--host-id", "h1", "--nats-url", s.ClientURL(), "--log-level", "warn")

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,7 +31,7 @@ func TestUpEndToEnd(t *testing.T) {
 	api := fmt.Sprintf("https://127.0.0.1:%d/api/v1", port)
 	cmd := exec.Command(bin, "up", "--driver", "host", "--data", t.TempDir(), "--api-listen", fmt.Sprintf("127.0.0.1:%d", port),
 		"--metrics-listen", "127.0.0.1:0", "--log-level", "warn")
-	out := &lockedBuf{}
+	out := &testenv.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -142,18 +141,6 @@ func TestUpEndToEnd(t *testing.T) {
 		t.Fatal("the demo still answers after Ctrl-C")
 	}
 }
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 func dial(addr string) bool {
 	c, err := net.DialTimeout("tcp", addr, time.Second)

@@ -22,17 +22,23 @@ import (
 
 type proc struct {
 	cmd *exec.Cmd
-	out *bytes.Buffer
+	out *testenv.Buffer
 }
 
 func start(t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(bin, args...), out: &bytes.Buffer{}}
+	p := &proc{cmd: exec.Command(bin, args...), out: &testenv.Buffer{}}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
+		if t.Failed() { // what the process said is the first clue
+			t.Logf("output of decnet %s (%v):\n%s", strings.Join(args, " "), p.cmd.ProcessState, p.out.String())
+		}
+	})
 	return p
 }
 
@@ -68,7 +74,7 @@ func TestSwarmEndToEnd(t *testing.T) {
 	outFile := filepath.Join(t.TempDir(), "siem.jsonl")
 	start(t, bin, "master", "--data", data, "--agents-listen", agentsAddr, "--api-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
 		"--output-file", outFile, "--nats-listen", fmt.Sprintf("127.0.0.1:%d", natsPort), "--log-level", "warn")
-	waitFor(t, "the master's CA", 20*time.Second, func() bool {
+	waitFor(t, "the master's CA", 60*time.Second, func() bool {
 		_, err := os.Stat(filepath.Join(data, "ca", "ca.crt"))
 		return err == nil && dial(agentsAddr)
 	})

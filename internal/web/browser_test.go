@@ -26,18 +26,6 @@ import (
 	"github.com/decnet/decnet/internal/testenv"
 )
 
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 // TestDashboardInChromium runs `decnet up --driver host`, signs in to the
 // dashboard in Debian's Chromium (with the forced password change), sees
 // an SSH attack made during the test reach the live feed without a reload,
@@ -61,7 +49,7 @@ func TestDashboardInChromium(t *testing.T) {
 	port := 20000 + rand.IntN(20000)
 	cmd := exec.Command(bin, "up", "--driver", "host", "--data", t.TempDir(), "--api-listen", fmt.Sprintf("127.0.0.1:%d", port),
 		"--metrics-listen", "127.0.0.1:0", "--log-level", "warn")
-	out := &lockedBuf{}
+	out := &testenv.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
