@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"os"
 
-	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/agent/shipper"
 )
 
 // BlobUploader sends quarantined blobs to the master over the agent's
@@ -57,7 +57,7 @@ func (u *BlobUploader) PutBlob(ctx context.Context, sha string, f *os.File, size
 		return nil
 	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests &&
 		resp.StatusCode != http.StatusRequestTimeout:
-		return fmt.Errorf("%w: master answered %s: %s", event.ErrBlobRefused, resp.Status, bytes.TrimSpace(msg))
+		return fmt.Errorf("%w: master answered %s: %s", shipper.ErrBlobRefused, resp.Status, bytes.TrimSpace(msg))
 	default:
 		return fmt.Errorf("master answered %s: %s", resp.Status, bytes.TrimSpace(msg))
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/spool"
 	"github.com/decnet/decnet/internal/testenv"
 )
 
@@ -122,7 +123,7 @@ func TestEventsSurviveAgentSIGKILL(t *testing.T) {
 	t.Cleanup(func() { agentCmd.Process.Kill(); agentCmd.Wait() })
 
 	const n = 5000
-	spool, err := event.OpenSpool(filepath.Join(dir, "spool", "topo", "decky"))
+	spool, err := spool.Open(filepath.Join(dir, "spool", "topo", "decky"))
 	if err != nil {
 		t.Fatal(err)
 	}

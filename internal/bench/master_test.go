@@ -19,6 +19,7 @@ import (
 
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/master/api"
+	"github.com/decnet/decnet/internal/spool"
 	"github.com/decnet/decnet/internal/store"
 	"github.com/decnet/decnet/internal/store/postgres"
 	"github.com/decnet/decnet/internal/store/sqlite"
@@ -68,7 +69,7 @@ func BenchmarkIngestEndToEnd(b *testing.B) {
 			b.Fatal(err)
 		}
 		before, _ := st.CountEvents(context.Background(), store.EventFilter{})
-		sp, err := event.OpenSpool(filepath.Join(adir, "spool", "t", "d"))
+		sp, err := spool.Open(filepath.Join(adir, "spool", "t", "d"))
 		if err != nil {
 			b.Fatal(err)
 		}

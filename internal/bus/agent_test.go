@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/spool"
 	"github.com/decnet/decnet/internal/testenv"
 )
 
@@ -24,7 +24,7 @@ func TestAgentShipsToBusAcrossKill(t *testing.T) {
 	_, js := masterJS(t, s)
 	dir := t.TempDir()
 
-	sp, err := event.OpenSpool(filepath.Join(dir, "spool", "decky-1"))
+	sp, err := spool.Open(filepath.Join(dir, "spool", "decky-1"))
 	if err != nil {
 		t.Fatal(err)
 	}

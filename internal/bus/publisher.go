@@ -45,8 +45,6 @@ type Publisher struct {
 	closed bool
 }
 
-var _ event.Publisher = (*Publisher)(nil)
-
 // NewPublisher returns a publisher of host's events to the NATS server(s)
 // at url (comma-separated for a cluster). It connects on the first
 // Publish.

@@ -24,11 +24,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/decnet/decnet/internal/agent"
+	"github.com/decnet/decnet/internal/agent/shipper"
 	"github.com/decnet/decnet/internal/bus"
 	"github.com/decnet/decnet/internal/driver"
 	"github.com/decnet/decnet/internal/driver/docker"
 	"github.com/decnet/decnet/internal/driver/host"
-	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/pki"
 )
 
@@ -147,7 +147,7 @@ the server against --nats-ca.`,
 			defer stop()
 			// Events go to the bus when one is named, else to a local
 			// JSON-lines file.
-			var out event.Publisher
+			var out shipper.Publisher
 			dest := sink
 			if natsURL != "" {
 				tlsCfg, err := natsTLS(natsCA, natsCert, natsKey)
@@ -161,22 +161,22 @@ the server against --nats-ca.`,
 				defer p.Close()
 				out, dest = p, natsURL
 			} else {
-				f, err := event.OpenFileSink(sink, 1000)
+				f, err := shipper.OpenFileSink(sink, 1000)
 				if err != nil {
 					return err
 				}
 				defer f.Close()
 				out = f
 			}
-			shipper, err := event.NewShipper(spool, filepath.Join(dir, "shipper.cursor"), hostID, out, log)
+			sh, err := shipper.New(spool, filepath.Join(dir, "shipper.cursor"), hostID, out, log)
 			if err != nil {
 				return err
 			}
 			if en != nil {
-				shipper.Blobs = agent.NewBlobUploader(en, blobClient(masterTLS))
+				sh.Blobs = agent.NewBlobUploader(en, blobClient(masterTLS))
 			}
 			shipDone := make(chan struct{})
-			go func() { defer close(shipDone); shipper.Run(ctx) }()
+			go func() { defer close(shipDone); sh.Run(ctx) }()
 			if en != nil {
 				hb := a.NewHeartbeater(en, &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: masterTLS}}, heartbeat)
 				hb.API = advertise

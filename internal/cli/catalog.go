@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -53,7 +52,7 @@ func newServicesCmd() *cobra.Command {
 				if s.WindowsOnly {
 					note = "windows only"
 				}
-				rows = append(rows, []string{s.Slug, strings.Join(ports, ","), impl, s.Title, note, strings.Join(keys, ",")})
+				rows = append(rows, []string{s.ID, strings.Join(ports, ","), impl, s.Title, note, strings.Join(keys, ",")})
 			}
 			return table(cmd.OutOrStdout(), "SERVICE\tPORTS\tIMPLEMENTED\tTITLE\tNOTE\tCONFIG KEYS", rows)
 		},
@@ -110,26 +109,20 @@ func newEventTypesCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "event-types",
-		Short: "List every event type DECNET emits, with its severity",
-		Args:  cobra.NoArgs,
+		Short: "List every event type DECNET emits, with its severity and meaning",
+		Example: `  decnet event-types
+  decnet event-types --json | jq '.[] | select(.severity >= 3) | .type'`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			types := make([]string, 0, len(event.Catalogue))
-			for t := range event.Catalogue {
-				types = append(types, t)
-			}
-			sort.Strings(types)
+			types := event.Types()
 			if asJSON {
-				out := make([]map[string]any, 0, len(types))
-				for _, t := range types {
-					out = append(out, map[string]any{"type": t, "severity": event.Catalogue[t]})
-				}
-				return writeJSON(cmd.OutOrStdout(), out)
+				return writeJSON(cmd.OutOrStdout(), types)
 			}
 			var rows [][]string
 			for _, t := range types {
-				rows = append(rows, []string{t, fmt.Sprint(event.Catalogue[t])})
+				rows = append(rows, []string{t.Name, fmt.Sprint(t.Severity), t.Summary})
 			}
-			return table(cmd.OutOrStdout(), "TYPE\tSEVERITY", rows)
+			return table(cmd.OutOrStdout(), "TYPE\tSEVERITY\tMEANING", rows)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

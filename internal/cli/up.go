@@ -21,11 +21,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/decnet/decnet/internal/agent"
+	"github.com/decnet/decnet/internal/agent/shipper"
 	"github.com/decnet/decnet/internal/bus"
 	"github.com/decnet/decnet/internal/driver"
 	"github.com/decnet/decnet/internal/driver/docker"
 	"github.com/decnet/decnet/internal/driver/host"
-	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/master"
 	"github.com/decnet/decnet/internal/store"
 	"github.com/decnet/decnet/internal/topology"
@@ -163,13 +163,13 @@ func up(cmd *cobra.Command, f *masterFlags, drvKind string, keep bool) error {
 		return err
 	}
 	defer pub.Close()
-	shipper, err := event.NewShipper(spool, filepath.Join(adir, "shipper.cursor"), "local", pub, log)
+	sh, err := shipper.New(spool, filepath.Join(adir, "shipper.cursor"), "local", pub, log)
 	if err != nil {
 		return err
 	}
-	shipper.Poll = 100 * time.Millisecond
-	shipper.Blobs = agent.NewBlobUploader(en, blobClient(masterTLS))
-	go shipper.Run(ctx)
+	sh.Poll = 100 * time.Millisecond
+	sh.Blobs = agent.NewBlobUploader(en, blobClient(masterTLS))
+	go sh.Run(ctx)
 	hb := a.NewHeartbeater(en, &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: masterTLS}}, 2*time.Second)
 	hb.API = "unix://" + sock
 	go hb.Run(ctx)

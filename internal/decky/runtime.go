@@ -18,16 +18,35 @@ import (
 	"github.com/decnet/decnet/internal/persona"
 	"github.com/decnet/decnet/internal/service"
 	_ "github.com/decnet/decnet/internal/service/all" // every protocol a decky can run
+	"github.com/decnet/decnet/internal/service/serve"
+	"github.com/decnet/decnet/internal/spool"
 	"github.com/decnet/decnet/internal/topology"
 )
+
+// The decky's own event types.
+const (
+	StartedType = "decky.lifecycle.started"
+	StoppedType = "decky.lifecycle.stopped"
+)
+
+func init() {
+	event.Declare(
+		event.Type{Name: StartedType, Severity: event.Info, Summary: "The decky's runtime started its services.", Fields: []event.FieldDoc{
+			event.F("services", "list", "the services it runs"),
+		}},
+		event.Type{Name: StoppedType, Severity: event.Info, Summary: "The decky's runtime stopped.", Fields: []event.FieldDoc{
+			event.F("error", "string", "why, when a service failed"),
+		}},
+	)
+}
 
 // Runtime runs one decky.
 type Runtime struct {
 	spec    *topology.Spec
 	decky   topology.Decky
-	servers map[string]service.Server
+	servers map[string]serve.Server
 	log     *slog.Logger
-	spool   *event.Spool
+	spool   *spool.Spool
 	life    *event.Emitter
 }
 
@@ -38,8 +57,10 @@ type Options struct {
 	SpoolDir string
 	// MaxArtifact caps one quarantined file.
 	MaxArtifact int64
-	Limits      service.Limits
-	Log         *slog.Logger
+	Limits      serve.Limits
+	// Ports moves services off their standard ports (tests without root).
+	Ports map[uint16]uint16
+	Log   *slog.Logger
 }
 
 // New prepares the runtime of decky name from spec: it checks the decky
@@ -61,14 +82,14 @@ func New(spec *topology.Spec, name string, opts Options) (*Runtime, error) {
 	if opts.MaxArtifact == 0 {
 		opts.MaxArtifact = 50 << 20
 	}
-	spool, err := event.OpenSpool(opts.SpoolDir)
+	sp, err := spool.Open(opts.SpoolDir)
 	if err != nil {
 		return nil, fmt.Errorf("decky %s: %w", name, err)
 	}
-	quarantine := event.NewQuarantine(filepath.Join(opts.SpoolDir, "quarantine"), opts.MaxArtifact)
+	quarantine := spool.NewQuarantine(filepath.Join(opts.SpoolDir, spool.QuarantineDir), opts.MaxArtifact)
 	log = log.With("decky", name, "topology_id", spec.ID)
-	r := &Runtime{spec: spec, decky: *d, servers: map[string]service.Server{}, log: log, spool: spool,
-		life: event.NewEmitter(spool, spec.ID, name, "decky", "decky", log)}
+	r := &Runtime{spec: spec, decky: *d, servers: map[string]serve.Server{}, log: log, spool: sp,
+		life: event.NewEmitter(sp, spec.ID, name, "decky", "decky", log)}
 	dist, _ := persona.LookupDistro(d.Persona.Distro)
 	id := persona.NewIdentity(spec.Seed, d.Name)
 	hostname := d.Persona.Hostname
@@ -88,19 +109,25 @@ func New(spec *topology.Spec, name string, opts Options) (*Runtime, error) {
 		if spec.CustomService(slug) != nil {
 			continue
 		}
-		impl, ok := service.Implementation(slug)
-		factory, isFactory := impl.(service.Factory)
+		info, ok := service.Lookup(slug)
+		factory, isFactory := info.New.(serve.Factory)
 		if !ok || !isFactory {
 			errs = append(errs, fmt.Errorf("service %s is not implemented in this build", slug))
 			continue
 		}
-		srv, err := factory(service.Env{
-			Topology: spec.ID, Decky: d.Name, Identity: id, Addrs: addrs, Config: d.ServiceConfig[slug],
-			Persona:    service.Persona{Family: persona.Family(d.Persona.OS), Distro: dist, Hostname: hostname, Archetype: d.Persona.Archetype},
+		settings, err := info.Decode(d.ServiceConfig[slug])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("service %s: settings: %w", slug, err))
+			continue
+		}
+		srv, err := factory(serve.Env{
+			Topology: spec.ID, Decky: d.Name, Identity: id, Addrs: addrs, Settings: settings,
+			Persona:    serve.Persona{Family: persona.Family(d.Persona.OS), Distro: dist, Hostname: hostname, Archetype: d.Persona.Archetype},
 			Log:        log.With("service", slug),
-			Events:     event.NewEmitter(spool, spec.ID, d.Name, slug, service.Namespace(slug), log.With("service", slug)),
+			Events:     event.NewEmitter(sp, spec.ID, d.Name, slug, info.Namespace, log.With("service", slug)),
 			Quarantine: quarantine,
 			Limits:     opts.Limits,
+			Ports:      opts.Ports,
 		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("service %s: %w", slug, err))
@@ -109,7 +136,7 @@ func New(spec *topology.Spec, name string, opts Options) (*Runtime, error) {
 		r.servers[slug] = srv
 	}
 	if err := errors.Join(errs...); err != nil {
-		spool.Close()
+		sp.Close()
 		return nil, fmt.Errorf("decky %s: %w", name, err)
 	}
 	return r, nil
@@ -121,7 +148,7 @@ func New(spec *topology.Spec, name string, opts Options) (*Runtime, error) {
 func (r *Runtime) Run(ctx context.Context) error {
 	defer r.spool.Close()
 	r.log.Info("decky starting", "services", len(r.servers), "addresses", len(r.decky.Addresses))
-	r.life.Emit(event.Event{Type: "decky.lifecycle.started", Fields: map[string]any{"services": r.decky.Services}})
+	r.life.Emit(event.Event{Type: StartedType, Fields: map[string]any{"services": r.decky.Services}})
 	g, gctx := errgroup.WithContext(ctx)
 	for slug, srv := range r.servers {
 		g.Go(func() error {
@@ -137,7 +164,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 	if err != nil {
 		fields["error"] = err.Error()
 	}
-	r.life.Emit(event.Event{Type: "decky.lifecycle.stopped", Fields: fields})
+	r.life.Emit(event.Event{Type: StoppedType, Fields: fields})
 	r.log.Info("decky stopped", "err", err)
 	return err
 }

@@ -1,11 +1,5 @@
 package event
 
-import (
-	"context"
-	"errors"
-	"os"
-)
-
 // artifactKeys are the fields that name a quarantined blob by its SHA-256:
 // uploads and transcripts use "sha256", large HTTP bodies "body_sha256".
 var artifactKeys = []string{"sha256", "body_sha256"}
@@ -36,18 +30,3 @@ func IsSHA256(s string) bool {
 	}
 	return true
 }
-
-// BlobSink receives the quarantined blobs that shipped events refer to. A
-// shipper hands a blob over before the first event that names it, so the
-// master never stores an event whose blob it cannot get.
-type BlobSink interface {
-	// PutBlob delivers the blob with the given hash, read from f (size
-	// bytes). It returns nil once the blob is durable on the other side
-	// (or was already there). An error matching ErrBlobRefused is
-	// permanent: the shipper logs it and ships the events anyway.
-	PutBlob(ctx context.Context, sha string, f *os.File, size int64) error
-}
-
-// ErrBlobRefused is matched by a BlobSink error that retrying cannot cure
-// (the receiver refused the blob, e.g. its hash does not match).
-var ErrBlobRefused = errors.New("blob refused")

@@ -2,7 +2,7 @@ package event
 
 import (
 	"log/slog"
-	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,7 +46,7 @@ func (em *Emitter) stamp(e *Event) {
 		e.Time = em.now().UTC()
 	}
 	e.Topology, e.Decky, e.Service = em.topology, em.decky, em.service
-	sev, ok := Catalogue[e.Type]
+	sev, ok := SeverityOf(e.Type)
 	if !ok {
 		em.log.Error("uncatalogued event type", "type", e.Type)
 		sev = 1
@@ -74,10 +74,10 @@ type Session struct {
 	closeOnce sync.Once
 }
 
-// Open starts a session for a connection and emits <ns>.session.open. Its
-// id is the id of that first event.
-func (em *Emitter) Open(transport string, remote, local net.Addr) *Session {
-	s := &Session{em: em, id: NewID(), transport: transport, src: endpoint(remote), dst: endpoint(local), start: em.now()}
+// Open starts a session for a connection from remote to local and emits
+// <ns>.session.open. Its id is the id of that first event.
+func (em *Emitter) Open(transport string, remote, local netip.AddrPort) *Session {
+	s := &Session{em: em, id: NewID(), transport: transport, src: EndpointOf(remote), dst: EndpointOf(local), start: em.now()}
 	s.Emit(Event{ID: s.id, Type: em.namespace + ".session.open"})
 	return s
 }
@@ -105,22 +105,11 @@ func (s *Session) Close(reason string, inBytes, outBytes int64) {
 	})
 }
 
-func endpoint(a net.Addr) *Endpoint {
-	switch v := a.(type) {
-	case *net.TCPAddr:
-		return &Endpoint{IP: v.IP.String(), Port: v.Port}
-	case *net.UDPAddr:
-		return &Endpoint{IP: v.IP.String(), Port: v.Port}
-	case nil:
+// EndpointOf returns the endpoint of an address and port; an IPv4 address
+// mapped into IPv6 is written as IPv4.
+func EndpointOf(ap netip.AddrPort) *Endpoint {
+	if !ap.IsValid() {
 		return &Endpoint{}
 	}
-	host, port, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return &Endpoint{IP: a.String()}
-	}
-	p := 0
-	for _, c := range port {
-		p = p*10 + int(c-'0')
-	}
-	return &Endpoint{IP: host, Port: p}
+	return &Endpoint{IP: ap.Addr().Unmap().String(), Port: int(ap.Port())}
 }

@@ -1,56 +1,132 @@
 package event
 
-// Catalogue is every event type DECNET emits, with its severity (0 info,
-// 1 low, 2 medium, 3 high, 4 critical). Types are append-only and their
-// meaning never changes; docs/events.md lists them and a test keeps the
-// two in step.
-var Catalogue = map[string]int{}
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"sync"
+)
 
-func init() {
-	sessions := []string{"ssh", "telnet", "http", "ftp", "redis", "mysql"}
-	for _, ns := range sessions {
-		Catalogue[ns+".session.open"] = 0
-		Catalogue[ns+".session.close"] = 0
-		Catalogue[ns+".session.rejected"] = 1
-		Catalogue[ns+".protocol.error"] = 1
-		Catalogue[ns+".login.failed"] = 2
-		Catalogue[ns+".login.success"] = 3
-	}
-	for t, sev := range map[string]int{
-		"ssh.client.version":      1,
-		"ssh.client.kex":          1,
-		"ssh.channel.request":     1,
-		"ssh.command.input":       3,
-		"ssh.forward.request":     3,
-		"ssh.file.upload":         3,
-		"ssh.file.fetch":          3,
-		"ssh.transcript.saved":    0,
-		"ssh.file.download":       2,
-		"telnet.client.negotiate": 1,
-		"telnet.command.input":    3,
-		"telnet.file.fetch":       3,
-		"telnet.transcript.saved": 0,
-		"http.request.received":   1,
-		"http.tls.handshake":      1,
-		"http.file.upload":        3,
-		"ftp.command.input":       2,
-		"ftp.file.download":       3,
-		"ftp.file.upload":         3,
-		"redis.command.input":     2,
-		"mysql.client.hello":      1,
-		"redis.file.upload":       3,
-		"redis.exploit.attempt":   4,
-		"ftp.exploit.attempt":     4,
-		"decky.lifecycle.started": 0,
-		"decky.lifecycle.stopped": 0,
-		"system.events.dropped":   3,
-	} {
-		Catalogue[t] = sev
+// Severities, from the catalogue.
+const (
+	Info     = 0
+	Low      = 1
+	Medium   = 2
+	High     = 3
+	Critical = 4
+)
+
+// Type describes one event type: its name, how severe it is and the
+// protocol fields it carries. Types are append-only and their meaning never
+// changes; whoever emits a type declares it (a service in its description,
+// the decky runtime and the spool for their own), and docs/events.md is
+// generated from the declarations.
+type Type struct {
+	Name     string `json:"type"`
+	Severity int    `json:"severity"`
+	Summary  string `json:"summary"`
+	// Credential marks types whose events carry the credential object.
+	Credential bool       `json:"credential,omitempty"`
+	Fields     []FieldDoc `json:"fields,omitempty"`
+}
+
+// FieldDoc documents one protocol field of an event type.
+type FieldDoc struct {
+	Name string `json:"name"`
+	Type string `json:"type"` // string, int, bool, list, object
+	Doc  string `json:"doc"`
+}
+
+// F is shorthand for a FieldDoc in declarations.
+func F(name, typ, doc string) FieldDoc { return FieldDoc{Name: name, Type: typ, Doc: doc} }
+
+var typeName = regexp.MustCompile(`^[a-z0-9_]+\.[a-z0-9_]+\.[a-z0-9_]+$`)
+
+var (
+	typesMu sync.RWMutex
+	types   = map[string]Type{}
+)
+
+// Declare adds types to the catalogue. Declaring a name twice, a malformed
+// name (not <namespace>.<object>.<action>, at most 32 characters) or a
+// severity outside 0-4 is a programmer error and panics, at init.
+func Declare(ts ...Type) {
+	typesMu.Lock()
+	defer typesMu.Unlock()
+	for _, t := range ts {
+		if !typeName.MatchString(t.Name) || len(t.Name) > 32 {
+			panic(fmt.Sprintf("event: malformed type name %q", t.Name))
+		}
+		if t.Severity < Info || t.Severity > Critical {
+			panic(fmt.Sprintf("event: type %s: severity %d outside 0-4", t.Name, t.Severity))
+		}
+		if _, dup := types[t.Name]; dup {
+			panic("event: type declared twice: " + t.Name)
+		}
+		types[t.Name] = t
 	}
 }
 
-// Known reports whether t is in the catalogue.
-func Known(t string) bool {
-	_, ok := Catalogue[t]
+// LookupType returns a declared type.
+func LookupType(name string) (Type, bool) {
+	typesMu.RLock()
+	defer typesMu.RUnlock()
+	t, ok := types[name]
+	return t, ok
+}
+
+// Known reports whether name is a declared type.
+func Known(name string) bool {
+	_, ok := LookupType(name)
 	return ok
+}
+
+// SeverityOf returns the catalogue severity of a type, and false when the
+// type is not declared.
+func SeverityOf(name string) (int, bool) {
+	t, ok := LookupType(name)
+	return t.Severity, ok
+}
+
+// Types returns every declared type, sorted by name.
+func Types() []Type {
+	typesMu.RLock()
+	out := make([]Type, 0, len(types))
+	for _, t := range types {
+		out = append(out, t)
+	}
+	typesMu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// SessionTypes are the types every connection-oriented protocol namespace
+// emits through the shared connection machinery: open, close, a refusal
+// over the connection limits, and a protocol error.
+func SessionTypes(ns string) []Type {
+	return []Type{
+		{Name: ns + ".session.open", Severity: Info, Summary: "A connection was accepted; its id is the session id."},
+		{Name: ns + ".session.close", Severity: Info, Summary: "The connection ended.", Fields: []FieldDoc{
+			F("reason", "string", "client, server, timeout, limit or error"),
+			F("duration_ms", "int", "how long the connection lasted"),
+			F("bytes_in", "int", "bytes read from the client"),
+			F("bytes_out", "int", "bytes written to the client"),
+			F("event_count", "int", "events of the session, this one included"),
+		}},
+		{Name: ns + ".session.rejected", Severity: Low, Summary: "Connections were refused over the per-source or total limit (reported once a minute per listener).", Fields: []FieldDoc{
+			F("reason", "string", "which limit"),
+		}},
+		{Name: ns + ".protocol.error", Severity: Low, Summary: "The client sent something the protocol does not allow, or its handler failed.", Fields: []FieldDoc{
+			F("error", "string", "what was wrong"),
+		}},
+	}
+}
+
+// LoginTypes are the login outcomes of a namespace whose service takes
+// credentials; both carry the credential object.
+func LoginTypes(ns string, fields ...FieldDoc) []Type {
+	return []Type{
+		{Name: ns + ".login.failed", Severity: Medium, Credential: true, Summary: "A login attempt was refused.", Fields: fields},
+		{Name: ns + ".login.success", Severity: High, Credential: true, Summary: "A login attempt was accepted.", Fields: fields},
+	}
 }

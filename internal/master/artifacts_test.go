@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/decnet/decnet/internal/agent"
-	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/agent/shipper"
 	"github.com/decnet/decnet/internal/master"
 )
 
@@ -83,7 +83,7 @@ func TestArtifactsFromAgentToAdmin(t *testing.T) {
 	}
 	// Bytes that do not hash to their name are refused for good.
 	f2, n2 := blobFile(t, "something else")
-	if err := up.PutBlob(ctx, shaOf("not this"), f2, n2); !errors.Is(err, event.ErrBlobRefused) || !strings.Contains(err.Error(), "HASH_MISMATCH") {
+	if err := up.PutBlob(ctx, shaOf("not this"), f2, n2); !errors.Is(err, shipper.ErrBlobRefused) || !strings.Contains(err.Error(), "HASH_MISMATCH") {
 		t.Fatalf("mismatched blob: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(e.m.Config.DataDir, "artifacts", shaOf("not this"))); !errors.Is(err, os.ErrNotExist) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/spool"
 	"github.com/decnet/decnet/internal/store"
 	"github.com/decnet/decnet/internal/store/sqlite"
 	"github.com/decnet/decnet/internal/testenv"
@@ -102,7 +103,7 @@ func TestSwarmEndToEnd(t *testing.T) {
 	})
 
 	// A decky's events, spooled on the agent host, end up in the master's DB.
-	sp, err := event.OpenSpool(filepath.Join(adir, "spool", "topo", "d1"))
+	sp, err := spool.Open(filepath.Join(adir, "spool", "topo", "d1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +202,7 @@ func TestMasterSIGKILLDuringBurst(t *testing.T) {
 		"--nats-url", "nats://"+natsAddr, "--log-level", "error")
 
 	const n = 10000
-	sp, err := event.OpenSpool(filepath.Join(adir, "spool", "topo", "d1"))
+	sp, err := spool.Open(filepath.Join(adir, "spool", "topo", "d1"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,9 @@ const (
 	Cisco         Family = "cisco"
 )
 
+// WindowsFamilies returns the Windows families.
+func WindowsFamilies() []Family { return []Family{Windows, WindowsServer} }
+
 // FamilyInfo is the static description of one OS family.
 type FamilyInfo struct {
 	Family  Family `json:"family"`

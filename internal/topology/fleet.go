@@ -148,10 +148,10 @@ func Fleet(c FleetConfig) (*Spec, error) {
 func RandomServices(id persona.Identity, fam persona.Family) []string {
 	var pool []string
 	for _, info := range service.All() {
-		if info.WindowsOnly && !fam.IsWindows() {
+		if !info.Fits(fam) {
 			continue
 		}
-		pool = append(pool, info.Slug)
+		pool = append(pool, info.ID)
 	}
 	r := id.Rand("services")
 	r.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })

@@ -50,6 +50,11 @@ package topology
 //   - log_target and mutate_interval are accepted with an INI_KEY_IGNORED
 //     warning: events go through the DECNET pipeline and services are not
 //     shuffled.
+//   - A service section may hold keys the original's service images read
+//     under other names (mysql_version, ssh_version, smtp_banner,
+//     snmp_community, ...): each service lists them (service.Legacy). A key
+//     with a DECNET setting is imported as that setting with an
+//     INI_KEY_MAPPED warning; one without is accepted with INI_KEY_IGNORED.
 //   - A [DEFAULT] section is refused, and so are control characters, which
 //     YAML refuses too.
 //   - What a file may expand to is bounded (4096 deckies, 64 services per
@@ -90,8 +95,12 @@ const (
 )
 
 // INIKeyIgnored is the code of the warning for a key of the original format
-// that is accepted but has no effect.
-const INIKeyIgnored Code = "INI_KEY_IGNORED"
+// that is accepted but has no effect; INIKeyMapped of the warning for a key
+// of the original format imported under its DECNET name.
+const (
+	INIKeyIgnored Code = "INI_KEY_IGNORED"
+	INIKeyMapped  Code = "INI_KEY_MAPPED"
+)
 
 // INIOptions tunes an import.
 type INIOptions struct {
@@ -363,11 +372,15 @@ func (b *iniBuilder) errorf(line int, code Code, format string, a ...any) {
 }
 
 func (b *iniBuilder) warnf(line int, obj Ref, format string, a ...any) {
+	b.warn(line, INIKeyIgnored, obj, format, a...)
+}
+
+func (b *iniBuilder) warn(line int, code Code, obj Ref, format string, a ...any) {
 	msg := fmt.Sprintf(format, a...)
 	if line > 0 {
 		msg = fmt.Sprintf("line %d: %s", line, msg)
 	}
-	b.warns = append(b.warns, Issue{Severity: Warning, Code: INIKeyIgnored, Message: msg, Object: obj})
+	b.warns = append(b.warns, Issue{Severity: Warning, Code: code, Message: msg, Object: obj})
 }
 
 // joined returns the errors sorted by line, at most maxINIErrors of them.
@@ -810,7 +823,7 @@ func iniRandomServices(seed, decky string, fam persona.Family) []string {
 	r := persona.NewIdentity(seed, decky).Rand("ini-services")
 	var pool []service.Info
 	for _, info := range service.All() {
-		if info.WindowsOnly && !fam.IsWindows() {
+		if !info.Fits(fam) {
 			continue
 		}
 		pool = append(pool, info)
@@ -826,7 +839,7 @@ func iniRandomServices(seed, decky string, fam persona.Family) []string {
 		for _, p := range info.Ports {
 			used[p] = true
 		}
-		out = append(out, info.Slug)
+		out = append(out, info.ID)
 		if len(out) == want {
 			break
 		}
@@ -867,7 +880,23 @@ func (b *iniBuilder) serviceSection(sec *iniSection) {
 		}
 	}
 	for _, k := range sec.keys {
-		field, ok := info.Field(k.name)
+		name := k.name
+		field, ok := info.Field(name)
+		if l, legacy := info.LegacyKey(name); !ok && legacy {
+			ref := Ref{Kind: "service", Name: slug, Decky: d.sec.name, Key: k.name}
+			if l.Setting == "" {
+				b.warn(k.line, INIKeyIgnored, ref, "%s is a key of the original system that has no effect here: %s", k.name, l.Note)
+				continue
+			}
+			if other := sec.byKey[l.Setting]; other != nil {
+				b.errorf(k.line, "", "%s is the original system's name of %s, which line %d sets too", k.name, l.Setting, other.line)
+				continue
+			}
+			b.warn(k.line, INIKeyMapped, ref, "%s (the original system's key) is imported as %s.%s", k.name, slug, l.Setting)
+			name = l.Setting
+			sec.byKey[name] = k // issues about the setting point at this line
+			field, ok = info.Field(name)
+		}
 		if !ok {
 			b.errorf(k.line, ServiceCfgUnknownKey, "service %s has no setting %q (it has: %s)", slug, k.name, fieldList(info))
 			continue
@@ -894,7 +923,7 @@ func (b *iniBuilder) serviceSection(sec *iniSection) {
 			if m.ServiceConfig[slug] == nil {
 				m.ServiceConfig[slug] = map[string]any{}
 			}
-			m.ServiceConfig[slug][k.name] = v
+			m.ServiceConfig[slug][name] = v
 		}
 	}
 }

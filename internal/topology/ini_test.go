@@ -180,7 +180,7 @@ func TestImportINIFull(t *testing.T) {
 				seen[s] = true
 			}
 		}
-		for _, slug := range service.Slugs() {
+		for _, slug := range service.IDs() {
 			if !seen[slug] {
 				t.Errorf("no decky runs %s", slug)
 			}
@@ -292,7 +292,7 @@ func TestImportINIErrors(t *testing.T) {
 		{name: "unknown service", file: "unknown_service.ini", line: 3, code: UnknownService, msg: `service "gopher" is unknown`},
 		{name: "unknown key in decky section", file: "unknown_decky_key.ini", line: 3, msg: `unknown key "port" in decky section [web] (valid keys: ip, services,`},
 		{name: "unknown key in general", data: "[general]\nsubnet = 10.0.0.0/24\n[a]\n", line: 2, msg: `unknown key "subnet" in section [general]`},
-		{name: "unknown key in service section", file: "unknown_service_key.ini", line: 6, code: ServiceCfgUnknownKey, msg: `service http has no setting "server_name" (it has: server_header, response_code,`},
+		{name: "unknown key in service section", file: "unknown_service_key.ini", line: 6, code: ServiceCfgUnknownKey, msg: `service http has no setting "server_colour" (it has: server_header, response_code,`},
 		{name: "typo in service section name", data: "[web]\nservices = http\n[web.htp]\nserver_header = x\n", line: 4, msg: `"htp" is not a known service, so [web.htp] is read as a decky`},
 		{name: "bad service value", file: "bad_value.ini", line: 5, code: ServiceCfgInvalid, msg: `service rdp: nla: "maybe" is not a boolean`},
 		{name: "int out of range", data: "[w]\nservices = http\n[w.http]\nresponse_code = 999\n", line: 4, code: ServiceCfgInvalid, msg: "response_code: 999 is outside [100, 599]"},
@@ -855,5 +855,62 @@ func TestImportINIServiceSectionBeforeDecky(t *testing.T) {
 		if got := spec.Decky(name).ServiceConfig["http"]["response_code"]; got != int64(404) {
 			t.Errorf("%s response_code = %#v", name, got)
 		}
+	}
+}
+
+// TestImportINIOriginalKeys imports a file written with the keys the
+// original system's service images read: none is an error, each one with a
+// DECNET setting lands there, and every one is reported with its line.
+func TestImportINIOriginalKeys(t *testing.T) {
+	spec, warnings, err := importINIFile(t, "original_keys.ini")
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	cfg := func(decky, svc string) map[string]any { return spec.Decky(decky).ServiceConfig[svc] }
+	for _, c := range []struct {
+		decky, svc, key string
+		want            any
+	}{
+		{"db", "mysql", "version", "8.0.36-0ubuntu0.22.04.1"},
+		{"db", "redis", "version", "7.0.15"},
+		{"jump", "ssh", "banner", "OpenSSH_8.9p1 Ubuntu-3ubuntu0.13"},
+		{"jump", "ssh", "kernel", "5.15.0-122-generic"},
+		{"mail", "smtp", "banner", "mail.example.com ESMTP Postfix (Ubuntu)"},
+		{"mail", "snmp", "communities", []any{"public", "private"}},
+		{"www", "https", "tls_cn", "www.example.com"},
+	} {
+		if got := cfg(c.decky, c.svc)[c.key]; fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s %s.%s = %v, want %v", c.decky, c.svc, c.key, got, c.want)
+		}
+	}
+	if got := cfg("files", "smb"); len(got) != 0 {
+		t.Errorf("ignored keys were imported: %v", got)
+	}
+	if got := cfg("www", "http"); len(got) != 0 {
+		t.Errorf("ignored keys were imported: %v", got)
+	}
+	want := []string{
+		"INI_KEY_MAPPED line 12: mysql_version (the original system's key) is imported as mysql.version",
+		"INI_KEY_MAPPED line 15: redis_version (the original system's key) is imported as redis.version",
+		"INI_KEY_MAPPED line 22: ssh_version (the original system's key) is imported as ssh.banner",
+		"INI_KEY_MAPPED line 23: kernel_version (the original system's key) is imported as ssh.kernel",
+		"INI_KEY_MAPPED line 30: smtp_banner (the original system's key) is imported as smtp.banner",
+		"INI_KEY_MAPPED line 33: snmp_community (the original system's key) is imported as snmp.communities",
+		"INI_KEY_IGNORED line 39: os_version is a key of the original system that has no effect here: the OS version follows the persona's distro",
+		"INI_KEY_IGNORED line 40: server_name is a key of the original system that has no effect here: the NetBIOS name is the persona's hostname",
+		"INI_KEY_IGNORED line 46: server_name is a key of the original system that has no effect here: the virtual host name is the persona's hostname",
+		"INI_KEY_MAPPED line 49: server_name (the original system's key) is imported as https.tls_cn",
+	}
+	var got []string
+	for _, w := range warnings {
+		got = append(got, string(w.Code)+" "+w.Message)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// A legacy key beside its new name is ambiguous: an error with the line.
+	_, _, err = ImportINI(strings.NewReader("[a]\nservices = mysql\n[a.mysql]\nversion = 8.0.36\nmysql_version = 5.7.44\n"), INIOptions{Seed: iniTestSeed})
+	if errs := iniErrors(t, err); len(errs) != 1 || errs[0].Line != 5 || !strings.Contains(errs[0].Msg, "which line 4 sets too") {
+		t.Fatalf("legacy key beside its setting: %v", err)
 	}
 }

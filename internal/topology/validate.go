@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -304,13 +305,13 @@ func (v *validator) services(d *Decky) {
 		seen[slug] = true
 		var svcPorts []service.Port
 		if info, ok := service.Lookup(slug); ok {
-			if info.Slug != slug {
-				v.r.errorf(UnknownService, sref, "service %q is spelled %q here", info.Slug, slug)
+			if info.ID != slug {
+				v.r.errorf(UnknownService, sref, "service %q is spelled %q here", info.ID, slug)
 				continue
 			}
 			svcPorts = info.Ports
-			if info.WindowsOnly && !fam.IsWindows() && fam != "" {
-				msg := fmt.Sprintf("%s only runs on Windows, and the persona is %s: scanners flag the mix", slug, fam)
+			if !info.Fits(fam) && fam != "" {
+				msg := fmt.Sprintf("%s only runs on %s, and the persona is %s: scanners flag the mix", slug, familyNames(info.OS), fam)
 				if d.Force {
 					v.r.warnf(PersonaServiceOS, sref, "%s (accepted: force is set)", msg)
 				} else {
@@ -346,24 +347,50 @@ func (v *validator) services(d *Decky) {
 			continue
 		}
 		info, builtin := service.Lookup(slug)
-		for _, key := range sortedKeys(cfg) {
-			kref := sref
-			kref.Key = key
-			if !builtin {
+		if !builtin {
+			for _, key := range sortedKeys(cfg) {
+				kref := sref
+				kref.Key = key
 				v.r.errorf(ServiceCfgUnknownKey, kref, "custom service %s takes no settings", slug)
-				continue
 			}
-			field, ok := info.Field(key)
-			if !ok {
-				v.r.errorf(ServiceCfgUnknownKey, kref, "service %s has no setting %q (it has: %s)", slug, key, fieldList(info))
-				continue
-			}
-			val, err := field.Check(cfg[key])
-			if err != nil {
-				v.r.errorf(ServiceCfgInvalid, kref, "%v", err)
-				continue
-			}
+			continue
+		}
+		v.settings(d, sref, &info, cfg)
+	}
+}
+
+// settings decodes a decky's settings for a service as its runtime will
+// (strictly, then the settings' own checks) and reports every problem.
+func (v *validator) settings(d *Decky, sref Ref, info *service.Info, cfg map[string]any) {
+	_, err := info.Decode(cfg)
+	var joined interface{ Unwrap() []error }
+	errs := []error{err}
+	if errors.As(err, &joined) {
+		errs = joined.Unwrap()
+	}
+	for _, e := range errs {
+		var se *service.SettingError
+		if !errors.As(e, &se) {
+			continue
+		}
+		kref := sref
+		kref.Key = se.Key
+		switch {
+		case se.Unknown:
+			v.r.errorf(ServiceCfgUnknownKey, kref, "%v", se.Err)
+		default:
+			v.r.errorf(ServiceCfgInvalid, kref, "%v", se.Err)
+		}
+	}
+	for _, key := range sortedKeys(cfg) {
+		f, known := info.Field(key)
+		if !known {
+			continue
+		}
+		if val, err := f.Check(cfg[key]); err == nil {
 			if s, ok := val.(string); ok {
+				kref := sref
+				kref.Key = key
 				v.bannerOS(d, kref, s)
 			}
 		}
@@ -506,6 +533,19 @@ func fieldList(info service.Info) string {
 		keys = append(keys, f.Key)
 	}
 	return strings.Join(keys, ", ")
+}
+
+// familyNames says which families run a service: "Windows" for the
+// Windows ones, else their names.
+func familyNames(fams []persona.Family) string {
+	if !slices.ContainsFunc(fams, func(f persona.Family) bool { return !f.IsWindows() }) {
+		return "Windows"
+	}
+	names := make([]string, len(fams))
+	for i, f := range fams {
+		names[i] = string(f)
+	}
+	return strings.Join(names, ", ")
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -308,11 +308,11 @@ func (s *Server) events(r *http.Request, _ *api.Principal) (string, any, error) 
 // eventTypes is the catalogue of event types, sorted, for the filter's
 // suggestions.
 func eventTypes() []string {
-	out := make([]string, 0, len(event.Catalogue))
-	for t := range event.Catalogue {
-		out = append(out, t)
+	types := event.Types()
+	out := make([]string, len(types))
+	for i, t := range types {
+		out[i] = t.Name
 	}
-	slices.Sort(out)
 	return out
 }
 

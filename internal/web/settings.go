@@ -89,8 +89,8 @@ func buildService(spec *topology.Spec, decky int, slug string, cfg map[string]an
 	sv := settingsService{Slug: slug, Title: slug}
 	info, ok := service.Lookup(slug)
 	switch {
-	case ok && info.Slug != slug:
-		sv.Note = fmt.Sprintf("%s is spelled %s here; fix the spec to change its settings.", info.Slug, slug)
+	case ok && info.ID != slug:
+		sv.Note = fmt.Sprintf("%s is spelled %s here; fix the spec to change its settings.", info.ID, slug)
 		return sv
 	case !ok && spec.CustomService(slug) != nil:
 		sv.Note = "A custom service: it takes no settings."

@@ -23,11 +23,21 @@ type Policy struct {
 	fails map[string]int // source ip -> failed attempts
 }
 
-// New reads the policy from a service's validated settings. With nothing
+// Settings are the login settings an interactive service embeds in its
+// own settings.
+type Settings struct {
+	Password     string   `json:"password" doc:"Root password the accept policy takes (legacy key)"`
+	User         string   `json:"user" doc:"Extra login account"`
+	UserPassword string   `json:"user_password" kind:"secret" doc:"Password of the extra account (legacy key)"`
+	Users        []string `json:"users" doc:"Accepted user:password pairs, e.g. root:toor"`
+	AcceptAfter  int      `json:"accept_after" min:"0" max:"100" doc:"Accept any password after this many failed attempts (0: never)"`
+}
+
+// New makes the policy of a service's login settings. With nothing
 // configured it accepts root:admin, the original system's default, so a
 // decky is never a wall that accepts nobody.
-func New(cfg map[string]any) *Policy {
-	p := &Policy{creds: map[string]map[string]bool{}, fails: map[string]int{}}
+func New(cfg Settings) *Policy {
+	p := &Policy{creds: map[string]map[string]bool{}, fails: map[string]int{}, anyAfter: cfg.AcceptAfter}
 	add := func(u, pw string) {
 		if u == "" {
 			return
@@ -37,32 +47,15 @@ func New(cfg map[string]any) *Policy {
 		}
 		p.creds[u][pw] = true
 	}
-	switch l := cfg["users"].(type) {
-	case []any:
-		for _, it := range l {
-			if s, ok := it.(string); ok {
-				u, pw, _ := strings.Cut(s, ":")
-				add(u, pw)
-			}
-		}
-	case []string:
-		for _, s := range l {
-			u, pw, _ := strings.Cut(s, ":")
-			add(u, pw)
-		}
-	}
-	if pw, _ := cfg["password"].(string); pw != "" {
-		add("root", pw)
-	}
-	u, _ := cfg["user"].(string)
-	if pw, _ := cfg["user_password"].(string); u != "" && pw != "" {
+	for _, s := range cfg.Users {
+		u, pw, _ := strings.Cut(s, ":")
 		add(u, pw)
 	}
-	switch n := cfg["accept_after"].(type) {
-	case int:
-		p.anyAfter = n
-	case int64:
-		p.anyAfter = int(n)
+	if cfg.Password != "" {
+		add("root", cfg.Password)
+	}
+	if cfg.User != "" && cfg.UserPassword != "" {
+		add(cfg.User, cfg.UserPassword)
 	}
 	if len(p.creds) == 0 && p.anyAfter == 0 {
 		add("root", "admin")

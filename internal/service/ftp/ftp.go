@@ -17,10 +17,8 @@ import (
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
-	"github.com/decnet/decnet/internal/service"
+	"github.com/decnet/decnet/internal/service/serve"
 )
-
-func init() { service.Implement("ftp", service.Factory(New)) }
 
 // Port is the FTP control port.
 const Port = 21
@@ -38,7 +36,7 @@ const (
 
 // Server is the FTP emulation of one decky.
 type Server struct {
-	env    service.Env
+	env    serve.Env
 	log    *slog.Logger
 	server server
 	banner string
@@ -47,10 +45,10 @@ type Server struct {
 	tree   *tree
 }
 
-var _ service.Server = (*Server)(nil)
+var _ serve.Server = (*Server)(nil)
 
 // New builds the FTP service of one decky; it starts nothing.
-func New(env service.Env) (service.Server, error) {
+func New(env serve.Env) (serve.Server, error) {
 	log := env.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -60,8 +58,8 @@ func New(env service.Env) (service.Server, error) {
 	if !ok {
 		srv = servers["debian"]
 	}
-	banner, _ := env.Config["banner"].(string)
-	banner = strings.TrimSpace(strings.NewReplacer("\r", "", "\n", " ").Replace(banner))
+	cfg := serve.SettingsOf(env, defaults)
+	banner := strings.TrimSpace(strings.NewReplacer("\r", "", "\n", " ").Replace(cfg.Banner))
 	if isProFTPD(banner) {
 		srv = server{product: "proftpd", version: proftpdVersions[env.Persona.Distro.Slug]}
 		if strings.EqualFold(banner, "proftpd") {
@@ -72,30 +70,28 @@ func New(env service.Env) (service.Server, error) {
 		banner = "220 " + banner
 	}
 	s.server, s.banner = srv, banner
-	s.anon, _ = env.Config["anonymous"].(bool)
+	s.anon = cfg.Anonymous
 	var configured []string
-	if list, ok := env.Config["users"].([]any); ok {
-		for _, it := range list {
-			u, p, ok := strings.Cut(fmt.Sprint(it), ":")
-			if ok && u != "" {
-				s.users[u] = p
-				configured = append(configured, u)
-			}
+	for _, it := range cfg.Users {
+		u, p, ok := strings.Cut(it, ":")
+		if ok && u != "" {
+			s.users[u] = p
+			configured = append(configured, u)
 		}
 	}
 	s.tree = newTree(env.Identity, env.Persona.Distro, env.Persona.Hostname, configured)
 	return s, nil
 }
 
-// Serve implements service.Server.
+// Serve implements serve.Server.
 func (s *Server) Serve(ctx context.Context) error {
-	return service.ServeTCP(ctx, s.env, Port, s.handle)
+	return serve.TCP(ctx, s.env, Port, s.handle)
 }
 
 // session is one control connection.
 type session struct {
 	srv      *Server
-	c        *service.Conn
+	c        *serve.Conn
 	w        *bufio.Writer
 	r        *[rNum]string
 	user     string
@@ -115,7 +111,7 @@ type session struct {
 	remote   netip.Addr
 }
 
-func (s *Server) greeting(c *service.Conn) string {
+func (s *Server) greeting(c *serve.Conn) string {
 	if s.banner != "" {
 		return s.banner
 	}
@@ -133,7 +129,7 @@ func (s *Server) greeting(c *service.Conn) string {
 	return "220 (vsFTPd " + s.server.version + ")"
 }
 
-func (s *Server) handle(ctx context.Context, c *service.Conn) {
+func (s *Server) handle(ctx context.Context, c *serve.Conn) {
 	ss := &session{srv: s, c: c, w: bufio.NewWriter(c), r: s.server.replies(), cwd: "/", uploads: map[string]int64{}}
 	if a, ok := c.LocalAddr().(*net.TCPAddr); ok {
 		ss.local, _ = netip.AddrFromSlice(a.IP)

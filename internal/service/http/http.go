@@ -11,21 +11,18 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"mime"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
-	"github.com/decnet/decnet/internal/service"
+	"github.com/decnet/decnet/internal/service/serve"
 )
-
-func init() {
-	service.Implement("http", service.Factory(func(env service.Env) (service.Server, error) { return newServer(env, false) }))
-	service.Implement("https", service.Factory(func(env service.Env) (service.Server, error) { return newServer(env, true) }))
-}
 
 const (
 	maxRequestsPerConn = 1000 // nginx's keepalive_requests
@@ -34,7 +31,7 @@ const (
 )
 
 type server struct {
-	env        service.Env
+	env        serve.Env
 	site       *site
 	port       uint16
 	tls        *tls.Config
@@ -42,14 +39,20 @@ type server struct {
 	customBody []byte
 	rootStatus int
 	files      fs.FS
+	tlsCfg     *TLSSettings
 }
 
-func str(cfg map[string]any, k string) string { s, _ := cfg[k].(string); return s }
-
-func newServer(env service.Env, useTLS bool) (*server, error) {
-	cfg := env.Config
-	s := &server{env: env, port: 80, app: str(cfg, "fake_app"), rootStatus: 200}
-	srvHeader := str(cfg, "server_header")
+func newServer(env serve.Env, useTLS bool) (*server, error) {
+	tcfg := serve.SettingsOf(env, tlsDefaults)
+	cfg := &tcfg.Settings
+	if !useTLS {
+		cfg = serve.SettingsOf(env, defaults)
+	}
+	s := &server{env: env, port: 80, app: cfg.FakeApp, rootStatus: cfg.ResponseCode, tlsCfg: tcfg}
+	if s.app == "none" {
+		s.app = ""
+	}
+	srvHeader := cfg.ServerHeader
 	if srvHeader == "" {
 		srvHeader = env.Persona.Distro.HTTPServer
 	}
@@ -60,10 +63,7 @@ func newServer(env service.Env, useTLS bool) (*server, error) {
 	if useTLS {
 		s.port, s.site.port = 443, 443
 	}
-	if n, ok := cfg["response_code"].(int64); ok {
-		s.rootStatus = int(n)
-	}
-	if b := str(cfg, "custom_body"); b != "" {
+	if b := cfg.CustomBody; b != "" {
 		if raw, ok := strings.CutPrefix(b, "b64:"); ok {
 			dec, err := base64.StdEncoding.DecodeString(raw)
 			if err != nil {
@@ -74,16 +74,13 @@ func newServer(env service.Env, useTLS bool) (*server, error) {
 			s.customBody = []byte(b)
 		}
 	}
-	if hdrs, ok := cfg["extra_headers"].(map[string]any); ok {
-		for k, v := range hdrs {
-			vs, _ := v.(string)
-			if !isToken(k) || strings.ContainsAny(vs, "\r\n") {
-				return nil, fmt.Errorf("extra_headers: %q is not a valid header", k)
-			}
-			s.site.extra = append(s.site.extra, Header{k, vs})
-		}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	if dir := str(cfg, "files"); dir != "" {
+	for _, k := range slices.Sorted(maps.Keys(cfg.ExtraHeaders)) {
+		s.site.extra = append(s.site.extra, Header{k, cfg.ExtraHeaders[k]})
+	}
+	if dir := cfg.Files; dir != "" {
 		s.files = os.DirFS(dir)
 	}
 	if useTLS {
@@ -97,24 +94,24 @@ func newServer(env service.Env, useTLS bool) (*server, error) {
 }
 
 func (s *server) certificate() (tls.Certificate, error) {
-	cfg := s.env.Config
-	if c, k := str(cfg, "tls_cert"), str(cfg, "tls_key"); c != "" || k != "" {
+	cfg := s.tlsCfg
+	if c, k := cfg.TLSCert, cfg.TLSKey; c != "" || k != "" {
 		cert, err := tls.X509KeyPair([]byte(c), []byte(k))
 		if err != nil {
 			return tls.Certificate{}, fmt.Errorf("tls_cert/tls_key: %w", err)
 		}
 		return cert, nil
 	}
-	cn := str(cfg, "tls_cn")
+	cn := cfg.TLSCN
 	if cn == "" {
 		cn = strings.ToLower(s.env.Persona.Hostname)
 	}
 	return deckyCertificate(s.env.Identity, cn, time.Now())
 }
 
-// Serve implements service.Server.
+// Serve implements serve.Server.
 func (s *server) Serve(ctx context.Context) error {
-	return service.ServeTCP(ctx, s.env, s.port, s.handle)
+	return serve.TCP(ctx, s.env, s.port, s.handle)
 }
 
 // connState is per-connection: the Digest nonce and session cookie it
@@ -131,7 +128,7 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-func (s *server) handle(ctx context.Context, c *service.Conn) {
+func (s *server) handle(ctx context.Context, c *serve.Conn) {
 	cs := &connState{nonce: randomHex(16), cookie: randomHex(13)}
 	var rw io.ReadWriter = c
 	if s.tls != nil {
@@ -246,7 +243,7 @@ func (s *server) file(req *Request) *response {
 	return &response{status: 200, ctype: ct, body: body, extra: []Header{{"Last-Modified", st.ModTime().UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT")}, {"Accept-Ranges", "bytes"}}}
 }
 
-func (s *server) protocolError(c *service.Conn, w io.Writer, err error) {
+func (s *server) protocolError(c *serve.Conn, w io.Writer, err error) {
 	var tl errTooLarge
 	status := 0
 	switch {
@@ -267,7 +264,7 @@ func (s *server) protocolError(c *service.Conn, w io.Writer, err error) {
 	c.SetCloseReason("server")
 }
 
-func (s *server) emit(c *service.Conn, req *Request, res *response, app string, cred *event.Credential, formFields []string, outBytes int) {
+func (s *server) emit(c *serve.Conn, req *Request, res *response, app string, cred *event.Credential, formFields []string, outBytes int) {
 	headers := make([][2]string, 0, len(req.Headers))
 	for _, h := range req.Headers {
 		headers = append(headers, [2]string{event.Text([]byte(h.Name), 256), event.Text([]byte(h.Value), 1024)})

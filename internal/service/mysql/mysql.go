@@ -14,10 +14,8 @@ import (
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
-	"github.com/decnet/decnet/internal/service"
+	"github.com/decnet/decnet/internal/service/serve"
 )
-
-func init() { service.Implement("mysql", service.Factory(New)) }
 
 // Port is the port MySQL listens on.
 const Port = 3306
@@ -48,16 +46,16 @@ var flavors = map[string]flavor{
 
 // Server is the MySQL emulation of one decky.
 type Server struct {
-	env    service.Env
+	env    serve.Env
 	log    *slog.Logger
 	flavor flavor
 	connID atomic.Uint32
 }
 
-var _ service.Server = (*Server)(nil)
+var _ serve.Server = (*Server)(nil)
 
 // New builds the MySQL service of one decky; it starts nothing.
-func New(env service.Env) (service.Server, error) {
+func New(env serve.Env) (serve.Server, error) {
 	log := env.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -66,7 +64,7 @@ func New(env service.Env) (service.Server, error) {
 	if !ok {
 		f = flavors["debian"]
 	}
-	if v, _ := env.Config["version"].(string); strings.TrimSpace(v) != "" {
+	if v := serve.SettingsOf(env, defaults).Version; strings.TrimSpace(v) != "" {
 		v = strings.TrimSpace(v)
 		f = flavor{version: v, mariadb: strings.Contains(strings.ToLower(v), "mariadb"), charset: 255}
 		if f.mariadb {
@@ -82,9 +80,9 @@ func New(env service.Env) (service.Server, error) {
 	return s, nil
 }
 
-// Serve implements service.Server.
+// Serve implements serve.Server.
 func (s *Server) Serve(ctx context.Context) error {
-	return service.ServeTCP(ctx, s.env, Port, s.handle)
+	return serve.TCP(ctx, s.env, Port, s.handle)
 }
 
 // salt returns n random printable bytes (33..126), as MariaDB's
@@ -139,7 +137,7 @@ func (s *Server) greeting(id uint32, scramble []byte) []byte {
 	return append(b, 0)
 }
 
-func (s *Server) handle(ctx context.Context, c *service.Conn) {
+func (s *Server) handle(ctx context.Context, c *serve.Conn) {
 	// connect_timeout: the whole pre-auth exchange must finish in time.
 	timer := time.AfterFunc(connectTimeout, func() {
 		c.SetCloseReason("timeout")
@@ -232,7 +230,7 @@ func (s *Server) handle(ctx context.Context, c *service.Conn) {
 	_ = writePacket(c, seq+1, errPacket(1045, "28000", msg))
 }
 
-func (s *Server) loginFailed(c *service.Conn, h *handshakeResponse, auth, salt20 []byte, plugin, ip string) {
+func (s *Server) loginFailed(c *serve.Conn, h *handshakeResponse, auth, salt20 []byte, plugin, ip string) {
 	user := event.Text(h.user, 256)
 	kind := "mysql_native"
 	if plugin != "mysql_native_password" {
@@ -253,7 +251,7 @@ func (s *Server) loginFailed(c *service.Conn, h *handshakeResponse, auth, salt20
 	c.Session.Emit(event.Event{Type: "mysql.login.failed", Outcome: "failure", Credential: cred, Fields: f})
 }
 
-func (s *Server) badHandshake(c *service.Conn, seq byte, why string) {
+func (s *Server) badHandshake(c *serve.Conn, seq byte, why string) {
 	c.Session.Emit(event.Event{Type: "mysql.protocol.error", Fields: map[string]any{"error": why}})
 	_ = writePacket(c, seq, errPacket(1043, "08S01", "Bad handshake"))
 	c.SetCloseReason("error")

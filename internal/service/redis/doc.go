@@ -20,7 +20,7 @@
 // recorded so the classic exploitation chains run to the end; nothing is
 // ever written to disk, loaded or connected to.
 //
-// One goroutine per connection (service.ServeTCP); the Server's mutex guards
+// One goroutine per connection (serve.TCP); the Server's mutex guards
 // the config, replication and save state; the store has its own mutex.
 // Requests are bounded: 1024 arguments, 512 KiB per bulk, 1 MiB per
 // request, 64 KiB per inline line; a violation gets Redis's protocol error

@@ -14,10 +14,8 @@ import (
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
-	"github.com/decnet/decnet/internal/service"
+	"github.com/decnet/decnet/internal/service/serve"
 )
-
-func init() { service.Implement("redis", service.Factory(New)) }
 
 // Port is the port Redis listens on.
 const Port = 6379
@@ -31,7 +29,7 @@ const (
 
 // Server is the Redis emulation of one decky.
 type Server struct {
-	env      service.Env
+	env      serve.Env
 	log      *slog.Logger
 	build    build
 	dialect  dialect
@@ -53,19 +51,19 @@ type Server struct {
 	errors      atomic.Int64
 }
 
-var _ service.Server = (*Server)(nil)
+var _ serve.Server = (*Server)(nil)
 
 // New builds the Redis service of one decky; it starts nothing.
-func New(env service.Env) (service.Server, error) {
+func New(env serve.Env) (serve.Server, error) {
 	log := env.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{env: env, log: log, now: time.Now}
-	version, _ := env.Config["version"].(string)
-	s.build = buildFor(env.Persona.Distro.Slug, strings.TrimSpace(version))
+	cfg := serve.SettingsOf(env, defaults)
+	s.build = buildFor(env.Persona.Distro.Slug, strings.TrimSpace(cfg.Version))
 	s.dialect = parseDialect(s.build.version)
-	s.password, _ = env.Config["password"].(string)
+	s.password = cfg.Password
 	s.store = newStore(env.Identity, s.now)
 	s.config = defaultConfig(s)
 	r := env.Identity.Rand("redis-counters")
@@ -76,9 +74,9 @@ func New(env service.Env) (service.Server, error) {
 	return s, nil
 }
 
-// Serve implements service.Server.
+// Serve implements serve.Server.
 func (s *Server) Serve(ctx context.Context) error {
-	return service.ServeTCP(ctx, s.env, Port, s.handle)
+	return serve.TCP(ctx, s.env, Port, s.handle)
 }
 
 func (s *Server) bootTime() time.Time {
@@ -88,7 +86,7 @@ func (s *Server) bootTime() time.Time {
 
 // conn is one client's state.
 type conn struct {
-	*service.Conn
+	*serve.Conn
 	srv    *Server
 	w      *writer
 	db     int
@@ -99,7 +97,7 @@ type conn struct {
 	last   string
 }
 
-func (s *Server) handle(ctx context.Context, c *service.Conn) {
+func (s *Server) handle(ctx context.Context, c *serve.Conn) {
 	s.connections.Add(1)
 	s.clients.Add(1)
 	defer s.clients.Add(-1)

@@ -4,18 +4,22 @@ package servicetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/persona"
 	"github.com/decnet/decnet/internal/service"
+	"github.com/decnet/decnet/internal/service/serve"
+	"github.com/decnet/decnet/internal/spool"
 	"github.com/decnet/decnet/internal/testenv"
 )
 
@@ -23,12 +27,12 @@ import (
 type Options struct {
 	OS, Distro, Hostname string // defaults: linux, debian, a seeded hostname
 	Config               map[string]any
-	Limits               service.Limits
+	Limits               serve.Limits
 }
 
 // Running is a started service.
 type Running struct {
-	Env     service.Env
+	Env     serve.Env
 	Events  *event.Recorder
 	Addr    netip.Addr
 	QuarDir string
@@ -36,20 +40,28 @@ type Running struct {
 	done    chan error
 }
 
-// HostPort returns "ip:port" of the service.
+// HostPort returns "ip:port" where the service serves its standard port
+// (moved to a free port when this process may not bind low ones).
 func (r *Running) HostPort(port uint16) string {
-	return net.JoinHostPort(r.Addr.String(), strconv.Itoa(int(port)))
+	return net.JoinHostPort(r.Addr.String(), strconv.Itoa(int(r.Env.Port(port))))
 }
 
 // Start runs the service slug (which must be implemented, i.e. its package
 // imported by the test) on a random 127.x.y.z address and waits until port
-// accepts connections. The service stops when the test ends.
+// accepts connections. Settings are decoded as the decky runtime decodes
+// them. A standard port this process may not bind (below 1024 without
+// root) is moved to a free one: HostPort says where. The service stops
+// when the test ends.
 func Start(t testing.TB, slug string, port uint16, o Options) *Running {
 	t.Helper()
-	impl, ok := service.Implementation(slug)
-	factory, isF := impl.(service.Factory)
+	info, ok := service.Lookup(slug)
+	factory, isF := info.New.(serve.Factory)
 	if !ok || !isF {
 		t.Fatalf("service %s is not implemented (import its package)", slug)
+	}
+	settings, err := info.Decode(o.Config)
+	if err != nil {
+		t.Fatalf("settings of %s: %v", slug, err)
 	}
 	if o.OS == "" {
 		o.OS = "linux"
@@ -70,12 +82,13 @@ func Start(t testing.TB, slug string, port uint16, o Options) *Running {
 	rec := event.NewRecorder()
 	log := testenv.Logger(t, slog.LevelDebug)
 	quar := t.TempDir()
-	env := service.Env{
-		Topology: "test-topology", Decky: "decky-test", Identity: id, Addrs: []netip.Addr{addr}, Config: o.Config,
-		Persona:    service.Persona{Family: persona.Family(o.OS), Distro: dist, Hostname: o.Hostname},
+	env := serve.Env{
+		Topology: "test-topology", Decky: "decky-test", Identity: id, Addrs: []netip.Addr{addr}, Settings: settings,
+		Ports:      movedPorts(t, addr, info.Ports),
+		Persona:    serve.Persona{Family: persona.Family(o.OS), Distro: dist, Hostname: o.Hostname},
 		Log:        log.With("service", slug),
 		Events:     event.NewEmitter(rec, "test-topology", "decky-test", slug, service.Namespace(slug), log),
-		Quarantine: event.NewQuarantine(quar, 64<<20),
+		Quarantine: spool.NewQuarantine(quar, 64<<20),
 		Limits:     o.Limits,
 	}
 	srv, err := factory(env)
@@ -114,4 +127,32 @@ func Start(t testing.TB, slug string, port uint16, o Options) *Running {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return r
+}
+
+// movedPorts maps each TCP port of ports that this process may not bind on
+// addr to a free port.
+func movedPorts(t testing.TB, addr netip.Addr, ports []service.Port) map[uint16]uint16 {
+	t.Helper()
+	out := map[uint16]uint16{}
+	for _, p := range ports {
+		if p.Proto != service.TCP {
+			continue
+		}
+		l, err := net.Listen("tcp", netip.AddrPortFrom(addr, p.Number).String())
+		if err == nil {
+			l.Close()
+			continue
+		}
+		if !errors.Is(err, syscall.EACCES) {
+			continue // taken: the service reports it when it starts
+		}
+		free, err := net.Listen("tcp", netip.AddrPortFrom(addr, 0).String())
+		if err != nil {
+			t.Fatalf("find a free port on %s: %v", addr, err)
+		}
+		out[p.Number] = uint16(free.Addr().(*net.TCPAddr).Port)
+		free.Close()
+		t.Logf("port %d needs root: serving it on %d", p.Number, out[p.Number])
+	}
+	return out
 }

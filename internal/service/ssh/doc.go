@@ -73,7 +73,7 @@
 // # Events emitted
 //
 //   - ssh.session.open / ssh.session.close / ssh.session.rejected (by
-//     service.ServeTCP).
+//     serve.TCP).
 //   - ssh.client.version: client_version, read off the wire before the
 //     handshake completes, so scanners that hang up are recorded.
 //   - ssh.client.kex: hassh, hassh_algorithms, kex_algs, host_key_algs,
@@ -132,7 +132,7 @@
 //
 // # Goroutines and ownership
 //
-// Serve runs service.ServeTCP, which owns one goroutine per connection.
+// Serve runs serve.TCP, which owns one goroutine per connection.
 // handle owns the connection: it runs the handshake, one goroutine for
 // global requests and one per session channel, and waits for all of them
 // before returning (the transport closes their channels when the

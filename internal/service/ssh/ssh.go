@@ -14,12 +14,10 @@ import (
 	xssh "github.com/decnet/decnet/internal/service/ssh/internal/transport"
 
 	"github.com/decnet/decnet/internal/event"
-	"github.com/decnet/decnet/internal/service"
 	"github.com/decnet/decnet/internal/service/authpolicy"
+	"github.com/decnet/decnet/internal/service/serve"
 	"github.com/decnet/decnet/internal/shell"
 )
-
-func init() { service.Implement("ssh", service.Factory(New)) }
 
 // Port is the SSH service's port.
 const Port = 22
@@ -30,7 +28,7 @@ const failDelay = 2 * time.Second
 
 // Server is the SSH service of one decky.
 type Server struct {
-	env     service.Env
+	env     serve.Env
 	prof    profile
 	version string
 	signers []xssh.Signer
@@ -43,17 +41,18 @@ type Server struct {
 	delay func() time.Duration
 }
 
-var _ service.Server = (*Server)(nil)
+var _ serve.Server = (*Server)(nil)
 
 // New builds the SSH service for one decky: it derives the host keys and
 // reads the configuration; it starts nothing.
-func New(env service.Env) (service.Server, error) {
+func New(env serve.Env) (serve.Server, error) {
 	if env.Log == nil {
 		env.Log = nopLogger()
 	}
-	s := &Server{env: env, policy: authpolicy.New(env.Config)}
+	cfg := serve.SettingsOf(env, defaults)
+	s := &Server{env: env, policy: authpolicy.New(cfg.Settings)}
 	s.version = env.Persona.Distro.SSHVersion
-	if b := strings.TrimSpace(str(env.Config, "banner")); b != "" {
+	if b := strings.TrimSpace(cfg.Banner); b != "" {
 		s.version = strings.TrimPrefix(b, "SSH-2.0-")
 	}
 	if s.version == "" {
@@ -67,7 +66,7 @@ func New(env service.Env) (service.Server, error) {
 	if s.signers, err = keys.signers(s.prof); err != nil {
 		return nil, fmt.Errorf("service/ssh: host keys: %w", err)
 	}
-	hostname := str(env.Config, "hostname")
+	hostname := cfg.Hostname
 	if hostname == "" {
 		hostname = env.Persona.Hostname
 	}
@@ -75,7 +74,10 @@ func New(env service.Env) (service.Server, error) {
 		hostname = "localhost"
 	}
 	s.machine = shell.Machine{Distro: env.Persona.Distro, Hostname: hostname, Identity: env.Identity}
-	s.motd = str(env.Config, "motd")
+	if cfg.Kernel != "" {
+		s.machine.Distro.Kernel = cfg.Kernel
+	}
+	s.motd = cfg.Motd
 	if b, ok := strings.CutPrefix(s.motd, "b64:"); ok {
 		if dec, err := base64.StdEncoding.DecodeString(b); err == nil {
 			s.motd = string(dec)
@@ -87,14 +89,9 @@ func New(env service.Env) (service.Server, error) {
 	return s, nil
 }
 
-func str(cfg map[string]any, key string) string {
-	v, _ := cfg[key].(string)
-	return v
-}
-
 // Serve listens on port 22 of every decky address until ctx is done.
 func (s *Server) Serve(ctx context.Context) error {
-	return service.ServeTCP(ctx, s.env, Port, s.handle)
+	return serve.TCP(ctx, s.env, Port, s.handle)
 }
 
 // conn is one SSH connection's state.
@@ -114,7 +111,7 @@ type conn struct {
 	wg     sync.WaitGroup
 }
 
-func (s *Server) handle(ctx context.Context, c *service.Conn) {
+func (s *Server) handle(ctx context.Context, c *serve.Conn) {
 	src := c.Session.Source()
 	cn := &conn{srv: s, ctx: ctx, sess: c.Session, src: src.IP, srcPort: src.Port}
 	t := &tap{Conn: c,

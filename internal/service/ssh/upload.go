@@ -17,6 +17,7 @@ import (
 
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/shell"
+	"github.com/decnet/decnet/internal/spool"
 )
 
 // maxVFSCopy is the largest upload also placed in the session's emulated
@@ -42,14 +43,14 @@ func (s *session) store(r io.Reader, vfsPath, transfer string, mode fs.FileMode)
 	cw := &capWriter{n: maxVFSCopy + 1}
 	tee := io.TeeReader(r, cw)
 	q := s.cn.srv.env.Quarantine
-	var a event.Artifact
+	var a spool.Artifact
 	var err error
 	if q != nil {
 		a, err = q.Put(tee)
 	} else {
 		var n int64
 		n, err = io.Copy(io.Discard, tee)
-		a = event.Artifact{Size: n, SHA256: sha256hex(cw.b.Bytes())}
+		a = spool.Artifact{Size: n, SHA256: sha256hex(cw.b.Bytes())}
 	}
 	if err != nil {
 		s.cn.srv.env.Log.Error("quarantine upload", "err", err)

@@ -15,12 +15,10 @@ import (
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
-	"github.com/decnet/decnet/internal/service"
 	"github.com/decnet/decnet/internal/service/authpolicy"
+	"github.com/decnet/decnet/internal/service/serve"
 	"github.com/decnet/decnet/internal/shell"
 )
-
-func init() { service.Implement("telnet", service.Factory(New)) }
 
 // Port is the Telnet port.
 const Port = 23
@@ -53,7 +51,7 @@ const (
 
 // Server is the Telnet service of one decky.
 type Server struct {
-	env     service.Env
+	env     serve.Env
 	policy  *authpolicy.Policy
 	machine shell.Machine
 	banner  string
@@ -63,17 +61,20 @@ type Server struct {
 }
 
 // New builds the Telnet service; it starts nothing.
-func New(env service.Env) (service.Server, error) {
+func New(env serve.Env) (serve.Server, error) {
+	cfg := serve.SettingsOf(env, defaults)
 	host := env.Persona.Hostname
-	if h, _ := env.Config["hostname"].(string); h != "" {
-		host = h
+	if cfg.Hostname != "" {
+		host = cfg.Hostname
 	}
-	user, _ := env.Config["user"].(string)
-	s := &Server{env: env, policy: authpolicy.New(env.Config),
-		machine:   shell.Machine{Distro: env.Persona.Distro, Hostname: host, Identity: env.Identity, User: user},
+	s := &Server{env: env, policy: authpolicy.New(cfg.Settings),
+		machine:   shell.Machine{Distro: env.Persona.Distro, Hostname: host, Identity: env.Identity, User: cfg.User},
 		failDelay: func() time.Duration { return 2500*time.Millisecond + time.Duration(rand.IntN(1000))*time.Millisecond }}
-	if b, ok := env.Config["banner"].(string); ok {
-		s.banner = b
+	if cfg.Kernel != "" {
+		s.machine.Distro.Kernel = cfg.Kernel
+	}
+	if cfg.Banner != nil {
+		s.banner = *cfg.Banner
 	} else if !s.machine.Busybox() {
 		// util-linux login prints /etc/issue, which the distro fills in.
 		s.banner = fmt.Sprintf("%s\n\n", issueName(env.Persona.Distro.PrettyName))
@@ -89,7 +90,7 @@ func issueName(pretty string) string {
 
 // Serve listens on port 23 of every decky address until ctx is done.
 func (s *Server) Serve(ctx context.Context) error {
-	return service.ServeTCP(ctx, s.env, Port, s.handle)
+	return serve.TCP(ctx, s.env, Port, s.handle)
 }
 
 // term is the Telnet line discipline on one connection: it strips option
@@ -251,7 +252,7 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-func (s *Server) handle(ctx context.Context, c *service.Conn) {
+func (s *Server) handle(ctx context.Context, c *serve.Conn) {
 	t := &term{w: c, r: bufio.NewReaderSize(c, 4096), echo: true, outRepl: strings.NewReplacer("\r\n", "\r\n", "\n", "\r\n")}
 	if s.machine.Busybox() {
 		// busybox telnetd's opening: DO ECHO, DO NAWS, WILL ECHO, WILL SGA.

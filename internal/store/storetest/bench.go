@@ -46,7 +46,7 @@ func Events(r *rand.Rand, start time.Time, n int) []event.Event {
 			e.Fields = map[string]any{"method": "GET", "path": "/.env", "user_agent": "Mozilla/5.0 zgrab/0.x",
 				"headers": map[string]any{"accept": "*/*"}}
 		}
-		e.Severity = event.Catalogue[e.Type]
+		e.Severity = severity[e.Type]
 		out[i] = e
 	}
 	return out

@@ -1,4 +1,4 @@
-package service_test
+package serve_test
 
 import (
 	"context"
@@ -11,19 +11,19 @@ import (
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
-	"github.com/decnet/decnet/internal/service"
+	"github.com/decnet/decnet/internal/service/serve"
 )
 
 func TestServeTCPLimitsAndTimeouts(t *testing.T) {
 	rec := event.NewRecorder()
 	addr := netip.AddrFrom4([4]byte{127, byte(10 + rand.IntN(200)), byte(rand.IntN(256)), 7})
-	env := service.Env{Addrs: []netip.Addr{addr}, Events: event.NewEmitter(rec, "t", "d", "redis", "redis", nil),
-		Limits: service.Limits{PerSource: 2, Total: 10, Idle: 300 * time.Millisecond, Life: time.Minute}}
+	env := serve.Env{Addrs: []netip.Addr{addr}, Events: event.NewEmitter(rec, "t", "d", "redis", "redis", nil),
+		Limits: serve.Limits{PerSource: 2, Total: 10, Idle: 300 * time.Millisecond, Life: time.Minute}}
 	port := uint16(30000 + rand.IntN(20000))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- service.ServeTCP(ctx, env, port, func(ctx context.Context, c *service.Conn) {
+		done <- serve.TCP(ctx, env, port, func(ctx context.Context, c *serve.Conn) {
 			if string(readN(c, 4)) == "boom" {
 				panic("handler bug")
 			}
@@ -67,7 +67,7 @@ func TestServeTCPLimitsAndTimeouts(t *testing.T) {
 	for _, c := range conns {
 		c.Close()
 	}
-	// A panicking handler costs one connection, not the service.
+	// A panicking handler costs one connection, not the serve.
 	c4, err := net.Dial("tcp", target)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,7 @@
-package event
+// Package spool is a decky's durable storage on its host: the append-only
+// event log (Spool) that the agent's shipper tails, and the quarantine of
+// files attackers uploaded or made the decky fetch, stored by SHA-256.
+package spool
 
 import (
 	"encoding/json"
@@ -10,7 +13,19 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/decnet/decnet/internal/event"
 )
+
+// DroppedType reports events the spool could not write.
+const DroppedType = "system.events.dropped"
+
+func init() {
+	event.Declare(event.Type{Name: DroppedType, Severity: event.High, Summary: "The decky's spool was full or unwritable and events were dropped; sent as soon as writing works again.", Fields: []event.FieldDoc{
+		event.F("count", "int", "events dropped"),
+		event.F("reason", "string", "why"),
+	}})
+}
 
 // Spool is the durable, append-only event log a decky writes on its host.
 //
@@ -41,30 +56,45 @@ type Spool struct {
 
 // Spool limits and the fsync window.
 const (
-	SpoolMaxFile  = 16 << 20
-	SpoolMaxTotal = 1 << 30
-	SyncEvery     = 200 * time.Millisecond
+	MaxFile   = 16 << 20
+	MaxTotal  = 1 << 30
+	SyncEvery = 200 * time.Millisecond
 	// MaxLine bounds one spooled event; Write refuses larger ones.
 	MaxLine = 1 << 20
 )
 
-// SpoolPrefix and SpoolSuffix frame spool file names.
+// Prefix and Suffix frame spool file names.
 const (
-	SpoolPrefix = "events-"
-	SpoolSuffix = ".jsonl"
+	Prefix = "events-"
+	Suffix = ".jsonl"
 )
 
-// OpenSpool opens (creating) a spool directory. Writing starts a new file.
-func OpenSpool(dir string) (*Spool, error) {
+// Options bound a spool; zero fields take MaxFile and MaxTotal.
+type Options struct {
+	MaxFile  int64 // bytes before a file rotates
+	MaxTotal int64 // bytes the spool holds before it drops events
+}
+
+// Open opens (creating) a spool directory with the default limits.
+// Writing starts a new file.
+func Open(dir string) (*Spool, error) { return OpenWith(dir, Options{}) }
+
+// OpenWith opens (creating) a spool directory with the given limits.
+func OpenWith(dir string, o Options) (*Spool, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("open spool: %w", err)
 	}
-	s := &Spool{dir: dir, maxFile: SpoolMaxFile, maxTotal: SpoolMaxTotal}
-	return s, nil
+	if o.MaxFile <= 0 {
+		o.MaxFile = MaxFile
+	}
+	if o.MaxTotal <= 0 {
+		o.MaxTotal = MaxTotal
+	}
+	return &Spool{dir: dir, maxFile: o.MaxFile, maxTotal: o.MaxTotal}, nil
 }
 
-// Write implements Sink.
-func (s *Spool) Write(e *Event) error {
+// Write implements event.Sink.
+func (s *Spool) Write(e *event.Event) error {
 	line, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
@@ -90,9 +120,9 @@ func (s *Spool) Write(e *Event) error {
 	return nil
 }
 
-func droppedLine(like *Event, n int64) []byte {
-	d := Event{Schema: SchemaVersion, ID: NewID(), Time: time.Now().UTC(), Type: "system.events.dropped",
-		Severity: Catalogue["system.events.dropped"], Topology: like.Topology, Decky: like.Decky, Service: "spool",
+func droppedLine(like *event.Event, n int64) []byte {
+	d := event.Event{Schema: event.SchemaVersion, ID: event.NewID(), Time: time.Now().UTC(), Type: DroppedType,
+		Severity: event.High, Topology: like.Topology, Decky: like.Decky, Service: "spool",
 		Fields: map[string]any{"count": n, "reason": "spool full or unwritable"}}
 	b, _ := json.Marshal(d)
 	return append(b, '\n')
@@ -122,7 +152,7 @@ func (s *Spool) writeLocked(line []byte) error {
 
 // spoolSize sums the sizes of the spool's files.
 func spoolSize(dir string) int64 {
-	files, _ := SpoolFiles(dir)
+	files, _ := Files(dir)
 	var total int64
 	for _, f := range files {
 		if fi, err := os.Stat(f); err == nil {
@@ -138,7 +168,7 @@ func (s *Spool) rotateLocked() error {
 		_ = s.f.Close()
 		s.f = nil
 	}
-	name := filepath.Join(s.dir, fmt.Sprintf("%s%020d%s", SpoolPrefix, time.Now().UnixNano(), SpoolSuffix))
+	name := filepath.Join(s.dir, fmt.Sprintf("%s%020d%s", Prefix, time.Now().UnixNano(), Suffix))
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND|os.O_EXCL, 0o640)
 	if err != nil {
 		return fmt.Errorf("rotate spool: %w", err)
@@ -149,13 +179,18 @@ func (s *Spool) rotateLocked() error {
 	return nil
 }
 
-func (s *Spool) sync() {
+func (s *Spool) sync() { _ = s.Sync() }
+
+// Sync makes what was written durable now, instead of within SyncEvery.
+func (s *Spool) Sync() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var err error
 	if s.f != nil && s.dirty {
-		_ = s.f.Sync()
+		err = s.f.Sync()
 	}
 	s.dirty = false
+	return err
 }
 
 // Close syncs and closes the spool.
@@ -177,15 +212,15 @@ func (s *Spool) Close() error {
 	return err
 }
 
-// SpoolFiles lists the spool files of dir in write order.
-func SpoolFiles(dir string) ([]string, error) {
+// Files lists the spool files of dir in write order.
+func Files(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
 	for _, e := range entries {
-		if !e.IsDir() && strings.HasPrefix(e.Name(), SpoolPrefix) && strings.HasSuffix(e.Name(), SpoolSuffix) {
+		if !e.IsDir() && strings.HasPrefix(e.Name(), Prefix) && strings.HasSuffix(e.Name(), Suffix) {
 			out = append(out, filepath.Join(dir, e.Name()))
 		}
 	}
@@ -193,4 +228,4 @@ func SpoolFiles(dir string) ([]string, error) {
 	return out, nil
 }
 
-var _ Sink = (*Spool)(nil)
+var _ event.Sink = (*Spool)(nil)

@@ -1,4 +1,4 @@
-package event
+package spool
 
 import (
 	"crypto/sha256"
@@ -9,6 +9,10 @@ import (
 	"os"
 	"path/filepath"
 )
+
+// QuarantineDir is where a decky's quarantine lives inside its spool
+// directory; the shipper finds blobs there.
+const QuarantineDir = "quarantine"
 
 // Quarantine stores files attackers upload or make a decky fetch,
 // content-addressed: a blob is named by its SHA-256, never by the name the

@@ -1,4 +1,8 @@
-package event
+// Package shipper moves the events the deckies spooled on this host to the
+// master: it tails every spool under the agent's spool directory, hands
+// each event's quarantined blobs to a BlobSink first, publishes batches,
+// and advances a persisted cursor only after the publish is acknowledged.
+package shipper
 
 import (
 	"bufio"
@@ -15,13 +19,16 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/spool"
 )
 
 // Publisher delivers a batch of events. A nil error is the
 // acknowledgement: the events are durable on the other side, and the
 // shipper may advance its cursor past them.
 type Publisher interface {
-	Publish(ctx context.Context, events []Event) error
+	Publish(ctx context.Context, events []event.Event) error
 }
 
 // Shipper tails every spool under a root directory and hands the events to
@@ -47,9 +54,8 @@ type Shipper struct {
 	Blobs BlobSink
 }
 
-// NewShipper returns a shipper; it reads its cursor file but starts
-// nothing.
-func NewShipper(root, cursorPath, host string, pub Publisher, log *slog.Logger) (*Shipper, error) {
+// New returns a shipper; it reads its cursor file but starts nothing.
+func New(root, cursorPath, host string, pub Publisher, log *slog.Logger) (*Shipper, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -112,10 +118,10 @@ func (s *Shipper) spoolDirs() ([]string, error) {
 			}
 			return err
 		}
-		if d.IsDir() && d.Name() == "quarantine" {
+		if d.IsDir() && d.Name() == spool.QuarantineDir {
 			return filepath.SkipDir
 		}
-		if !d.IsDir() && strings.HasPrefix(d.Name(), SpoolPrefix) && strings.HasSuffix(d.Name(), SpoolSuffix) {
+		if !d.IsDir() && strings.HasPrefix(d.Name(), spool.Prefix) && strings.HasSuffix(d.Name(), spool.Suffix) {
 			dir := filepath.Dir(p)
 			if len(dirs) == 0 || dirs[len(dirs)-1] != dir {
 				dirs = append(dirs, dir)
@@ -136,7 +142,7 @@ func (s *Shipper) ShipOnce(ctx context.Context) (int, error) {
 	shipped := 0
 	live := map[string]bool{}
 	for _, dir := range dirs {
-		files, err := SpoolFiles(dir)
+		files, err := spool.Files(dir)
 		if err != nil {
 			return shipped, err
 		}
@@ -198,7 +204,7 @@ func (s *Shipper) shipFile(ctx context.Context, path string, off int64) (int, in
 		return 0, off, err
 	}
 	r := bufio.NewReaderSize(f, 64<<10)
-	var batch []Event
+	var batch []event.Event
 	next := off
 	for len(batch) < s.MaxBatch {
 		line, err := r.ReadSlice('\n')
@@ -221,7 +227,7 @@ func (s *Shipper) shipFile(ctx context.Context, path string, off int64) (int, in
 			break // EOF or a partial line still being written
 		}
 		next += int64(len(line))
-		var e Event
+		var e event.Event
 		if err := json.Unmarshal(bytes.TrimSpace(line), &e); err != nil || e.ID == "" {
 			s.log.Error("skipping malformed spool line", "file", path, "err", err)
 			continue
@@ -234,7 +240,7 @@ func (s *Shipper) shipFile(ctx context.Context, path string, off int64) (int, in
 	if len(batch) == 0 {
 		return 0, next, nil
 	}
-	shipped, err := s.shipBlobs(ctx, filepath.Join(filepath.Dir(path), "quarantine"), batch)
+	shipped, err := s.shipBlobs(ctx, filepath.Join(filepath.Dir(path), spool.QuarantineDir), batch)
 	if err != nil {
 		return 0, off, err
 	}
@@ -256,7 +262,7 @@ func (s *Shipper) shipFile(ctx context.Context, path string, off int64) (int, in
 // returns their paths. A blob missing from the quarantine was shipped with
 // an earlier event (or never stored); a refused blob is logged and skipped,
 // since retrying cannot cure it and the events must not wait forever.
-func (s *Shipper) shipBlobs(ctx context.Context, qdir string, batch []Event) ([]string, error) {
+func (s *Shipper) shipBlobs(ctx context.Context, qdir string, batch []event.Event) ([]string, error) {
 	if s.Blobs == nil {
 		return nil, nil
 	}
@@ -364,7 +370,7 @@ func tailIDs(f *os.File, n int) (map[string]bool, error) {
 }
 
 // Publish implements Publisher.
-func (s *FileSink) Publish(_ context.Context, events []Event) error {
+func (s *FileSink) Publish(_ context.Context, events []event.Event) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	for i := range events {
@@ -388,3 +394,18 @@ func (s *FileSink) Publish(_ context.Context, events []Event) error {
 
 // Close closes the file.
 func (s *FileSink) Close() error { return s.f.Close() }
+
+// BlobSink receives the quarantined blobs that shipped events refer to. A
+// shipper hands a blob over before the first event that names it, so the
+// master never stores an event whose blob it cannot get.
+type BlobSink interface {
+	// PutBlob delivers the blob with the given hash, read from f (size
+	// bytes). It returns nil once the blob is durable on the other side
+	// (or was already there). An error matching ErrBlobRefused is
+	// permanent: the shipper logs it and ships the events anyway.
+	PutBlob(ctx context.Context, sha string, f *os.File, size int64) error
+}
+
+// ErrBlobRefused is matched by a BlobSink error that retrying cannot cure
+// (the receiver refused the blob, e.g. its hash does not match).
+var ErrBlobRefused = errors.New("blob refused")

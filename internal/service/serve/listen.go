@@ -1,4 +1,4 @@
-package service
+package serve
 
 import (
 	"context"
@@ -74,9 +74,10 @@ func (c *Conn) Write(p []byte) (int, error) {
 // SetCloseReason records why the connection ends (default "client").
 func (c *Conn) SetCloseReason(r string) { c.reason.Store(r) }
 
-// ServeTCP listens on port of every address of the decky and serves each
+// TCP listens on port of every address of the decky and serves each
 // connection with h under the limits, until ctx is done.
-func ServeTCP(ctx context.Context, env Env, port uint16, h ConnHandler) error {
+func TCP(ctx context.Context, env Env, port uint16, h ConnHandler) error {
+	port = env.Port(port)
 	limits := env.Limits
 	if limits == (Limits{}) {
 		limits = DefaultLimits
@@ -189,7 +190,7 @@ func acceptLoop(ctx context.Context, env Env, l net.Listener, limits Limits, t *
 
 func serveConn(ctx context.Context, env Env, nc net.Conn, limits Limits, h ConnHandler) {
 	c := &Conn{Conn: nc, limits: limits, life: time.Now().Add(limits.Life)}
-	c.Session = env.Events.Open("tcp", nc.RemoteAddr(), nc.LocalAddr())
+	c.Session = env.Events.Open("tcp", addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr()))
 	c.touch()
 	cctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(ctx, func() { c.SetCloseReason("server"); nc.Close() })
@@ -209,4 +210,16 @@ func serveConn(ctx context.Context, env Env, nc net.Conn, limits Limits, h ConnH
 		c.Session.Close(reason, c.in.Load(), c.out.Load())
 	}()
 	h(cctx, c)
+}
+
+// addrPort returns the address and port of a TCP or UDP endpoint.
+func addrPort(a net.Addr) netip.AddrPort {
+	switch v := a.(type) {
+	case *net.TCPAddr:
+		return v.AddrPort()
+	case *net.UDPAddr:
+		return v.AddrPort()
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
 }
