@@ -20,7 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/decnet/decnet/internal/agent"
@@ -29,6 +28,7 @@ import (
 	"github.com/decnet/decnet/internal/driver"
 	"github.com/decnet/decnet/internal/driver/docker"
 	"github.com/decnet/decnet/internal/driver/host"
+	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/pki"
 )
 
@@ -377,7 +377,7 @@ func newAgentApplyCmd() *cobra.Command {
 			if spec.ID == "" {
 				spec.ID = spec.Name
 			}
-			req := agent.ApplyRequest{TopologyID: spec.ID, VersionHash: spec.Hash(), OperationID: uuid.Must(uuid.NewV7()).String(), Spec: spec}
+			req := agent.ApplyRequest{TopologyID: spec.ID, VersionHash: spec.Hash(), OperationID: event.NewID(), Spec: spec}
 			resp, err := c.do(cmd.Context(), "POST", "/topology/apply?progress=1", req)
 			if err != nil {
 				return err
@@ -463,7 +463,7 @@ func newAgentTeardownCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.do(cmd.Context(), "POST", "/topology/teardown", agent.TeardownRequest{OperationID: uuid.Must(uuid.NewV7()).String()})
+			resp, err := c.do(cmd.Context(), "POST", "/topology/teardown", agent.TeardownRequest{OperationID: event.NewID()})
 			if err != nil {
 				return err
 			}

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/google/uuid"
 )
 
 // SchemaVersion is bumped only on a breaking change of the document.
@@ -83,9 +81,6 @@ func NewCredential(kind, method, principal string, secret []byte, plaintext bool
 
 // MaxField caps one attacker-controlled text field.
 const MaxField = 4096
-
-// NewID returns a fresh UUIDv7: time-ordered, unique across the fleet.
-func NewID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // Text turns attacker bytes into valid UTF-8 text: invalid bytes are
 // written \xNN (and a literal backslash before x stays unambiguous because

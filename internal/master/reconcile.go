@@ -16,8 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
+	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/pki"
 	"github.com/decnet/decnet/internal/store"
 )
@@ -277,7 +276,7 @@ func (r *Reconciler) transition(ctx context.Context, id, from, to, reason string
 }
 
 func (r *Reconciler) apply(ctx context.Context, host, api string, t *store.Topology) {
-	op := uuid.Must(uuid.NewV7()).String()
+	op := event.NewID()
 	body, _ := json.Marshal(map[string]any{"topology_id": t.ID, "version_hash": t.Hash, "operation_id": op, "spec": t.Spec})
 	r.log.Info("pushing topology", "host_id", host, "topology_id", t.ID, "hash", t.Hash, "operation_id", op)
 	res, err := r.call(ctx, host, api, "/topology/apply", body)
@@ -307,7 +306,7 @@ func (r *Reconciler) apply(ctx context.Context, host, api string, t *store.Topol
 }
 
 func (r *Reconciler) teardown(ctx context.Context, host, api string, t *store.Topology) {
-	op := uuid.Must(uuid.NewV7()).String()
+	op := event.NewID()
 	body, _ := json.Marshal(map[string]any{"operation_id": op})
 	res, err := r.call(ctx, host, api, "/topology/teardown", body)
 	if err == nil && !res.OK {

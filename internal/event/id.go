@@ -1,0 +1,59 @@
+package event
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"sync"
+	"time"
+)
+
+// ids makes UUIDv7s (RFC 9562): 48 bits of Unix milliseconds, then 12 bits
+// used as a sub-millisecond counter so that ids made by one process sort in
+// the order they were made (operation ids rely on it), then 62 random bits.
+// Written here rather than taken from a UUID library, which also pulls in
+// the network stack (for v1 node ids) that this package must not reach.
+var ids struct {
+	mu  sync.Mutex
+	ms  int64
+	seq uint16
+}
+
+// NewID returns a fresh UUIDv7: time-ordered, unique across the fleet.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[6:]) // never fails (crypto/rand)
+	now := time.Now()
+	ids.mu.Lock()
+	ms := now.UnixMilli()
+	// Start each millisecond at its sub-millisecond position, so that ids
+	// of different processes made in one millisecond still roughly sort
+	// by time; step when that would not move forward.
+	seq := uint16(now.Nanosecond() % 1e6 * 4096 / 1e6)
+	switch {
+	case ms < ids.ms, ms == ids.ms && seq <= ids.seq:
+		ms, seq = ids.ms, ids.seq+1
+		if seq >= 4096 {
+			ms, seq = ms+1, 0
+		}
+	}
+	ids.ms, ids.seq = ms, seq
+	ids.mu.Unlock()
+	var ts [8]byte
+	binary.BigEndian.PutUint64(ts[:], uint64(ms))
+	copy(b[:6], ts[2:])
+	b[6] = 0x70 | byte(seq>>8)
+	b[7] = byte(seq)
+	b[8] = 0x80 | b[8]&0x3f
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
+}
