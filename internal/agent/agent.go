@@ -19,7 +19,11 @@ import (
 
 	"github.com/decnet/decnet/internal/agent/store"
 	"github.com/decnet/decnet/internal/driver"
+	// The agent validates every push, so it must know every service this
+	// build runs.
+	_ "github.com/decnet/decnet/internal/service/all"
 	"github.com/decnet/decnet/internal/topology"
+	"github.com/decnet/decnet/internal/wire"
 )
 
 // DirEnv names the environment variable that gives the agent directory
@@ -73,34 +77,21 @@ func (a *Agent) Close() error {
 	return a.store.Close()
 }
 
-// ApplyRequest is the body of POST /topology/apply.
-type ApplyRequest struct {
-	TopologyID  string         `json:"topology_id"`
-	VersionHash string         `json:"version_hash"`
-	OperationID string         `json:"operation_id"`
-	Spec        *topology.Spec `json:"spec"`
-}
-
-// TeardownRequest is the body of POST /topology/teardown.
-type TeardownRequest struct {
-	OperationID string `json:"operation_id"`
-}
-
-// RequestError is a refused request, with a stable code.
+// RequestError is a refused request: the HTTP status and the wire error.
 type RequestError struct {
-	Status int              `json:"-"`
-	Code   string           `json:"code"`
-	Msg    string           `json:"message"`
-	Issues []topology.Issue `json:"issues,omitempty"`
+	Status int
+	Body   wire.Error
 }
 
-func (e *RequestError) Error() string { return e.Code + ": " + e.Msg }
+func (e *RequestError) Error() string { return e.Body.Error() }
+
+func refuse(status int, code, format string, a ...any) *RequestError {
+	return &RequestError{Status: status, Body: wire.Error{Code: code, Message: fmt.Sprintf(format, a...)}}
+}
 
 // checkApply verifies a push before anything touches the engine.
-func checkApply(req *ApplyRequest) error {
-	bad := func(code, format string, a ...any) error {
-		return &RequestError{Status: 400, Code: code, Msg: fmt.Sprintf(format, a...)}
-	}
+func checkApply(req *wire.ApplyRequest) error {
+	bad := func(code, format string, a ...any) error { return refuse(400, code, format, a...) }
 	switch {
 	case req.OperationID == "":
 		return bad("OPERATION_ID_MISSING", "operation_id is required")
@@ -115,10 +106,10 @@ func checkApply(req *ApplyRequest) error {
 	}
 	req.Spec.ID = req.TopologyID
 	if rep := topology.Validate(req.Spec, topology.Options{}); rep.Err() != nil {
-		return &RequestError{Status: 400, Code: "SPEC_INVALID", Msg: "the spec does not validate", Issues: rep.Errors()}
+		return &RequestError{Status: 400, Body: wire.Error{Code: "SPEC_INVALID", Message: "the spec does not validate", Issues: rep.Errors()}}
 	}
 	if rep := topology.CheckImplemented(req.Spec); rep.Err() != nil {
-		return &RequestError{Status: 400, Code: "SERVICE_NOT_IMPLEMENTED", Msg: "the spec uses services this build does not implement", Issues: rep.Errors()}
+		return &RequestError{Status: 400, Body: wire.Error{Code: "SERVICE_NOT_IMPLEMENTED", Message: "the spec uses services this build does not implement", Issues: rep.Errors()}}
 	}
 	if got := req.Spec.Hash(); got != req.VersionHash {
 		return bad("HASH_MISMATCH", "version_hash %q does not match the spec, which hashes to %q", req.VersionHash, got)
@@ -129,25 +120,25 @@ func checkApply(req *ApplyRequest) error {
 func opError(err error) error {
 	switch {
 	case errors.Is(err, ErrDuplicateOp):
-		return &RequestError{Status: 409, Code: "OPERATION_DUPLICATE", Msg: err.Error()}
+		return refuse(409, "OPERATION_DUPLICATE", "%v", err)
 	case errors.Is(err, ErrStaleOp):
-		return &RequestError{Status: 409, Code: "OPERATION_STALE", Msg: err.Error()}
+		return refuse(409, "OPERATION_STALE", "%v", err)
 	case errors.Is(err, ErrBusy):
-		return &RequestError{Status: 409, Code: "BUSY", Msg: err.Error()}
+		return refuse(409, "BUSY", "%v", err)
 	}
 	return err
 }
 
 // Apply runs one apply operation to completion. It returns a
 // *RequestError when the push is refused before any engine call.
-func (a *Agent) Apply(req *ApplyRequest, progress driver.ProgressFunc) (FinishedOp, error) {
+func (a *Agent) Apply(req *wire.ApplyRequest, progress driver.ProgressFunc) (wire.OpResult, error) {
 	if err := checkApply(req); err != nil {
-		return FinishedOp{}, err
+		return wire.OpResult{}, err
 	}
 	if err := a.ops.begin(req.OperationID); err != nil {
-		return FinishedOp{}, opError(err)
+		return wire.OpResult{}, opError(err)
 	}
-	done := make(chan FinishedOp, 1)
+	done := make(chan wire.OpResult, 1)
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -156,12 +147,12 @@ func (a *Agent) Apply(req *ApplyRequest, progress driver.ProgressFunc) (Finished
 	return <-done, nil
 }
 
-func (a *Agent) apply(req *ApplyRequest, progress driver.ProgressFunc) FinishedOp {
+func (a *Agent) apply(req *wire.ApplyRequest, progress driver.ProgressFunc) wire.OpResult {
 	ctx := a.work
 	log := a.log.With("topology_id", req.TopologyID, "operation_id", req.OperationID)
-	res := FinishedOp{ID: req.OperationID, Kind: "apply", TopologyID: req.TopologyID, Hash: req.VersionHash}
+	res := wire.OpResult{ID: req.OperationID, Kind: wire.OpApply, TopologyID: req.TopologyID, Hash: req.VersionHash}
 	blob, _ := json.Marshal(req.Spec)
-	fail := func(err error) FinishedOp {
+	fail := func(err error) wire.OpResult {
 		log.Error("apply failed", "err", err)
 		if rerr := a.store.RecordError(req.TopologyID, blob, err.Error()); rerr != nil {
 			log.Error("record apply error", "err", rerr)
@@ -200,18 +191,18 @@ func (a *Agent) apply(req *ApplyRequest, progress driver.ProgressFunc) FinishedO
 
 // Teardown removes everything the agent runs and forgets the applied
 // topology. It is idempotent.
-func (a *Agent) Teardown(req *TeardownRequest) (FinishedOp, error) {
+func (a *Agent) Teardown(req *wire.TeardownRequest) (wire.OpResult, error) {
 	if req.OperationID == "" {
-		return FinishedOp{}, &RequestError{Status: 400, Code: "OPERATION_ID_MISSING", Msg: "operation_id is required"}
+		return wire.OpResult{}, refuse(400, "OPERATION_ID_MISSING", "operation_id is required")
 	}
 	if err := a.ops.begin(req.OperationID); err != nil {
-		return FinishedOp{}, opError(err)
+		return wire.OpResult{}, opError(err)
 	}
-	done := make(chan FinishedOp, 1)
+	done := make(chan wire.OpResult, 1)
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		res := FinishedOp{ID: req.OperationID, Kind: "teardown"}
+		res := wire.OpResult{ID: req.OperationID, Kind: wire.OpTeardown}
 		err := a.driver.Teardown(a.work)
 		if err == nil {
 			var cur *store.Applied
@@ -232,20 +223,10 @@ func (a *Agent) Teardown(req *TeardownRequest) (FinishedOp, error) {
 	return <-done, nil
 }
 
-// State is the body of GET /topology/state.
-type State struct {
-	TopologyID  *string        `json:"topology_id"`
-	VersionHash *string        `json:"applied_version_hash"`
-	AppliedAt   *int64         `json:"applied_at"`
-	LastError   *string        `json:"last_error"`
-	Observed    map[string]any `json:"observed"`
-	Operations  []FinishedOp   `json:"finished_operations"`
-}
-
 // State returns the cached applied topology verbatim and what the engine
 // runs, observed read-only. It never re-materialises anything.
-func (a *Agent) State(ctx context.Context) (State, error) {
-	st := State{Operations: a.ops.snapshot()}
+func (a *Agent) State(ctx context.Context) (wire.State, error) {
+	st := wire.State{Operations: a.ops.snapshot()}
 	cur, err := a.store.Current()
 	if err != nil {
 		return st, err
@@ -261,6 +242,13 @@ func (a *Agent) State(ctx context.Context) (State, error) {
 			st.LastError = &cur.LastError
 		}
 	}
+	st.Observed = a.observe(ctx)
+	return st, nil
+}
+
+// observe asks the driver what runs, read-only; an engine that cannot be
+// asked is reported in the result, never as a failure of the request.
+func (a *Agent) observe(ctx context.Context) wire.Observed {
 	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	obs, err := a.driver.Observe(octx)
@@ -269,11 +257,9 @@ func (a *Agent) State(ctx context.Context) (State, error) {
 		if len(msg) > 200 {
 			msg = msg[:200]
 		}
-		st.Observed = map[string]any{"error": msg}
-	} else {
-		st.Observed = map[string]any{"bridges": obs.Bridges, "containers": obs.Containers}
+		return wire.Observed{Error: msg}
 	}
-	return st, nil
+	return obs
 }
 
 // Status reports every decky on the host, read-only.

@@ -17,6 +17,7 @@ import (
 	"github.com/decnet/decnet/internal/driver/docker"
 	"github.com/decnet/decnet/internal/driver/host"
 	"github.com/decnet/decnet/internal/topology"
+	"github.com/decnet/decnet/internal/wire"
 )
 
 // fakeEngine is a Docker Engine stand-in on a unix socket that records
@@ -175,7 +176,7 @@ func TestStateReportsUnreachableEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := st.Observed["error"]; !ok || *st.TopologyID != "t1" {
+	if st.Observed.Error == "" || *st.TopologyID != "t1" {
 		t.Fatalf("want cached id and an observed error, got %+v", st)
 	}
 }
@@ -202,14 +203,14 @@ func TestApplyRefusesBeforeEngine(t *testing.T) {
 	unimpl.Deckies[0].Services = []string{"smb"}
 	cases := []struct {
 		name string
-		req  ApplyRequest
+		req  wire.ApplyRequest
 		code string
 	}{
-		{"hash mismatch", ApplyRequest{TopologyID: "lo", VersionHash: "0000", OperationID: "op-1", Spec: good}, "HASH_MISMATCH"},
-		{"invalid spec", ApplyRequest{TopologyID: "lo", VersionHash: invalid.Hash(), OperationID: "op-2", Spec: invalid}, "SPEC_INVALID"},
-		{"not implemented", ApplyRequest{TopologyID: "lo", VersionHash: unimpl.Hash(), OperationID: "op-3", Spec: unimpl}, "SERVICE_NOT_IMPLEMENTED"},
-		{"no operation id", ApplyRequest{TopologyID: "lo", VersionHash: good.Hash(), Spec: good}, "OPERATION_ID_MISSING"},
-		{"id mismatch", ApplyRequest{TopologyID: "other", VersionHash: good.Hash(), OperationID: "op-4", Spec: good}, "TOPOLOGY_ID_MISMATCH"},
+		{"hash mismatch", wire.ApplyRequest{TopologyID: "lo", VersionHash: "0000", OperationID: "op-1", Spec: good}, "HASH_MISMATCH"},
+		{"invalid spec", wire.ApplyRequest{TopologyID: "lo", VersionHash: invalid.Hash(), OperationID: "op-2", Spec: invalid}, "SPEC_INVALID"},
+		{"not implemented", wire.ApplyRequest{TopologyID: "lo", VersionHash: unimpl.Hash(), OperationID: "op-3", Spec: unimpl}, "SERVICE_NOT_IMPLEMENTED"},
+		{"no operation id", wire.ApplyRequest{TopologyID: "lo", VersionHash: good.Hash(), Spec: good}, "OPERATION_ID_MISSING"},
+		{"id mismatch", wire.ApplyRequest{TopologyID: "other", VersionHash: good.Hash(), OperationID: "op-4", Spec: good}, "TOPOLOGY_ID_MISMATCH"},
 	}
 	for _, tc := range cases {
 		for _, query := range []string{"", "?progress=1"} {
@@ -220,9 +221,7 @@ func TestApplyRefusesBeforeEngine(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer resp.Body.Close()
-				var body struct {
-					Error RequestError `json:"error"`
-				}
+				var body wire.ErrorBody
 				json.NewDecoder(resp.Body).Decode(&body)
 				if resp.StatusCode != http.StatusBadRequest || body.Error.Code != tc.code {
 					t.Fatalf("got %d %s, want 400 %s", resp.StatusCode, body.Error.Code, tc.code)
@@ -246,8 +245,8 @@ func TestApplyWithHostDriver(t *testing.T) {
 	}
 	defer a.Close()
 	spec := loopbackSpec()
-	push := func(op string, s *topology.Spec, id string) (FinishedOp, error) {
-		return a.Apply(&ApplyRequest{TopologyID: id, VersionHash: s.Hash(), OperationID: op, Spec: s}, nil)
+	push := func(op string, s *topology.Spec, id string) (wire.OpResult, error) {
+		return a.Apply(&wire.ApplyRequest{TopologyID: id, VersionHash: s.Hash(), OperationID: op, Spec: s}, nil)
 	}
 	spec.ID = "lo"
 	res, err := push("0001", spec, "lo")
@@ -255,7 +254,7 @@ func TestApplyWithHostDriver(t *testing.T) {
 		t.Fatalf("apply: %v %+v", err, res)
 	}
 	st, _ := a.State(context.Background())
-	if *st.TopologyID != "lo" || *st.VersionHash != spec.Hash() || len(st.Observed["containers"].([]string)) != 1 {
+	if *st.TopologyID != "lo" || *st.VersionHash != spec.Hash() || len(st.Observed.Containers) != 1 {
 		t.Fatalf("state after apply: %+v", st)
 	}
 	if _, err := push("0001", spec, "lo"); err == nil || !strings.Contains(err.Error(), "OPERATION_DUPLICATE") {
@@ -275,17 +274,17 @@ func TestApplyWithHostDriver(t *testing.T) {
 		t.Fatalf("supersede: %v %+v", err, res)
 	}
 	st, _ = a.State(context.Background())
-	if *st.TopologyID != "lo2" || st.Observed["containers"].([]string)[0] != "b" {
+	if *st.TopologyID != "lo2" || st.Observed.Containers[0] != "b" {
 		t.Fatalf("state after supersede: %+v", st)
 	}
-	if res, err := a.Teardown(&TeardownRequest{OperationID: "0004"}); err != nil || !res.OK {
+	if res, err := a.Teardown(&wire.TeardownRequest{OperationID: "0004"}); err != nil || !res.OK {
 		t.Fatalf("teardown: %v %+v", err, res)
 	}
-	if res, err := a.Teardown(&TeardownRequest{OperationID: "0005"}); err != nil || !res.OK {
+	if res, err := a.Teardown(&wire.TeardownRequest{OperationID: "0005"}); err != nil || !res.OK {
 		t.Fatalf("second teardown: %v %+v", err, res)
 	}
 	st, _ = a.State(context.Background())
-	if st.TopologyID != nil || len(st.Observed["containers"].([]string)) != 0 {
+	if st.TopologyID != nil || len(st.Observed.Containers) != 0 {
 		t.Fatalf("state after teardown: %+v", st)
 	}
 	if len(st.Operations) != 5 {

@@ -13,6 +13,7 @@ import (
 	"github.com/decnet/decnet/internal/driver/docker"
 	"github.com/decnet/decnet/internal/testenv"
 	"github.com/decnet/decnet/internal/topology"
+	"github.com/decnet/decnet/internal/wire"
 )
 
 // TestRestartedAgentRecreatesNothing runs the contract against the real
@@ -60,7 +61,7 @@ func TestRestartedAgentRecreatesNothing(t *testing.T) {
 		return ag
 	}
 	ag := newAgent()
-	if res, err := ag.Apply(&ApplyRequest{TopologyID: spec.ID, VersionHash: spec.Hash(), OperationID: "01", Spec: spec}, nil); err != nil || !res.OK {
+	if res, err := ag.Apply(&wire.ApplyRequest{TopologyID: spec.ID, VersionHash: spec.Hash(), OperationID: "01", Spec: spec}, nil); err != nil || !res.OK {
 		t.Fatalf("apply: %v %+v", err, res)
 	}
 	if n := count(); n != 2 {
@@ -78,7 +79,7 @@ func TestRestartedAgentRecreatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *st.TopologyID != spec.ID || *st.VersionHash != spec.Hash() || len(st.Observed["containers"].([]string)) != 0 {
+	if *st.TopologyID != spec.ID || *st.VersionHash != spec.Hash() || len(st.Observed.Containers) != 0 {
 		t.Fatalf("restarted agent state: %+v", st)
 	}
 	if _, err := ag.Status(context.Background()); err != nil {
@@ -87,7 +88,7 @@ func TestRestartedAgentRecreatesNothing(t *testing.T) {
 	if n := count(); n != 0 {
 		t.Fatalf("the restarted agent recreated %d containers on its own", n)
 	}
-	if res, err := ag.Apply(&ApplyRequest{TopologyID: spec.ID, VersionHash: spec.Hash(), OperationID: "02", Spec: spec}, nil); err != nil || !res.OK {
+	if res, err := ag.Apply(&wire.ApplyRequest{TopologyID: spec.ID, VersionHash: spec.Hash(), OperationID: "02", Spec: spec}, nil); err != nil || !res.OK {
 		t.Fatalf("re-push: %v %+v", err, res)
 	}
 	if n := count(); n != 2 {

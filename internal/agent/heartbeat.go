@@ -9,20 +9,9 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/decnet/decnet/internal/wire"
 )
-
-// DefaultHeartbeat is the heartbeat interval.
-const DefaultHeartbeat = 10 * time.Second
-
-// heartbeatBody is the heartbeat's wire shape (the master's Heartbeat).
-type heartbeatBody struct {
-	AppliedID   string          `json:"applied_topology_id,omitempty"`
-	AppliedHash string          `json:"applied_version_hash,omitempty"`
-	LastError   string          `json:"last_error,omitempty"`
-	Operations  []FinishedOp    `json:"finished_operations,omitempty"`
-	Observed    json.RawMessage `json:"observed,omitempty"`
-	API         string          `json:"api_url,omitempty"`
-}
 
 // Heartbeater reports the agent's truth to its master every interval.
 // What the engine runs is included only when the master's previous reply
@@ -31,7 +20,9 @@ type Heartbeater struct {
 	a   *Agent
 	url string
 	// API is where the master reaches this agent (sent with every beat).
-	API      string
+	API string
+	// Version is this agent's build (sent with every beat).
+	Version  string
 	client   *http.Client
 	interval time.Duration
 
@@ -40,12 +31,12 @@ type Heartbeater struct {
 }
 
 // NewHeartbeater returns a heartbeater for an enrolled agent; it starts
-// nothing.
+// nothing. interval <= 0 means wire.HeartbeatInterval.
 func (a *Agent) NewHeartbeater(en *Enrollment, client *http.Client, interval time.Duration) *Heartbeater {
 	if interval <= 0 {
-		interval = DefaultHeartbeat
+		interval = wire.HeartbeatInterval
 	}
-	return &Heartbeater{a: a, url: "https://" + en.Master + "/agent/v1/heartbeat", client: client, interval: interval}
+	return &Heartbeater{a: a, url: "https://" + en.Master + wire.PathHeartbeat, client: client, interval: interval}
 }
 
 // Run heartbeats until ctx is done. A failed heartbeat is logged and the
@@ -55,7 +46,7 @@ func (h *Heartbeater) Run(ctx context.Context) error {
 	t := time.NewTicker(h.interval)
 	defer t.Stop()
 	for {
-		if err := h.Beat(ctx); err != nil {
+		if err := h.Beat(ctx); err != nil && ctx.Err() == nil {
 			h.a.log.Warn("heartbeat", "err", err)
 		}
 		select {
@@ -71,22 +62,16 @@ func (h *Heartbeater) Beat(ctx context.Context) error {
 	h.mu.Lock()
 	observe := h.observe
 	h.mu.Unlock()
-	var observed json.RawMessage
+	body := wire.Heartbeat{API: h.API, Version: h.Version}
 	if observe {
 		// The master asked: this engine call is its request.
-		octx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		obs, err := h.a.driver.Observe(octx)
-		cancel()
-		if err != nil {
-			observed, _ = json.Marshal(map[string]string{"error": err.Error()})
-		} else {
-			observed, _ = json.Marshal(obs)
-		}
+		obs := h.a.observe(ctx)
+		body.Observed = &obs
 	}
 	// The cache and the finished operations are read after observing, so
 	// a beat never reports a state older than an apply that finished
 	// while it was being prepared.
-	body := heartbeatBody{Operations: h.a.ops.snapshot(), API: h.API, Observed: observed}
+	body.Operations = h.a.ops.snapshot()
 	cur, err := h.a.store.Current()
 	if err != nil {
 		return err
@@ -105,18 +90,16 @@ func (h *Heartbeater) Beat(ctx context.Context) error {
 		return err
 	}
 	defer resp.Body.Close()
-	reply, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("master answered %s: %s", resp.Status, bytes.TrimSpace(reply))
+		return fmt.Errorf("master answered %s: %s", resp.Status, bytes.TrimSpace(raw))
 	}
-	var r struct {
-		Observe bool `json:"observe"`
-	}
-	if err := json.Unmarshal(reply, &r); err != nil {
+	var reply wire.HeartbeatReply
+	if err := json.Unmarshal(raw, &reply); err != nil {
 		return fmt.Errorf("heartbeat reply: %w", err)
 	}
 	h.mu.Lock()
-	h.observe = r.Observe
+	h.observe = reply.Observe
 	h.mu.Unlock()
 	return nil
 }

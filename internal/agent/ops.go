@@ -7,7 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
+
+	"github.com/decnet/decnet/internal/wire"
 )
 
 // Operation ids are UUIDv7 strings made by the master: their text order is
@@ -21,18 +22,6 @@ var (
 	ErrBusy        = errors.New("another operation is running")
 )
 
-// FinishedOp is the outcome of one operation, kept so the master learns it
-// even when the request that started it was lost.
-type FinishedOp struct {
-	ID         string    `json:"operation_id"`
-	Kind       string    `json:"kind"` // apply, teardown
-	TopologyID string    `json:"topology_id,omitempty"`
-	Hash       string    `json:"version_hash,omitempty"`
-	OK         bool      `json:"ok"`
-	Error      string    `json:"error,omitempty"`
-	Finished   time.Time `json:"finished_at"`
-}
-
 // opLog persists the last accepted operation id and recent outcomes in
 // <dir>/operations.json (written atomically, only when an operation is
 // accepted or finishes; never at start-up).
@@ -40,9 +29,9 @@ type opLog struct {
 	path string
 
 	mu      sync.Mutex
-	Last    string       `json:"last_operation_id"`
-	Running string       `json:"-"`
-	Recent  []FinishedOp `json:"finished"`
+	Last    string          `json:"last_operation_id"`
+	Running string          `json:"-"`
+	Recent  []wire.OpResult `json:"finished"`
 }
 
 const keepFinished = 50
@@ -78,7 +67,7 @@ func (l *opLog) begin(op string) error {
 	return l.saveLocked()
 }
 
-func (l *opLog) finish(f FinishedOp) {
+func (l *opLog) finish(f wire.OpResult) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.Running = ""
@@ -89,10 +78,10 @@ func (l *opLog) finish(f FinishedOp) {
 	_ = l.saveLocked() // the outcome is also in the response; a lost write costs only the outbox copy
 }
 
-func (l *opLog) snapshot() []FinishedOp {
+func (l *opLog) snapshot() []wire.OpResult {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]FinishedOp(nil), l.Recent...)
+	return append([]wire.OpResult(nil), l.Recent...)
 }
 
 func (l *opLog) saveLocked() error {

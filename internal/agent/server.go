@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/decnet/decnet/internal/driver"
+	"github.com/decnet/decnet/internal/wire"
 )
 
 // MaxRequestBody bounds a push; a topology of a thousand deckies is far below.
@@ -26,10 +27,10 @@ type RoleChecker func(r *http.Request) error
 // Handler returns the agent's HTTP API.
 func (a *Agent) Handler(version string, check RoleChecker) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+wire.PathHealth, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": version})
 	})
-	mux.HandleFunc("GET /topology/state", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+wire.PathState, func(w http.ResponseWriter, r *http.Request) {
 		st, err := a.State(r.Context())
 		if err != nil {
 			writeError(w, err)
@@ -37,16 +38,16 @@ func (a *Agent) Handler(version string, check RoleChecker) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, st)
 	})
-	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+wire.PathStatus, func(w http.ResponseWriter, r *http.Request) {
 		st, err := a.Status(r.Context())
 		if err != nil {
-			writeError(w, &RequestError{Status: http.StatusBadGateway, Code: "ENGINE_UNREACHABLE", Msg: err.Error()})
+			writeError(w, refuse(http.StatusBadGateway, "ENGINE_UNREACHABLE", "%v", err))
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"deckies": st})
 	})
-	mux.HandleFunc("POST /topology/apply", func(w http.ResponseWriter, r *http.Request) {
-		var req ApplyRequest
+	mux.HandleFunc("POST "+wire.PathApply, func(w http.ResponseWriter, r *http.Request) {
+		var req wire.ApplyRequest
 		if err := decodeBody(w, r, &req); err != nil {
 			writeError(w, err)
 			return
@@ -62,7 +63,7 @@ func (a *Agent) Handler(version string, check RoleChecker) http.Handler {
 				mu.Lock()
 				defer mu.Unlock()
 				w.Header().Set("Content-Type", "application/x-ndjson")
-				_ = json.NewEncoder(w).Encode(map[string]any{"progress": p})
+				_ = json.NewEncoder(w).Encode(wire.ProgressLine{Progress: &p})
 				if f, ok := w.(http.Flusher); ok {
 					f.Flush()
 				}
@@ -77,8 +78,8 @@ func (a *Agent) Handler(version string, check RoleChecker) http.Handler {
 		defer mu.Unlock()
 		writeResult(w, stream, res)
 	})
-	mux.HandleFunc("POST /topology/teardown", func(w http.ResponseWriter, r *http.Request) {
-		var req TeardownRequest
+	mux.HandleFunc("POST "+wire.PathTeardown, func(w http.ResponseWriter, r *http.Request) {
+		var req wire.TeardownRequest
 		if err := decodeBody(w, r, &req); err != nil {
 			writeError(w, err)
 			return
@@ -93,7 +94,7 @@ func (a *Agent) Handler(version string, check RoleChecker) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if check != nil {
 			if err := check(r); err != nil {
-				writeError(w, &RequestError{Status: http.StatusForbidden, Code: "FORBIDDEN", Msg: err.Error()})
+				writeError(w, refuse(http.StatusForbidden, "FORBIDDEN", "%v", err))
 				return
 			}
 		}
@@ -101,10 +102,12 @@ func (a *Agent) Handler(version string, check RoleChecker) http.Handler {
 	})
 }
 
-func writeResult(w http.ResponseWriter, stream bool, res FinishedOp) {
+// writeResult answers an operation: 200 when it succeeded, 500 with the
+// same body when it failed, or the last line of a progress stream.
+func writeResult(w http.ResponseWriter, stream bool, res wire.OpResult) {
 	if stream {
 		w.Header().Set("Content-Type", "application/x-ndjson")
-		_ = json.NewEncoder(w).Encode(map[string]any{"result": res})
+		_ = json.NewEncoder(w).Encode(wire.ProgressLine{Result: &res})
 		return
 	}
 	status := http.StatusOK
@@ -118,10 +121,10 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxRequestBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return &RequestError{Status: http.StatusBadRequest, Code: "BAD_REQUEST", Msg: "cannot decode request body: " + err.Error()}
+		return refuse(http.StatusBadRequest, "BAD_REQUEST", "cannot decode request body: %v", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return &RequestError{Status: http.StatusBadRequest, Code: "BAD_REQUEST", Msg: "trailing data after the request body"}
+		return refuse(http.StatusBadRequest, "BAD_REQUEST", "trailing data after the request body")
 	}
 	return nil
 }
@@ -137,9 +140,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeError(w http.ResponseWriter, err error) {
 	var re *RequestError
 	if !errors.As(err, &re) {
-		re = &RequestError{Status: http.StatusInternalServerError, Code: "INTERNAL", Msg: err.Error()}
+		re = refuse(http.StatusInternalServerError, "INTERNAL", "%v", err)
 	}
-	writeJSON(w, re.Status, map[string]any{"error": re})
+	writeJSON(w, re.Status, wire.ErrorBody{Error: re.Body})
 }
 
 // ListenUnix listens on a unix socket readable and writable by the owner
@@ -166,23 +169,22 @@ func ListenUnix(path string) (net.Listener, error) {
 	return l, nil
 }
 
-// Serve serves h on every listener until ctx is done, then shuts down
-// gracefully.
-func Serve(ctx context.Context, h http.Handler, listeners ...net.Listener) error {
+// serve serves h on l until ctx is done, then shuts down gracefully.
+func serve(ctx context.Context, h http.Handler, l net.Listener) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	errc := make(chan error, len(listeners))
-	for _, l := range listeners {
-		go func() { errc <- srv.Serve(l) }()
-	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
-			srv.Close()
 			return err
 		}
+		return nil
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return srv.Shutdown(sctx)
+	err := srv.Shutdown(sctx)
+	<-errc
+	return err
 }

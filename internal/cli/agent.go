@@ -23,13 +23,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/decnet/decnet/internal/agent"
-	"github.com/decnet/decnet/internal/agent/shipper"
 	"github.com/decnet/decnet/internal/bus"
 	"github.com/decnet/decnet/internal/driver"
 	"github.com/decnet/decnet/internal/driver/docker"
 	"github.com/decnet/decnet/internal/driver/host"
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/pki"
+	"github.com/decnet/decnet/internal/wire"
 )
 
 func newLogger(w io.Writer, level string, asJSON bool) *slog.Logger {
@@ -82,16 +82,10 @@ the server against --nats-ca.`,
 			if socket == "" && listen == "" {
 				return errors.New("nothing to listen on: pass --socket PATH and/or --listen ADDR")
 			}
-			log := newLogger(cmd.ErrOrStderr(), logLevel, logJSON)
 			if dir == "" {
 				return errors.New("no agent directory: pass --dir or set " + agent.DirEnv)
 			}
-			if spool == "" {
-				spool = filepath.Join(dir, "spool")
-			}
-			if sink == "" {
-				sink = filepath.Join(dir, "events.jsonl")
-			}
+			log := newLogger(cmd.ErrOrStderr(), logLevel, logJSON)
 			en, masterTLS, err := agent.LoadEnrollment(dir)
 			if err != nil {
 				return fmt.Errorf("read the enrollment in %s: %w", dir, err)
@@ -113,42 +107,18 @@ the server against --nats-ca.`,
 				}
 				hostID = strings.ToLower(h)
 			}
-			d, err := newDriver(drv, hostID, spool, log)
-			if err != nil {
-				return err
+			if spool == "" {
+				spool = filepath.Join(dir, "spool")
 			}
-			a, err := agent.New(dir, d, log)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			var listeners []net.Listener
-			var check agent.RoleChecker
-			if socket != "" {
-				l, err := agent.ListenUnix(socket)
-				if err != nil {
-					return fmt.Errorf("listen on %s: %w", socket, err)
-				}
-				listeners = append(listeners, l)
-			}
+			o := agent.Options{Version: versionString(), Socket: socket, Listen: listen, HostID: hostID, SpoolDir: spool,
+				EventsFile: sink, Enrollment: en, MasterTLS: masterTLS, Heartbeat: heartbeat, Advertise: advertise}
 			if listen != "" {
-				tlsCfg, err := agentTLS(certFile, keyFile, caFile)
-				if err != nil {
+				if o.TLS, err = agentTLS(certFile, keyFile, caFile); err != nil {
 					return err
 				}
-				l, err := tls.Listen("tcp", listen, tlsCfg)
-				if err != nil {
-					return fmt.Errorf("listen on %s: %w", listen, err)
-				}
-				listeners = append(listeners, l)
-				check = masterOnly
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
 			// Events go to the bus when one is named, else to a local
 			// JSON-lines file.
-			var out shipper.Publisher
-			dest := sink
 			if natsURL != "" {
 				tlsCfg, err := natsTLS(natsCA, natsCert, natsKey)
 				if err != nil {
@@ -159,45 +129,25 @@ the server against --nats-ca.`,
 					return err
 				}
 				defer p.Close()
-				out, dest = p, natsURL
-			} else {
-				f, err := shipper.OpenFileSink(sink, 1000)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				out = f
+				o.Publisher = p
 			}
-			sh, err := shipper.New(spool, filepath.Join(dir, "shipper.cursor"), hostID, out, log)
+			d, err := newDriver(drv, hostID, spool, log)
 			if err != nil {
 				return err
 			}
-			if en != nil {
-				sh.Blobs = agent.NewBlobUploader(en, blobClient(masterTLS))
+			a, err := agent.New(dir, d, log)
+			if err != nil {
+				return err
 			}
-			shipDone := make(chan struct{})
-			go func() { defer close(shipDone); sh.Run(ctx) }()
-			if en != nil {
-				hb := a.NewHeartbeater(en, &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: masterTLS}}, heartbeat)
-				hb.API = advertise
-				if hb.API == "" && socket != "" {
-					if abs, err := filepath.Abs(socket); err == nil {
-						hb.API = "unix://" + abs
-					}
-				}
-				go hb.Run(ctx)
-				log.Info("enrolled", "master", en.Master, "host_id", en.HostID)
-			}
-			log.Info("agent listening", "dir", dir, "socket", socket, "listen", listen, "driver", drv, "events", dest)
-			err = agent.Serve(ctx, a.Handler(versionString(), check), listeners...)
-			stop()
-			<-shipDone
-			return err
+			defer a.Close()
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return a.Run(ctx, o)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&dir, "dir", "", "state directory (default $"+agent.DirEnv+")")
-	f.DurationVar(&heartbeat, "heartbeat", agent.DefaultHeartbeat, "interval of heartbeats to the master (when enrolled)")
+	f.DurationVar(&heartbeat, "heartbeat", wire.HeartbeatInterval, "interval of heartbeats to the master (when enrolled)")
 	f.StringVar(&advertise, "advertise", "", "where the master reaches this agent: https://host:port of --listen (default: the unix socket, for a master on this host)")
 	f.StringVar(&socket, "socket", "", "serve the API on this unix socket (mode 0600)")
 	f.StringVar(&listen, "listen", "", "serve the API over mutual TLS on this address")
@@ -214,8 +164,8 @@ the server against --nats-ca.`,
 	f.StringVar(&natsKey, "nats-key", "", "client private key (PEM) for --nats-cert")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&logJSON, "log-json", false, "log as JSON lines")
-	cmd.AddCommand(newAgentJoinCmd(), newAgentApplyCmd(), newAgentTeardownCmd(), newAgentGetCmd("state", "/topology/state", "Print the applied topology and what the engine runs"),
-		newAgentGetCmd("status", "/status", "Print every decky on the host"), newAgentGetCmd("health", "/health", "Check that the agent answers"))
+	cmd.AddCommand(newAgentJoinCmd(), newAgentApplyCmd(), newAgentTeardownCmd(), newAgentGetCmd("state", wire.PathState, "Print the applied topology and what the engine runs"),
+		newAgentGetCmd("status", wire.PathStatus, "Print every decky on the host"), newAgentGetCmd("health", wire.PathHealth, "Check that the agent answers"))
 	return cmd
 }
 
@@ -283,24 +233,6 @@ func natsTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
 	return cfg, nil
 }
 
-// masterOnly admits requests whose TLS client certificate has the master role.
-func masterOnly(r *http.Request) error {
-	if r.TLS == nil {
-		return nil // unix socket
-	}
-	if len(r.TLS.PeerCertificates) == 0 {
-		return errors.New("no client certificate")
-	}
-	role, err := pki.RoleOf(r.TLS.PeerCertificates[0])
-	if err != nil {
-		return err
-	}
-	if role.Kind != pki.KindMaster {
-		return fmt.Errorf("role %s may not call the agent; only the master may", role)
-	}
-	return nil
-}
-
 // agentClient talks to an agent over its unix socket.
 type agentClient struct{ http *http.Client }
 
@@ -337,13 +269,11 @@ func (c *agentClient) do(ctx context.Context, method, path string, body any) (*h
 }
 
 func agentErr(resp *http.Response) error {
-	var body struct {
-		Error agent.RequestError `json:"error"`
-	}
+	var body wire.ErrorBody
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if json.Unmarshal(data, &body) == nil && body.Error.Code != "" {
 		var b strings.Builder
-		fmt.Fprintf(&b, "agent refused (%d %s): %s", resp.StatusCode, body.Error.Code, body.Error.Msg)
+		fmt.Fprintf(&b, "agent refused (%d %s): %s", resp.StatusCode, body.Error.Code, body.Error.Message)
 		for _, i := range body.Error.Issues {
 			fmt.Fprintf(&b, "\n  %s", i)
 		}
@@ -377,8 +307,8 @@ func newAgentApplyCmd() *cobra.Command {
 			if spec.ID == "" {
 				spec.ID = spec.Name
 			}
-			req := agent.ApplyRequest{TopologyID: spec.ID, VersionHash: spec.Hash(), OperationID: event.NewID(), Spec: spec}
-			resp, err := c.do(cmd.Context(), "POST", "/topology/apply?progress=1", req)
+			req := wire.ApplyRequest{TopologyID: spec.ID, VersionHash: spec.Hash(), OperationID: event.NewID(), Spec: spec}
+			resp, err := c.do(cmd.Context(), "POST", wire.PathApply+"?progress=1", req)
 			if err != nil {
 				return err
 			}
@@ -407,10 +337,7 @@ func followApply(cmd *cobra.Command, body io.Reader, asJSON bool) error {
 		if asJSON {
 			fmt.Fprintln(out, sc.Text())
 		}
-		var msg struct {
-			Progress *driver.Progress  `json:"progress"`
-			Result   *agent.FinishedOp `json:"result"`
-		}
+		var msg wire.ProgressLine
 		if err := json.Unmarshal(sc.Bytes(), &msg); err != nil {
 			return fmt.Errorf("agent sent a malformed progress line: %w", err)
 		}
@@ -463,7 +390,7 @@ func newAgentTeardownCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.do(cmd.Context(), "POST", "/topology/teardown", agent.TeardownRequest{OperationID: event.NewID()})
+			resp, err := c.do(cmd.Context(), "POST", wire.PathTeardown, wire.TeardownRequest{OperationID: event.NewID()})
 			if err != nil {
 				return err
 			}

@@ -56,7 +56,7 @@ func TestAgentMTLSAdmitsOnlyMaster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: a.Handler("test", masterOnly)}
+	srv := &http.Server{Handler: a.Handler("test", agent.MasterOnly)}
 	go srv.Serve(l)
 	defer srv.Close()
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/decnet/decnet/internal/master/api"
 	"github.com/decnet/decnet/internal/topology"
 )
 
@@ -49,30 +50,34 @@ ports) and stop.`,
 			if err != nil {
 				return err
 			}
-			rep := topology.Validate(spec, topology.Options{})
-			if config == "" {
-				printIssues(cmd.ErrOrStderr(), rep.Warnings())
-			}
-			if err := rep.Err(); err != nil {
-				printIssues(cmd.ErrOrStderr(), rep.Errors())
-				return fmt.Errorf("the topology is invalid (%d errors)", len(rep.Errors()))
-			}
-			impl := topology.CheckImplemented(spec)
 			if dryRun {
+				if err := topology.Allocate(spec, "", nil); err != nil {
+					return err
+				}
+				rep := topology.Validate(spec, topology.Options{})
+				if config == "" {
+					printIssues(cmd.ErrOrStderr(), rep.Warnings())
+				}
+				if err := rep.Err(); err != nil {
+					printIssues(cmd.ErrOrStderr(), rep.Errors())
+					return fmt.Errorf("the topology is invalid (%d errors)", len(rep.Errors()))
+				}
 				if asJSON {
 					return writeJSON(cmd.OutOrStdout(), planOf(spec))
 				}
 				return printPlan(cmd.OutOrStdout(), spec)
 			}
-			if err := impl.Err(); err != nil {
-				printIssues(cmd.ErrOrStderr(), impl.Errors())
-				return errors.New("some services are not implemented yet; remove them or run with --dry-run")
-			}
 			if !cmd.Flags().Changed("data") {
 				return errors.New("deploying goes through a master: pass --data DIR of the master on this host (or use --dry-run to print the plan)")
 			}
+			// The master's lifecycle allocates, validates and checks the
+			// host as the API does, before it stores anything.
 			t, err := submit(cmd.Context(), &mf, spec, host)
 			if err != nil {
+				if issues := topologyIssues(err); len(issues) > 0 {
+					printIssues(cmd.ErrOrStderr(), issues)
+					return fmt.Errorf("%s: the topology cannot be deployed (%d errors)", api.CodeOf(err), len(issues))
+				}
 				return err
 			}
 			if asJSON {

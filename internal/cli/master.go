@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -25,8 +25,6 @@ type masterFlags struct {
 	logLevel  string
 	logJSON   bool
 	advertise string
-	api       string
-	metrics   string
 	outFile   string
 	outSyslog string
 	syslogTLS bool
@@ -35,7 +33,6 @@ type masterFlags struct {
 	outCA     string
 	outCert   string
 	outKey    string
-	retention time.Duration
 }
 
 // outputs returns the SIEM outputs named on the command line, validated.
@@ -82,9 +79,9 @@ func (f *masterFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.cfg.NATSURL, "nats-url", "", "use an external NATS cluster instead of the embedded bus")
 	fl.StringSliceVar(&f.cfg.Addresses, "address", nil, "extra DNS names or IPs of this master for its certificate")
 	fl.StringVar(&f.advertise, "advertise", "", "host:port agents reach the agent listener on (for printed join commands)")
-	fl.StringVar(&f.api, "api-listen", "127.0.0.1:8443", "address of the HTTPS operator API")
-	fl.StringVar(&f.metrics, "metrics-listen", "127.0.0.1:9464", "management address serving Prometheus /metrics")
-	fl.DurationVar(&f.retention, "retention", 90*24*time.Hour, "delete stored events older than this (0 keeps everything); attacker and credential summaries stay")
+	fl.StringVar(&f.cfg.APIListen, "api-listen", "127.0.0.1:8443", "address of the HTTPS operator API")
+	fl.StringVar(&f.cfg.MetricsListen, "metrics-listen", "127.0.0.1:9464", "management address serving Prometheus /metrics")
+	fl.DurationVar(&f.cfg.Retention, "retention", 90*24*time.Hour, "delete stored events older than this (0 keeps everything); attacker and credential summaries stay")
 	fl.StringVar(&f.outFile, "output-file", "", "also write every event as JSON lines to this file")
 	fl.StringVar(&f.outSyslog, "output-syslog", "", "also send every event as RFC 5424 syslog (octet-counted) to this host:port")
 	fl.BoolVar(&f.syslogTLS, "output-syslog-tls", false, "use TLS (RFC 5425) for --output-syslog")
@@ -112,113 +109,51 @@ enrollment and heartbeats over mutual TLS.`,
   decnet swarm join-token --data /var/lib/decnet/master --name sensor-1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f.cfg.Log = newLogger(cmd.ErrOrStderr(), f.logLevel, f.logJSON)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			m, l, apiURL, password, errc, err := startMaster(ctx, &f)
+			m, err := startMaster(ctx, cmd.ErrOrStderr(), &f)
 			if err != nil {
 				return err
 			}
 			defer m.Close()
-			if password != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "\nFirst start: the admin password is %s\n(shown once; you must change it at first login)\n\n", password)
+			if pw := m.AdminPassword(); pw != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "\nFirst start: the admin password is %s\n(shown once; you must change it at first login)\n\n", pw)
 			}
-			f.cfg.Log.Info("master running", "data", f.cfg.DataDir, "dashboard", apiURL, "api", apiURL+"api/v1", "agents", l.Addr().String(), "ca_hash", m.CA.Hash())
-			select {
-			case <-ctx.Done():
-				return nil
-			case err := <-errc:
-				return err
-			}
+			return m.Run(ctx)
 		},
 	}
 	f.bind(cmd)
 	return cmd
 }
 
-// startMaster opens the master, starts its bus and listens for agents,
-// then starts its services (runMaster). The caller closes the master.
-func startMaster(ctx context.Context, f *masterFlags) (*master.Master, net.Listener, string, string, <-chan error, error) {
-	m, err := master.Open(ctx, f.cfg)
-	if err != nil {
-		return nil, nil, "", "", nil, err
-	}
-	fail := func(err error) (*master.Master, net.Listener, string, string, <-chan error, error) {
-		m.Close()
-		return nil, nil, "", "", nil, err
-	}
-	if err := m.StartBus(ctx); err != nil {
-		return fail(err)
-	}
-	l, err := net.Listen("tcp", f.cfg.AgentListen)
-	if err != nil {
-		return fail(fmt.Errorf("listen for agents on %s: %w", f.cfg.AgentListen, err))
-	}
-	// A port chosen by the kernel (decnet up) is the one join commands must
-	// name.
-	if _, port, err := net.SplitHostPort(f.cfg.AgentListen); err == nil && port == "0" {
-		m.Config.AgentListen = l.Addr().String()
-	}
-	url, password, errc, err := runMaster(ctx, m, f, l)
-	if err != nil {
-		l.Close()
-		return fail(err)
-	}
-	return m, l, url, password, errc, nil
-}
-
-// runMaster starts the master's services on their listeners: ingester,
-// reconciler, agent API, operator API with the dashboard beside it,
-// retention, outputs and metrics. It returns the dashboard's URL (the API
-// is under /api/v1), the generated admin password on first start, and a
-// channel that receives the first service error.
-func runMaster(ctx context.Context, m *master.Master, f *masterFlags, agents net.Listener) (string, string, <-chan error, error) {
-	a, err := m.NewAPI()
-	if err != nil {
-		return "", "", nil, err
-	}
-	a.Mount(m.Routes()...)
-	dash, err := web.New(web.Options{API: a, Store: m.Store, Blobs: m.Artifacts, Outputs: m.Outputs, Logger: f.cfg.Log})
-	if err != nil {
-		return "", "", nil, err
-	}
-	handler := http.NewServeMux()
-	handler.Handle(api.Prefix+"/", a.Handler())
-	handler.Handle("/", dash.Handler())
-	password, created, err := api.Bootstrap(ctx, m.Store)
-	if err != nil {
-		return "", "", nil, err
-	}
-	if !created {
-		password = ""
-	}
-	apiL, err := net.Listen("tcp", f.api)
-	if err != nil {
-		return "", "", nil, fmt.Errorf("listen for the API on %s: %w", f.api, err)
-	}
-	metricsL, err := net.Listen("tcp", f.metrics)
-	if err != nil {
-		apiL.Close()
-		return "", "", nil, fmt.Errorf("listen for metrics on %s: %w", f.metrics, err)
-	}
+// startMaster opens and starts a master from the flags, with the
+// dashboard beside its API. The caller runs and closes it.
+func startMaster(ctx context.Context, logTo io.Writer, f *masterFlags) (*master.Master, error) {
+	f.cfg.Log = newLogger(logTo, f.logLevel, f.logJSON)
 	outs, err := f.outputs()
 	if err != nil {
-		apiL.Close()
-		metricsL.Close()
-		return "", "", nil, err
+		return nil, err
 	}
-	errc := make(chan error, 7)
-	ing := master.NewIngester(m.Store, f.cfg.Log)
-	ing.OnBatch = a.RecordIngest
-	go func() { <-ctx.Done(); a.Close() }()
-	go func() { errc <- ing.Run(ctx, m.JS) }()
-	go func() { errc <- m.Outputs.Run(ctx, m.JS, outs) }()
-	go func() { errc <- m.Reconciler.Run(ctx, 2*time.Second) }()
-	go func() { errc <- master.RunRetention(ctx, m.Store, m.Artifacts, f.retention, time.Hour, f.cfg.Log) }()
-	go func() { errc <- m.ServeAgents(ctx, agents) }()
-	go func() { errc <- m.ServeAPI(ctx, apiL, handler) }()
-	go func() { errc <- m.ServeMetrics(ctx, metricsL, a.MetricsHandler()) }()
-	return "https://" + apiL.Addr().String() + "/", password, errc, nil
+	f.cfg.Outputs = outs
+	f.cfg.Dashboard = dashboard
+	m, err := master.Open(ctx, f.cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Start(ctx); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// dashboard builds the web UI over the master's API.
+func dashboard(m *master.Master, a *api.Server) (http.Handler, error) {
+	d, err := web.New(web.Options{API: a, Store: m.Store, Blobs: m.Artifacts, Outputs: m.Outputs, Logger: m.Config.Log})
+	if err != nil {
+		return nil, err
+	}
+	return d.Handler(), nil
 }
 
 func newSwarmCmd() *cobra.Command {
@@ -244,13 +179,13 @@ func newSwarmCmd() *cobra.Command {
 			defer m.Close()
 			token, expires, err := m.Authority.NewJoinToken(ctx, name, ttl)
 			if err != nil {
-				return err
+				return coded(err)
 			}
 			addr := f.advertise
 			if addr == "" {
-				addr = "MASTER-ADDRESS" + f.cfg.AgentListen
+				addr = m.AgentAddress()
 			}
-			join := fmt.Sprintf("decnet agent join --master %s --token %s --ca-hash %s --dir /var/lib/decnet/agent", addr, token, m.CA.Hash())
+			join := master.JoinCommand(addr, token, m.CA.Hash())
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), map[string]any{"host": name, "token": token, "ca_hash": m.CA.Hash(), "expires_at": expires, "command": join})
 			}
@@ -265,20 +200,6 @@ func newSwarmCmd() *cobra.Command {
 	cmd.AddCommand(join, newSwarmHostsCmd())
 	return cmd
 }
-
-// Liveness of a host from the age of its last heartbeat: never probed.
-func liveness(last *time.Time, now time.Time) string {
-	switch {
-	case last == nil:
-		return "never seen"
-	case now.Sub(*last) <= 3*agentHeartbeat:
-		return "alive"
-	default:
-		return "stale"
-	}
-}
-
-const agentHeartbeat = 10 * time.Second
 
 func newSwarmHostsCmd() *cobra.Command {
 	var f masterFlags
@@ -303,7 +224,7 @@ func newSwarmHostsCmd() *cobra.Command {
 			if asJSON {
 				out := make([]map[string]any, 0, len(hosts))
 				for _, h := range hosts {
-					out = append(out, map[string]any{"host": h, "liveness": liveness(h.LastHeartbeat, now)})
+					out = append(out, map[string]any{"host": h, "liveness": master.Liveness(h.LastHeartbeat, now)})
 				}
 				return writeJSON(cmd.OutOrStdout(), out)
 			}
@@ -313,7 +234,7 @@ func newSwarmHostsCmd() *cobra.Command {
 				if h.LastHeartbeat != nil {
 					last = now.Sub(*h.LastHeartbeat).Round(time.Second).String() + " ago"
 				}
-				rows = append(rows, []string{h.ID, liveness(h.LastHeartbeat, now), last, h.AppliedID, h.LastError})
+				rows = append(rows, []string{h.ID, master.Liveness(h.LastHeartbeat, now), last, h.AppliedID, h.LastError})
 			}
 			return table(cmd.OutOrStdout(), "HOST\tLIVENESS\tLAST HEARTBEAT\tAPPLIED\tLAST ERROR", rows)
 		},

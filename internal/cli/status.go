@@ -10,44 +10,58 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/decnet/decnet/internal/master"
+	"github.com/decnet/decnet/internal/master/api"
 	"github.com/decnet/decnet/internal/store"
 	"github.com/decnet/decnet/internal/topology"
 )
 
-// submit stores a validated spec on the master and asks for its
-// deployment; the master's reconciler pushes it to the host.
+// submit stores a validated spec on the master and moves it to deploying
+// through the master's lifecycle core, the rules the API applies; the
+// master's reconciler pushes it to the host.
 func submit(ctx context.Context, f *masterFlags, spec *topology.Spec, host string) (*store.Topology, error) {
 	m, err := master.Open(ctx, f.cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer m.Close()
-	return submitTo(ctx, m, spec, host)
-}
-
-func submitTo(ctx context.Context, m *master.Master, spec *topology.Spec, host string) (*store.Topology, error) {
 	if host != "" {
 		spec.Host = host
 	}
 	if spec.Host == "" {
 		return nil, errors.New("say which host runs it: --host ID (see decnet swarm hosts)")
 	}
-	t := &store.Topology{Name: spec.Name, HostID: spec.Host}
-	if err := m.Store.CreateTopology(ctx, t); err != nil {
-		return nil, fmt.Errorf("store topology %s: %w", spec.Name, err)
+	t, _, err := m.Lifecycle.CreateAndDeploy(ctx, spec, "the CLI")
+	if len(topologyIssues(err)) > 0 {
+		return nil, err // the caller lists them
 	}
-	spec.ID = t.ID
-	blob, err := json.Marshal(spec)
-	if err != nil {
-		return nil, err
+	return t, coded(err)
+}
+
+// topologyIssues lists the validation issues in err's tree.
+func topologyIssues(err error) []topology.Issue {
+	var out []topology.Issue
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case *topology.IssueError:
+			out = append(out, e.Issue)
+		case interface{ Unwrap() []error }:
+			for _, c := range e.Unwrap() {
+				walk(c)
+			}
+		}
 	}
-	if err := m.Store.UpdateSpec(ctx, t.ID, t.Version, blob, spec.Hash()); err != nil {
-		return nil, err
+	walk(err)
+	return out
+}
+
+// coded prefixes a refusal of the master's core with its API error code,
+// so the CLI and the API name a refusal alike.
+func coded(err error) error {
+	if err == nil {
+		return nil
 	}
-	if err := m.Store.Transition(ctx, t.ID, store.Pending, store.Deploying, "deploy requested from the CLI"); err != nil {
-		return nil, err
-	}
-	return m.Store.Topology(ctx, t.ID)
+	return fmt.Errorf("%s: %w", api.CodeOf(err), err)
 }
 
 func newStatusCmd() *cobra.Command {
@@ -121,31 +135,31 @@ func newTeardownCmd() *cobra.Command {
 				return err
 			}
 			defer m.Close()
-			tops, err := m.Store.ListTopologies(ctx)
-			if err != nil {
-				return err
+			var tops []store.Topology
+			if all {
+				if tops, err = m.Store.ListTopologies(ctx); err != nil {
+					return err
+				}
+			} else {
+				t, err := m.Lifecycle.Find(ctx, id)
+				if err != nil {
+					return coded(err)
+				}
+				tops = []store.Topology{*t}
 			}
-			n := 0
 			for _, t := range tops {
-				if !all && t.ID != id && t.Name != id {
+				if all && !master.ShouldRun(t.Status) && t.Status != store.Failed && t.Status != store.Pending {
 					continue
 				}
-				switch t.Status {
-				case store.Deploying, store.Active, store.Degraded, store.Failed:
-					if err := m.Store.Transition(ctx, t.ID, t.Status, store.TearingDown, "teardown requested from the CLI"); err != nil {
-						return fmt.Errorf("%s: %w", t.Name, err)
-					}
-					fmt.Fprintf(cmd.OutOrStdout(), "tearing down %s on %s\n", t.Name, t.HostID)
-					n++
-				case store.Pending:
-					if err := m.Store.Transition(ctx, t.ID, store.Pending, store.TornDown, "never deployed"); err != nil {
-						return err
-					}
-					n++
+				done, err := m.Lifecycle.Teardown(ctx, t.ID, "the CLI")
+				if err != nil {
+					return fmt.Errorf("%s: %w", t.Name, coded(err))
 				}
-			}
-			if n == 0 && !all {
-				return fmt.Errorf("no running topology %q (see decnet status)", id)
+				if done {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s is torn down\n", t.Name)
+				} else {
+					fmt.Fprintf(cmd.OutOrStdout(), "tearing down %s on %s\n", t.Name, t.HostID)
+				}
 			}
 			return nil
 		},

@@ -2,7 +2,7 @@
 // on one host, and how a host reports what runs. Implementations live in
 // sub-packages: docker (production, the Docker Engine API) and host
 // (in-process deckies on loopback addresses, for machines without an
-// engine and for fast tests).
+// engine and for fast tests); drivertest is the suite every driver passes.
 //
 // A driver is passive like the agent that owns it: it calls the engine only
 // from Apply, Teardown, Observe and Status, which the agent calls only on
@@ -13,10 +13,15 @@ import (
 	"context"
 
 	"github.com/decnet/decnet/internal/topology"
+	"github.com/decnet/decnet/internal/wire"
 )
 
 // Driver materialises topologies on one host.
 type Driver interface {
+	// Name is the driver's name: docker, host.
+	Name() string
+	// Capabilities says what the driver gives a decky.
+	Capabilities() Capabilities
 	// Apply makes the host run exactly spec: it diffs against what runs
 	// (selected by labels carrying full ids), creates what is missing,
 	// replaces what changed, removes what is extra (a predecessor topology
@@ -26,16 +31,23 @@ type Driver interface {
 	// Teardown removes everything the driver created on this host:
 	// containers, networks, host interfaces. It is idempotent.
 	Teardown(ctx context.Context) error
-	// Observe reports what runs, read-only.
-	Observe(ctx context.Context) (Observed, error)
+	// Observe reports what runs, read-only, each decky identified by the
+	// topology id and name it carries.
+	Observe(ctx context.Context) (wire.Observed, error)
 	// Status reports each decky that exists on the host, read-only.
 	Status(ctx context.Context) ([]DeckyStatus, error)
 }
 
-// Observed is what the engine runs for this agent, by name.
-type Observed struct {
-	Bridges    []string `json:"bridges"`
-	Containers []string `json:"containers"`
+// Capabilities is what a driver gives each decky, as data: validation and
+// the conformance suite read it.
+type Capabilities struct {
+	// LANDrivers are the LAN drivers the driver can materialise.
+	LANDrivers []topology.Driver `json:"lan_drivers"`
+	// OwnStack: each decky has its own network namespace, so its MAC
+	// (the persona's vendor), hostname and TCP/IP sysctls are its own.
+	OwnStack bool `json:"own_stack"`
+	// NeedsRoot: applying needs root (namespaces, host interfaces).
+	NeedsRoot bool `json:"needs_root"`
 }
 
 // DeckyStatus is the state of one decky on the host.
@@ -49,12 +61,7 @@ type DeckyStatus struct {
 }
 
 // Progress is one step of an apply.
-type Progress struct {
-	Action string `json:"action"` // create, replace, remove, start, keep, network, teardown
-	Object string `json:"object"` // "decky web-01", "lan dmz"
-	Done   int    `json:"done"`
-	Total  int    `json:"total"`
-}
+type Progress = wire.Progress
 
 // ProgressFunc receives apply progress; it must not block.
 type ProgressFunc func(Progress)

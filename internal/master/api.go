@@ -30,11 +30,25 @@ func (m *Master) NewAPI() (*api.Server, error) {
 func (m *Master) ServeAPI(ctx context.Context, l net.Listener, h http.Handler) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{m.Cert}}}
-	go func() { <-ctx.Done(); srv.Close() }()
-	if err := srv.ServeTLS(l, "", ""); !errors.Is(err, http.ErrServerClosed) {
+	return serveUntil(ctx, srv, func() error { return srv.ServeTLS(l, "", "") })
+}
+
+// serveUntil runs serve until ctx is done, then closes srv and waits for
+// serve to return.
+func serveUntil(ctx context.Context, srv *http.Server, serve func() error) error {
+	errc := make(chan error, 1)
+	go func() { errc <- serve() }()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
 		return err
+	case <-ctx.Done():
+		srv.Close()
+		<-errc
+		return nil
 	}
-	return nil
 }
 
 // ServeMetrics serves Prometheus metrics on the management listener l
@@ -43,9 +57,5 @@ func (m *Master) ServeMetrics(ctx context.Context, l net.Listener, h http.Handle
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", h)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { <-ctx.Done(); srv.Close() }()
-	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serveUntil(ctx, srv, func() error { return srv.Serve(l) })
 }

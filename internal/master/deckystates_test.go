@@ -12,7 +12,13 @@ import (
 func TestDeckyStatesFromObservation(t *testing.T) {
 	spec := json.RawMessage(`{"deckies":[{"name":"web"},{"name":"db"},{"name":"gw"}]}`)
 	top := &store.Topology{ID: "t1", Status: store.Active, Spec: spec}
-	obs := json.RawMessage(`{"bridges":[],"containers":["decnet-t1-web","decnet-t1-web-custom","gw"]}`)
+	// Deckies are known by the labels the driver put on them; a custom
+	// service's container, a decky of another topology and a stopped one
+	// do not count.
+	obs := json.RawMessage(`{"bridges":[],"containers":["decnet-t1-web","decnet-t1-web-custom","gw"],"deckies":[
+		{"topology_id":"t1","name":"web","running":true,"state":"running"},
+		{"topology_id":"t0","name":"db","running":true,"state":"running"},
+		{"topology_id":"t1","name":"gw","running":true,"state":"running"}]}`)
 	h := &store.Host{ID: "h", AppliedID: "t1", Observed: obs}
 	got := master.DeckyStates(top, h)
 	want := map[string]string{"web": master.DeckyRunning, "db": master.DeckyMissing, "gw": master.DeckyRunning}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/decnet/decnet/internal/pki"
 	"github.com/decnet/decnet/internal/store"
+	"github.com/decnet/decnet/internal/wire"
 )
 
 // Enrollment and the agent-facing endpoints. An agent joins with a
@@ -43,7 +44,7 @@ type Authority struct {
 	Now       func() time.Time
 	// OnHeartbeat, when set, learns every accepted heartbeat (the
 	// reconciler).
-	OnHeartbeat func(host string, hb Heartbeat)
+	OnHeartbeat func(host string, hb *wire.Heartbeat)
 }
 
 func (a *Authority) now() time.Time {
@@ -59,10 +60,16 @@ func tokenHash(token string) string {
 }
 
 // NewJoinToken records a single-use token for host name and returns it.
-// Only its hash is stored.
+// Only its hash is stored. A host id is enrolled once: a decommissioned id
+// stays taken, since its revoked certificate names it.
 func (a *Authority) NewJoinToken(ctx context.Context, name string, ttl time.Duration) (string, time.Time, error) {
 	if !pki.ValidHostID(name) {
-		return "", time.Time{}, fmt.Errorf("host name %q must be 1-63 lowercase letters, digits or '-', starting with a letter or digit", name)
+		return "", time.Time{}, invalid("name %q must be 1-63 lowercase letters, digits or '-', starting with a letter or digit", name)
+	}
+	if _, err := a.Store.Host(ctx, name); err == nil {
+		return "", time.Time{}, conflict("host %q is already enrolled (or was decommissioned); pick another name", name)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return "", time.Time{}, err
 	}
 	if ttl <= 0 {
 		ttl = JoinTokenTTL
@@ -192,5 +199,5 @@ func agentJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func agentError(w http.ResponseWriter, status int, code, msg string) {
-	agentJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+	agentJSON(w, status, wire.ErrorBody{Error: wire.Error{Code: code, Message: msg}})
 }

@@ -17,8 +17,11 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/decnet/decnet/internal/bus"
+	"github.com/decnet/decnet/internal/master/api"
+	"github.com/decnet/decnet/internal/output"
 	"github.com/decnet/decnet/internal/pki"
 	"github.com/decnet/decnet/internal/store"
 	"github.com/decnet/decnet/internal/store/postgres"
@@ -39,6 +42,21 @@ type Config struct {
 	// Addresses are extra DNS names and IPs in the master's certificate
 	// (agents verify the role, not the name, but other clients may not).
 	Addresses []string
+	// APIListen serves the operator API and the dashboard over HTTPS.
+	APIListen string
+	// MetricsListen serves Prometheus /metrics; "" serves none.
+	MetricsListen string
+	// Retention deletes stored events older than this (0 keeps them).
+	Retention time.Duration
+	// Outputs are SIEM outputs given on the command line, validated.
+	Outputs []output.Config
+	// ReconcileInterval is how often desired and reported states are
+	// compared when nothing wakes the reconciler; 0 means
+	// ReconcileInterval.
+	ReconcileInterval time.Duration
+	// Dashboard builds the web UI served beside the API under "/"; nil
+	// serves the API alone.
+	Dashboard func(m *Master, a *api.Server) (http.Handler, error)
 	Log       *slog.Logger
 }
 
@@ -57,7 +75,15 @@ type Master struct {
 	JS        jetstream.JetStream
 	// Outputs runs the SIEM outputs (command-line and API-managed).
 	Outputs *Outputs
-	log     *slog.Logger
+	// Lifecycle owns every change to topologies and hosts.
+	Lifecycle *Lifecycle
+	log       *slog.Logger
+
+	// Set by Start.
+	api                     *api.Server
+	handler                 http.Handler
+	agentsL, apiL, metricsL net.Listener
+	password                string
 }
 
 // Open prepares a master: the data directory, the CA (made on first
@@ -118,10 +144,114 @@ func Open(ctx context.Context, cfg Config) (*Master, error) {
 	m.Authority = &Authority{CA: ca, Store: m.Store, Artifacts: m.Artifacts, Log: m.log}
 	m.Reconciler = NewReconciler(m.Store, ca, m.Cert, m.log)
 	m.Outputs = NewOutputs(m.Store, cfg.DataDir, m.log)
-	m.Authority.OnHeartbeat = func(host string, hb Heartbeat) {
-		m.Reconciler.Observe(host, hb.API, hb.AppliedID, hb.AppliedHash, hb.OperationIDs(), hb.Observed)
-	}
+	m.Lifecycle = NewLifecycle(m.Store, m.log)
+	m.Authority.OnHeartbeat = m.Reconciler.Observe
 	return m, nil
+}
+
+// Start prepares everything Run serves, so that addresses and the first
+// admin password are known before anything is served: it starts the bus,
+// binds the agent, API and metrics listeners, builds the API and the
+// dashboard, and makes the admin account on first start.
+func (m *Master) Start(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			m.closeListeners()
+		}
+	}()
+	if err := m.StartBus(ctx); err != nil {
+		return err
+	}
+	if m.agentsL, err = net.Listen("tcp", m.Config.AgentListen); err != nil {
+		return fmt.Errorf("listen for agents on %s: %w", m.Config.AgentListen, err)
+	}
+	// A port chosen by the kernel (decnet up) is the one join commands
+	// must name.
+	if _, port, err := net.SplitHostPort(m.Config.AgentListen); err == nil && port == "0" {
+		m.Config.AgentListen = m.agentsL.Addr().String()
+	}
+	if m.apiL, err = net.Listen("tcp", m.Config.APIListen); err != nil {
+		return fmt.Errorf("listen for the API on %s: %w", m.Config.APIListen, err)
+	}
+	if m.Config.MetricsListen != "" {
+		if m.metricsL, err = net.Listen("tcp", m.Config.MetricsListen); err != nil {
+			return fmt.Errorf("listen for metrics on %s: %w", m.Config.MetricsListen, err)
+		}
+	}
+	if m.api, err = m.NewAPI(); err != nil {
+		return err
+	}
+	m.api.Mount(m.Routes()...)
+	mux := http.NewServeMux()
+	mux.Handle(api.Prefix+"/", m.api.Handler())
+	if m.Config.Dashboard != nil {
+		ui, err := m.Config.Dashboard(m, m.api)
+		if err != nil {
+			return err
+		}
+		mux.Handle("/", ui)
+	} else {
+		mux.Handle("/", m.api.Handler())
+	}
+	m.handler = mux
+	password, created, err := api.Bootstrap(ctx, m.Store)
+	if err != nil {
+		return err
+	}
+	if created {
+		m.password = password
+	}
+	return nil
+}
+
+// AdminPassword is the admin password Start generated on the first start
+// ("" afterwards: it is shown once).
+func (m *Master) AdminPassword() string { return m.password }
+
+// DashboardURL is where Start serves the dashboard (the API is under
+// /api/v1).
+func (m *Master) DashboardURL() string { return "https://" + m.apiL.Addr().String() + "/" }
+
+// AgentsAddr is the address of the agent listener Start bound.
+func (m *Master) AgentsAddr() string { return m.agentsL.Addr().String() }
+
+// Run serves until ctx is done: the DB ingester, the SIEM outputs, the
+// reconciler, retention, and the agent, API and metrics servers. Every
+// goroutine is Run's; the first that fails stops the others and its error
+// is returned. Call Start first.
+func (m *Master) Run(ctx context.Context) error {
+	if m.handler == nil {
+		return errors.New("master: Run before Start")
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	ing := NewIngester(m.Store, m.log)
+	ing.OnBatch = m.api.RecordIngest
+	interval := m.Config.ReconcileInterval
+	if interval <= 0 {
+		interval = ReconcileInterval
+	}
+	g.Go(func() error { <-gctx.Done(); m.api.Close(); return nil })
+	g.Go(func() error { return ing.Run(gctx, m.JS) })
+	g.Go(func() error { return m.Outputs.Run(gctx, m.JS, m.Config.Outputs) })
+	g.Go(func() error { return m.Reconciler.Run(gctx, interval) })
+	g.Go(func() error {
+		return RunRetention(gctx, m.Store, m.Artifacts, m.Config.Retention, time.Hour, m.log)
+	})
+	g.Go(func() error { return m.ServeAgents(gctx, m.agentsL) })
+	g.Go(func() error { return m.ServeAPI(gctx, m.apiL, m.handler) })
+	if m.metricsL != nil {
+		g.Go(func() error { return m.ServeMetrics(gctx, m.metricsL, m.api.MetricsHandler()) })
+	}
+	m.log.Info("master running", "data", m.Config.DataDir, "dashboard", m.DashboardURL(), "agents", m.AgentsAddr(), "ca_hash", m.CA.Hash())
+	return g.Wait()
+}
+
+func (m *Master) closeListeners() {
+	for _, l := range []net.Listener{m.agentsL, m.apiL, m.metricsL} {
+		if l != nil {
+			l.Close()
+		}
+	}
 }
 
 // StartBus starts the embedded bus (unless an external one is configured)
@@ -186,16 +316,12 @@ func (m *Master) revocations(ctx context.Context) pki.Revocations {
 func (m *Master) ServeAgents(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{Handler: m.Authority.AgentHandler(), ReadHeaderTimeout: 10 * time.Second,
 		TLSConfig: AgentTLSConfig(m.CA, m.Cert)}
-	go func() { <-ctx.Done(); srv.Close() }()
-	err := srv.ServeTLS(l, "", "")
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
+	return serveUntil(ctx, srv, func() error { return srv.ServeTLS(l, "", "") })
 }
 
-// Close releases the bus connection, the bus and the store.
+// Close releases the listeners, the bus connection, the bus and the store.
 func (m *Master) Close() error {
+	m.closeListeners()
 	if m.NATS != nil {
 		m.NATS.Close()
 	}

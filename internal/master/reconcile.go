@@ -19,84 +19,105 @@ import (
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/pki"
 	"github.com/decnet/decnet/internal/store"
+	"github.com/decnet/decnet/internal/topology"
+	"github.com/decnet/decnet/internal/wire"
 )
 
 // Reconciler makes every host run what the master wants. It learns each
-// host's truth from heartbeats and pushes an apply (or a teardown) when the
-// applied hash differs from the desired one: one operation at a time per
-// host, each with a fresh operation id the agent refuses to run twice, and
-// exponential backoff after failures. Status changes are compare-and-swap.
+// host's truth from heartbeats; what to do about a topology is decided by
+// Decide, a pure function of the desired topology, what the master knows
+// of its host and the time. The loop around it pushes an apply (or a
+// teardown): one operation at a time per host, each with a fresh operation
+// id the agent refuses to run twice, and exponential backoff after
+// failures. Status changes are compare-and-swap.
 type Reconciler struct {
 	st   store.Store
 	ca   *pki.CA
 	cert tls.Certificate
 	log  *slog.Logger
+	now  func() time.Time
 
 	mu    sync.Mutex
-	hosts map[string]*hostState
+	hosts map[string]*HostState
 	// kick wakes Run early: a heartbeat from a host that was unreachable.
 	kick chan struct{}
+	// ops are the operations in flight; Run waits for them.
+	ops sync.WaitGroup
 }
 
-type hostState struct {
-	api         string // https://host:port or unix:///path
-	appliedID   string
-	appliedHash string
-	inflight    bool
-	failures    int
-	notBefore   time.Time
-	// unreachable is set when the last push could not reach the agent; a
+// HostState is what the reconciler knows of one host.
+type HostState struct {
+	API         string // https://host:port or unix:///path
+	AppliedID   string
+	AppliedHash string
+	Inflight    bool
+	Failures    int
+	NotBefore   time.Time
+	// Unreachable is set when the last push could not reach the agent; a
 	// heartbeat proves it is back, which ends the backoff.
-	unreachable bool
-	// lastOp is the last operation whose result the reconciler got; a
+	Unreachable bool
+	// LastOp is the last operation whose result the reconciler got; a
 	// heartbeat that does not list it was taken before that operation
 	// finished, so its applied hash is stale.
-	lastOp string
-	// running is how many deckies the engine reported running (-1: not
-	// reported); fewer than the topology has means objects are missing.
-	observed   json.RawMessage
-	lastRepair time.Time
+	LastOp string
+	// Observed is the engine's last report, nil until one arrives.
+	Observed   *wire.Observed
+	LastRepair time.Time
 }
 
 // RepairInterval spaces re-pushes for missing objects, so a decky that
 // keeps dying is not re-created in a tight loop.
 const RepairInterval = 30 * time.Second
 
-// observedContainers returns the containers an observation lists; false
-// when the heartbeat carried none (the engine was not asked, or failed).
-func observedContainers(observed json.RawMessage) ([]string, bool) {
-	var o struct {
-		Containers []string `json:"containers"`
-	}
-	if len(observed) == 0 || json.Unmarshal(observed, &o) != nil || o.Containers == nil {
-		return nil, false
-	}
-	return o.Containers, true
+// MaxApplyFailures is how many failed pushes in a row mark a deploying
+// topology failed.
+const MaxApplyFailures = 5
+
+// ReconcileInterval is how often the reconciler compares every topology
+// with its host when nothing wakes it earlier.
+const ReconcileInterval = 2 * time.Second
+
+// Action is what the reconciler does about one topology.
+type Action int
+
+// The actions.
+const (
+	// Wait: nothing to do now (in sync, no host API yet, an operation in
+	// flight, or backing off).
+	Wait Action = iota
+	// Push an apply of the desired hash.
+	Push
+	// Repair pushes the same hash again: the engine lost deckies.
+	Repair
+	// Converged moves a deploying topology to active: its host reports
+	// the desired hash (the completion arrived by heartbeat).
+	Converged
+	// Remove pushes a teardown.
+	Remove
+)
+
+func (a Action) String() string {
+	return [...]string{"wait", "push", "repair", "converged", "remove"}[a]
 }
 
-// isDeckyContainer: the docker driver names a decky's container
-// <prefix>-<decky>, the host driver by the decky's name alone. Custom
-// service containers (<decky container>-<service>) do not match.
-func isDeckyContainer(c, decky string) bool {
-	return c == decky || strings.HasSuffix(c, "-"+decky)
-}
-
-// runningDeckies counts the decky containers an observation lists, or -1.
-func runningDeckies(observed json.RawMessage, deckies []string) int {
-	cs, ok := observedContainers(observed)
-	if !ok {
-		return -1
+// Decide is the reconciler's decision for topology t given what it knows
+// of t's host (nil: never heard of) at now. It does no I/O.
+func Decide(t *store.Topology, h *HostState, now time.Time) Action {
+	if h == nil || h.API == "" || h.Inflight || now.Before(h.NotBefore) {
+		return Wait
 	}
-	n := 0
-	for _, c := range cs {
-		for _, d := range deckies {
-			if isDeckyContainer(c, d) {
-				n++
-				break
-			}
-		}
+	switch {
+	case ShouldRun(t.Status) && h.AppliedHash != t.Hash:
+		return Push
+	case (t.Status == store.Active || t.Status == store.Degraded) && h.AppliedID == t.ID &&
+		now.Sub(h.LastRepair) > RepairInterval && Missing(t, h.Observed):
+		return Repair
+	case t.Status == store.Deploying:
+		return Converged
+	case t.Status == store.TearingDown:
+		return Remove
 	}
-	return n
+	return Wait
 }
 
 // Decky states, from what the host's engine last reported.
@@ -105,6 +126,43 @@ const (
 	DeckyMissing = "missing"
 )
 
+// deckyNames reads the decky names of a stored spec.
+func deckyNames(spec json.RawMessage) ([]string, bool) {
+	var sp struct {
+		Deckies []struct {
+			Name string `json:"name"`
+		} `json:"deckies"`
+	}
+	if json.Unmarshal(spec, &sp) != nil {
+		return nil, false
+	}
+	names := make([]string, len(sp.Deckies))
+	for i, d := range sp.Deckies {
+		names[i] = d.Name
+	}
+	return names, true
+}
+
+// ParseObserved reads a stored observation; nil when there is none or the
+// engine could not be asked.
+func ParseObserved(raw json.RawMessage) *wire.Observed {
+	var o wire.Observed
+	if len(raw) == 0 || json.Unmarshal(raw, &o) != nil || o.Error != "" {
+		return nil
+	}
+	return &o
+}
+
+// Missing reports whether an observation shows a decky of t that the
+// engine does not run.
+func Missing(t *store.Topology, obs *wire.Observed) bool {
+	names, ok := deckyNames(t.Spec)
+	if obs == nil || !ok {
+		return false
+	}
+	return slices.ContainsFunc(names, func(n string) bool { return !obs.Running(t.ID, n) })
+}
+
 // DeckyStates tells, for each decky of a topology that should run and that
 // its host last reported as applied, whether the engine runs it; nil when
 // that is not known.
@@ -112,66 +170,51 @@ func DeckyStates(t *store.Topology, h *store.Host) map[string]string {
 	if h == nil || h.Decommissioned || h.AppliedID != t.ID || !ShouldRun(t.Status) {
 		return nil
 	}
-	cs, ok := observedContainers(h.Observed)
-	if !ok {
+	obs := ParseObserved(h.Observed)
+	names, ok := deckyNames(t.Spec)
+	if obs == nil || !ok {
 		return nil
 	}
-	var sp struct {
-		Deckies []struct {
-			Name string `json:"name"`
-		} `json:"deckies"`
-	}
-	if json.Unmarshal(t.Spec, &sp) != nil {
-		return nil
-	}
-	out := make(map[string]string, len(sp.Deckies))
-	for _, d := range sp.Deckies {
-		out[d.Name] = DeckyMissing
-		for _, c := range cs {
-			if isDeckyContainer(c, d.Name) {
-				out[d.Name] = DeckyRunning
-				break
-			}
+	out := make(map[string]string, len(names))
+	for _, n := range names {
+		out[n] = DeckyMissing
+		if obs.Running(t.ID, n) {
+			out[n] = DeckyRunning
 		}
 	}
 	return out
 }
-
-// MaxApplyFailures is how many failed pushes in a row mark a deploying
-// topology failed.
-const MaxApplyFailures = 5
 
 // NewReconciler returns a reconciler; it starts nothing.
 func NewReconciler(st store.Store, ca *pki.CA, cert tls.Certificate, log *slog.Logger) *Reconciler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Reconciler{st: st, ca: ca, cert: cert, log: log.With("component", "reconciler"), hosts: map[string]*hostState{},
-		kick: make(chan struct{}, 1)}
+	return &Reconciler{st: st, ca: ca, cert: cert, log: log.With("component", "reconciler"), now: time.Now,
+		hosts: map[string]*HostState{}, kick: make(chan struct{}, 1)}
 }
 
-// Observe records a heartbeat's truth. finishedOps are the ids of the
-// operations the agent reports as finished.
-func (r *Reconciler) Observe(host, api, appliedID, appliedHash string, finishedOps []string, observed json.RawMessage) {
+// Observe records a heartbeat's truth.
+func (r *Reconciler) Observe(host string, hb *wire.Heartbeat) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h := r.hosts[host]
 	if h == nil {
-		h = &hostState{}
+		h = &HostState{}
 		r.hosts[host] = h
 	}
-	if len(observed) > 0 {
-		h.observed = observed
+	if hb.Observed != nil && hb.Observed.Error == "" {
+		h.Observed = hb.Observed
 	}
-	if api != "" {
-		h.api = api
+	if hb.API != "" {
+		h.API = hb.API
 	}
-	if h.lastOp != "" && !slices.Contains(finishedOps, h.lastOp) {
+	if h.LastOp != "" && !slices.Contains(hb.OperationIDs(), h.LastOp) {
 		return // taken before our last operation finished
 	}
-	h.appliedID, h.appliedHash = appliedID, appliedHash
-	if h.unreachable {
-		h.unreachable, h.failures, h.notBefore = false, 0, time.Time{}
+	h.AppliedID, h.AppliedHash = hb.AppliedID, hb.AppliedHash
+	if h.Unreachable {
+		h.Unreachable, h.Failures, h.NotBefore = false, 0, time.Time{}
 		select {
 		case r.kick <- struct{}{}:
 		default:
@@ -183,16 +226,20 @@ func (r *Reconciler) applied(host, id, hash, op string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if h := r.hosts[host]; h != nil {
-		h.appliedID, h.appliedHash, h.lastOp = id, hash, op
+		h.AppliedID, h.AppliedHash, h.LastOp = id, hash, op
+		// What the engine ran before this operation says nothing now.
+		h.Observed = nil
 	}
 }
 
-// Run reconciles every interval until ctx is done.
+// Run reconciles every interval until ctx is done, and returns once the
+// operations it started have finished.
 func (r *Reconciler) Run(ctx context.Context, interval time.Duration) error {
+	defer r.ops.Wait()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if err := r.Once(ctx); err != nil {
+		if err := r.Once(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("reconcile", "err", err)
 		}
 		select {
@@ -205,50 +252,47 @@ func (r *Reconciler) Run(ctx context.Context, interval time.Duration) error {
 }
 
 // Once compares every topology with what its host reported and starts
-// the operations needed. Operations run in the background, one per host.
+// the operations Decide asks for, one per host, in the background (Run
+// waits for them).
 func (r *Reconciler) Once(ctx context.Context) error {
 	tops, err := r.st.ListTopologies(ctx)
 	if err != nil {
 		return err
 	}
-	now := time.Now()
+	now := r.now()
 	for _, t := range tops {
 		r.mu.Lock()
 		h := r.hosts[t.HostID]
-		var job func()
-		if h != nil && h.api != "" && !h.inflight && !now.Before(h.notBefore) {
-			switch {
-			case ShouldRun(t.Status) && h.appliedHash != t.Hash:
-				top := t
-				job = func() { r.apply(ctx, t.HostID, h.api, &top) }
-			case (t.Status == store.Active || t.Status == store.Degraded) && h.appliedHash == t.Hash &&
-				now.Sub(h.lastRepair) > RepairInterval && missing(t.Spec, h.observed):
-				// The engine lost objects (a restarted host, a killed
-				// container): the same hash again makes the agent re-create
-				// what is missing and touch nothing else.
-				h.lastRepair = now
-				top := t
-				r.log.Info("objects missing on host, re-pushing", "host_id", t.HostID, "topology_id", t.ID)
-				job = func() { r.apply(ctx, t.HostID, h.api, &top) }
-			case t.Status == store.Deploying && h.appliedHash == t.Hash:
-				// Converged: the completion arrived by heartbeat.
-				id := t.ID
-				job = func() {
-					r.transition(ctx, id, store.Deploying, store.Active, "agent reports the desired hash")
-					r.done(t.HostID, nil)
-				}
-			case t.Status == store.TearingDown:
-				top := t
-				job = func() { r.teardown(ctx, t.HostID, h.api, &top) }
+		act := Decide(&t, h, now)
+		var api string
+		if act != Wait {
+			h.Inflight = true
+			api = h.API
+			if act == Repair {
+				h.LastRepair = now
 			}
 		}
-		if job != nil {
-			h.inflight = true
-		}
 		r.mu.Unlock()
-		if job != nil {
-			go job()
+		if act == Wait {
+			continue
 		}
+		top := t
+		r.ops.Add(1)
+		go func() {
+			defer r.ops.Done()
+			switch act {
+			case Push:
+				r.apply(ctx, top.HostID, api, &top)
+			case Repair:
+				r.log.Info("objects missing on host, re-pushing", "host_id", top.HostID, "topology_id", top.ID)
+				r.apply(ctx, top.HostID, api, &top)
+			case Converged:
+				r.transition(ctx, top.ID, store.Deploying, store.Active, "agent reports the desired hash")
+				r.done(top.HostID, nil)
+			case Remove:
+				r.teardown(ctx, top.HostID, api, &top)
+			}
+		}()
 	}
 	return nil
 }
@@ -257,16 +301,21 @@ func (r *Reconciler) done(host string, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h := r.hosts[host]
-	h.inflight = false
+	h.Inflight = false
 	var te *transportError
-	h.unreachable = errors.As(err, &te)
+	h.Unreachable = errors.As(err, &te)
 	if err == nil {
-		h.failures, h.notBefore = 0, time.Time{}
+		h.Failures, h.NotBefore = 0, time.Time{}
 		return
 	}
-	h.failures++
-	backoff := min(time.Second<<min(h.failures, 8), 5*time.Minute)
-	h.notBefore = time.Now().Add(backoff)
+	h.Failures++
+	h.NotBefore = r.now().Add(Backoff(h.Failures))
+}
+
+// Backoff is the wait after n failed operations in a row: 2^n seconds, at
+// most 5 minutes.
+func Backoff(n int) time.Duration {
+	return min(time.Second<<min(n, 8), 5*time.Minute)
 }
 
 func (r *Reconciler) transition(ctx context.Context, id, from, to, reason string) {
@@ -277,9 +326,14 @@ func (r *Reconciler) transition(ctx context.Context, id, from, to, reason string
 
 func (r *Reconciler) apply(ctx context.Context, host, api string, t *store.Topology) {
 	op := event.NewID()
-	body, _ := json.Marshal(map[string]any{"topology_id": t.ID, "version_hash": t.Hash, "operation_id": op, "spec": t.Spec})
+	var spec topology.Spec
+	if err := json.Unmarshal(t.Spec, &spec); err != nil {
+		r.done(host, err)
+		r.log.Error("stored spec unreadable", "topology_id", t.ID, "err", err)
+		return
+	}
 	r.log.Info("pushing topology", "host_id", host, "topology_id", t.ID, "hash", t.Hash, "operation_id", op)
-	res, err := r.call(ctx, host, api, "/topology/apply", body)
+	res, err := r.call(ctx, host, api, wire.PathApply, wire.ApplyRequest{TopologyID: t.ID, VersionHash: t.Hash, OperationID: op, Spec: &spec})
 	if err == nil && !res.OK {
 		err = errors.New(res.Error)
 	}
@@ -287,7 +341,7 @@ func (r *Reconciler) apply(ctx context.Context, host, api string, t *store.Topol
 	if err != nil {
 		r.log.Warn("apply failed", "host_id", host, "topology_id", t.ID, "err", err)
 		r.mu.Lock()
-		failures := r.hosts[host].failures
+		failures := r.hosts[host].Failures
 		r.mu.Unlock()
 		if failures >= MaxApplyFailures {
 			r.transition(ctx, t.ID, store.Deploying, store.Failed, fmt.Sprintf("%d pushes failed: %v", failures, err))
@@ -307,8 +361,7 @@ func (r *Reconciler) apply(ctx context.Context, host, api string, t *store.Topol
 
 func (r *Reconciler) teardown(ctx context.Context, host, api string, t *store.Topology) {
 	op := event.NewID()
-	body, _ := json.Marshal(map[string]any{"operation_id": op})
-	res, err := r.call(ctx, host, api, "/topology/teardown", body)
+	res, err := r.call(ctx, host, api, wire.PathTeardown, wire.TeardownRequest{OperationID: op})
 	if err == nil && !res.OK {
 		err = errors.New(res.Error)
 	}
@@ -321,40 +374,16 @@ func (r *Reconciler) teardown(ctx context.Context, host, api string, t *store.To
 	r.transition(ctx, t.ID, store.TearingDown, store.TornDown, "torn down by "+host)
 }
 
-// missing reports whether an observation shows fewer running deckies
-// than the spec has.
-func missing(spec json.RawMessage, observed json.RawMessage) bool {
-	var sp struct {
-		Deckies []struct {
-			Name string `json:"name"`
-		} `json:"deckies"`
-	}
-	if json.Unmarshal(spec, &sp) != nil || len(sp.Deckies) == 0 {
-		return false
-	}
-	names := make([]string, len(sp.Deckies))
-	for i, d := range sp.Deckies {
-		names[i] = d.Name
-	}
-	n := runningDeckies(observed, names)
-	return n >= 0 && n < len(names)
-}
-
 // transportError is a push that never reached the agent.
 type transportError struct{ err error }
 
 func (e *transportError) Error() string { return "agent unreachable: " + e.err.Error() }
 func (e *transportError) Unwrap() error { return e.err }
 
-type opResult struct {
-	OK    bool   `json:"ok"`
-	Error string `json:"error"`
-}
-
 // call runs one agent operation: over mutual TLS with the master's
 // certificate, checking the agent's role for that very host, or over the
 // unix socket of a same-host agent.
-func (r *Reconciler) call(ctx context.Context, host, api, path string, body []byte) (*opResult, error) {
+func (r *Reconciler) call(ctx context.Context, host, api, path string, req any) (*wire.OpResult, error) {
 	var client *http.Client
 	base := api
 	if sock, ok := strings.CutPrefix(api, "unix://"); ok {
@@ -365,22 +394,33 @@ func (r *Reconciler) call(ctx context.Context, host, api, path string, body []by
 	} else {
 		client = &http.Client{Transport: &http.Transport{TLSClientConfig: pki.ClientTLSConfig(r.ca.Pool(), r.cert, pki.Only(pki.Agent(host)))}}
 	}
-	cctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(cctx, http.MethodPost, base+path, bytes.NewReader(body))
+	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
+	defer cancel()
+	hreq, err := http.NewRequestWithContext(cctx, http.MethodPost, base+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(hreq)
 	if err != nil {
 		return nil, &transportError{err}
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	var res opResult
-	if err := json.Unmarshal(data, &res); err != nil || (resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusInternalServerError) {
-		return nil, fmt.Errorf("agent %s answered %s: %s", host, resp.Status, bytes.TrimSpace(data))
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusInternalServerError:
+		var res wire.OpResult
+		if err := json.Unmarshal(data, &res); err == nil && res.ID != "" {
+			return &res, nil
+		}
 	}
-	return &res, nil
+	var refused wire.ErrorBody
+	if json.Unmarshal(data, &refused) == nil && refused.Error.Code != "" {
+		return nil, fmt.Errorf("agent %s refused (%s): %w", host, resp.Status, &refused.Error)
+	}
+	return nil, fmt.Errorf("agent %s answered %s: %s", host, resp.Status, bytes.TrimSpace(data))
 }

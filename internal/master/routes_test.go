@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +19,7 @@ import (
 	"github.com/decnet/decnet/internal/master"
 	"github.com/decnet/decnet/internal/master/api"
 	"github.com/decnet/decnet/internal/store"
+	"github.com/decnet/decnet/internal/testenv"
 )
 
 // routesEnv is a master with its operator API and the topology and host
@@ -678,6 +682,72 @@ func TestViewersReadNoSecrets(t *testing.T) {
 		if strings.Contains(string(viewer.body), "s3cret-requirepass") || !strings.Contains(string(viewer.body), master.Redacted) ||
 			!strings.Contains(string(viewer.body), "7.0.15") {
 			t.Errorf("viewer %s: %s", path, viewer.body)
+		}
+	}
+}
+
+// TestCLIRefusesAsTheAPI deploys through `decnet deploy --data` what the
+// API refuses, and checks that the CLI refuses it with the same error code:
+// both go through the master's lifecycle core.
+func TestCLIRefusesAsTheAPI(t *testing.T) {
+	bin := testenv.DecnetBinary(t)
+	e := newRoutesEnv(t)
+	e.addHost("h1")
+	// The API first: h1 runs topology "live".
+	live := e.create(map[string]any{"spec": specDoc("live", "h1", "10.91.0.0/24")})
+	want(t, "deploy live", e.admin.do("POST", "/topologies/"+live.ID+"/deploy", nil), http.StatusAccepted, "")
+
+	big := specDoc("big", "h1", "10.93.0.0/24")
+	big["deckies"].([]any)[0].(map[string]any)["service_config"] = map[string]any{"ssh": map[string]any{"motd": strings.Repeat("<", 1<<20)}}
+	bigCLI := specDoc("big-cli", "h1", "10.96.0.0/24")
+	bigCLI["deckies"] = big["deckies"]
+	// Each case has a spec for the API and one for the CLI (another name
+	// and subnet: what the API stored must not be what the CLI trips on).
+	cases := []struct {
+		name     string
+		api, cli map[string]any
+		code     string
+	}{
+		{"unenrolled host", specDoc("ghost", "ghost", "10.92.0.0/24"), specDoc("ghost-cli", "ghost", "10.95.0.0/24"), api.CodeNotFound},
+		{"second live topology", specDoc("second", "h1", "10.94.0.0/24"), specDoc("second-cli", "h1", "10.97.0.0/24"), api.CodeConflict},
+		// JSON escapes '<' as \u003c: one MiB of them is over the 4 MiB cap
+		// once stored, though the document itself is under it.
+		{"over the size cap", big, bigCLI, api.CodeInvalid},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := e.admin.do("POST", "/topologies", map[string]any{"spec": c.api})
+			if r.code == http.StatusCreated {
+				r = e.admin.do("POST", "/topologies/"+decode[topo](t, r).ID+"/deploy", nil)
+			}
+			if r.errCode() != c.code {
+				t.Fatalf("API: %d %s, want %s", r.code, r.body, c.code)
+			}
+			var doc bytes.Buffer
+			enc := json.NewEncoder(&doc)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(c.cli); err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(t.TempDir(), "spec.json")
+			if err := os.WriteFile(file, doc.Bytes(), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(bin, "deploy", "--data", e.m.Config.DataDir, "--config", file).CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "decnet: "+c.code+": ") {
+				t.Fatalf("CLI: %v\n%s\nwant the refusal coded %s", err, out, c.code)
+			}
+			t.Logf("API %s; CLI: %s", r.errCode(), strings.TrimSpace(string(out)))
+		})
+	}
+	// Nothing the CLI refused was stored.
+	tops, err := e.m.Store.ListTopologies(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tp := range tops {
+		if strings.HasSuffix(tp.Name, "-cli") {
+			t.Errorf("refused topology %s stored (%s)", tp.Name, tp.Status)
 		}
 	}
 }

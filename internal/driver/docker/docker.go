@@ -18,6 +18,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/decnet/decnet/internal/driver"
+	"github.com/decnet/decnet/internal/topology"
 )
 
 // Label keys. Values are full ids, never prefixes.
@@ -91,6 +92,15 @@ func New(opts Options) (*Driver, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Driver{opts: opts, cli: cli, log: log.With("component", "driver/docker")}, nil
+}
+
+// Name implements driver.Driver.
+func (d *Driver) Name() string { return "docker" }
+
+// Capabilities implements driver.Driver: every decky is a container with
+// its own network namespace, on bridge, macvlan or ipvlan networks.
+func (d *Driver) Capabilities() driver.Capabilities {
+	return driver.Capabilities{LANDrivers: []topology.Driver{topology.Bridge, topology.Macvlan, topology.IPvlan}, OwnStack: true, NeedsRoot: true}
 }
 
 // Close releases the engine client.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/decnet/decnet/internal/driver"
 	"github.com/decnet/decnet/internal/topology"
+	"github.com/decnet/decnet/internal/wire"
 )
 
 // Teardown implements driver.Driver: every container, then every network
@@ -43,9 +44,9 @@ func (d *Driver) Teardown(ctx context.Context) error {
 }
 
 // Observe implements driver.Driver: the names of this agent's networks and
-// running containers, read-only.
-func (d *Driver) Observe(ctx context.Context) (driver.Observed, error) {
-	obs := driver.Observed{Bridges: []string{}, Containers: []string{}}
+// running containers, and its deckies by their labels, read-only.
+func (d *Driver) Observe(ctx context.Context) (wire.Observed, error) {
+	obs := wire.Observed{Bridges: []string{}, Containers: []string{}, Deckies: []wire.ObservedDecky{}}
 	nets, err := d.cli.NetworkList(ctx, network.ListOptions{Filters: d.ownFilter()})
 	if err != nil {
 		return obs, fmt.Errorf("list networks: %w", err)
@@ -53,15 +54,23 @@ func (d *Driver) Observe(ctx context.Context) (driver.Observed, error) {
 	for _, n := range nets {
 		obs.Bridges = append(obs.Bridges, n.Name)
 	}
-	ctrs, err := d.cli.ContainerList(ctx, container.ListOptions{Filters: d.ownFilter()})
+	ctrs, err := d.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: d.ownFilter()})
 	if err != nil {
 		return obs, fmt.Errorf("list containers: %w", err)
 	}
 	for _, c := range ctrs {
-		obs.Containers = append(obs.Containers, strings.TrimPrefix(firstName(c.Names), "/"))
+		running := c.State == "running"
+		if running {
+			obs.Containers = append(obs.Containers, strings.TrimPrefix(firstName(c.Names), "/"))
+		}
+		if c.Labels[LabelRole] == "decky" {
+			obs.Deckies = append(obs.Deckies, wire.ObservedDecky{Topology: c.Labels[LabelTopology], Name: c.Labels[LabelDecky],
+				Running: running, State: c.State})
+		}
 	}
 	sort.Strings(obs.Bridges)
 	sort.Strings(obs.Containers)
+	sort.Slice(obs.Deckies, func(i, j int) bool { return obs.Deckies[i].Name < obs.Deckies[j].Name })
 	return obs, nil
 }
 

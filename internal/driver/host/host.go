@@ -20,6 +20,7 @@ import (
 	"github.com/decnet/decnet/internal/decky"
 	"github.com/decnet/decnet/internal/driver"
 	"github.com/decnet/decnet/internal/topology"
+	"github.com/decnet/decnet/internal/wire"
 )
 
 // Driver runs deckies as goroutines of the agent.
@@ -168,18 +169,34 @@ func (d *Driver) Teardown(context.Context) error {
 	return nil
 }
 
+// Name implements driver.Driver.
+func (d *Driver) Name() string { return "host" }
+
+// Capabilities implements driver.Driver: deckies share the host's stack,
+// so they have no MAC, hostname or sysctls of their own.
+func (d *Driver) Capabilities() driver.Capabilities {
+	return driver.Capabilities{LANDrivers: []topology.Driver{topology.Bridge}}
+}
+
 // Observe implements driver.Driver. The host driver has no bridges; its
 // "containers" are the running deckies.
-func (d *Driver) Observe(context.Context) (driver.Observed, error) {
+func (d *Driver) Observe(context.Context) (wire.Observed, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	obs := driver.Observed{Bridges: []string{}, Containers: []string{}}
+	obs := wire.Observed{Bridges: []string{}, Containers: []string{}, Deckies: []wire.ObservedDecky{}}
 	for name, in := range d.running {
-		if !in.exited() {
+		running := !in.exited()
+		if running {
 			obs.Containers = append(obs.Containers, name)
 		}
+		state := "running"
+		if !running {
+			state = "exited"
+		}
+		obs.Deckies = append(obs.Deckies, wire.ObservedDecky{Topology: d.topo, Name: name, Running: running, State: state})
 	}
 	sort.Strings(obs.Containers)
+	sort.Slice(obs.Deckies, func(i, j int) bool { return obs.Deckies[i].Name < obs.Deckies[j].Name })
 	return obs, nil
 }
 

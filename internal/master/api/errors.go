@@ -110,15 +110,58 @@ func toError(err error) *Error {
 	case errors.As(err, &tooBig):
 		return Errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "request body exceeds %d bytes", tooBig.Limit)
 	case errors.Is(err, store.ErrNotFound):
-		return Errorf(http.StatusNotFound, CodeNotFound, "not found")
+		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: messageOf(err, store.ErrNotFound, "not found"), Details: detailsOf(err)}
 	case errors.Is(err, store.ErrConflict):
-		return Errorf(http.StatusConflict, CodeConflict, "conflict with the current state")
+		return &Error{Status: http.StatusConflict, Code: CodeConflict, Message: messageOf(err, store.ErrConflict, "conflict with the current state"), Details: detailsOf(err)}
 	case errors.Is(err, topology.ErrInvalid), errors.Is(err, topology.ErrDecode):
 		return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Message: "invalid topology", Details: topologyIssues(err)}
 	case errors.Is(err, ErrInvalid):
-		return Errorf(http.StatusBadRequest, CodeInvalid, "%s", err.Error())
+		return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Message: err.Error(), Details: detailsOf(err)}
 	}
 	return Errorf(http.StatusInternalServerError, CodeInternal, "internal error")
+}
+
+// CodeOf is the API error code err is answered with (INVALID, NOT_FOUND,
+// CONFLICT, ...), for callers that report an error outside HTTP, such as
+// the CLI: the same refusal has the same code everywhere.
+func CodeOf(err error) string { return toError(err).Code }
+
+// Refusal is a refused request of the master's core: Kind is the sentinel
+// it matches (store.ErrNotFound, store.ErrConflict or ErrInvalid), which
+// decides the status and code; Message is said as it is.
+type Refusal struct {
+	Kind    error
+	Message string
+	Details any
+}
+
+// Refuse returns a Refusal with a formatted message.
+func Refuse(kind error, format string, a ...any) *Refusal {
+	return &Refusal{Kind: kind, Message: fmt.Sprintf(format, a...)}
+}
+
+func (e *Refusal) Error() string { return e.Message }
+
+// Unwrap returns the sentinel.
+func (e *Refusal) Unwrap() error { return e.Kind }
+
+// messageOf is the message of a Refusal in err's chain, or def: other
+// errors may come from the store and are not shown.
+func messageOf(err, _ error, def string) string {
+	var r *Refusal
+	if errors.As(err, &r) {
+		return r.Message
+	}
+	return def
+}
+
+// detailsOf returns the details a Refusal in err's chain carries.
+func detailsOf(err error) any {
+	var r *Refusal
+	if errors.As(err, &r) {
+		return r.Details
+	}
+	return nil
 }
 
 // topologyIssues lists every validation or decoding problem in err's tree.

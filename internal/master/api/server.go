@@ -48,14 +48,42 @@ type Options struct {
 // routes need the CSRF header when called with a session cookie, and are
 // audited when their Role is admin; any method but GET and HEAD counts as
 // mutating whatever the field says. Audit also records a read (of
-// attacker content, for instance). Handler gets the authenticated caller,
-// nil on a public route.
+// attacker content, for instance). A route has one handler: Do returns the
+// answer's body (a Reply for another status than 200) or an error, and one
+// place renders both; Handler writes the response itself, for what is not
+// one JSON value (streams, downloads, cookies). Either gets the
+// authenticated caller, nil on a public route.
 type Route struct {
 	Method, Pattern, Summary string
 	Role                     store.Role
 	Mutating                 bool
 	Audit                    bool
+	Do                       func(r *http.Request, who *Principal) (any, error)
 	Handler                  func(w http.ResponseWriter, r *http.Request, who *Principal)
+}
+
+// Reply is a Do handler's answer with a status other than 200 OK; a nil
+// Body with 204 No Content.
+type Reply struct {
+	Status int
+	Body   any
+}
+
+// render writes what a Do handler returned.
+func render(w http.ResponseWriter, v any, err error) {
+	if err != nil {
+		WriteError(w, err)
+		return
+	}
+	rep, ok := v.(Reply)
+	if !ok {
+		rep = Reply{Status: http.StatusOK, Body: v}
+	}
+	if rep.Body == nil && rep.Status == http.StatusNoContent {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	WriteJSON(w, rep.Status, rep.Body)
 }
 
 // route is a registered Route and the built-in knobs Mount does not offer.
@@ -187,8 +215,8 @@ func (s *Server) register(rt *route) {
 	if rt.Role != "" && rt.Role != store.Admin && rt.Role != store.Viewer {
 		panic(fmt.Sprintf("api: route %s %s: unknown role %q", rt.Method, rt.Pattern, rt.Role))
 	}
-	if rt.Handler == nil {
-		panic(fmt.Sprintf("api: route %s %s: no handler", rt.Method, rt.Pattern))
+	if (rt.Handler == nil) == (rt.Do == nil) {
+		panic(fmt.Sprintf("api: route %s %s: give exactly one of Do and Handler", rt.Method, rt.Pattern))
 	}
 	if rt.Summary == "" {
 		panic(fmt.Sprintf("api: route %s %s: no summary", rt.Method, rt.Pattern))
@@ -276,7 +304,12 @@ func (s *Server) wrap(rt *route) http.Handler {
 			note = &auditNote{target: r.URL.Path}
 			r = r.WithContext(context.WithValue(r.Context(), auditKey{}, note))
 		}
-		rt.Handler(rec, r, who)
+		if rt.Do != nil {
+			v, err := rt.Do(r, who)
+			render(rec, v, err)
+		} else {
+			rt.Handler(rec, r, who)
+		}
 		if note != nil {
 			s.record(r.Context(), who, rt, note, rec.status)
 		}
