@@ -67,6 +67,10 @@ ports) and stop.`,
 				}
 				return printPlan(cmd.OutOrStdout(), spec)
 			}
+			if impl := topology.CheckImplemented(spec); impl.Err() != nil {
+				printIssues(cmd.ErrOrStderr(), impl.Errors())
+				return errors.New("some services are not implemented yet; remove them or run with --dry-run")
+			}
 			if !cmd.Flags().Changed("data") {
 				return errors.New("deploying goes through a master: pass --data DIR of the master on this host (or use --dry-run to print the plan)")
 			}

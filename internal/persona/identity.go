@@ -105,6 +105,18 @@ func (id Identity) MAC(f Family) string {
 	return fmt.Sprintf("%s:%02x:%02x:%02x", oui, b[0], b[1], b[2])
 }
 
+// MACFor returns the MAC of the decky's network interface nic (0 is the
+// one on its home LAN, which is MAC): one vendor for the machine, as a
+// server's onboard ports share theirs, and a different NIC part for each.
+func (id Identity) MACFor(f Family, nic int) string {
+	mac := id.MAC(f)
+	if nic == 0 {
+		return mac
+	}
+	b := id.Bytes(fmt.Sprintf("mac-nic-%d", nic), 3)
+	return fmt.Sprintf("%s:%02x:%02x:%02x", mac[:8], b[0], b[1], b[2])
+}
+
 // Uptime returns how long the decky claims to have been up at the moment
 // now, from a boot time derived from the seed: between one hour and 45 days
 // before the first time the question is asked in a given 45-day window, so

@@ -50,6 +50,7 @@ const (
 	PersonaBannerOS      Code = "PERSONA_BANNER_OS"
 	PersonaTooManyPorts  Code = "PERSONA_TOO_MANY_PORTS"
 	ServiceNotImpl       Code = "SERVICE_NOT_IMPLEMENTED"
+	LANSharedMAC         Code = "LAN_SHARED_MAC"
 )
 
 // Severity says whether an issue blocks a deploy.

@@ -116,6 +116,9 @@ func (v *validator) lans() {
 			if l.Parent == "" {
 				v.r.errorf(ParentMissing, ref, "a %s LAN needs the host interface it attaches to (parent)", l.Driver)
 			}
+			if l.Driver == IPvlan {
+				v.r.warnf(LANSharedMAC, ref, "deckies on ipvlan LAN %s answer with the MAC of %s, one vendor for all of them; use macvlan for a persona MAC per decky", l.Name, l.Parent)
+			}
 		default:
 			v.r.errorf(DriverUnknown, ref, "driver %q is not one of bridge, macvlan, ipvlan", l.Driver)
 		}

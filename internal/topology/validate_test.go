@@ -80,6 +80,7 @@ func TestValidateCodes(t *testing.T) {
 		{"gateway outside", func(s *Spec) { s.LANs[0].Gateway = "10.1.1.1" }, GatewayOutOfSubnet, Error, Ref{Kind: "lan", Name: "dmz"}, Options{}},
 		{"driver unknown", func(s *Spec) { s.LANs[0].Driver = "overlay" }, DriverUnknown, Error, Ref{Kind: "lan", Name: "dmz"}, Options{}},
 		{"macvlan without parent", func(s *Spec) { s.LANs[0].Driver = Macvlan }, ParentMissing, Error, Ref{Kind: "lan", Name: "dmz"}, Options{}},
+		{"ipvlan shares its parent's MAC", func(s *Spec) { s.LANs[0].Driver, s.LANs[0].Parent = IPvlan, "eth0" }, LANSharedMAC, Warning, Ref{Kind: "lan", Name: "dmz"}, Options{}},
 		{"unknown service", func(s *Spec) { s.Deckies[0].Services = append(s.Deckies[0].Services, "gopher") }, UnknownService, Error, Ref{Kind: "service", Name: "gopher", Decky: "web"}, Options{}},
 		{"alias spelling", func(s *Spec) { s.Deckies[0].Services = append(s.Deckies[0].Services, "conpot") }, UnknownService, Error, Ref{Kind: "service", Name: "conpot", Decky: "web"}, Options{}},
 		{"service twice", func(s *Spec) { s.Deckies[0].Services = append(s.Deckies[0].Services, "ftp") }, ServiceDup, Error, Ref{Kind: "service", Name: "ftp", Decky: "web"}, Options{}},

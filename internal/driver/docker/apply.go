@@ -35,7 +35,7 @@ const (
 	applyWorkers   = 4
 	specEnv        = "DECNET_DECKY_SPEC"
 	spoolMount     = "/var/lib/decnet/spool"
-	driverRevision = "1" // bump when the container recipe changes, to replace every decky
+	driverRevision = "2" // bump when the container recipe changes, to replace every decky
 )
 
 // desiredNet is what one LAN should look like on the engine.
@@ -144,88 +144,33 @@ func (d *Driver) Apply(ctx context.Context, spec *topology.Spec, progress driver
 		return fmt.Errorf("driver/docker: list containers: %w", err)
 	}
 
-	// Plan. Anything of another topology is a predecessor and goes.
-	var removeCtrs []container.Summary
-	keep := map[string]container.Summary{} // decky name -> container to keep
-	for _, c := range haveCtrs {
-		want, ok := deckies[c.Labels[LabelDecky]]
-		switch {
-		case c.Labels[LabelTopology] != spec.ID, !ok:
-			removeCtrs = append(removeCtrs, c)
-		case c.Labels[LabelRole] == "service":
-			// Custom service containers follow their decky: kept only when
-			// the decky is kept and their own recipe is unchanged.
-			if c.Labels[LabelConfig] != customConfig(want, c.Labels[LabelService], spec) {
-				removeCtrs = append(removeCtrs, c)
-			}
-		case c.Labels[LabelConfig] != want.config:
-			removeCtrs = append(removeCtrs, c)
-		default:
-			keep[want.name] = c
-		}
-	}
-	// A custom container whose decky is replaced must go too.
-	for _, c := range haveCtrs {
-		if c.Labels[LabelRole] == "service" && c.Labels[LabelTopology] == spec.ID {
-			if _, kept := keep[c.Labels[LabelDecky]]; !kept && !slices.ContainsFunc(removeCtrs, func(r container.Summary) bool { return r.ID == c.ID }) {
-				removeCtrs = append(removeCtrs, c)
-			}
-		}
-	}
-	var removeNets []network.Summary
-	keepNets := map[string]string{} // LAN -> network id
-	for _, n := range haveNets {
-		want, ok := nets[n.Labels[LabelLAN]]
-		if n.Labels[LabelTopology] != spec.ID || !ok || n.Labels[LabelConfig] != want.config {
-			removeNets = append(removeNets, n)
-			continue
-		}
-		keepNets[want.lan.Name] = n.ID
-	}
-	var createNets []*desiredNet
-	for _, l := range spec.LANs {
-		if _, ok := keepNets[l.Name]; !ok {
-			createNets = append(createNets, nets[l.Name])
-		}
-	}
-	var createDeckies []*desiredDecky
-	var startDeckies []container.Summary
-	for _, dk := range spec.Deckies {
-		c, ok := keep[dk.Name]
-		if !ok {
-			createDeckies = append(createDeckies, deckies[dk.Name])
-		} else if c.State != "running" {
-			startDeckies = append(startDeckies, c)
-		}
-	}
-
-	total := len(removeCtrs) + len(removeNets) + len(createNets) + len(createDeckies) + len(startDeckies)
+	p := planApply(spec, nets, deckies, haveNets, haveCtrs)
+	total := len(p.removeContainers) + len(p.removeNetworks) + len(p.createNetworks) + len(p.createDeckies) + len(p.startDeckies)
 	done := 0
 	step := func(action, object string) {
 		done++
 		progress.Report(driver.Progress{Action: action, Object: object, Done: done, Total: total})
 	}
-	d.log.Info("apply plan", "topology_id", spec.ID, "remove_containers", len(removeCtrs), "remove_networks", len(removeNets),
-		"create_networks", len(createNets), "create_deckies", len(createDeckies), "start_deckies", len(startDeckies), "keep", len(keep)-len(startDeckies))
+	d.log.Info("apply plan", "topology_id", spec.ID, "remove_containers", len(p.removeContainers), "remove_networks", len(p.removeNetworks),
+		"create_networks", len(p.createNetworks), "create_deckies", len(p.createDeckies), "start_deckies", len(p.startDeckies),
+		"keep", len(p.keep)-len(p.startDeckies))
 
-	for _, c := range removeCtrs {
+	for _, c := range p.removeContainers {
 		if err := d.removeContainer(ctx, c.ID); err != nil {
 			return err
 		}
 		step("remove", "container "+strings.TrimPrefix(firstName(c.Names), "/"))
 	}
-	for _, n := range removeNets {
+	for _, n := range p.removeNetworks {
 		if err := d.removeNetwork(ctx, n); err != nil {
 			return err
 		}
 		step("remove", "network "+n.Name)
 	}
-	for _, n := range createNets {
-		resp, err := d.cli.NetworkCreate(ctx, n.name, n.opts)
-		if err != nil {
+	for _, n := range p.createNetworks {
+		if _, err := d.cli.NetworkCreate(ctx, n.name, n.opts); err != nil {
 			return fmt.Errorf("driver/docker: create network %s for LAN %s: %w", n.name, n.lan.Name, err)
 		}
-		keepNets[n.lan.Name] = resp.ID
 		step("create", "lan "+n.lan.Name)
 	}
 	if err := d.ensureShims(ctx, spec, nets); err != nil {
@@ -235,9 +180,9 @@ func (d *Driver) Apply(ctx context.Context, spec *topology.Spec, progress driver
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(applyWorkers)
 	var mu sync.Mutex
-	for _, dk := range createDeckies {
+	for _, dk := range p.createDeckies {
 		g.Go(func() error {
-			if err := d.createDecky(gctx, spec, image, dk, keepNets); err != nil {
+			if err := d.createDecky(gctx, spec, image, dk, nets); err != nil {
 				return err
 			}
 			mu.Lock()
@@ -246,10 +191,16 @@ func (d *Driver) Apply(ctx context.Context, spec *topology.Spec, progress driver
 			return nil
 		})
 	}
-	for _, c := range startDeckies {
+	for _, c := range p.startDeckies {
 		g.Go(func() error {
+			name := c.Labels[LabelDecky]
 			if err := d.cli.ContainerStart(gctx, c.ID, container.StartOptions{}); err != nil {
-				return fmt.Errorf("driver/docker: start decky %s: %w", c.Labels[LabelDecky], err)
+				return fmt.Errorf("driver/docker: start decky %s: %w", name, err)
+			}
+			if late := d.lateMACs(spec, deckies[name], nets); len(late) > 0 {
+				if err := d.setMACs(gctx, c.ID, late); err != nil {
+					return fmt.Errorf("driver/docker: decky %s: %w", name, err)
+				}
 			}
 			mu.Lock()
 			step("start", "decky "+c.Labels[LabelDecky])
@@ -306,13 +257,12 @@ func sysctls(dk topology.Decky) map[string]string {
 	return s
 }
 
-func (d *Driver) createDecky(ctx context.Context, spec *topology.Spec, image string, dk *desiredDecky, nets map[string]string) error {
+func (d *Driver) createDecky(ctx context.Context, spec *topology.Spec, image string, dk *desiredDecky, nets map[string]*desiredNet) error {
 	blob, err := json.Marshal(dk.view)
 	if err != nil {
 		return fmt.Errorf("driver/docker: encode decky %s: %w", dk.name, err)
 	}
 	id := persona.NewIdentity(spec.Seed, dk.name)
-	mac := id.MAC(persona.Family(dk.decky.Persona.OS))
 	hostname := dk.decky.Persona.Hostname
 	if hostname == "" {
 		dist, _ := persona.LookupDistro(dk.decky.Persona.Distro)
@@ -355,29 +305,48 @@ func (d *Driver) createDecky(ctx context.Context, spec *topology.Spec, image str
 		return fmt.Errorf("driver/docker: spool dir for %s: %w (the agent must run as root)", dk.name, err)
 	}
 	host.Binds = []string{dir + ":" + spoolMount + ":rw"}
+	// Every network endpoint gets the persona's vendor MAC. Engines from
+	// API 1.44 take it per endpoint, on every network; older ones only in
+	// the container-wide field and only for the network the container is
+	// created in (its NetworkMode), so the others are set inside the
+	// decky's namespace once it runs.
+	perEndpoint := !versions.LessThan(d.cli.ClientVersion(), "1.44")
+	fam := persona.Family(dk.decky.Persona.OS)
 	home := dk.decky.Addresses[0]
+	homeNet := nets[home.LAN]
+	host.NetworkMode = container.NetworkMode(homeNet.name)
 	endpoint := &network.EndpointSettings{IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: home.IP}}
-	if versions.LessThan(d.cli.ClientVersion(), "1.44") {
+	switch {
+	case homeNet.lan.Driver == topology.IPvlan:
+		// ipvlan interfaces carry their parent's MAC; the engine refuses
+		// another.
+	case perEndpoint:
+		endpoint.MacAddress = id.MACFor(fam, 0)
+	default:
 		//lint:ignore SA1019 engines older than API 1.44 only take the container-wide field
-		cfg.MacAddress = mac
-	} else {
-		endpoint.MacAddress = mac
+		cfg.MacAddress = id.MACFor(fam, 0)
 	}
-	netCfg := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{nets[home.LAN]: endpoint}}
+	netCfg := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{homeNet.name: endpoint}}
 	resp, err := d.cli.ContainerCreate(ctx, cfg, host, netCfg, nil, dk.container)
 	if err != nil {
 		return fmt.Errorf("driver/docker: create decky %s: %w", dk.name, err)
 	}
-	for _, a := range dk.decky.Addresses[1:] {
-		err := d.cli.NetworkConnect(ctx, nets[a.LAN], resp.ID, &network.EndpointSettings{
-			IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: a.IP},
-		})
-		if err != nil {
+	for i, a := range dk.decky.Addresses[1:] {
+		ep := &network.EndpointSettings{IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: a.IP}}
+		if perEndpoint && nets[a.LAN].lan.Driver != topology.IPvlan {
+			ep.MacAddress = id.MACFor(fam, i+1)
+		}
+		if err := d.cli.NetworkConnect(ctx, nets[a.LAN].name, resp.ID, ep); err != nil {
 			return fmt.Errorf("driver/docker: attach decky %s to LAN %s: %w", dk.name, a.LAN, err)
 		}
 	}
 	if err := d.cli.ContainerStart(ctx, resp.ID, container.StartOptions{}); err != nil {
 		return fmt.Errorf("driver/docker: start decky %s: %w", dk.name, err)
+	}
+	if late := d.lateMACs(spec, dk, nets); len(late) > 0 {
+		if err := d.setMACs(ctx, resp.ID, late); err != nil {
+			return fmt.Errorf("driver/docker: decky %s: %w", dk.name, err)
+		}
 	}
 	for _, c := range spec.Custom {
 		if slices.Contains(dk.decky.Services, c.Name) {
@@ -387,6 +356,23 @@ func (d *Driver) createDecky(ctx context.Context, spec *topology.Spec, image str
 		}
 	}
 	return nil
+}
+
+// lateMACs lists the MACs of a decky's second and further networks that
+// the engine cannot set (API before 1.44): setMACs sets them once the decky
+// runs. An ipvlan interface has its parent's MAC by design and is left so.
+func (d *Driver) lateMACs(spec *topology.Spec, dk *desiredDecky, nets map[string]*desiredNet) []lateMAC {
+	if dk == nil || !versions.LessThan(d.cli.ClientVersion(), "1.44") {
+		return nil
+	}
+	id := persona.NewIdentity(spec.Seed, dk.name)
+	var out []lateMAC
+	for i, a := range dk.decky.Addresses[1:] {
+		if nets[a.LAN].lan.Driver != topology.IPvlan {
+			out = append(out, lateMAC{ip: a.IP, mac: id.MACFor(persona.Family(dk.decky.Persona.OS), i+1)})
+		}
+	}
+	return out
 }
 
 func customConfig(dk *desiredDecky, name string, spec *topology.Spec) string {

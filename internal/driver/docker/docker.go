@@ -57,7 +57,7 @@ type Options struct {
 // Driver is the Docker driver. Create it with New.
 type Driver struct {
 	opts Options
-	cli  *client.Client
+	cli  engine
 	log  *slog.Logger
 }
 

@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -347,5 +348,49 @@ func TestDockerMacvlanShim(t *testing.T) {
 	}
 	if exec.Command("ip", "link", "show", shim).Run() == nil {
 		t.Fatalf("teardown left host interface %s", shim)
+	}
+}
+
+// dyingEngine is the real engine until the nth container start, which
+// fails as an engine that went away would.
+type dyingEngine struct {
+	engine
+	starts, failAt int
+}
+
+func (e *dyingEngine) ContainerStart(ctx context.Context, id string, o container.StartOptions) error {
+	if e.starts++; e.starts == e.failAt {
+		return errors.New("Cannot connect to the Docker daemon at unix:///var/run/docker.sock")
+	}
+	return e.engine.ContainerStart(ctx, id, o)
+}
+
+// TestDockerApplyAfterEngineFailure: an engine failing in the middle of an
+// apply fails the apply with the decky it was on, and the next apply
+// against a working engine converges, replacing nothing that is right.
+func TestDockerApplyAfterEngineFailure(t *testing.T) {
+	h := newHarness(t)
+	spec := threeLANs("fail-" + h.id)
+	real := h.drv.cli
+	h.drv.cli = &dyingEngine{engine: real, failAt: 3}
+	err := h.drv.Apply(context.Background(), spec, nil)
+	if err == nil || !strings.Contains(err.Error(), "start decky") || !strings.Contains(err.Error(), "Cannot connect") {
+		t.Fatalf("apply through a dying engine: %v", err)
+	}
+	h.drv.cli = real
+	before := h.containers()
+	h.apply(spec)
+	after := h.containers()
+	if len(after) != len(spec.Deckies) {
+		t.Fatalf("after recovery: %d containers, want %d", len(after), len(spec.Deckies))
+	}
+	for name, c := range after {
+		info, err := h.cli.ContainerInspect(context.Background(), c.ID)
+		if err != nil || !info.State.Running {
+			t.Errorf("%s not running after recovery: %v", name, err)
+		}
+		if b, ok := before[name]; ok && b.State == "running" && b.ID != c.ID {
+			t.Errorf("%s was running and was replaced", name)
+		}
 	}
 }
