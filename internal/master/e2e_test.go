@@ -131,6 +131,8 @@ func TestSwarmEndToEnd(t *testing.T) {
 		t.Fatalf("stored event host %+v", evs)
 	}
 
+	// The decky below serves HTTP on its real port 80.
+	testenv.RequireLowPorts(t)
 	// Deploy through the master: the reconciler pushes the topology to the
 	// agent, whose decky then answers, and the status turns active.
 	ip := fmt.Sprintf("127.%d.%d.%d", 30+rand.IntN(200), rand.IntN(256), 2+rand.IntN(250))

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -112,6 +114,21 @@ func RequireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		gate(t, "DECNET_REQUIRE_DOCKER", "not running as root")
+	}
+}
+
+// RequireLowPorts skips (or fails under DECNET_REQUIRE_DOCKER=1, as
+// RequireRoot) unless this process may bind ports below 1024: the tests
+// that deploy services on their real ports through a driver need it.
+func RequireLowPorts(t testing.TB) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:21")
+	if err == nil {
+		l.Close()
+		return
+	}
+	if errors.Is(err, syscall.EACCES) {
+		gate(t, "DECNET_REQUIRE_DOCKER", "this process may not bind ports below 1024 (run as root, or lower net.ipv4.ip_unprivileged_port_start)")
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/store"
 	"github.com/decnet/decnet/internal/topology"
+	"github.com/decnet/decnet/internal/wire"
 )
 
 // storeSpec stores spec as a pending topology and returns its id.
@@ -241,7 +242,8 @@ func TestMapDeckyStates(t *testing.T) {
 		}
 	}
 	up, down := spec.Deckies[0].Name, spec.Deckies[1].Name
-	obs, _ := json.Marshal(map[string]any{"bridges": []string{}, "containers": []string{"decnet-x-" + up}})
+	obs, _ := json.Marshal(wire.Observed{Containers: []string{"decnet-x-" + up},
+		Deckies: []wire.ObservedDecky{{Topology: id, Name: up, Running: true, State: "running"}}})
 	if err := f.st.RecordHeartbeat(ctx, "local", f.now, id, spec.Hash(), "", obs); err != nil {
 		t.Fatal(err)
 	}

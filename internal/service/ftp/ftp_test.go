@@ -36,7 +36,7 @@ func TestCurl(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			r := servicetest.Start(t, "ftp", 21, servicetest.Options{Distro: tc.distro, Config: tc.config})
-			base := "ftp://" + r.Addr.String()
+			base := "ftp://" + r.HostPort(21)
 			run := func(args ...string) string {
 				t.Helper()
 				out, err := exec.Command(bin, append([]string{"-sS", "--max-time", "20", "--user", tc.user + ":" + tc.pass}, args...)...).CombinedOutput()
@@ -92,7 +92,7 @@ func TestLFTP(t *testing.T) {
 	if err := os.WriteFile(up, []byte("lftp upload"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	script := "set net:max-retries 1; set net:timeout 10; set ftp:passive-mode on; open -u deploy,Summer2024! " + r.Addr.String() +
+	script := "set net:max-retries 1; set net:timeout 10; set ftp:passive-mode on; open -u deploy,Summer2024! -p " + r.Port(21) + " " + r.Addr.String() +
 		"; pwd; ls; cd backups; ls; cd ..; get notes.txt -o " + filepath.Join(dir, "notes.txt") + "; put " + up + "; quit"
 	out, err := exec.Command(bin, "-c", script).CombinedOutput()
 	if err != nil {
@@ -114,7 +114,7 @@ func TestWrongPassword(t *testing.T) {
 	bin := testenv.RequireTool(t, "curl")
 	t.Parallel()
 	r := servicetest.Start(t, "ftp", 21, servicetest.Options{Distro: "debian"})
-	out, err := exec.Command(bin, "-sS", "-v", "--max-time", "20", "--user", "root:toor", "ftp://"+r.Addr.String()+"/").CombinedOutput()
+	out, err := exec.Command(bin, "-sS", "-v", "--max-time", "20", "--user", "root:toor", "ftp://"+r.HostPort(21)+"/").CombinedOutput()
 	if err == nil {
 		t.Fatalf("login succeeded:\n%s", out)
 	}

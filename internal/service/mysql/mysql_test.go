@@ -45,7 +45,7 @@ func TestMySQLClient(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			r := servicetest.Start(t, "mysql", 3306, servicetest.Options{Distro: tc.distro})
-			args := []string{"-h", r.Addr.String(), "-P", "3306", "-u", "root", "--connect-timeout=5", "-e", "select 1"}
+			args := []string{"-h", r.Addr.String(), "-P", r.Port(3306), "-u", "root", "--connect-timeout=5", "-e", "select 1"}
 			if tc.password != "" {
 				args = append(args, "-p"+tc.password)
 			}

@@ -40,6 +40,10 @@ type Running struct {
 	done    chan error
 }
 
+// Port returns, as text, the port where the service serves its standard
+// port p (see HostPort).
+func (r *Running) Port(p uint16) string { return strconv.Itoa(int(r.Env.Port(p))) }
+
 // HostPort returns "ip:port" where the service serves its standard port
 // (moved to a free port when this process may not bind low ones).
 func (r *Running) HostPort(port uint16) string {

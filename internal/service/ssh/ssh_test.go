@@ -41,7 +41,7 @@ func sshRun(t *testing.T, r *servicetest.Running, user, pass string, stdin strin
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	full := append([]string{"-p", pass, "ssh"}, sshOpts...)
-	full = append(full, "-p", "22", user+"@"+r.Addr.String())
+	full = append(full, "-p", r.Port(22), user+"@"+r.Addr.String())
 	full = append(full, args...)
 	cmd := exec.CommandContext(ctx, "sshpass", full...)
 	cmd.Stdin = strings.NewReader(stdin)
@@ -165,14 +165,14 @@ func TestUploads(t *testing.T) {
 		xfer    string
 	}{
 		{"scp-legacy", "legacy scp payload\n", func(f string) []string {
-			return append(append([]string{"-p", "toor", "scp", "-O"}, sshOpts...), "-P", "22", f, "root@"+r.Addr.String()+":/tmp/")
+			return append(append([]string{"-p", "toor", "scp", "-O"}, sshOpts...), "-P", r.Port(22), f, "root@"+r.Addr.String()+":/tmp/")
 		}, "scp"},
 		{"scp-sftp", "scp over sftp payload\n", func(f string) []string {
-			return append(append([]string{"-p", "toor", "scp"}, sshOpts...), "-P", "22", f, "root@"+r.Addr.String()+":/tmp/up2")
+			return append(append([]string{"-p", "toor", "scp"}, sshOpts...), "-P", r.Port(22), f, "root@"+r.Addr.String()+":/tmp/up2")
 		}, "sftp"},
 		{"sftp", "#!/bin/sh\necho sftp payload\n", func(f string) []string {
 			stdin = "cd /tmp\nput " + f + "\nls -l\nbye\n"
-			return append(append([]string{"-p", "toor", "sftp"}, sshOpts...), "-P", "22", "root@"+r.Addr.String())
+			return append(append([]string{"-p", "toor", "sftp"}, sshOpts...), "-P", r.Port(22), "root@"+r.Addr.String())
 		}, "sftp"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -318,7 +318,7 @@ func TestSSHAudit(t *testing.T) {
 			r := start(t, distro, nil)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			out, _ := exec.CommandContext(ctx, "ssh-audit", "-j", "-p", "22", r.Addr.String()).Output()
+			out, _ := exec.CommandContext(ctx, "ssh-audit", "-j", "-p", r.Port(22), r.Addr.String()).Output()
 			var rep struct {
 				Banner struct{ Software, Raw string }
 				Kex    []struct{ Algorithm string }
@@ -359,7 +359,7 @@ func TestSSHAudit(t *testing.T) {
 			t.Logf("%s: kex=%v enc=%v mac=%v key=%v missing=%v", want, kex, rep.Enc, rep.Mac, key, claimed.Missing)
 			// The text report must not flag anything the real release
 			// would not.
-			txt, _ := exec.CommandContext(ctx, "ssh-audit", "-n", "-p", "22", r.Addr.String()).Output()
+			txt, _ := exec.CommandContext(ctx, "ssh-audit", "-n", "-p", r.Port(22), r.Addr.String()).Output()
 			for _, bad := range []string{"honeypot", "inconsisten", "Go "} {
 				if strings.Contains(string(txt), bad) {
 					t.Errorf("ssh-audit report mentions %q:\n%s", bad, txt)
