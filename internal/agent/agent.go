@@ -135,14 +135,21 @@ func (a *Agent) Apply(req *wire.ApplyRequest, progress driver.ProgressFunc) (wir
 	if err := checkApply(req); err != nil {
 		return wire.OpResult{}, err
 	}
-	if err := a.ops.begin(req.OperationID); err != nil {
+	return a.operation(req.OperationID, func() wire.OpResult { return a.apply(req, progress) })
+}
+
+// operation runs fn as operation id to completion in a goroutine of the
+// agent's own (Close waits for it), so a caller that hangs up does not
+// leave it half done.
+func (a *Agent) operation(id string, fn func() wire.OpResult) (wire.OpResult, error) {
+	if err := a.ops.begin(id); err != nil {
 		return wire.OpResult{}, opError(err)
 	}
 	done := make(chan wire.OpResult, 1)
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		done <- a.apply(req, progress)
+		done <- fn()
 	}()
 	return <-done, nil
 }
@@ -195,13 +202,7 @@ func (a *Agent) Teardown(req *wire.TeardownRequest) (wire.OpResult, error) {
 	if req.OperationID == "" {
 		return wire.OpResult{}, refuse(400, "OPERATION_ID_MISSING", "operation_id is required")
 	}
-	if err := a.ops.begin(req.OperationID); err != nil {
-		return wire.OpResult{}, opError(err)
-	}
-	done := make(chan wire.OpResult, 1)
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
+	return a.operation(req.OperationID, func() wire.OpResult {
 		res := wire.OpResult{ID: req.OperationID, Kind: wire.OpTeardown}
 		err := a.driver.Teardown(a.work)
 		if err == nil {
@@ -218,9 +219,8 @@ func (a *Agent) Teardown(req *wire.TeardownRequest) (wire.OpResult, error) {
 		res.OK = err == nil
 		res.Finished = time.Now().UTC()
 		a.ops.finish(res)
-		done <- res
-	}()
-	return <-done, nil
+		return res
+	})
 }
 
 // State returns the cached applied topology verbatim and what the engine

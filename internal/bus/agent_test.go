@@ -70,7 +70,7 @@ func TestAgentShipsToBusAcrossKill(t *testing.T) {
 		}
 	})
 	for _, after := range []uint64{3000, 9000} {
-		waitFor(t, 60*time.Second, "the agent to ship part of the burst", func() bool { return streamMsgs(t, js) >= after })
+		testenv.Eventually(t, 60*time.Second, "the agent to ship part of the burst", func() bool { return streamMsgs(t, js) >= after })
 		if err := cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}
@@ -83,11 +83,11 @@ func TestAgentShipsToBusAcrossKill(t *testing.T) {
 	if err := <-writerDone; err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 60*time.Second, "every written event in the stream", func() bool { return streamMsgs(t, js) >= total })
+	testenv.Eventually(t, 60*time.Second, "every written event in the stream", func() bool { return streamMsgs(t, js) >= total })
 
 	c := newCollector()
 	runConsumer(t, js, "check", c.handle)
-	waitFor(t, 30*time.Second, "reading the stream back", func() bool { n, _ := c.counts(); return n >= total })
+	testenv.Eventually(t, 30*time.Second, "reading the stream back", func() bool { n, _ := c.counts(); return n >= total })
 	settle(c)
 	if got := streamMsgs(t, js); got != total {
 		t.Errorf("stream holds %d messages, want %d", got, total)

@@ -16,18 +16,12 @@ import (
 	"github.com/decnet/decnet/internal/testenv"
 )
 
-// testLogger routes logs to t.Log until the test ends.
-func testLogger(t testing.TB) *slog.Logger {
-	t.Helper()
-	return testenv.Logger(t, slog.LevelWarn)
-}
-
 // startServer starts an embedded server on dir, shut down at cleanup.
 func startServer(t testing.TB, dir string, opts ServerOptions) *Server {
 	t.Helper()
 	opts.DataDir = dir
 	if opts.Logger == nil {
-		opts.Logger = testLogger(t)
+		opts.Logger = testenv.Logger(t, slog.LevelWarn)
 	}
 	s, err := NewServer(opts)
 	if err != nil {
@@ -59,7 +53,7 @@ func masterJS(t testing.TB, s *Server) (*nats.Conn, jetstream.JetStream) {
 
 func newPublisher(t testing.TB, s *Server, host string) *Publisher {
 	t.Helper()
-	p, err := NewPublisher(s.ClientURL(), host, PublisherOptions{Logger: testLogger(t), AckTimeout: 20 * time.Second})
+	p, err := NewPublisher(s.ClientURL(), host, PublisherOptions{Logger: testenv.Logger(t, slog.LevelWarn), AckTimeout: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +134,7 @@ func runConsumer(t testing.TB, js jetstream.JetStream, durable string, h Handler
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	opts = append([]ConsumeOption{WithLogger(testLogger(t)), WithBatch(500, 200*time.Millisecond), WithBackoff(50*time.Millisecond, 200*time.Millisecond)}, opts...)
+	opts = append([]ConsumeOption{WithLogger(testenv.Logger(t, slog.LevelWarn)), WithBatch(500, 200*time.Millisecond), WithBackoff(50*time.Millisecond, 200*time.Millisecond)}, opts...)
 	go func() { done <- Consume(ctx, js, durable, h, opts...) }()
 	t.Cleanup(func() {
 		cancel()
@@ -148,18 +142,6 @@ func runConsumer(t testing.TB, js jetstream.JetStream, durable string, h Handler
 			t.Errorf("consume %s: %v", durable, err)
 		}
 	})
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // settle waits until the collector's total has not changed for half a
@@ -189,7 +171,7 @@ func TestPublishConsumeTenThousand(t *testing.T) {
 	}
 	c := newCollector()
 	runConsumer(t, js, "ingest", c.handle)
-	waitFor(t, 30*time.Second, "10000 events consumed", func() bool { _, u := c.counts(); return u == n })
+	testenv.Eventually(t, 30*time.Second, "10000 events consumed", func() bool { _, u := c.counts(); return u == n })
 	settle(c)
 	total, unique := c.counts()
 	if total != n || unique != n {
@@ -249,7 +231,7 @@ func TestFailingHandlerGetsBatchAgain(t *testing.T) {
 	c := newCollector()
 	c.fail = 3
 	runConsumer(t, js, "flaky", c.handle)
-	waitFor(t, 30*time.Second, "every event after failures", func() bool { _, u := c.counts(); return u == n })
+	testenv.Eventually(t, 30*time.Second, "every event after failures", func() bool { _, u := c.counts(); return u == n })
 	settle(c)
 	total, unique := c.counts()
 	if unique != n || total != n {
@@ -274,12 +256,12 @@ func TestDurableConsumersAreIndependent(t *testing.T) {
 	runConsumer(t, js, "db", db.handle)
 	runConsumer(t, js, "siem", siem.handle)
 	for _, c := range []*collector{db, siem} {
-		waitFor(t, 30*time.Second, "each durable sees everything", func() bool { _, u := c.counts(); return u == n })
+		testenv.Eventually(t, 30*time.Second, "each durable sees everything", func() bool { _, u := c.counts(); return u == n })
 	}
 	// More events after both caught up reach both again.
 	publishAll(t, p, makeEvents(500), 500)
 	for _, c := range []*collector{db, siem} {
-		waitFor(t, 30*time.Second, "new events reach each durable", func() bool { _, u := c.counts(); return u == n+500 })
+		testenv.Eventually(t, 30*time.Second, "new events reach each durable", func() bool { _, u := c.counts(); return u == n+500 })
 		settle(c)
 		if total, _ := c.counts(); total != n+500 {
 			t.Errorf("durable handled %d events, want %d", total, n+500)
@@ -298,9 +280,9 @@ func TestServerRestartKeepsStreamAndPositions(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Consume(ctx, js, "ingest", first.handle, WithBatch(500, 100*time.Millisecond), WithLogger(testLogger(t)))
+		done <- Consume(ctx, js, "ingest", first.handle, WithBatch(500, 100*time.Millisecond), WithLogger(testenv.Logger(t, slog.LevelWarn)))
 	}()
-	waitFor(t, 30*time.Second, "first 1000 consumed", func() bool { _, u := first.counts(); return u == 1000 })
+	testenv.Eventually(t, 30*time.Second, "first 1000 consumed", func() bool { _, u := first.counts(); return u == 1000 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -318,7 +300,7 @@ func TestServerRestartKeepsStreamAndPositions(t *testing.T) {
 	publishAll(t, p2, later, 200)
 	second := newCollector()
 	runConsumer(t, js2, "ingest", second.handle)
-	waitFor(t, 30*time.Second, "the 200 new events", func() bool { _, u := second.counts(); return u == 200 })
+	testenv.Eventually(t, 30*time.Second, "the 200 new events", func() bool { _, u := second.counts(); return u == 200 })
 	settle(second)
 	if total, _ := second.counts(); total != 200 {
 		t.Fatalf("durable resumed with %d events, want only the 200 new ones", total)
@@ -344,7 +326,7 @@ func TestSubscribeLive(t *testing.T) {
 		done <- Subscribe(ctx, nc, func(e event.Event) { mu.Lock(); got = append(got, e.ID); mu.Unlock() })
 	}()
 	// The ordered consumer exists once the stream reports it.
-	waitFor(t, 10*time.Second, "the live consumer", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the live consumer", func() bool {
 		st, err := js.Stream(context.Background(), StreamName)
 		if err != nil {
 			return false
@@ -354,7 +336,7 @@ func TestSubscribeLive(t *testing.T) {
 	})
 	live := makeEvents(300)
 	publishAll(t, p, live, 100)
-	waitFor(t, 10*time.Second, "300 live events", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) >= 300 })
+	testenv.Eventually(t, 10*time.Second, "300 live events", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) >= 300 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

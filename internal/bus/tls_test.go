@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/decnet/decnet/internal/pki"
+	"github.com/decnet/decnet/internal/testenv"
 )
 
 type testPKI struct {
@@ -69,7 +71,7 @@ func TestTLSRoles(t *testing.T) {
 	_, js := masterJS(t, s)
 
 	h1 := issue(t, p.ca, pki.Agent("h1"))
-	pub, err := NewPublisher(s.ClientURL(), "h1", PublisherOptions{TLS: p.clientTLS(t, &h1), AckTimeout: 10 * time.Second, Logger: testLogger(t)})
+	pub, err := NewPublisher(s.ClientURL(), "h1", PublisherOptions{TLS: p.clientTLS(t, &h1), AckTimeout: 10 * time.Second, Logger: testenv.Logger(t, slog.LevelWarn)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +133,7 @@ func TestTLSRoles(t *testing.T) {
 		}
 		c := newCollector()
 		runConsumer(t, mjs, "remote", c.handle)
-		waitFor(t, 10*time.Second, "10 events over TLS", func() bool { _, u := c.counts(); return u == 10 })
+		testenv.Eventually(t, 10*time.Second, "10 events over TLS", func() bool { _, u := c.counts(); return u == 10 })
 	})
 
 	for _, tc := range []struct {

@@ -172,25 +172,22 @@ func newSwarmCmd() *cobra.Command {
 				return errors.New("--name is required (the new host's id)")
 			}
 			ctx := context.Background()
-			m, err := master.Open(ctx, f.cfg)
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			token, expires, err := m.Authority.NewJoinToken(ctx, name, ttl)
-			if err != nil {
-				return coded(err)
-			}
-			addr := f.advertise
-			if addr == "" {
-				addr = m.AgentAddress()
-			}
-			join := master.JoinCommand(addr, token, m.CA.Hash())
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), map[string]any{"host": name, "token": token, "ca_hash": m.CA.Hash(), "expires_at": expires, "command": join})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Join token for %s (single use, expires %s):\n\n  %s\n", name, expires.Format(time.RFC3339), join)
-			return nil
+			return f.inMaster(ctx, func(m *master.Master) error {
+				token, expires, err := m.Authority.NewJoinToken(ctx, name, ttl)
+				if err != nil {
+					return coded(err)
+				}
+				addr := f.advertise
+				if addr == "" {
+					addr = m.AgentAddress()
+				}
+				join := master.JoinCommand(addr, token, m.CA.Hash())
+				if asJSON {
+					return writeJSON(cmd.OutOrStdout(), map[string]any{"host": name, "token": token, "ca_hash": m.CA.Hash(), "expires_at": expires, "command": join})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Join token for %s (single use, expires %s):\n\n  %s\n", name, expires.Format(time.RFC3339), join)
+				return nil
+			})
 		},
 	}
 	f.bind(join)
@@ -211,32 +208,29 @@ func newSwarmHostsCmd() *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := context.Background()
-			m, err := master.Open(ctx, f.cfg)
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			hosts, err := m.Store.ListHosts(ctx)
-			if err != nil {
-				return err
-			}
-			now := time.Now()
-			if asJSON {
-				out := make([]map[string]any, 0, len(hosts))
+			return f.inMaster(ctx, func(m *master.Master) error {
+				hosts, err := m.Store.ListHosts(ctx)
+				if err != nil {
+					return err
+				}
+				now := time.Now()
+				if asJSON {
+					out := make([]map[string]any, 0, len(hosts))
+					for _, h := range hosts {
+						out = append(out, map[string]any{"host": h, "liveness": master.Liveness(h.LastHeartbeat, now)})
+					}
+					return writeJSON(cmd.OutOrStdout(), out)
+				}
+				var rows [][]string
 				for _, h := range hosts {
-					out = append(out, map[string]any{"host": h, "liveness": master.Liveness(h.LastHeartbeat, now)})
+					last := "-"
+					if h.LastHeartbeat != nil {
+						last = now.Sub(*h.LastHeartbeat).Round(time.Second).String() + " ago"
+					}
+					rows = append(rows, []string{h.ID, master.Liveness(h.LastHeartbeat, now), last, h.AppliedID, h.LastError})
 				}
-				return writeJSON(cmd.OutOrStdout(), out)
-			}
-			var rows [][]string
-			for _, h := range hosts {
-				last := "-"
-				if h.LastHeartbeat != nil {
-					last = now.Sub(*h.LastHeartbeat).Round(time.Second).String() + " ago"
-				}
-				rows = append(rows, []string{h.ID, master.Liveness(h.LastHeartbeat, now), last, h.AppliedID, h.LastError})
-			}
-			return table(cmd.OutOrStdout(), "HOST\tLIVENESS\tLAST HEARTBEAT\tAPPLIED\tLAST ERROR", rows)
+				return table(cmd.OutOrStdout(), "HOST\tLIVENESS\tLAST HEARTBEAT\tAPPLIED\tLAST ERROR", rows)
+			})
 		},
 	}
 	f.bind(cmd)

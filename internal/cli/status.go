@@ -19,22 +19,33 @@ import (
 // through the master's lifecycle core, the rules the API applies; the
 // master's reconciler pushes it to the host.
 func submit(ctx context.Context, f *masterFlags, spec *topology.Spec, host string) (*store.Topology, error) {
-	m, err := master.Open(ctx, f.cfg)
-	if err != nil {
-		return nil, err
-	}
-	defer m.Close()
 	if host != "" {
 		spec.Host = host
 	}
 	if spec.Host == "" {
 		return nil, errors.New("say which host runs it: --host ID (see decnet swarm hosts)")
 	}
-	t, _, err := m.Lifecycle.CreateAndDeploy(ctx, spec, "the CLI")
-	if len(topologyIssues(err)) > 0 {
-		return nil, err // the caller lists them
+	var t *store.Topology
+	err := f.inMaster(ctx, func(m *master.Master) error {
+		var err error
+		t, _, err = m.Lifecycle.CreateAndDeploy(ctx, spec, "the CLI")
+		if len(topologyIssues(err)) > 0 {
+			return err // the caller lists them
+		}
+		return coded(err)
+	})
+	return t, err
+}
+
+// inMaster runs fn on the master whose data directory the flags name, as
+// the commands that work on a master's data without running it do.
+func (f *masterFlags) inMaster(ctx context.Context, fn func(*master.Master) error) error {
+	m, err := master.Open(ctx, f.cfg)
+	if err != nil {
+		return err
 	}
-	return t, coded(err)
+	defer m.Close()
+	return fn(m)
 }
 
 // topologyIssues lists the validation issues in err's tree.
@@ -74,40 +85,37 @@ func newStatusCmd() *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := context.Background()
-			m, err := master.Open(ctx, f.cfg)
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			tops, err := m.Store.ListTopologies(ctx)
-			if err != nil {
-				return err
-			}
-			type row struct {
-				store.Topology
-				Spec    json.RawMessage      `json:"-"`
-				History []store.StatusChange `json:"history"`
-			}
-			var out []row
-			for _, t := range tops {
-				h, err := m.Store.StatusHistory(ctx, t.ID)
+			return f.inMaster(ctx, func(m *master.Master) error {
+				tops, err := m.Store.ListTopologies(ctx)
 				if err != nil {
 					return err
 				}
-				out = append(out, row{Topology: t, History: h})
-			}
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), nonNil(out))
-			}
-			var rows [][]string
-			for _, r := range out {
-				last := ""
-				if n := len(r.History); n > 0 {
-					last = r.History[n-1].At.Format(time.RFC3339) + " " + r.History[n-1].Reason
+				type row struct {
+					store.Topology
+					Spec    json.RawMessage      `json:"-"`
+					History []store.StatusChange `json:"history"`
 				}
-				rows = append(rows, []string{r.Name, r.ID, r.HostID, r.Status, r.Hash[:min(12, len(r.Hash))], last})
-			}
-			return table(cmd.OutOrStdout(), "TOPOLOGY\tID\tHOST\tSTATUS\tHASH\tLAST CHANGE", rows)
+				var out []row
+				for _, t := range tops {
+					h, err := m.Store.StatusHistory(ctx, t.ID)
+					if err != nil {
+						return err
+					}
+					out = append(out, row{Topology: t, History: h})
+				}
+				if asJSON {
+					return writeJSON(cmd.OutOrStdout(), nonNil(out))
+				}
+				var rows [][]string
+				for _, r := range out {
+					last := ""
+					if n := len(r.History); n > 0 {
+						last = r.History[n-1].At.Format(time.RFC3339) + " " + r.History[n-1].Reason
+					}
+					rows = append(rows, []string{r.Name, r.ID, r.HostID, r.Status, r.Hash[:min(12, len(r.Hash))], last})
+				}
+				return table(cmd.OutOrStdout(), "TOPOLOGY\tID\tHOST\tSTATUS\tHASH\tLAST CHANGE", rows)
+			})
 		},
 	}
 	f.bind(cmd)
@@ -130,38 +138,36 @@ func newTeardownCmd() *cobra.Command {
 				return errors.New("pass exactly one of --id NAME and --all")
 			}
 			ctx := context.Background()
-			m, err := master.Open(ctx, f.cfg)
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			var tops []store.Topology
-			if all {
-				if tops, err = m.Store.ListTopologies(ctx); err != nil {
-					return err
-				}
-			} else {
-				t, err := m.Lifecycle.Find(ctx, id)
-				if err != nil {
-					return coded(err)
-				}
-				tops = []store.Topology{*t}
-			}
-			for _, t := range tops {
-				if all && !master.ShouldRun(t.Status) && t.Status != store.Failed && t.Status != store.Pending {
-					continue
-				}
-				done, err := m.Lifecycle.Teardown(ctx, t.ID, "the CLI")
-				if err != nil {
-					return fmt.Errorf("%s: %w", t.Name, coded(err))
-				}
-				if done {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s is torn down\n", t.Name)
+			return f.inMaster(ctx, func(m *master.Master) error {
+				var tops []store.Topology
+				if all {
+					var err error
+					if tops, err = m.Store.ListTopologies(ctx); err != nil {
+						return err
+					}
 				} else {
-					fmt.Fprintf(cmd.OutOrStdout(), "tearing down %s on %s\n", t.Name, t.HostID)
+					t, err := m.Lifecycle.Find(ctx, id)
+					if err != nil {
+						return coded(err)
+					}
+					tops = []store.Topology{*t}
 				}
-			}
-			return nil
+				for _, t := range tops {
+					if all && !master.ShouldRun(t.Status) && t.Status != store.Failed && t.Status != store.Pending {
+						continue
+					}
+					done, err := m.Lifecycle.Teardown(ctx, t.ID, "the CLI")
+					if err != nil {
+						return fmt.Errorf("%s: %w", t.Name, coded(err))
+					}
+					if done {
+						fmt.Fprintf(cmd.OutOrStdout(), "%s is torn down\n", t.Name)
+					} else {
+						fmt.Fprintf(cmd.OutOrStdout(), "tearing down %s on %s\n", t.Name, t.HostID)
+					}
+				}
+				return nil
+			})
 		},
 	}
 	f.bind(cmd)

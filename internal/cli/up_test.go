@@ -5,15 +5,11 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/json"
-	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os/exec"
-	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,29 +23,10 @@ func TestUpEndToEnd(t *testing.T) {
 	testenv.RequireRoot(t)
 	sshpass := testenv.RequireTool(t, "sshpass")
 	bin := testenv.DecnetBinary(t)
-	port := 20000 + rand.IntN(20000)
-	api := fmt.Sprintf("https://127.0.0.1:%d/api/v1", port)
-	cmd := exec.Command(bin, "up", "--driver", "host", "--data", t.TempDir(), "--api-listen", fmt.Sprintf("127.0.0.1:%d", port),
-		"--metrics-listen", "127.0.0.1:0", "--log-level", "warn")
-	out := &testenv.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	deadline := time.Now().Add(90 * time.Second)
-	for !strings.Contains(out.String(), "Ctrl-C stops") {
-		if time.Now().After(deadline) {
-			t.Fatalf("decnet up did not come up:\n%s", out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	text := out.String()
-	pw := regexp.MustCompile(`admin / (\S+)`).FindStringSubmatch(text)
-	gw := regexp.MustCompile(`ssh root@(\S+)`).FindStringSubmatch(text)
-	if pw == nil || gw == nil {
-		t.Fatalf("banner lacks password or ssh command:\n%s", text)
-	}
+	up := testenv.StartUp(t, bin)
+	api, out := up.API, up.Out
+	gw := []string{"", up.Gateway}
+	pw := []string{"", up.Password}
 
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
@@ -126,16 +103,8 @@ func TestUpEndToEnd(t *testing.T) {
 		t.Fatalf("event list: %v", list.Items)
 	}
 
-	cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil || !strings.Contains(out.String(), "Done.") {
-			t.Fatalf("decnet up did not stop cleanly: %v\n%s", err, out.String())
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatalf("decnet up did not stop:\n%s", out.String())
+	if err := up.Stop(t); err != nil || !strings.Contains(out.String(), "Done.") {
+		t.Fatalf("decnet up did not stop cleanly: %v\n%s", err, out.String())
 	}
 	if dial(gw[1] + ":22") {
 		t.Fatal("the demo still answers after Ctrl-C")

@@ -52,17 +52,6 @@ func run(t *testing.T, bin string, args ...string) []byte {
 	return out
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // TestSwarmEndToEnd runs the binaries: a master, a join token, an agent
 // joining and heartbeating, and the agent's events reaching the master's
 // database through the bus.
@@ -75,7 +64,7 @@ func TestSwarmEndToEnd(t *testing.T) {
 	outFile := filepath.Join(t.TempDir(), "siem.jsonl")
 	start(t, bin, "master", "--data", data, "--agents-listen", agentsAddr, "--api-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
 		"--output-file", outFile, "--nats-listen", fmt.Sprintf("127.0.0.1:%d", natsPort), "--log-level", "warn")
-	waitFor(t, "the master's CA", 60*time.Second, func() bool {
+	testenv.Eventually(t, 60*time.Second, "the master's CA", func() bool {
 		_, err := os.Stat(filepath.Join(data, "ca", "ca.crt"))
 		return err == nil && dial(agentsAddr)
 	})
@@ -93,7 +82,7 @@ func TestSwarmEndToEnd(t *testing.T) {
 	agentArgs := []string{"agent", "--dir", adir, "--socket", filepath.Join(t.TempDir(), "a.sock"), "--driver", "host",
 		"--heartbeat", "500ms", "--nats-url", fmt.Sprintf("nats://127.0.0.1:%d", natsPort), "--log-level", "warn"}
 	ag := start(t, bin, agentArgs...)
-	waitFor(t, "a heartbeat", 20*time.Second, func() bool {
+	testenv.Eventually(t, 20*time.Second, "a heartbeat", func() bool {
 		var hosts []struct {
 			Host     store.Host `json:"host"`
 			Liveness string     `json:"liveness"`
@@ -117,12 +106,12 @@ func TestSwarmEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	waitFor(t, "200 events in the master's database", 30*time.Second, func() bool {
+	testenv.Eventually(t, 30*time.Second, "200 events in the master's database", func() bool {
 		n, _ := st.CountEvents(context.Background(), store.EventFilter{})
 		return n == 200
 	})
 	// The SIEM output is its own consumer and gets the same 200.
-	waitFor(t, "200 events in the JSON-lines output", 30*time.Second, func() bool {
+	testenv.Eventually(t, 30*time.Second, "200 events in the JSON-lines output", func() bool {
 		data, _ := os.ReadFile(outFile)
 		return bytes.Count(data, []byte("\n")) == 200
 	})
@@ -161,7 +150,7 @@ deckies:
 		}
 		return tops[0].Status
 	}
-	waitFor(t, "the topology to turn active", 30*time.Second, func() bool { return status() == "active" })
+	testenv.Eventually(t, 30*time.Second, "the topology to turn active", func() bool { return status() == "active" })
 	if !dial(ip + ":80") {
 		t.Fatal("the deployed decky does not answer on port 80")
 	}
@@ -171,12 +160,12 @@ deckies:
 	// sees the missing objects and re-pushes; the agent itself does not.
 	ag.cmd.Process.Kill()
 	ag.cmd.Wait()
-	waitFor(t, "the decky to die with its agent", 10*time.Second, func() bool { return !dial(ip + ":80") })
+	testenv.Eventually(t, 10*time.Second, "the decky to die with its agent", func() bool { return !dial(ip + ":80") })
 	start(t, bin, agentArgs...)
-	waitFor(t, "the master to re-create the missing decky", 60*time.Second, func() bool { return dial(ip + ":80") })
+	testenv.Eventually(t, 60*time.Second, "the master to re-create the missing decky", func() bool { return dial(ip + ":80") })
 	run(t, bin, "teardown", "--data", data, "--id", "e2e")
-	waitFor(t, "the topology to be torn down", 30*time.Second, func() bool { return status() == "torn_down" })
-	waitFor(t, "the decky to go away", 10*time.Second, func() bool { return !dial(ip + ":80") })
+	testenv.Eventually(t, 30*time.Second, "the topology to be torn down", func() bool { return status() == "torn_down" })
+	testenv.Eventually(t, 10*time.Second, "the decky to go away", func() bool { return !dial(ip + ":80") })
 }
 
 func dial(addr string) bool {
@@ -198,7 +187,7 @@ func TestMasterSIGKILLDuringBurst(t *testing.T) {
 	masterArgs := []string{"master", "--data", data, "--agents-listen", fmt.Sprintf("127.0.0.1:%d", base), "--nats-listen", natsAddr,
 		"--api-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-level", "error"}
 	m := start(t, bin, masterArgs...)
-	waitFor(t, "the bus", 20*time.Second, func() bool { return dial(natsAddr) })
+	testenv.Eventually(t, 20*time.Second, "the bus", func() bool { return dial(natsAddr) })
 	adir := t.TempDir()
 	start(t, bin, "agent", "--dir", adir, "--socket", filepath.Join(t.TempDir(), "a.sock"), "--driver", "host", "--host-id", "burst",
 		"--nats-url", "nats://"+natsAddr, "--log-level", "error")
@@ -229,13 +218,13 @@ func TestMasterSIGKILLDuringBurst(t *testing.T) {
 		c, _ := st.CountEvents(context.Background(), store.EventFilter{})
 		return c
 	}
-	waitFor(t, "ingestion to start", 30*time.Second, func() bool { return count() > n/10 })
+	testenv.Eventually(t, 30*time.Second, "ingestion to start", func() bool { return count() > n/10 })
 	m.cmd.Process.Kill() // SIGKILL
 	m.cmd.Wait()
 	killedAt := count()
 	<-written
 	start(t, bin, masterArgs...)
-	waitFor(t, "every event after the restart", 90*time.Second, func() bool { return count() >= n })
+	testenv.Eventually(t, 90*time.Second, "every event after the restart", func() bool { return count() >= n })
 	time.Sleep(time.Second) // a doubled batch would show up now
 	if c := count(); c != n {
 		t.Fatalf("%d events stored, want exactly %d", c, n)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +16,7 @@ import (
 	"github.com/decnet/decnet/internal/master"
 	"github.com/decnet/decnet/internal/pki"
 	"github.com/decnet/decnet/internal/store"
-	"github.com/decnet/decnet/internal/store/sqlite"
+	"github.com/decnet/decnet/internal/store/storetest"
 )
 
 type testMaster struct {
@@ -27,12 +26,7 @@ type testMaster struct {
 
 func startMaster(t *testing.T) *testMaster {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "master.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.SQLite(t)
 	ca, err := pki.NewCA("test CA", time.Now())
 	if err != nil {
 		t.Fatal(err)

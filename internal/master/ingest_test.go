@@ -3,7 +3,6 @@ package master
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,7 +12,7 @@ import (
 	"github.com/decnet/decnet/internal/bus"
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/store"
-	"github.com/decnet/decnet/internal/store/sqlite"
+	"github.com/decnet/decnet/internal/store/storetest"
 )
 
 // TestIngesterStoresEveryEventOnce publishes a burst (with replays), stops
@@ -39,11 +38,7 @@ func TestIngesterStoresEveryEventOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "master.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.SQLite(t)
 
 	pub, err := bus.NewPublisher(srv.ClientURL(), "h1", bus.PublisherOptions{})
 	if err != nil {

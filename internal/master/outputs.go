@@ -443,6 +443,17 @@ func configInvalid(err error) error {
 		Message: "invalid output config: " + strings.Join(msgs, "; "), Details: details}
 }
 
+// entryLocked returns the running output name; o.mu is held.
+func (o *Outputs) entryLocked(name string) (*outputEntry, error) {
+	if !o.running {
+		return nil, errOutputsNotRunning()
+	}
+	if e := o.entries[name]; e != nil {
+		return e, nil
+	}
+	return nil, errNoOutput(name)
+}
+
 func errOutputsNotRunning() error {
 	return api.Errorf(http.StatusServiceUnavailable, api.CodeUnavailable, "outputs are not running (the master is starting or stopping); retry")
 }
@@ -622,13 +633,10 @@ func (o *Outputs) Create(ctx context.Context, cfg output.Config, enabled bool) (
 func (o *Outputs) Replace(ctx context.Context, name string, cfg output.Config, enabled *bool) (*OutputView, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if !o.running {
-		return nil, errOutputsNotRunning()
-	}
-	e := o.entries[name]
+	e, err := o.entryLocked(name)
 	switch {
-	case e == nil:
-		return nil, errNoOutput(name)
+	case err != nil:
+		return nil, err
 	case e.source == OutputSourceFlag:
 		return nil, errFlagOutput(name, "changed")
 	case cfg.Name != "" && cfg.Name != name:
@@ -680,13 +688,10 @@ func (o *Outputs) Replace(ctx context.Context, name string, cfg output.Config, e
 func (o *Outputs) Delete(ctx context.Context, name string) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if !o.running {
-		return errOutputsNotRunning()
-	}
-	e := o.entries[name]
+	e, err := o.entryLocked(name)
 	switch {
-	case e == nil:
-		return errNoOutput(name)
+	case err != nil:
+		return err
 	case e.source == OutputSourceFlag:
 		return errFlagOutput(name, "deleted")
 	}
@@ -697,7 +702,7 @@ func (o *Outputs) Delete(ctx context.Context, name string) error {
 	delete(o.entries, name)
 	o.log.Info("output deleted", "output", name)
 	durable := output.DurablePrefix + name
-	err := o.js.DeleteConsumer(ctx, bus.StreamName, durable)
+	err = o.js.DeleteConsumer(ctx, bus.StreamName, durable)
 	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		o.log.Error("output deleted but not its durable consumer", "output", name, "durable", durable, "err", err)
 		return api.Errorf(http.StatusServiceUnavailable, api.CodeUnavailable,
@@ -718,13 +723,10 @@ type enabler interface{ Enable() }
 func (o *Outputs) SetEnabled(ctx context.Context, name string, enabled bool) (*OutputView, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if !o.running {
-		return nil, errOutputsNotRunning()
-	}
-	e := o.entries[name]
+	e, err := o.entryLocked(name)
 	switch {
-	case e == nil:
-		return nil, errNoOutput(name)
+	case err != nil:
+		return nil, err
 	case e.source == OutputSourceFlag && !enabled:
 		return nil, errFlagOutput(name, "disabled")
 	}
@@ -760,14 +762,10 @@ func (o *Outputs) SetEnabled(ctx context.Context, name string, enabled bool) (*O
 // not an error; the error is for an unknown output.
 func (o *Outputs) Test(ctx context.Context, name string) (*OutputTest, error) {
 	o.mu.Lock()
-	if !o.running {
+	e, err := o.entryLocked(name)
+	if err != nil {
 		o.mu.Unlock()
-		return nil, errOutputsNotRunning()
-	}
-	e := o.entries[name]
-	if e == nil {
-		o.mu.Unlock()
-		return nil, errNoOutput(name)
+		return nil, err
 	}
 	cfg, source, broken := e.cfg, e.source, e.broken
 	var out output.Output
@@ -776,7 +774,7 @@ func (o *Outputs) Test(ctx context.Context, name string) (*OutputTest, error) {
 	}
 	o.mu.Unlock()
 
-	err := func() error {
+	err = func() error {
 		if out == nil {
 			if broken != "" {
 				return errors.New(broken)

@@ -23,6 +23,7 @@ import (
 	"github.com/decnet/decnet/internal/master/api"
 	"github.com/decnet/decnet/internal/output"
 	"github.com/decnet/decnet/internal/store"
+	"github.com/decnet/decnet/internal/testenv"
 )
 
 // outputsEnv is a routes environment whose master also runs its bus and
@@ -53,7 +54,7 @@ func newOutputsEnv(t *testing.T, flags ...output.Config) *outputsEnv {
 			t.Error("Outputs.Run did not return after its context ended")
 		}
 	})
-	waitFor(t, "the output manager", 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, "the output manager", func() bool {
 		r := e.admin.do("POST", "/outputs/nope/test", nil)
 		return r.code == http.StatusNotFound // 503 until Run has loaded
 	})
@@ -216,7 +217,7 @@ func TestOutputWebhookLifecycle(t *testing.T) {
 	})
 
 	e1 := e.publish()
-	waitFor(t, "the first event, signed", 15*time.Second, func() bool { return rc.has(e1.ID) })
+	testenv.Eventually(t, 15*time.Second, "the first event, signed", func() bool { return rc.has(e1.ID) })
 
 	t.Run("test-fire", func(t *testing.T) {
 		r := e.admin.do("POST", "/outputs/siem/test", nil)
@@ -243,7 +244,7 @@ func TestOutputWebhookLifecycle(t *testing.T) {
 	// the webhook disables itself; enable switches it back on and the
 	// event held back arrives.
 	e2 := e.publish()
-	waitFor(t, "the webhook to disable itself", 30*time.Second, func() bool {
+	testenv.Eventually(t, 30*time.Second, "the webhook to disable itself", func() bool {
 		v := e.view("siem")
 		return v.Status.Disabled && strings.Contains(v.Status.LastError, "500")
 	})
@@ -253,7 +254,7 @@ func TestOutputWebhookLifecycle(t *testing.T) {
 	if v := decode[outView](t, r); v.Status.Disabled || !v.Running {
 		t.Fatalf("after enable: %+v", v)
 	}
-	waitFor(t, "the held-back event after enable", 15*time.Second, func() bool { return rc.has(e2.ID) })
+	testenv.Eventually(t, 15*time.Second, "the held-back event after enable", func() bool { return rc.has(e2.ID) })
 
 	// Admin disable: nothing is delivered, and enable resumes from the
 	// position.
@@ -271,7 +272,7 @@ func TestOutputWebhookLifecycle(t *testing.T) {
 		t.Fatal("a disabled output delivered")
 	}
 	want(t, "enable", e.admin.do("POST", "/outputs/siem/enable", nil), http.StatusOK, "")
-	waitFor(t, "the event published while disabled", 15*time.Second, func() bool { return rc.has(e3.ID) })
+	testenv.Eventually(t, 15*time.Second, "the event published while disabled", func() bool { return rc.has(e3.ID) })
 
 	// Replace: a new URL, the secret left empty keeps the old one.
 	rc2 := newReceiver(t, hookSecret)
@@ -283,7 +284,7 @@ func TestOutputWebhookLifecycle(t *testing.T) {
 		t.Fatalf("after replace: %+v", v)
 	}
 	e4 := e.publish()
-	waitFor(t, "an event at the new URL, signed with the kept secret", 15*time.Second, func() bool { return rc2.has(e4.ID) })
+	testenv.Eventually(t, 15*time.Second, "an event at the new URL, signed with the kept secret", func() bool { return rc2.has(e4.ID) })
 	if rc2.has(e1.ID) || rc.has(e4.ID) {
 		t.Fatal("the replaced output did not resume from its position")
 	}
@@ -365,7 +366,7 @@ func TestOutputConfigChecks(t *testing.T) {
 		t.Fatalf("file output view %+v, want it at %s", v, wantPath)
 	}
 	ev := e.publish()
-	waitFor(t, "the event in the file", 15*time.Second, func() bool {
+	testenv.Eventually(t, 15*time.Second, "the event in the file", func() bool {
 		b, _ := os.ReadFile(wantPath)
 		return strings.Contains(string(b), ev.ID)
 	})
@@ -405,7 +406,7 @@ func TestFlagOutputs(t *testing.T) {
 		t.Fatalf("list = %s", r.body)
 	}
 	ev := e.publish()
-	waitFor(t, "the event in the flag output's file", 15*time.Second, func() bool {
+	testenv.Eventually(t, 15*time.Second, "the event in the flag output's file", func() bool {
 		b, _ := os.ReadFile(path)
 		return strings.Contains(string(b), ev.ID)
 	})
@@ -487,7 +488,7 @@ func TestOutputsRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	o2, stop := runManager(e.m.Config.DataDir)
-	waitFor(t, "the restarted manager", 5*time.Second, func() bool { return listed(o2)["siem"].Running })
+	testenv.Eventually(t, 5*time.Second, "the restarted manager", func() bool { return listed(o2)["siem"].Running })
 	vs := listed(o2)
 	if v := vs["siem"]; v.Error != "" || !v.SecretSet || v.Secret != "" {
 		t.Fatalf("restarted webhook: %+v", v)
@@ -496,7 +497,7 @@ func TestOutputsRestart(t *testing.T) {
 		t.Fatalf("restarted disabled output: %+v", v)
 	}
 	ev := e.publish()
-	waitFor(t, "delivery by the restarted manager", 15*time.Second, func() bool { return rc.has(ev.ID) })
+	testenv.Eventually(t, 15*time.Second, "delivery by the restarted manager", func() bool { return rc.has(ev.ID) })
 	stop()
 
 	// Another data directory has another key: the secret does not open,
@@ -506,7 +507,7 @@ func TestOutputsRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	o3, stop := runManager(other)
-	waitFor(t, "the third manager", 5*time.Second, func() bool { return listed(o3)["siem"].Error != "" })
+	testenv.Eventually(t, 5*time.Second, "the third manager", func() bool { return listed(o3)["siem"].Error != "" })
 	if v := listed(o3)["siem"]; v.Running || !strings.Contains(v.Error, "decrypt the secret") {
 		t.Fatalf("webhook under the wrong key: %+v", v)
 	}
@@ -518,7 +519,7 @@ func TestOutputsRestart(t *testing.T) {
 	}
 	o4, stop := runManager(other)
 	defer stop()
-	waitFor(t, "the fourth manager", 5*time.Second, func() bool { return listed(o4)["siem"].Error != "" })
+	testenv.Eventually(t, 5*time.Second, "the fourth manager", func() bool { return listed(o4)["siem"].Error != "" })
 	if v := listed(o4)["siem"]; v.Running || !strings.Contains(v.Error, "chmod 600") {
 		t.Fatalf("webhook under a readable key: %+v", v)
 	}

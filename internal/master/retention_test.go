@@ -2,23 +2,18 @@ package master
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/store"
-	"github.com/decnet/decnet/internal/store/sqlite"
+	"github.com/decnet/decnet/internal/store/storetest"
 )
 
 func TestRetentionDeletesOldEvents(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "m.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.SQLite(t)
 	old := event.Event{Schema: 1, ID: event.NewID(), Time: time.Now().Add(-48 * time.Hour).UTC(), Type: "ssh.login.failed", Decky: "d", Service: "ssh", Src: &event.Endpoint{IP: "192.0.2.1"}}
 	fresh := event.Event{Schema: 1, ID: event.NewID(), Time: time.Now().UTC(), Type: "ssh.login.failed", Decky: "d", Service: "ssh", Src: &event.Endpoint{IP: "192.0.2.1"}}
 	if _, err := st.InsertEvents(ctx, []event.Event{old, fresh}); err != nil {

@@ -93,7 +93,7 @@ func TestWireBetweenMasterAndAgent(t *testing.T) {
 
 	// Apply request and result: the agent applied the hash, and the
 	// result of that operation rides on its heartbeats.
-	waitFor(t, "a heartbeat with the applied hash, the operation and the engine's deckies", func() bool {
+	testenv.Eventually(t, 30*time.Second, "a heartbeat with the applied hash, the operation and the engine's deckies", func() bool {
 		h, err := m.Store.Host(ctx, "wire-host")
 		if err != nil || h.AppliedID != tp.ID || h.AppliedHash != tp.Hash {
 			return false
@@ -150,20 +150,9 @@ func subnetOf(ip string) (string, error) {
 	return "", errors.New("not an IPv4 address")
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func waitStatus(t *testing.T, m *Master, id, status string) {
 	t.Helper()
-	waitFor(t, "status "+status, func() bool {
+	testenv.Eventually(t, 30*time.Second, "status "+status, func() bool {
 		tp, err := m.Store.Topology(context.Background(), id)
 		return err == nil && tp.Status == status
 	})

@@ -32,10 +32,9 @@ type FileOptions struct {
 // rotated by size, logrotate style: path becomes path.1, path.1 becomes
 // path.2, and so on up to Keep.
 type File struct {
-	name string
+	base
 	path string
 	opts FileOptions
-	h    *health
 
 	mu     sync.Mutex
 	f      *os.File
@@ -55,30 +54,15 @@ func NewFile(name, path string, opts FileOptions) (*File, error) {
 	if path == "" {
 		return nil, errors.New("output: file needs a path")
 	}
-	if opts.MaxBytes <= 0 {
-		opts.MaxBytes = DefaultFileOptions.MaxBytes
-	}
-	if opts.Keep <= 0 {
-		opts.Keep = DefaultFileOptions.Keep
-	}
-	return &File{name: name, path: filepath.Clean(path), opts: opts, h: newHealth(name, KindFile)}, nil
+	opts.MaxBytes = orDefault(opts.MaxBytes, DefaultFileOptions.MaxBytes)
+	opts.Keep = orDefault(opts.Keep, DefaultFileOptions.Keep)
+	return &File{base: newBase(name, KindFile), path: filepath.Clean(path), opts: opts}, nil
 }
-
-// Name returns the output's name.
-func (o *File) Name() string { return o.name }
-
-// Status returns the delivery state.
-func (o *File) Status() Status { return o.h.status() }
 
 // Deliver appends the batch and fsyncs it. When a write fails the file is
 // cut back to the last complete batch, so no partial line is left.
 func (o *File) Deliver(ctx context.Context, events []event.Event) error {
-	if err := o.deliver(ctx, events); err != nil {
-		o.h.failed(err)
-		return err
-	}
-	o.h.delivered(len(events))
-	return nil
+	return o.account(len(events), o.deliver(ctx, events))
 }
 
 // Test appends a sample event (type TestEventType).

@@ -15,12 +15,6 @@ import (
 	"github.com/decnet/decnet/internal/testenv"
 )
 
-// testLogger routes logs to t.Log until the test ends.
-func testLogger(t testing.TB) *slog.Logger {
-	t.Helper()
-	return testenv.Logger(t, slog.LevelInfo)
-}
-
 // hostile strings an attacker controls: newlines, a forged syslog frame,
 // SD metacharacters, a JSON breaker, an ANSI escape, invalid UTF-8 made
 // text, a line separator.
@@ -57,18 +51,6 @@ func ids(events []event.Event) []string {
 		out[i] = events[i].ID
 	}
 	return out
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // idSet is a concurrency-safe set of received event ids that also counts
@@ -109,7 +91,7 @@ func (s *idSet) missing(want []string) int {
 // an in-process JetStream client with the master's rights.
 func startBus(t testing.TB) jetstream.JetStream {
 	t.Helper()
-	s, err := bus.NewServer(bus.ServerOptions{DataDir: t.TempDir(), Logger: testLogger(t)})
+	s, err := bus.NewServer(bus.ServerOptions{DataDir: t.TempDir(), Logger: testenv.Logger(t, slog.LevelInfo)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +148,7 @@ func runOutput(t *testing.T, js jetstream.JetStream, o Output, opts ...bus.Consu
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, js, o, testLogger(t), opts...) }()
+	go func() { done <- Run(ctx, js, o, testenv.Logger(t, slog.LevelInfo), opts...) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

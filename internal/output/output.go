@@ -156,3 +156,35 @@ func (h *health) setDisabled(d bool) {
 		h.st.ConsecutiveFailures = 0
 	}
 }
+
+// base is what every output shares: its name and its delivery health.
+type base struct {
+	name string
+	h    *health
+}
+
+func newBase(name, kind string) base { return base{name: name, h: newHealth(name, kind)} }
+
+// Name returns the output's name.
+func (b *base) Name() string { return b.name }
+
+// Status returns the delivery state.
+func (b *base) Status() Status { return b.h.status() }
+
+// account records the outcome of delivering n events and returns err.
+func (b *base) account(n int, err error) error {
+	if err != nil {
+		b.h.failed(err)
+		return err
+	}
+	b.h.delivered(n)
+	return nil
+}
+
+// orDefault is v, or def when v is not positive (an option left unset).
+func orDefault[T int | int64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/decnet/decnet/internal/bus"
+	"github.com/decnet/decnet/internal/testenv"
 )
 
 // TestRunIndependentPositions: 2,000 events in the stream; the file output
@@ -51,7 +52,7 @@ func TestRunIndependentPositions(t *testing.T) {
 		}
 		return len(readLines(t, path))
 	}
-	eventually(t, 30*time.Second, "all events in the file", func() bool { return lines() >= len(want) })
+	testenv.Eventually(t, 30*time.Second, "all events in the file", func() bool { return lines() >= len(want) })
 	got := newIDSet()
 	for _, id := range readLines(t, path) {
 		got.add(id)
@@ -76,7 +77,7 @@ func TestRunIndependentPositions(t *testing.T) {
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	eventually(t, 60*time.Second, "the webhook to catch up", func() bool { return h.got.missing(want) == 0 })
+	testenv.Eventually(t, 60*time.Second, "the webhook to catch up", func() bool { return h.got.missing(want) == 0 })
 
 	ctx := context.Background()
 	for _, name := range []string{"soc", "jsonl"} {

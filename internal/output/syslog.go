@@ -62,11 +62,10 @@ type SyslogOptions struct {
 // the reconnection. Every message carries the event id (SD param "id",
 // and "id" in the JSON MSG) for deduplication.
 type Syslog struct {
-	name     string
+	base
 	addr     string
 	opts     SyslogOptions
 	hostname string
-	h        *health
 
 	mu        sync.Mutex
 	conn      net.Conn
@@ -89,18 +88,10 @@ func NewSyslog(name, address string, opts SyslogOptions) (*Syslog, error) {
 		return nil, fmt.Errorf("output: syslog address: %w", err)
 	}
 	d := DefaultSyslogOptions
-	if opts.DialTimeout <= 0 {
-		opts.DialTimeout = d.DialTimeout
-	}
-	if opts.WriteTimeout <= 0 {
-		opts.WriteTimeout = d.WriteTimeout
-	}
-	if opts.Attempts <= 0 {
-		opts.Attempts = d.Attempts
-	}
-	if opts.MinBackoff <= 0 {
-		opts.MinBackoff = d.MinBackoff
-	}
+	opts.DialTimeout = orDefault(opts.DialTimeout, d.DialTimeout)
+	opts.WriteTimeout = orDefault(opts.WriteTimeout, d.WriteTimeout)
+	opts.Attempts = orDefault(opts.Attempts, d.Attempts)
+	opts.MinBackoff = orDefault(opts.MinBackoff, d.MinBackoff)
 	if opts.MaxBackoff < opts.MinBackoff {
 		opts.MaxBackoff = max(d.MaxBackoff, opts.MinBackoff)
 	}
@@ -114,25 +105,14 @@ func NewSyslog(name, address string, opts SyslogOptions) (*Syslog, error) {
 		}
 	}
 	hostname, _ := os.Hostname()
-	return &Syslog{name: name, addr: address, opts: opts, hostname: hostname, h: newHealth(name, KindSyslog)}, nil
+	return &Syslog{base: newBase(name, KindSyslog), addr: address, opts: opts, hostname: hostname}, nil
 }
-
-// Name returns the output's name.
-func (o *Syslog) Name() string { return o.name }
-
-// Status returns the delivery state.
-func (o *Syslog) Status() Status { return o.h.status() }
 
 // Deliver writes every event of the batch as one octet-counted frame,
 // reconnecting with backoff when needed (see the type's comment for what
 // delivered means).
 func (o *Syslog) Deliver(ctx context.Context, events []event.Event) error {
-	if err := o.deliver(ctx, events); err != nil {
-		o.h.failed(err)
-		return err
-	}
-	o.h.delivered(len(events))
-	return nil
+	return o.account(len(events), o.deliver(ctx, events))
 }
 
 // Test sends a sample event (type TestEventType).

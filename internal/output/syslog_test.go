@@ -19,6 +19,7 @@ import (
 
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/pki"
+	"github.com/decnet/decnet/internal/testenv"
 )
 
 // syslogReceiver is a TCP (or TLS) syslog server that parses
@@ -242,7 +243,7 @@ func TestSyslogTCP(t *testing.T) {
 	defer o.Close()
 	events := makeEvents(500)
 	deliverAll(t, o, events, 64)
-	eventually(t, 10*time.Second, "every event at the receiver", func() bool { return r.got.len() == len(events) })
+	testenv.Eventually(t, 10*time.Second, "every event at the receiver", func() bool { return r.got.len() == len(events) })
 	if n := r.got.missing(ids(events)); n != 0 {
 		t.Fatalf("%d events missing", n)
 	}
@@ -266,7 +267,7 @@ func TestSyslogReconnect(t *testing.T) {
 	defer o.Close()
 	first := makeEvents(10)
 	deliverAll(t, o, first, 10)
-	eventually(t, 10*time.Second, "first batch", func() bool { return r.got.len() == 10 })
+	testenv.Eventually(t, 10*time.Second, "first batch", func() bool { return r.got.len() == 10 })
 
 	r.stop() // down: the connection is closed and nothing listens
 	ctx := context.Background()
@@ -279,18 +280,18 @@ func TestSyslogReconnect(t *testing.T) {
 	}
 
 	r.listen(addr, nil) // back, same address
-	eventually(t, 10*time.Second, "delivery after restart", func() bool { return o.Deliver(ctx, second) == nil })
+	testenv.Eventually(t, 10*time.Second, "delivery after restart", func() bool { return o.Deliver(ctx, second) == nil })
 	third := makeEvents(10)
 	deliverAll(t, o, third, 10)
 	all := append(append(ids(first), ids(second)...), ids(third)...)
-	eventually(t, 10*time.Second, "every event", func() bool { return r.got.missing(all) == 0 })
+	testenv.Eventually(t, 10*time.Second, "every event", func() bool { return r.got.missing(all) == 0 })
 
 	// A restart with the connection open: the probe notices the close.
 	r.stop()
 	r.listen(addr, nil)
 	fourth := makeEvents(10)
 	deliverAll(t, o, fourth, 10)
-	eventually(t, 10*time.Second, "batch after a receiver restart", func() bool { return r.got.missing(ids(fourth)) == 0 })
+	testenv.Eventually(t, 10*time.Second, "batch after a receiver restart", func() bool { return r.got.missing(ids(fourth)) == 0 })
 	if st := o.Status(); st.ConsecutiveFailures != 0 {
 		t.Fatalf("status %+v", st)
 	}
@@ -337,7 +338,7 @@ func TestSyslogTLS(t *testing.T) {
 	defer o.Close()
 	events := makeEvents(300)
 	deliverAll(t, o, events, 100)
-	eventually(t, 10*time.Second, "every event over TLS", func() bool { return r.got.missing(ids(events)) == 0 })
+	testenv.Eventually(t, 10*time.Second, "every event over TLS", func() bool { return r.got.missing(ids(events)) == 0 })
 	checkSyslogDocs(t, r, events)
 
 	// Without the client certificate the receiver refuses the handshake.

@@ -83,12 +83,11 @@ const maxResponse = 64 << 10
 // disabled state lives in this value (Status reports it), not across
 // restarts.
 type Webhook struct {
-	name   string
+	base
 	url    string
 	secret []byte
 	opts   WebhookOptions
 	client *http.Client
-	h      *health
 
 	mu       sync.Mutex
 	disabled bool
@@ -117,24 +116,14 @@ func NewWebhook(name, rawURL string, secret []byte, opts WebhookOptions) (*Webho
 		return nil, errors.New("output: webhook needs a secret")
 	}
 	d := DefaultWebhookOptions
-	if opts.MaxFailures <= 0 {
-		opts.MaxFailures = d.MaxFailures
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = d.Timeout
-	}
-	if opts.Attempts <= 0 {
-		opts.Attempts = d.Attempts
-	}
-	if opts.MinBackoff <= 0 {
-		opts.MinBackoff = d.MinBackoff
-	}
+	opts.MaxFailures = orDefault(opts.MaxFailures, d.MaxFailures)
+	opts.Timeout = orDefault(opts.Timeout, d.Timeout)
+	opts.Attempts = orDefault(opts.Attempts, d.Attempts)
+	opts.MinBackoff = orDefault(opts.MinBackoff, d.MinBackoff)
 	if opts.MaxBackoff < opts.MinBackoff {
 		opts.MaxBackoff = max(d.MaxBackoff, opts.MinBackoff)
 	}
-	if opts.MaxBody <= 0 {
-		opts.MaxBody = d.MaxBody
-	}
+	opts.MaxBody = orDefault(opts.MaxBody, d.MaxBody)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}).DialContext
 	tr.TLSHandshakeTimeout = opts.Timeout
@@ -149,8 +138,8 @@ func NewWebhook(name, rawURL string, secret []byte, opts WebhookOptions) (*Webho
 	client := &http.Client{Transport: tr, Timeout: opts.Timeout, CheckRedirect: sameOrigin}
 	enabled := make(chan struct{})
 	close(enabled)
-	return &Webhook{name: name, url: u.String(), secret: bytes.Clone(secret), opts: opts, client: client,
-		h: newHealth(name, KindWebhook), enabled: enabled}, nil
+	return &Webhook{base: newBase(name, KindWebhook), url: u.String(), secret: bytes.Clone(secret), opts: opts, client: client,
+		enabled: enabled}, nil
 }
 
 // sameOrigin follows at most 3 redirects, and only to the scheme and host
@@ -175,12 +164,6 @@ func Signature(secret []byte, timestamp string, body []byte) string {
 	m.Write(body)
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
-
-// Name returns the output's name.
-func (o *Webhook) Name() string { return o.name }
-
-// Status returns the delivery state.
-func (o *Webhook) Status() Status { return o.h.status() }
 
 // Enabled returns a channel closed once the webhook is enabled.
 func (o *Webhook) Enabled() <-chan struct{} {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/decnet/decnet/internal/bus"
 	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/testenv"
 )
 
 var testSecret = []byte("0123456789abcdef-secret")
@@ -292,7 +293,7 @@ func TestWebhookDisablesAndResumes(t *testing.T) {
 	publish(t, js, events)
 	runOutput(t, js, o, fastRetry...)
 
-	eventually(t, 20*time.Second, "the webhook to disable itself", func() bool { return o.Status().Disabled })
+	testenv.Eventually(t, 20*time.Second, "the webhook to disable itself", func() bool { return o.Status().Disabled })
 	st := o.Status()
 	if st.ConsecutiveFailures != 3 || st.LastError == "" || st.Delivered != 0 {
 		t.Fatalf("status when disabled %+v", st)
@@ -314,7 +315,7 @@ func TestWebhookDisablesAndResumes(t *testing.T) {
 
 	h.down.Store(false)
 	o.Enable()
-	eventually(t, 30*time.Second, "the backlog after re-enabling", func() bool { return h.got.missing(ids(events)) == 0 })
+	testenv.Eventually(t, 30*time.Second, "the backlog after re-enabling", func() bool { return h.got.missing(ids(events)) == 0 })
 	waitAckFloor(t, cons, uint64(len(events)))
 	if st := o.Status(); st.Disabled || st.ConsecutiveFailures != 0 || st.Delivered < uint64(len(events)) {
 		t.Fatalf("status after re-enabling %+v", st)
@@ -325,7 +326,7 @@ func TestWebhookDisablesAndResumes(t *testing.T) {
 // stream up to seq (and, for seq > 0, has nothing in flight).
 func waitAckFloor(t *testing.T, cons jetstream.Consumer, seq uint64) {
 	t.Helper()
-	eventually(t, 20*time.Second, "consumer ack floor "+strconv.FormatUint(seq, 10), func() bool {
+	testenv.Eventually(t, 20*time.Second, "consumer ack floor "+strconv.FormatUint(seq, 10), func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		info, err := cons.Info(ctx)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -180,7 +181,7 @@ var ErrUnknownSetting = errors.New("unknown setting")
 func (i *Info) Decode(cfg map[string]any) (any, error) {
 	var errs []error
 	norm := make(map[string]any, len(cfg))
-	for _, key := range sortedKeys(cfg) {
+	for _, key := range slices.Sorted(maps.Keys(cfg)) {
 		f, ok := i.Field(key)
 		if !ok {
 			errs = append(errs, &SettingError{Key: key, Unknown: true,
@@ -229,13 +230,4 @@ func (i *Info) settingList() string {
 		keys[n] = f.Key
 	}
 	return strings.Join(keys, ", ")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

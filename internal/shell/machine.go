@@ -428,3 +428,26 @@ func (m Machine) Motd() string {
 	}
 	return ""
 }
+
+// Host is the machine settings an interactive service (SSH, Telnet)
+// embeds in its own.
+type Host struct {
+	Hostname string `json:"hostname" doc:"Hostname the shell and its prompt show (default: the persona's)"`
+	Kernel   string `json:"kernel" doc:"Kernel release uname -r shows (default: the distro's)"`
+}
+
+// Machine is the machine a decky of distro d, persona hostname host and
+// identity id shows through these settings, with user as its extra
+// account.
+func (s Host) Machine(d persona.Distro, host string, id persona.Identity, user string) Machine {
+	if s.Hostname != "" {
+		host = s.Hostname
+	}
+	if host == "" {
+		host = "localhost"
+	}
+	if s.Kernel != "" {
+		d.Kernel = s.Kernel
+	}
+	return Machine{Distro: d, Hostname: host, Identity: id, User: user}
+}

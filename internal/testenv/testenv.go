@@ -226,3 +226,16 @@ func (w *testWriter) Write(p []byte) (int, error) {
 }
 
 func (w *testWriter) stop() { w.mu.Lock(); w.done = true; w.mu.Unlock() }
+
+// Eventually polls cond until it holds, failing the test with what when
+// within passes first. Tests wait on conditions this way, never on sleeps.
+func Eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

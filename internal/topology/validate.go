@@ -3,6 +3,7 @@ package topology
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -342,7 +343,7 @@ func (v *validator) services(d *Decky) {
 	if len(ports) > MaxOpenPorts {
 		v.r.warnf(PersonaTooManyPorts, ref, "decky %s opens %d ports; more than %d open ports is a classic honeypot tell", d.Name, len(ports), MaxOpenPorts)
 	}
-	for _, slug := range sortedKeys(d.ServiceConfig) {
+	for _, slug := range slices.Sorted(maps.Keys(d.ServiceConfig)) {
 		cfg := d.ServiceConfig[slug]
 		sref := Ref{Kind: "service", Name: slug, Decky: d.Name}
 		if !seen[slug] {
@@ -351,7 +352,7 @@ func (v *validator) services(d *Decky) {
 		}
 		info, builtin := service.Lookup(slug)
 		if !builtin {
-			for _, key := range sortedKeys(cfg) {
+			for _, key := range slices.Sorted(maps.Keys(cfg)) {
 				kref := sref
 				kref.Key = key
 				v.r.errorf(ServiceCfgUnknownKey, kref, "custom service %s takes no settings", slug)
@@ -385,7 +386,7 @@ func (v *validator) settings(d *Decky, sref Ref, info *service.Info, cfg map[str
 			v.r.errorf(ServiceCfgInvalid, kref, "%v", se.Err)
 		}
 	}
-	for _, key := range sortedKeys(cfg) {
+	for _, key := range slices.Sorted(maps.Keys(cfg)) {
 		f, known := info.Field(key)
 		if !known {
 			continue
@@ -549,13 +550,4 @@ func familyNames(fams []persona.Family) string {
 		names[i] = string(f)
 	}
 	return strings.Join(names, ", ")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -5,17 +5,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -46,45 +43,10 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	port := 20000 + rand.IntN(20000)
-	cmd := exec.Command(bin, "up", "--driver", "host", "--data", t.TempDir(), "--api-listen", fmt.Sprintf("127.0.0.1:%d", port),
-		"--metrics-listen", "127.0.0.1:0", "--log-level", "warn")
-	out := &testenv.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-exited:
-		case <-time.After(60 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
-	deadline := time.Now().Add(90 * time.Second)
-	for !strings.Contains(out.String(), "Ctrl-C stops") {
-		select {
-		case <-exited:
-			t.Fatalf("decnet up exited (%v) before it came up:\n%s", cmd.ProcessState, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("decnet up did not come up:\n%s", out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	text := out.String()
-	pw := regexp.MustCompile(`admin / (\S+)`).FindStringSubmatch(text)
-	gw := regexp.MustCompile(`ssh root@(\S+)`).FindStringSubmatch(text)
-	dash := regexp.MustCompile(`Dashboard: (\S+)`).FindStringSubmatch(text)
-	if pw == nil || gw == nil || dash == nil {
-		t.Fatalf("the banner lacks the password, the ssh command or the dashboard:\n%s", text)
-	}
-	base := strings.TrimSuffix(dash[1], "/")
+	up := testenv.StartUp(t, bin)
+	out := up.Out
+	pw, gw := []string{"", up.Password}, []string{"", up.Gateway}
+	base := strings.TrimSuffix(up.Dashboard, "/")
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox,
 		chromedp.IgnoreCertErrors, chromedp.DisableGPU, chromedp.WindowSize(1366, 900))

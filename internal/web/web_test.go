@@ -11,7 +11,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,20 +20,9 @@ import (
 	"github.com/decnet/decnet/internal/master/api"
 	"github.com/decnet/decnet/internal/output"
 	"github.com/decnet/decnet/internal/store"
-	"github.com/decnet/decnet/internal/store/sqlite"
+	"github.com/decnet/decnet/internal/store/storetest"
+	"github.com/decnet/decnet/internal/testenv"
 )
-
-// testLogger routes logs to t.Log.
-func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type tWriter struct{ t *testing.T }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
 
 type fixture struct {
 	t        *testing.T
@@ -64,12 +52,8 @@ func (m mapBlobs) Has(sha string) bool { return m[sha] }
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	a, err := api.New(api.Options{Store: st, Logger: testLogger(t)})
+	st := storetest.SQLite(t)
+	a, err := api.New(api.Options{Store: st, Logger: testenv.Logger(t, slog.LevelDebug)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +61,7 @@ func newFixture(t *testing.T) *fixture {
 	now := time.Now().UTC()
 	blobs := mapBlobs{}
 	outs := &fixedOutputs{}
-	d, err := New(Options{API: a, Store: st, Blobs: blobs, Outputs: outs, Logger: testLogger(t), Clock: func() time.Time { return now }})
+	d, err := New(Options{API: a, Store: st, Blobs: blobs, Outputs: outs, Logger: testenv.Logger(t, slog.LevelDebug), Clock: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,14 +10,13 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/store"
-	"github.com/decnet/decnet/internal/store/sqlite"
+	"github.com/decnet/decnet/internal/store/storetest"
 	"github.com/decnet/decnet/internal/testenv"
 )
 
@@ -81,12 +80,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "master.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.SQLite(t)
 	clock := &fakeClock{t: time.Now()}
 	live := &fakeLive{}
 	srv, err := New(Options{Store: st, Live: live, Clock: clock.Now,

@@ -23,9 +23,9 @@ type Policy struct {
 	fails map[string]int // source ip -> failed attempts
 }
 
-// Settings are the login settings an interactive service embeds in its
+// Logins are the login settings an interactive service embeds in its
 // own settings.
-type Settings struct {
+type Logins struct {
 	Password     string   `json:"password" doc:"Root password the accept policy takes (legacy key)"`
 	User         string   `json:"user" doc:"Extra login account"`
 	UserPassword string   `json:"user_password" kind:"secret" doc:"Password of the extra account (legacy key)"`
@@ -36,7 +36,7 @@ type Settings struct {
 // New makes the policy of a service's login settings. With nothing
 // configured it accepts root:admin, the original system's default, so a
 // decky is never a wall that accepts nobody.
-func New(cfg Settings) *Policy {
+func New(cfg Logins) *Policy {
 	p := &Policy{creds: map[string]map[string]bool{}, fails: map[string]int{}, anyAfter: cfg.AcceptAfter}
 	add := func(u, pw string) {
 		if u == "" {

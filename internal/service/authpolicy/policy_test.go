@@ -3,7 +3,7 @@ package authpolicy
 import "testing"
 
 func TestPolicy(t *testing.T) {
-	p := New(Settings{Users: []string{"root:toor", "pi:raspberry"}, AcceptAfter: 2})
+	p := New(Logins{Users: []string{"root:toor", "pi:raspberry"}, AcceptAfter: 2})
 	if !p.Accept("1.1.1.1", "root", []byte("toor")) || !p.Accept("1.1.1.1", "pi", []byte("raspberry")) {
 		t.Fatal("listed pair refused")
 	}
@@ -16,11 +16,11 @@ func TestPolicy(t *testing.T) {
 	if p.Accept("3.3.3.3", "admin", []byte("z")) {
 		t.Fatal("accept_after counted another source's failures")
 	}
-	def := New(Settings{})
+	def := New(Logins{})
 	if !def.Accept("x", "root", []byte("admin")) || def.Accept("x", "root", []byte("root")) {
 		t.Fatal("default policy is not root:admin")
 	}
-	legacy := New(Settings{Password: "pw", User: "ubuntu", UserPassword: "ub"})
+	legacy := New(Logins{Password: "pw", User: "ubuntu", UserPassword: "ub"})
 	if !legacy.Accept("x", "root", []byte("pw")) || !legacy.Accept("x", "ubuntu", []byte("ub")) {
 		t.Fatal("legacy keys ignored")
 	}

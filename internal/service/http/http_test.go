@@ -21,21 +21,6 @@ import (
 	"github.com/decnet/decnet/internal/testenv"
 )
 
-// raw sends one request and reads the whole answer (the request asks the
-// server to close).
-func raw(t *testing.T, addr, req string) string {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 3*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(c, req)
-	out, _ := io.ReadAll(c)
-	return string(out)
-}
-
 var volatile = regexp.MustCompile(`(?m)^(Date|Last-Modified|ETag): .*\r$`)
 
 // shape keeps the status line, the header names in order with the values
@@ -100,7 +85,7 @@ http { access_log off; include /etc/nginx/mime.types; default_type application/o
 		"GET / HTTP/9.9\r\nHost: x\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\nConnection: close\r\n\r\n",
 	} {
-		want, got := shape(raw(t, ref, req)), shape(raw(t, decky, req))
+		want, got := shape(servicetest.Exchange(t, ref, req, 5*time.Second)), shape(servicetest.Exchange(t, decky, req, 5*time.Second))
 		if want != got {
 			t.Errorf("request %q\n--- nginx ---\n%s\n--- decky ---\n%s", req, want, got)
 		}
@@ -115,7 +100,7 @@ func TestFlavorsErrorPages(t *testing.T) {
 		t.Run(tc.distro, func(t *testing.T) {
 			os := map[string]string{"ubuntu20": "linux", "win2019": "windows_server"}[tc.distro]
 			r := servicetest.Start(t, "http", 80, servicetest.Options{OS: os, Distro: tc.distro, Hostname: "web01"})
-			resp := raw(t, r.HostPort(80), "GET /missing HTTP/1.1\r\nHost: web01\r\nConnection: close\r\n\r\n")
+			resp := servicetest.Exchange(t, r.HostPort(80), "GET /missing HTTP/1.1\r\nHost: web01\r\nConnection: close\r\n\r\n", 5*time.Second)
 			if !strings.HasPrefix(resp, "HTTP/1.1 404 Not Found\r\n") || !strings.Contains(resp, tc.want) {
 				t.Fatalf("404 page:\n%s", resp)
 			}
@@ -241,7 +226,7 @@ func TestKeepAliveAndLimits(t *testing.T) {
 		io.CopyN(io.Discard, br, 153)
 	}
 	// An oversized header block is refused, not buffered.
-	resp := raw(t, r.HostPort(80), "GET / HTTP/1.1\r\nHost: x\r\nX: "+strings.Repeat("a", 40<<10)+"\r\n\r\n")
+	resp := servicetest.Exchange(t, r.HostPort(80), "GET / HTTP/1.1\r\nHost: x\r\nX: "+strings.Repeat("a", 40<<10)+"\r\n\r\n", 5*time.Second)
 	if !strings.HasPrefix(resp, "HTTP/1.1 4") {
 		t.Fatalf("oversized headers: %.80q", resp)
 	}

@@ -6,17 +6,12 @@ package pop3
 
 import (
 	"github.com/decnet/decnet/internal/service"
+	"github.com/decnet/decnet/internal/service/mailbox"
 )
-
-// Settings are the pop3 service's settings.
-type Settings struct {
-	Users     []string `json:"users" doc:"Accepted user:password pairs"`
-	EmailSeed string   `json:"email_seed" doc:"Host directory of bait messages (.eml or JSON)"`
-}
 
 func init() {
 	service.Register(service.Info{
 		ID: "pop3", Title: "POP3 server", Ports: service.TCPPorts(110),
-		Settings: func() any { return &Settings{} },
+		Settings: func() any { return &mailbox.Settings{} },
 	})
 }

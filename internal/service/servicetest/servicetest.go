@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -159,4 +160,19 @@ func movedPorts(t testing.TB, addr netip.Addr, ports []service.Port) map[uint16]
 		t.Logf("port %d needs root: serving it on %d", p.Number, out[p.Number])
 	}
 	return out
+}
+
+// Exchange sends script at once, as bots do, and returns everything the
+// server answered until it closed the connection or wait passed.
+func Exchange(t testing.TB, addr, script string, wait time.Duration) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(wait))
+	io.WriteString(c, script)
+	out, _ := io.ReadAll(c)
+	return string(out)
 }

@@ -5,18 +5,18 @@ import (
 	"github.com/decnet/decnet/internal/service"
 	"github.com/decnet/decnet/internal/service/authpolicy"
 	"github.com/decnet/decnet/internal/service/serve"
+	"github.com/decnet/decnet/internal/shell"
 )
 
 // Settings are the SSH service's settings.
 type Settings struct {
-	authpolicy.Settings
-	Banner   string `json:"banner" doc:"Software version in the identification string (default: the distro's OpenSSH)"`
-	Hostname string `json:"hostname" doc:"Hostname shown in the shell (default: the persona's)"`
-	Kernel   string `json:"kernel" doc:"Kernel release uname -r shows (default: the distro's)"`
-	Motd     string `json:"motd" kind:"text" doc:"Message of the day after login"`
+	authpolicy.Logins
+	Banner string `json:"banner" doc:"Software version in the identification string (default: the distro's OpenSSH)"`
+	shell.Host
+	Motd string `json:"motd" kind:"text" doc:"Message of the day after login"`
 }
 
-func defaults() *Settings { return &Settings{Settings: authpolicy.Settings{User: "ubuntu"}} }
+func defaults() *Settings { return &Settings{Logins: authpolicy.Logins{User: "ubuntu"}} }
 
 func init() {
 	login := []event.FieldDoc{

@@ -50,7 +50,7 @@ func New(env serve.Env) (serve.Server, error) {
 		env.Log = nopLogger()
 	}
 	cfg := serve.SettingsOf(env, defaults)
-	s := &Server{env: env, policy: authpolicy.New(cfg.Settings)}
+	s := &Server{env: env, policy: authpolicy.New(cfg.Logins)}
 	s.version = env.Persona.Distro.SSHVersion
 	if b := strings.TrimSpace(cfg.Banner); b != "" {
 		s.version = strings.TrimPrefix(b, "SSH-2.0-")
@@ -66,17 +66,7 @@ func New(env serve.Env) (serve.Server, error) {
 	if s.signers, err = keys.signers(s.prof); err != nil {
 		return nil, fmt.Errorf("service/ssh: host keys: %w", err)
 	}
-	hostname := cfg.Hostname
-	if hostname == "" {
-		hostname = env.Persona.Hostname
-	}
-	if hostname == "" {
-		hostname = "localhost"
-	}
-	s.machine = shell.Machine{Distro: env.Persona.Distro, Hostname: hostname, Identity: env.Identity}
-	if cfg.Kernel != "" {
-		s.machine.Distro.Kernel = cfg.Kernel
-	}
+	s.machine = cfg.Machine(env.Persona.Distro, env.Persona.Hostname, env.Identity, "")
 	s.motd = cfg.Motd
 	if b, ok := strings.CutPrefix(s.motd, "b64:"); ok {
 		if dec, err := base64.StdEncoding.DecodeString(b); err == nil {

@@ -5,13 +5,13 @@ import (
 	"github.com/decnet/decnet/internal/service"
 	"github.com/decnet/decnet/internal/service/authpolicy"
 	"github.com/decnet/decnet/internal/service/serve"
+	"github.com/decnet/decnet/internal/shell"
 )
 
 // Settings are the Telnet service's settings.
 type Settings struct {
-	authpolicy.Settings
-	Hostname string `json:"hostname" doc:"Hostname in the prompt (default: the persona's)"`
-	Kernel   string `json:"kernel" doc:"Kernel release uname -r shows (default: the distro's)"`
+	authpolicy.Logins
+	shell.Host
 	// Banner is nil when not set: the distro's /etc/issue is shown then.
 	Banner *string `json:"banner" kind:"text" doc:"Text before the login prompt (default: the distro's /etc/issue)"`
 }

@@ -63,16 +63,9 @@ type Server struct {
 // New builds the Telnet service; it starts nothing.
 func New(env serve.Env) (serve.Server, error) {
 	cfg := serve.SettingsOf(env, defaults)
-	host := env.Persona.Hostname
-	if cfg.Hostname != "" {
-		host = cfg.Hostname
-	}
-	s := &Server{env: env, policy: authpolicy.New(cfg.Settings),
-		machine:   shell.Machine{Distro: env.Persona.Distro, Hostname: host, Identity: env.Identity, User: cfg.User},
+	s := &Server{env: env, policy: authpolicy.New(cfg.Logins),
+		machine:   cfg.Machine(env.Persona.Distro, env.Persona.Hostname, env.Identity, cfg.User),
 		failDelay: func() time.Duration { return 2500*time.Millisecond + time.Duration(rand.IntN(1000))*time.Millisecond }}
-	if cfg.Kernel != "" {
-		s.machine.Distro.Kernel = cfg.Kernel
-	}
 	if cfg.Banner != nil {
 		s.banner = *cfg.Banner
 	} else if !s.machine.Busybox() {

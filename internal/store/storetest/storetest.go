@@ -14,12 +14,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/decnet/decnet/internal/store"
+	"github.com/decnet/decnet/internal/store/sqlite"
 )
 
 // Opener opens a store on t's database; see the package comment.
@@ -593,4 +595,16 @@ func testTransitionRace(t *testing.T, open Opener) {
 			t.Fatalf("topology after race: %+v", got)
 		}
 	}
+}
+
+// SQLite opens a fresh SQLite store in a temporary directory for a test
+// and closes it when the test ends.
+func SQLite(t testing.TB) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "master.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
