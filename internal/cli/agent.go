@@ -472,9 +472,3 @@ on the same directory heartbeats to the master.`,
 	cmd.Flags().StringVar(&dir, "dir", "", "agent state directory (default $"+agent.DirEnv+")")
 	return cmd
 }
-
-// blobClient uploads quarantined blobs to the master: up to
-// master.MaxArtifact bytes, so a longer timeout than a heartbeat's.
-func blobClient(tlsCfg *tls.Config) *http.Client {
-	return &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
-}

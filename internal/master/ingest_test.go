@@ -6,10 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/decnet/decnet/internal/bus"
+	"github.com/decnet/decnet/internal/bus/bustest"
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/store"
 	"github.com/decnet/decnet/internal/store/storetest"
@@ -21,23 +19,7 @@ import (
 func TestIngesterStoresEveryEventOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, err := bus.NewServer(bus.ServerOptions{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	nc, err := nats.Connect(srv.ClientURL(), srv.InProcessOption())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, js := bustest.Start(t)
 	st := storetest.SQLite(t)
 
 	pub, err := bus.NewPublisher(srv.ClientURL(), "h1", bus.PublisherOptions{})

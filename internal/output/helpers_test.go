@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/decnet/decnet/internal/bus"
+	"github.com/decnet/decnet/internal/bus/bustest"
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/testenv"
 )
@@ -87,29 +87,11 @@ func (s *idSet) missing(want []string) int {
 	return n
 }
 
-// startBus starts an embedded bus on a temporary directory and returns
-// an in-process JetStream client with the master's rights.
+// startBus starts an embedded bus and returns a JetStream client with the
+// master's rights.
 func startBus(t testing.TB) jetstream.JetStream {
 	t.Helper()
-	s, err := bus.NewServer(bus.ServerOptions{DataDir: t.TempDir(), Logger: testenv.Logger(t, slog.LevelInfo)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Shutdown)
-	nc, err := nats.Connect("", s.InProcessOption())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := bustest.Start(t)
 	return js
 }
 

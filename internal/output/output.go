@@ -188,3 +188,13 @@ func orDefault[T int | int64 | time.Duration](v, def T) T {
 	}
 	return v
 }
+
+// retryDefaults fills unset retry options (attempts and the backoff
+// bounds, max never below min) from the output's defaults.
+func retryDefaults(attempts *int, minBackoff, maxBackoff *time.Duration, dAttempts int, dMin, dMax time.Duration) {
+	*attempts = orDefault(*attempts, dAttempts)
+	*minBackoff = orDefault(*minBackoff, dMin)
+	if *maxBackoff < *minBackoff {
+		*maxBackoff = max(dMax, *minBackoff)
+	}
+}

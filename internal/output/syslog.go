@@ -90,11 +90,7 @@ func NewSyslog(name, address string, opts SyslogOptions) (*Syslog, error) {
 	d := DefaultSyslogOptions
 	opts.DialTimeout = orDefault(opts.DialTimeout, d.DialTimeout)
 	opts.WriteTimeout = orDefault(opts.WriteTimeout, d.WriteTimeout)
-	opts.Attempts = orDefault(opts.Attempts, d.Attempts)
-	opts.MinBackoff = orDefault(opts.MinBackoff, d.MinBackoff)
-	if opts.MaxBackoff < opts.MinBackoff {
-		opts.MaxBackoff = max(d.MaxBackoff, opts.MinBackoff)
-	}
+	retryDefaults(&opts.Attempts, &opts.MinBackoff, &opts.MaxBackoff, d.Attempts, d.MinBackoff, d.MaxBackoff)
 	if opts.TLS != nil {
 		opts.TLS = opts.TLS.Clone()
 		if opts.TLS.ServerName == "" {

@@ -118,11 +118,7 @@ func NewWebhook(name, rawURL string, secret []byte, opts WebhookOptions) (*Webho
 	d := DefaultWebhookOptions
 	opts.MaxFailures = orDefault(opts.MaxFailures, d.MaxFailures)
 	opts.Timeout = orDefault(opts.Timeout, d.Timeout)
-	opts.Attempts = orDefault(opts.Attempts, d.Attempts)
-	opts.MinBackoff = orDefault(opts.MinBackoff, d.MinBackoff)
-	if opts.MaxBackoff < opts.MinBackoff {
-		opts.MaxBackoff = max(d.MaxBackoff, opts.MinBackoff)
-	}
+	retryDefaults(&opts.Attempts, &opts.MinBackoff, &opts.MaxBackoff, d.Attempts, d.MinBackoff, d.MaxBackoff)
 	opts.MaxBody = orDefault(opts.MaxBody, d.MaxBody)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}).DialContext

@@ -231,3 +231,9 @@ func (i *Info) settingList() string {
 	}
 	return strings.Join(keys, ", ")
 }
+
+// Version is the settings of a service whose one setting is the version
+// of the product it claims to be.
+type Version struct {
+	Version string `json:"version" doc:"Version the product claims (default: one that fits the persona)"`
+}

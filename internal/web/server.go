@@ -226,13 +226,8 @@ func safeNext(next string) string {
 // not change; others go to the sign-in page (or get 403).
 func (s *Server) auth(role store.Role, h func(w http.ResponseWriter, r *http.Request, who *api.Principal)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		who, err := s.principal(r)
-		if err != nil {
-			s.fail(w, r, nil, err)
-			return
-		}
-		if who == nil || who.MustChange {
-			toLogin(w, r)
+		who, ok := s.signedIn(w, r)
+		if !ok {
 			return
 		}
 		if !who.Can(role) {
@@ -306,14 +301,25 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, who *api.Principal
 	}
 }
 
-func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+// signedIn returns the caller when signed in with a password that need
+// not change; otherwise it answers (the sign-in page, or an error) and
+// returns false.
+func (s *Server) signedIn(w http.ResponseWriter, r *http.Request) (*api.Principal, bool) {
 	who, err := s.principal(r)
 	if err != nil {
 		s.fail(w, r, nil, err)
-		return
+		return nil, false
 	}
 	if who == nil || who.MustChange {
 		toLogin(w, r)
+		return nil, false
+	}
+	return who, true
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	who, ok := s.signedIn(w, r)
+	if !ok {
 		return
 	}
 	s.fail(w, r, who, store.ErrNotFound)

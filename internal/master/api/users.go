@@ -59,10 +59,8 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, _ *Principal
 		WriteError(w, fmt.Errorf("%w: role must be %q or %q", ErrInvalid, store.Admin, store.Viewer))
 		return
 	}
-	generated := req.Password == ""
-	if generated {
-		req.Password = generatePassword()
-	} else if err := checkPassword(req.Password); err != nil {
+	generated, err := settlePassword(&req.Password)
+	if err != nil {
 		WriteError(w, err)
 		return
 	}
@@ -155,10 +153,8 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, _ *Princi
 			return
 		}
 	}
-	generated := req.Password == ""
-	if generated {
-		req.Password = generatePassword()
-	} else if err := checkPassword(req.Password); err != nil {
+	generated, err := settlePassword(&req.Password)
+	if err != nil {
 		WriteError(w, err)
 		return
 	}
@@ -223,4 +219,14 @@ func conflictAs(err error, format string, a ...any) error {
 		return Errorf(http.StatusConflict, CodeConflict, format, a...)
 	}
 	return err
+}
+
+// settlePassword checks a password given in a request, or generates one
+// when none is given (generated says so).
+func settlePassword(pw *string) (generated bool, err error) {
+	if *pw == "" {
+		*pw = generatePassword()
+		return true, nil
+	}
+	return false, checkPassword(*pw)
 }

@@ -8,15 +8,10 @@ import (
 	"github.com/decnet/decnet/internal/service"
 )
 
-// Settings are the docker_api service's settings.
-type Settings struct {
-	Version string `json:"version" doc:"Engine version"`
-}
-
 func init() {
 	service.Register(service.Info{
 		ID: "docker_api", Title: "Docker Engine API", Ports: service.TCPPorts(2375),
 		Aliases: []string{"docker-api"}, Namespace: "docker",
-		Settings: func() any { return &Settings{Version: "24.0.5"} },
+		Settings: func() any { return &service.Version{Version: "24.0.5"} },
 	})
 }

@@ -8,14 +8,9 @@ import (
 	"github.com/decnet/decnet/internal/service"
 )
 
-// Settings are the k8s service's settings.
-type Settings struct {
-	Version string `json:"version" doc:"Kubernetes version"`
-}
-
 func init() {
 	service.Register(service.Info{
 		ID: "k8s", Title: "Kubernetes API server", Ports: service.TCPPorts(6443),
-		Settings: func() any { return &Settings{Version: "v1.27.4"} },
+		Settings: func() any { return &service.Version{Version: "v1.27.4"} },
 	})
 }

@@ -9,16 +9,11 @@ import (
 	"github.com/decnet/decnet/internal/service"
 )
 
-// Settings are the mssql service's settings.
-type Settings struct {
-	Version string `json:"version" doc:"Product version, e.g. 15.0.2000.5"`
-}
-
 func init() {
 	service.Register(service.Info{
 		ID: "mssql", Title: "Microsoft SQL Server", Ports: service.TCPPorts(1433),
 		OS:       persona.WindowsFamilies(),
-		Settings: func() any { return &Settings{} },
+		Settings: func() any { return &service.Version{} },
 		Legacy:   []service.Legacy{{Key: "mssql_version", Setting: "version"}, {Key: "server_name", Note: "the server name is the persona's hostname"}},
 	})
 }

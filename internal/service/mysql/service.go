@@ -6,12 +6,7 @@ import (
 	"github.com/decnet/decnet/internal/service/serve"
 )
 
-// Settings are the MySQL service's settings.
-type Settings struct {
-	Version string `json:"version" doc:"Server version (default: one fitting the distro)"`
-}
-
-func defaults() *Settings { return &Settings{} }
+func defaults() *service.Version { return &service.Version{} }
 
 func init() {
 	service.Register(service.Info{
