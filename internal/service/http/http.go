@@ -22,6 +22,7 @@ import (
 
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/service/serve"
+	"github.com/decnet/decnet/internal/service/tlsserver"
 )
 
 const (
@@ -106,7 +107,7 @@ func (s *server) certificate() (tls.Certificate, error) {
 	if cn == "" {
 		cn = strings.ToLower(s.env.Persona.Hostname)
 	}
-	return deckyCertificate(s.env.Identity, cn, time.Now())
+	return tlsserver.Certificate(s.env.Identity, cn, time.Now())
 }
 
 // Serve implements serve.Server.
@@ -119,7 +120,7 @@ func (s *server) Serve(ctx context.Context) error {
 type connState struct {
 	nonce  string
 	cookie string
-	tls    *clientHello
+	tls    *tlsserver.ClientHello
 }
 
 func randomHex(n int) string {
@@ -132,26 +133,12 @@ func (s *server) handle(ctx context.Context, c *serve.Conn) {
 	cs := &connState{nonce: randomHex(16), cookie: randomHex(13)}
 	var rw io.ReadWriter = c
 	if s.tls != nil {
-		rec := &helloRecorder{Conn: c}
-		tc := tls.Server(rec, s.tls)
-		hctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		err := tc.HandshakeContext(hctx)
-		cancel()
-		fields := map[string]any{}
-		if ch, perr := parseClientHello(rec.hello()); perr == nil {
-			cs.tls = ch
-			ja3, ja3hash := ch.JA3()
-			fields["ja3"], fields["ja3_hash"], fields["ja4"] = ja3, ja3hash, ch.JA4()
-			fields["sni"] = event.Text([]byte(ch.SNI), 256)
-			fields["alpn"] = ch.ALPN
-		}
+		tc, ch, fields, err := tlsserver.Handshake(ctx, c, s.tls)
+		cs.tls = ch
 		if err != nil {
-			fields["established"], fields["error"] = false, err.Error()
 			c.Session.Emit(event.Event{Type: "http.tls.handshake", Outcome: "failure", Fields: fields})
 			return
 		}
-		st := tc.ConnectionState()
-		fields["established"], fields["version"], fields["cipher"] = true, tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)
 		c.Session.Emit(event.Event{Type: "http.tls.handshake", Outcome: "success", Fields: fields})
 		rw = tc
 	}

@@ -244,16 +244,6 @@ func FuzzReadRequest(f *testing.F) {
 	})
 }
 
-func FuzzParseClientHello(f *testing.F) {
-	f.Add([]byte{0x16, 3, 1, 0, 4, 1, 0, 0, 0})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if ch, err := parseClientHello(data); err == nil {
-			ch.JA3()
-			ch.JA4()
-		}
-	})
-}
-
 func FuzzParseDigest(f *testing.F) {
 	f.Add(`username="a", realm="r", nonce="n", uri="/x", response="0123456789abcdef0123456789abcdef", qop=auth, nc=00000001, cnonce="c"`)
 	f.Fuzz(func(t *testing.T, s string) {

@@ -8,6 +8,7 @@ import (
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/service"
 	"github.com/decnet/decnet/internal/service/serve"
+	"github.com/decnet/decnet/internal/service/tlsserver"
 )
 
 // Settings are the HTTP service's settings.
@@ -86,11 +87,7 @@ func init() {
 		Legacy:   []service.Legacy{{Key: "server_name", Note: "the virtual host name is the persona's hostname"}},
 		Events: append(event.LoginTypes("http", request...),
 			event.Type{Name: "http.request.received", Severity: event.Low, Summary: "One request and the answer it got.", Fields: request},
-			event.Type{Name: "http.tls.handshake", Severity: event.Low, Summary: "A TLS handshake, with the client's fingerprint.", Fields: []event.FieldDoc{
-				event.F("ja3", "string", "JA3 of the ClientHello"),
-				event.F("ja4", "string", "JA4 of the ClientHello"),
-				event.F("sni", "string", "server name asked for"),
-			}},
+			tlsserver.HandshakeType("http"),
 			event.Type{Name: "http.file.upload", Severity: event.High, Summary: "A file posted to the server, quarantined by SHA-256.", Fields: []event.FieldDoc{
 				event.F("sha256", "string", "the quarantined blob"),
 				event.F("size", "int", "bytes"),

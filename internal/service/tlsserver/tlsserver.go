@@ -1,6 +1,11 @@
-package http
+// Package tlsserver is the TLS side of the decky services that speak it
+// (https, STARTTLS in mail, the Kubernetes API, ...): the decky's
+// certificate, derived from its identity, and the server handshake that
+// records the client's ClientHello fingerprints (JA3, JA4) for the event.
+package tlsserver
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/md5"
@@ -20,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/persona"
 )
 
@@ -37,10 +43,10 @@ func ecKey(id persona.Identity, purpose string) (*ecdsa.PrivateKey, error) {
 
 var orgs = []string{"Contoso Ltd", "Northwind Traders", "Fabrikam Inc", "Globex Corporation", "Initech", "Umbrella Holdings", "Stark Logistics", "Wayne Enterprises"}
 
-// deckyCertificate makes the decky's certificate: issued by an internal CA
+// Certificate makes the decky's certificate: issued by an internal CA
 // whose name and key also derive from the identity, valid for the
 // persona's hostname, with dates that stay put across restarts.
-func deckyCertificate(id persona.Identity, cn string, now time.Time) (tls.Certificate, error) {
+func Certificate(id persona.Identity, cn string, now time.Time) (tls.Certificate, error) {
 	r := id.Rand("tls-cert")
 	org := orgs[r.IntN(len(orgs))]
 	caKey, err := ecKey(id, "tls-ca")
@@ -83,8 +89,8 @@ func deckyCertificate(id persona.Identity, cn string, now time.Time) (tls.Certif
 	return tls.Certificate{Certificate: [][]byte{leafDER, caDER}, PrivateKey: leafKey}, nil
 }
 
-// clientHello is what a ClientHello says about the client.
-type clientHello struct {
+// ClientHello is what a ClientHello says about the client.
+type ClientHello struct {
 	Version      uint16
 	Ciphers      []uint16
 	Extensions   []uint16
@@ -98,9 +104,9 @@ type clientHello struct {
 
 func isGREASE(v uint16) bool { return v&0x0f0f == 0x0a0a && v>>8 == v&0xff }
 
-// parseClientHello reads a ClientHello from the first TLS record. It is
+// ParseClientHello reads a ClientHello from the first TLS record. It is
 // bounded by the record and refuses anything malformed.
-func parseClientHello(b []byte) (*clientHello, error) {
+func ParseClientHello(b []byte) (*ClientHello, error) {
 	bad := errors.New("malformed ClientHello")
 	if len(b) < 5 || b[0] != 0x16 {
 		return nil, bad
@@ -118,7 +124,7 @@ func parseClientHello(b []byte) (*clientHello, error) {
 		return nil, bad
 	}
 	p = p[4 : 4+hl]
-	ch := &clientHello{}
+	ch := &ClientHello{}
 	if len(p) < 35 {
 		return nil, bad
 	}
@@ -242,7 +248,7 @@ func joinNums[T uint8 | uint16](v []T, skipGREASE bool) string {
 }
 
 // JA3 returns the JA3 string and its MD5.
-func (ch *clientHello) JA3() (string, string) {
+func (ch *ClientHello) JA3() (string, string) {
 	s := fmt.Sprintf("%d,%s,%s,%s,%s", ch.Version, joinNums(ch.Ciphers, true), joinNums(ch.Extensions, true),
 		joinNums(ch.Groups, true), joinNums(ch.PointFormats, false))
 	sum := md5.Sum([]byte(s))
@@ -250,7 +256,7 @@ func (ch *clientHello) JA3() (string, string) {
 }
 
 // JA4 returns the JA4 fingerprint (TLS over TCP).
-func (ch *clientHello) JA4() string {
+func (ch *ClientHello) JA4() string {
 	ver := ch.Version
 	for _, v := range ch.Versions {
 		if !isGREASE(v) && v > ver {
@@ -333,4 +339,43 @@ func (h *helloRecorder) hello() []byte {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]byte(nil), h.buf...)
+}
+
+// Handshake runs the server side of a TLS handshake on c within 15 s and
+// returns the connection with the fields of a tls.handshake event: the
+// client's JA3, JA4, SNI and ALPN (when its ClientHello parsed), and the
+// version and cipher agreed, or the error.
+func Handshake(ctx context.Context, c net.Conn, cfg *tls.Config) (*tls.Conn, *ClientHello, map[string]any, error) {
+	rec := &helloRecorder{Conn: c}
+	tc := tls.Server(rec, cfg)
+	hctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	err := tc.HandshakeContext(hctx)
+	cancel()
+	fields := map[string]any{}
+	ch, perr := ParseClientHello(rec.hello())
+	if perr == nil {
+		ja3, ja3hash := ch.JA3()
+		fields["ja3"], fields["ja3_hash"], fields["ja4"] = ja3, ja3hash, ch.JA4()
+		fields["sni"] = event.Text([]byte(ch.SNI), 256)
+		fields["alpn"] = ch.ALPN
+	}
+	if err != nil {
+		fields["established"], fields["error"] = false, err.Error()
+		return nil, ch, fields, err
+	}
+	st := tc.ConnectionState()
+	fields["established"], fields["version"], fields["cipher"] = true, tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)
+	return tc, ch, fields, nil
+}
+
+// HandshakeType is the tls.handshake event type of a protocol namespace.
+func HandshakeType(ns string) event.Type {
+	return event.Type{Name: ns + ".tls.handshake", Severity: event.Low, Summary: "A TLS handshake, with the client's fingerprint.", Fields: []event.FieldDoc{
+		event.F("ja3", "string", "JA3 of the ClientHello"),
+		event.F("ja4", "string", "JA4 of the ClientHello"),
+		event.F("sni", "string", "server name asked for"),
+		event.F("established", "bool", "the handshake completed"),
+		event.F("version", "string", "TLS version agreed"),
+		event.F("cipher", "string", "cipher suite agreed"),
+	}}
 }
