@@ -1,0 +1,38 @@
+package testenv
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// NmapService runs `nmap -sV` on one TCP port and returns what nmap says
+// of it: the port line's state, service and version columns (the port
+// number left out, so a decky and a reference daemon on other ports
+// compare) and the "Service Info" line when there is one. It fails the test
+// when nmap calls the port a honeypot.
+func NmapService(t testing.TB, host, port string) string {
+	t.Helper()
+	bin := RequireTool(t, "nmap")
+	out, err := exec.Command(bin, "-sV", "-Pn", "-n", "-p", port, host).CombinedOutput()
+	if err != nil {
+		t.Fatalf("nmap -sV %s:%s: %v\n%s", host, port, err, out)
+	}
+	text := string(out)
+	if strings.Contains(strings.ToLower(text), "honeypot") {
+		t.Fatalf("nmap calls %s:%s a honeypot:\n%s", host, port, text)
+	}
+	var said []string
+	for _, l := range strings.Split(text, "\n") {
+		switch {
+		case strings.HasPrefix(l, port+"/tcp "):
+			said = append(said, strings.Join(strings.Fields(l)[1:], " "))
+		case strings.HasPrefix(l, "Service Info: "):
+			said = append(said, strings.TrimSpace(l))
+		}
+	}
+	if len(said) == 0 {
+		t.Fatalf("nmap -sV %s:%s printed no port line:\n%s", host, port, text)
+	}
+	return strings.Join(said, "\n")
+}
