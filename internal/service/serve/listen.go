@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/errgroup"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -73,6 +74,22 @@ func (c *Conn) Write(p []byte) (int, error) {
 
 // SetCloseReason records why the connection ends (default "client").
 func (c *Conn) SetCloseReason(r string) { c.reason.Store(r) }
+
+// PortHandler serves one connection accepted on the given standard port.
+type PortHandler func(ctx context.Context, c *Conn, port uint16)
+
+// TCPPorts serves several ports at once (IMAP's 143 and 993, SMTP's 25
+// and 587) with one handler told which port took the connection; the
+// first to fail stops them all.
+func TCPPorts(ctx context.Context, env Env, ports []uint16, h PortHandler) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, port := range ports {
+		g.Go(func() error {
+			return TCP(gctx, env, port, func(ctx context.Context, c *Conn) { h(ctx, c, port) })
+		})
+	}
+	return g.Wait()
+}
 
 // TCP listens on port of every address of the decky and serves each
 // connection with h under the limits, until ctx is done.

@@ -1,7 +1,6 @@
 package smtp
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"os"
@@ -112,36 +111,11 @@ postlog unix-dgram n - n - 1 postlogd
 	return addr
 }
 
-// converse sends each command in turn and returns the server's whole reply
-// to each (the greeting first), so two servers' replies line up.
-func converse(t *testing.T, addr string, cmds []string) []string {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(15 * time.Second))
-	br := bufio.NewReader(c)
-	reply := func() string {
-		var b strings.Builder
-		for {
-			line, err := br.ReadString('\n')
-			b.WriteString(line)
-			if err != nil || len(line) < 4 || line[3] != '-' {
-				return b.String()
-			}
-		}
-	}
-	out := []string{reply()}
-	for _, cmd := range cmds {
-		if _, err := c.Write([]byte(cmd + "\r\n")); err != nil {
-			t.Errorf("%s: %v after %q", addr, err, out)
-			return out
-		}
-		out = append(out, reply())
-	}
-	return out
+// smtpReply is whole at its last line: a code and a space.
+func smtpReply(_, reply string) bool {
+	lines := strings.Split(strings.TrimSuffix(reply, "\r\n"), "\r\n")
+	last := lines[len(lines)-1]
+	return len(last) < 4 || last[3] != '-'
 }
 
 // TestRepliesAsDebianPostfix holds one conversation, bad sequences,
@@ -176,8 +150,8 @@ func TestRepliesAsDebianPostfix(t *testing.T) {
 		"HELP",
 		"QUIT",
 	}
-	want := converse(t, real, cmds)
-	got := converse(t, r.HostPort(Port), cmds)
+	want := servicetest.Converse(t, real, cmds, smtpReply)
+	got := servicetest.Converse(t, r.HostPort(Port), cmds, smtpReply)
 	dropAuth := func(s string) string {
 		var keep []string
 		for _, l := range strings.SplitAfter(s, "\r\n") {

@@ -19,8 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/service/serve"
 	"github.com/decnet/decnet/internal/service/tlsserver"
@@ -107,13 +105,7 @@ func randDuration(max time.Duration) time.Duration {
 
 // Serve listens on 25 and 587 of every decky address until ctx is done.
 func (s *Server) Serve(ctx context.Context) error {
-	g, gctx := errgroup.WithContext(ctx)
-	for _, port := range []uint16{Port, SubmissionPort} {
-		g.Go(func() error {
-			return serve.TCP(gctx, s.env, port, func(ctx context.Context, c *serve.Conn) { s.handle(ctx, c, port) })
-		})
-	}
-	return g.Wait()
+	return serve.TCPPorts(ctx, s.env, []uint16{Port, SubmissionPort}, s.handle)
 }
 
 // session is one SMTP connection.

@@ -1,0 +1,47 @@
+package mailbox
+
+import (
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/decnet/decnet/internal/service/authpolicy"
+	"github.com/decnet/decnet/internal/service/serve"
+	"github.com/decnet/decnet/internal/service/tlsserver"
+)
+
+// Access is what a mail access service (IMAP, POP3) of one decky is built
+// from: its settings, login policy, bait mailboxes and TLS certificate.
+type Access struct {
+	Log      *slog.Logger
+	Settings *Settings
+	Policy   *authpolicy.Policy
+	Box      *Box
+	TLS      *tls.Config
+}
+
+// NewAccess reads a mail access service's Env. A bait seed that cannot be
+// read is logged and left out: the generated bait still serves.
+func NewAccess(env serve.Env, service string) (*Access, error) {
+	log := env.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg := serve.SettingsOf(env, Defaults)
+	host := strings.ToLower(env.Persona.Hostname)
+	if host == "" {
+		host = "localhost"
+	}
+	box, err := NewBox(env.Identity, host, time.Now(), cfg.EmailSeed)
+	if err != nil {
+		log.Warn("bait mail seed", "err", err)
+	}
+	cert, err := tlsserver.Certificate(env.Identity, host, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("service/%s: %w", service, err)
+	}
+	return &Access{Log: log, Settings: cfg, Policy: cfg.Policy(), Box: box,
+		TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}, nil
+}
