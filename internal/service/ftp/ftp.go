@@ -49,10 +49,7 @@ var _ serve.Server = (*Server)(nil)
 
 // New builds the FTP service of one decky; it starts nothing.
 func New(env serve.Env) (serve.Server, error) {
-	log := env.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := env.Logger()
 	s := &Server{env: env, log: log, users: map[string]string{}}
 	srv, ok := servers[env.Persona.Distro.Slug]
 	if !ok {

@@ -25,10 +25,7 @@ type Access struct {
 // NewAccess reads a mail access service's Env. A bait seed that cannot be
 // read is logged and left out: the generated bait still serves.
 func NewAccess(env serve.Env, service string) (*Access, error) {
-	log := env.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := env.Logger()
 	cfg := serve.SettingsOf(env, Defaults)
 	host := strings.ToLower(env.Persona.Hostname)
 	if host == "" {

@@ -56,10 +56,7 @@ var _ serve.Server = (*Server)(nil)
 
 // New builds the MySQL service of one decky; it starts nothing.
 func New(env serve.Env) (serve.Server, error) {
-	log := env.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := env.Logger()
 	f, ok := flavors[env.Persona.Distro.Slug]
 	if !ok {
 		f = flavors["debian"]

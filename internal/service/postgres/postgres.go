@@ -59,10 +59,7 @@ var _ serve.Server = (*Server)(nil)
 
 // New builds the PostgreSQL service of one decky; it starts nothing.
 func New(env serve.Env) (serve.Server, error) {
-	log := env.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := env.Logger()
 	cfg := serve.SettingsOf(env, defaults)
 	s := &Server{env: env, log: log, build: buildFor(env.Persona.Distro.Slug, strings.TrimSpace(cfg.Version)),
 		users: map[string]string{}}

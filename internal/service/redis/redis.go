@@ -55,10 +55,7 @@ var _ serve.Server = (*Server)(nil)
 
 // New builds the Redis service of one decky; it starts nothing.
 func New(env serve.Env) (serve.Server, error) {
-	log := env.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := env.Logger()
 	s := &Server{env: env, log: log, now: time.Now}
 	cfg := serve.SettingsOf(env, defaults)
 	s.build = buildFor(env.Persona.Distro.Slug, strings.TrimSpace(cfg.Version))

@@ -39,6 +39,15 @@ type Env struct {
 	Ports map[uint16]uint16
 }
 
+// Logger is the service's logger, or one that discards when the Env has
+// none (a test building a service by hand).
+func (e *Env) Logger() *slog.Logger {
+	if e.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return e.Log
+}
+
 // Port returns the port a service bound to standard port p listens on.
 func (e *Env) Port(p uint16) uint16 {
 	if to, ok := e.Ports[p]; ok {

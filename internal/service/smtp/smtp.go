@@ -56,10 +56,7 @@ type Server struct {
 var _ serve.Server = (*Server)(nil)
 
 func newServer(env serve.Env, relay bool) (*Server, error) {
-	log := env.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := env.Logger()
 	s := &Server{env: env, log: log, now: time.Now, probes: map[string]int{}, users: map[string]string{},
 		failWait: func() time.Duration { return 1500*time.Millisecond + randDuration(time.Second) }}
 	if relay {
