@@ -196,3 +196,11 @@ func FuzzBodyStructure(f *testing.F) {
 		envelope([]byte(raw))
 	})
 }
+
+// TestNmapNamesCourier: product = courier is named Courier-IMAP.
+func TestNmapNamesCourier(t *testing.T) {
+	r := servicetest.Start(t, "imap", Port, servicetest.Options{Distro: "debian", Config: map[string]any{"product": "courier"}})
+	if got := testenv.NmapService(t, r.Addr.String(), r.Port(Port)); !strings.Contains(got, "Courier Imapd") {
+		t.Fatalf("nmap -sV: %s", got)
+	}
+}

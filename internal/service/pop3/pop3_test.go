@@ -161,3 +161,11 @@ func FuzzTop(f *testing.F) {
 		}
 	})
 }
+
+// TestNmapNamesCourier: product = courier is named Courier pop3d.
+func TestNmapNamesCourier(t *testing.T) {
+	r := servicetest.Start(t, "pop3", Port, servicetest.Options{Distro: "debian", Config: map[string]any{"product": "courier"}})
+	if got := testenv.NmapService(t, r.Addr.String(), r.Port(Port)); !strings.Contains(got, "Courier pop3d") {
+		t.Fatalf("nmap -sV: %s", got)
+	}
+}

@@ -254,3 +254,21 @@ func FuzzRecord(f *testing.F) {
 		s.record(&session{}, []byte(raw))
 	})
 }
+
+// TestNmapNamesEachMTA: the Exim and Exchange personas are named as those
+// products, with Exim's version.
+func TestNmapNamesEachMTA(t *testing.T) {
+	for _, tc := range []struct{ mta, distro, os, want string }{
+		{"exim", "debian", "linux", "Exim smtpd 4.96"},
+		{"exchange", "win2019", "windows_server", "Microsoft Exchange smtpd"},
+	} {
+		t.Run(tc.mta, func(t *testing.T) {
+			r := servicetest.Start(t, "smtp", Port, servicetest.Options{OS: tc.os, Distro: tc.distro, Hostname: "mx1.corp.example",
+				Config: map[string]any{"mta": tc.mta}})
+			got := testenv.NmapService(t, r.Addr.String(), r.Port(Port))
+			if !strings.Contains(got, tc.want) {
+				t.Fatalf("nmap -sV on the %s persona: %s", tc.mta, got)
+			}
+		})
+	}
+}
