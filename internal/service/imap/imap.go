@@ -16,6 +16,10 @@ import (
 	"github.com/decnet/decnet/internal/service/textline"
 )
 
+// failureDelay is Dovecot's auth_failure_delay: a failed login is
+// answered this late. A fuzz test shortens it.
+var failureDelay = 2 * time.Second
+
 // Bounds.
 const (
 	maxLine       = 8192     // Dovecot's imap_max_line_length is 64k; a login line is short
@@ -30,9 +34,8 @@ const (
 // Server is the IMAP service of one decky.
 type Server struct {
 	*mailbox.Access
-	env      serve.Env
-	p        product
-	failWait func() time.Duration
+	env serve.Env
+	p   product
 }
 
 // New builds the IMAP service of a decky.
@@ -45,7 +48,7 @@ func New(env serve.Env) (serve.Server, error) {
 	if a.Settings.Courier() {
 		p = courier
 	}
-	return &Server{Access: a, env: env, p: p, failWait: func() time.Duration { return 2 * time.Second }}, nil
+	return &Server{Access: a, env: env, p: p}, nil
 }
 
 // Serve listens on 143 and 993 until ctx is done.
@@ -320,7 +323,7 @@ func (ss *session) login(tag, mech, user, pass string) {
 	ss.l.Session.Emit(event.Event{Type: typ, Outcome: outcome, Credential: cred,
 		Fields: map[string]any{"mechanism": mech, "port": int(ss.port)}})
 	if !ok {
-		time.Sleep(ss.s.failWait())
+		time.Sleep(failureDelay)
 		ss.l.Send(tag + " " + ss.s.p.loginFailed)
 		return
 	}
@@ -460,27 +463,28 @@ func (ss *session) selectFolder(tag, cmd string, args []item) {
 }
 
 // match applies a LIST pattern: * matches anything, % anything but the
-// hierarchy separator.
+// hierarchy separator. It runs in time linear in pattern × name (a
+// pattern of many wildcards must not be exponential).
 func match(pattern, name string) bool {
-	if pattern == "" {
-		return name == ""
-	}
-	switch pattern[0] {
-	case '*', '%':
-		for i := 0; i <= len(name); i++ {
-			if pattern[0] == '%' && i > 0 && name[i-1] == '.' {
-				return false
+	// ok[j]: pattern[:i] matches name[:j], row by row.
+	ok := make([]bool, len(name)+1)
+	ok[0] = true
+	for i := 0; i < len(pattern); i++ {
+		next := make([]bool, len(name)+1)
+		switch c := pattern[i]; c {
+		case '*', '%':
+			next[0] = ok[0]
+			for j := 1; j <= len(name); j++ {
+				next[j] = ok[j] || next[j-1] && (c == '*' || name[j-1] != '.')
 			}
-			if match(pattern[1:], name[i:]) {
-				return true
+		default:
+			for j := 1; j <= len(name); j++ {
+				next[j] = ok[j-1] && strings.EqualFold(pattern[i:i+1], name[j-1:j])
 			}
 		}
-		return false
+		ok = next
 	}
-	if name == "" || !strings.EqualFold(pattern[:1], name[:1]) {
-		return false
-	}
-	return match(pattern[1:], name[1:])
+	return ok[len(name)]
 }
 
 func (ss *session) list(tag, cmd string, args []item) {

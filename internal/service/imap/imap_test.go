@@ -15,7 +15,7 @@ import (
 
 const user, password = "alice", "Spring2024!"
 
-func start(t *testing.T) *servicetest.Running {
+func start(t testing.TB) *servicetest.Running {
 	return servicetest.Start(t, "imap", Port, servicetest.Options{Distro: "debian", Hostname: "mail.corp.example",
 		Config: map[string]any{"users": []any{user + ":" + password}}})
 }
@@ -202,5 +202,35 @@ func TestNmapNamesCourier(t *testing.T) {
 	r := servicetest.Start(t, "imap", Port, servicetest.Options{Distro: "debian", Config: map[string]any{"product": "courier"}})
 	if got := testenv.NmapService(t, r.Addr.String(), r.Port(Port)); !strings.Contains(got, "Courier Imapd") {
 		t.Fatalf("nmap -sV: %s", got)
+	}
+}
+
+// FuzzSession: whatever a client sends, no handler panics.
+func FuzzSession(f *testing.F) {
+	failureDelay = 0 // mutated logins fail: do not wait on each
+	f.Cleanup(func() { failureDelay = 2 * time.Second })
+	r := servicetest.Start(f, "imap", Port, servicetest.Options{Distro: "debian", Hostname: "mail.corp.example",
+		Config: map[string]any{"users": []any{user + ":" + password}}})
+	login := "a LOGIN " + user + " " + password + "\r\n"
+	servicetest.FuzzSession(f, r, Port,
+		login+"b SELECT INBOX\r\nc FETCH 1:* (FLAGS UID ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (SUBJECT)]<0.20> RFC822.SIZE)\r\nd UID SEARCH OR UNSEEN (FROM \"x\" SINCE 1-Jan-2020)\r\n",
+		login+"b SELECT INBOX\r\nc STORE 1:3 +FLAGS (\\Deleted)\r\nd EXPUNGE\r\ne MOVE 1 Trash\r\nf APPEND Drafts (\\Seen) {5+}\r\nhello\r\ng UID COPY 1:* Sent\r\n",
+		login+"b LIST \"\" \"*%*%\"\r\nc STATUS INBOX (MESSAGES UNSEEN)\r\nd IDLE\r\nDONE\r\ne CREATE a.b\r\nf RENAME a.b c\r\ng DELETE c\r\n",
+		"a AUTHENTICATE PLAIN {3}\r\n\x00\x00\x00\r\nb ((((\r\n* x\r\n\x00\r\n",
+	)
+}
+
+func TestMatch(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, name string
+		want          bool
+	}{
+		{"*", "INBOX", true}, {"%", "INBOX", true}, {"%", "a.b", false}, {"*", "a.b", true},
+		{"inbox", "INBOX", true}, {"I*X", "INBOX", true}, {"I%.b", "Ia.b", true}, {"", "", true}, {"", "x", false},
+		{"*%*%*%*%*%*%*%*%x", strings.Repeat("a", 128), false},
+	} {
+		if got := match(tc.pattern, tc.name); got != tc.want {
+			t.Errorf("match(%q, %q) = %v", tc.pattern, tc.name, got)
+		}
 	}
 }

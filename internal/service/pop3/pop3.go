@@ -15,6 +15,10 @@ import (
 	"github.com/decnet/decnet/internal/service/textline"
 )
 
+// failureDelay is Dovecot's auth_failure_delay: a failed login is
+// answered this late. A fuzz test shortens it.
+var failureDelay = 2 * time.Second
+
 // Bounds.
 const (
 	maxLine = 512 // RFC 2449 allows 255 octets; Dovecot takes more
@@ -24,9 +28,8 @@ const (
 // Server is the POP3 service of one decky.
 type Server struct {
 	*mailbox.Access
-	env      serve.Env
-	p        product
-	failWait func() time.Duration
+	env serve.Env
+	p   product
 }
 
 // product is what one POP3 server says.
@@ -52,7 +55,7 @@ func New(env serve.Env) (serve.Server, error) {
 	if a.Settings.Courier() {
 		p = courier
 	}
-	return &Server{Access: a, env: env, p: p, failWait: func() time.Duration { return 2 * time.Second }}, nil
+	return &Server{Access: a, env: env, p: p}, nil
 }
 
 // Serve listens on 110 and 995 until ctx is done.
@@ -202,7 +205,7 @@ func (ss *session) login(mech, user, pass string) {
 		Credential: event.NewCredential("plaintext", "POP3 "+mech, user, []byte(pass), true),
 		Fields:     map[string]any{"mechanism": mech, "port": int(ss.port)}})
 	if !ok {
-		time.Sleep(ss.s.failWait())
+		time.Sleep(failureDelay)
 		ss.l.Send(ss.s.p.loginFailed)
 		return
 	}

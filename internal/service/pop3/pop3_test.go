@@ -15,7 +15,7 @@ import (
 
 const user, password = "alice", "Spring2024!"
 
-func start(t *testing.T) *servicetest.Running {
+func start(t testing.TB) *servicetest.Running {
 	return servicetest.Start(t, "pop3", Port, servicetest.Options{Distro: "debian", Hostname: "mail.corp.example",
 		Config: map[string]any{"users": []any{user + ":" + password}}})
 }
@@ -168,4 +168,17 @@ func TestNmapNamesCourier(t *testing.T) {
 	if got := testenv.NmapService(t, r.Addr.String(), r.Port(Port)); !strings.Contains(got, "Courier pop3d") {
 		t.Fatalf("nmap -sV: %s", got)
 	}
+}
+
+// FuzzSession: whatever a client sends, no handler panics.
+func FuzzSession(f *testing.F) {
+	failureDelay = 0 // mutated logins fail: do not wait on each
+	f.Cleanup(func() { failureDelay = 2 * time.Second })
+	r := start(f)
+	login := "USER " + user + "\r\nPASS " + password + "\r\n"
+	servicetest.FuzzSession(f, r, Port,
+		login+"STAT\r\nLIST\r\nUIDL 1\r\nTOP 1 -1\r\nTOP 1 3\r\nRETR 0\r\nRETR 1\r\nDELE 1\r\nRETR 1\r\nRSET\r\nQUIT\r\n",
+		"CAPA\r\nAUTH\r\nAUTH PLAIN\r\n*\r\nUSER\r\nPASS\r\nSTLS x\r\n",
+		login+"LIST 99999999999999999999\r\nTOP x y\r\n\x00\xff\r\n",
+	)
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -175,4 +176,32 @@ func Exchange(t testing.TB, addr, script string, wait time.Duration) string {
 	io.WriteString(c, script)
 	out, _ := io.ReadAll(c)
 	return string(out)
+}
+
+// FuzzSession feeds each input, as one client's whole side of a session,
+// to a running service, and fails when a handler panicked on it (the
+// accept loop turns a panic into a protocol.error "internal error").
+func FuzzSession(f *testing.F, r *Running, port uint16, seeds ...string) {
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	seen := 0
+	f.Fuzz(func(t *testing.T, input []byte) {
+		c, err := net.DialTimeout("tcp", r.HostPort(port), 3*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write(input)
+		c.(*net.TCPConn).CloseWrite()
+		io.Copy(io.Discard, c)
+		events := r.Events.Events()
+		for _, e := range events[min(seen, len(events)):] {
+			if strings.HasSuffix(e.Type, ".protocol.error") && e.Fields["error"] == "internal error" {
+				t.Fatalf("a handler panicked on %q", input)
+			}
+		}
+		seen = len(events)
+	})
 }

@@ -272,3 +272,15 @@ func TestNmapNamesEachMTA(t *testing.T) {
 		})
 	}
 }
+
+// FuzzSession: whatever a client sends, no handler panics.
+func FuzzSession(f *testing.F) {
+	r := servicetest.Start(f, "smtp", Port, servicetest.Options{Distro: "debian", Hostname: "mail.corp.example",
+		Config: map[string]any{"users": []any{"alice:pw"}}})
+	servicetest.FuzzSession(f, r, Port,
+		"EHLO x\r\nMAIL FROM:<a@b> SIZE=10\r\nRCPT TO:<postmaster@corp.example>\r\nDATA\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n\r\nhi\r\n--B--\r\n.\r\nQUIT\r\n",
+		"HELO\r\nMAIL FROM:<\r\nRCPT TO:\r\nDATA\r\nVRFY\r\nSTARTTLS x\r\nBDAT 10\r\n",
+		"EHLO x\r\nAUTH PLAIN AGFsaWNlAHB3\r\nMAIL FROM:<>\r\nRCPT TO:<x@example.org>\r\nRSET\r\nNOOP\r\n",
+		"\x00\xff\r\n\r\n"+strings.Repeat("A", 3000)+"\r\nQUIT\r\n",
+	)
+}
