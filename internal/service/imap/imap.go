@@ -16,10 +16,6 @@ import (
 	"github.com/decnet/decnet/internal/service/textline"
 )
 
-// failureDelay is Dovecot's auth_failure_delay: a failed login is
-// answered this late. A fuzz test shortens it.
-var failureDelay = 2 * time.Second
-
 // Bounds.
 const (
 	maxLine       = 8192     // Dovecot's imap_max_line_length is 64k; a login line is short
@@ -313,17 +309,7 @@ func (ss *session) authenticate(tag string, args []item) bool {
 
 // login reports an attempt and applies the policy.
 func (ss *session) login(tag, mech, user, pass string) {
-	src := ss.l.Session.Source().IP
-	ok := ss.s.Policy.Accept(src, user, []byte(pass))
-	cred := event.NewCredential("plaintext", "IMAP "+mech, user, []byte(pass), true)
-	typ, outcome := "imap.login.failed", "failure"
-	if ok {
-		typ, outcome = "imap.login.success", "success"
-	}
-	ss.l.Session.Emit(event.Event{Type: typ, Outcome: outcome, Credential: cred,
-		Fields: map[string]any{"mechanism": mech, "port": int(ss.port)}})
-	if !ok {
-		time.Sleep(failureDelay)
+	if !ss.s.Login(ss.l.Session, "imap", mech, ss.port, user, pass) {
 		ss.l.Send(tag + " " + ss.s.p.loginFailed)
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/service/mailbox"
 	"github.com/decnet/decnet/internal/service/servicetest"
 	"github.com/decnet/decnet/internal/testenv"
 )
@@ -207,8 +208,8 @@ func TestNmapNamesCourier(t *testing.T) {
 
 // FuzzSession: whatever a client sends, no handler panics.
 func FuzzSession(f *testing.F) {
-	failureDelay = 0 // mutated logins fail: do not wait on each
-	f.Cleanup(func() { failureDelay = 2 * time.Second })
+	mailbox.FailureDelay = 0 // mutated logins fail: do not wait on each
+	f.Cleanup(func() { mailbox.FailureDelay = 2 * time.Second })
 	r := servicetest.Start(f, "imap", Port, servicetest.Options{Distro: "debian", Hostname: "mail.corp.example",
 		Config: map[string]any{"users": []any{user + ":" + password}}})
 	login := "a LOGIN " + user + " " + password + "\r\n"

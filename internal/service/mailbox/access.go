@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/service/authpolicy"
 	"github.com/decnet/decnet/internal/service/serve"
 	"github.com/decnet/decnet/internal/service/tlsserver"
@@ -41,4 +42,26 @@ func NewAccess(env serve.Env, service string) (*Access, error) {
 	}
 	return &Access{Log: log, Settings: cfg, Policy: cfg.Policy(), Box: box,
 		TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}, nil
+}
+
+// FailureDelay is Dovecot's auth_failure_delay: a failed login is answered
+// this late. A fuzz test shortens it.
+var FailureDelay = 2 * time.Second
+
+// Login applies the policy to one password attempt on a session, reports
+// it as <ns>.login.success or <ns>.login.failed with the credential in
+// plain text, and on failure waits FailureDelay before the caller answers.
+func (a *Access) Login(s *event.Session, ns, mech string, port uint16, user, pass string) bool {
+	ok := a.Policy.Accept(s.Source().IP, user, []byte(pass))
+	typ, outcome := ns+".login.failed", "failure"
+	if ok {
+		typ, outcome = ns+".login.success", "success"
+	}
+	s.Emit(event.Event{Type: typ, Outcome: outcome,
+		Credential: event.NewCredential("plaintext", strings.ToUpper(ns)+" "+mech, user, []byte(pass), true),
+		Fields:     map[string]any{"mechanism": mech, "port": int(port)}})
+	if !ok {
+		time.Sleep(FailureDelay)
+	}
+	return ok
 }

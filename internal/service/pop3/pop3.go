@@ -7,17 +7,12 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/service/mailbox"
 	"github.com/decnet/decnet/internal/service/serve"
 	"github.com/decnet/decnet/internal/service/textline"
 )
-
-// failureDelay is Dovecot's auth_failure_delay: a failed login is
-// answered this late. A fuzz test shortens it.
-var failureDelay = 2 * time.Second
 
 // Bounds.
 const (
@@ -196,16 +191,7 @@ func (ss *session) auth(arg string) {
 
 func (ss *session) login(mech, user, pass string) {
 	ss.userArg = ""
-	ok := ss.s.Policy.Accept(ss.l.Session.Source().IP, user, []byte(pass))
-	typ, outcome := "pop3.login.failed", "failure"
-	if ok {
-		typ, outcome = "pop3.login.success", "success"
-	}
-	ss.l.Session.Emit(event.Event{Type: typ, Outcome: outcome,
-		Credential: event.NewCredential("plaintext", "POP3 "+mech, user, []byte(pass), true),
-		Fields:     map[string]any{"mechanism": mech, "port": int(ss.port)}})
-	if !ok {
-		time.Sleep(failureDelay)
+	if !ss.s.Login(ss.l.Session, "pop3", mech, ss.port, user, pass) {
 		ss.l.Send(ss.s.p.loginFailed)
 		return
 	}

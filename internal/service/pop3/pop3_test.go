@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/service/mailbox"
 	"github.com/decnet/decnet/internal/service/servicetest"
 	"github.com/decnet/decnet/internal/testenv"
 )
@@ -172,8 +173,8 @@ func TestNmapNamesCourier(t *testing.T) {
 
 // FuzzSession: whatever a client sends, no handler panics.
 func FuzzSession(f *testing.F) {
-	failureDelay = 0 // mutated logins fail: do not wait on each
-	f.Cleanup(func() { failureDelay = 2 * time.Second })
+	mailbox.FailureDelay = 0 // mutated logins fail: do not wait on each
+	f.Cleanup(func() { mailbox.FailureDelay = 2 * time.Second })
 	r := start(f)
 	login := "USER " + user + "\r\nPASS " + password + "\r\n"
 	servicetest.FuzzSession(f, r, Port,
