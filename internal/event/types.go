@@ -122,6 +122,17 @@ func SessionTypes(ns string) []Type {
 	}
 }
 
+// PacketTypes are the types every datagram protocol namespace emits
+// through the shared UDP machinery.
+func PacketTypes(ns string) []Type {
+	return []Type{
+		{Name: ns + ".rate.limited", Severity: Low, Summary: "A source passed its packet rate; until it slows down it gets only replies no larger than its requests (reported once a minute per source).", Fields: []FieldDoc{
+			F("rate", "float", "full answers per second allowed after the burst"),
+			F("burst", "int", "full answers a quiet source may get at once"),
+		}},
+	}
+}
+
 // LoginTypes are the login outcomes of a namespace whose service takes
 // credentials; both carry the credential object.
 func LoginTypes(ns string, fields ...FieldDoc) []Type {

@@ -176,6 +176,9 @@ func Register(info Info) {
 	if info.Implemented && !namespaces[info.Namespace] {
 		namespaces[info.Namespace] = true
 		event.Declare(event.SessionTypes(info.Namespace)...)
+		if slices.ContainsFunc(info.Ports, func(p Port) bool { return p.Proto == UDP }) {
+			event.Declare(event.PacketTypes(info.Namespace)...)
+		}
 	}
 	event.Declare(info.Events...)
 	registry[info.ID] = &info
