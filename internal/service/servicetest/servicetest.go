@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -115,11 +116,11 @@ func Start(t testing.TB, slug string, port uint16, o Options) *Running {
 			t.Errorf("%s did not stop within 10s", slug)
 		}
 	})
+	udpOnly := !slices.Contains(info.Ports, service.Port{Number: port, Proto: service.TCP})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", r.HostPort(port), time.Second)
+		err := probe(r, port, udpOnly)
 		if err == nil {
-			c.Close()
 			break
 		}
 		select {
@@ -128,39 +129,77 @@ func Start(t testing.TB, slug string, port uint16, o Options) *Running {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s never accepted on %s: %v", slug, r.HostPort(port), err)
+			t.Fatalf("%s never listened on %s: %v", slug, r.HostPort(port), err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	return r
 }
 
-// movedPorts maps each TCP port of ports that this process may not bind on
-// addr to a free port.
+// probe says whether the service listens on port: a TCP port accepts, a
+// UDP port is bound (binding it again fails), since a UDP service need not
+// answer a probe.
+func probe(r *Running, port uint16, udp bool) error {
+	if !udp {
+		c, err := net.DialTimeout("tcp", r.HostPort(port), time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	c, err := net.ListenPacket("udp", r.HostPort(port))
+	if err != nil {
+		return nil
+	}
+	c.Close()
+	return fmt.Errorf("udp %s not bound yet", r.HostPort(port))
+}
+
+// movedPorts maps each port of ports that this process may not bind on
+// addr to a free port (free for both TCP and UDP: Env.Ports moves a number,
+// and DNS serves 53 over both).
 func movedPorts(t testing.TB, addr netip.Addr, ports []service.Port) map[uint16]uint16 {
 	t.Helper()
 	out := map[uint16]uint16{}
 	for _, p := range ports {
-		if p.Proto != service.TCP {
+		if _, done := out[p.Number]; done || !needsRoot(addr, p) {
 			continue
 		}
-		l, err := net.Listen("tcp", netip.AddrPortFrom(addr, p.Number).String())
-		if err == nil {
-			l.Close()
-			continue
+		for i := 0; ; i++ {
+			free, err := net.Listen("tcp", netip.AddrPortFrom(addr, 0).String())
+			if err != nil || i > 100 {
+				t.Fatalf("find a free port on %s: %v", addr, err)
+			}
+			n := uint16(free.Addr().(*net.TCPAddr).Port)
+			u, err := net.ListenPacket("udp", netip.AddrPortFrom(addr, n).String())
+			free.Close()
+			if err == nil {
+				u.Close()
+				out[p.Number] = n
+				break
+			}
 		}
-		if !errors.Is(err, syscall.EACCES) {
-			continue // taken: the service reports it when it starts
-		}
-		free, err := net.Listen("tcp", netip.AddrPortFrom(addr, 0).String())
-		if err != nil {
-			t.Fatalf("find a free port on %s: %v", addr, err)
-		}
-		out[p.Number] = uint16(free.Addr().(*net.TCPAddr).Port)
-		free.Close()
 		t.Logf("port %d needs root: serving it on %d", p.Number, out[p.Number])
 	}
 	return out
+}
+
+// needsRoot says whether binding p on addr is refused for lack of
+// privilege (a port taken is the service's own error to report).
+func needsRoot(addr netip.Addr, p service.Port) bool {
+	var err error
+	if p.Proto == service.UDP {
+		var c net.PacketConn
+		if c, err = net.ListenPacket("udp", netip.AddrPortFrom(addr, p.Number).String()); err == nil {
+			c.Close()
+		}
+	} else {
+		var l net.Listener
+		if l, err = net.Listen("tcp", netip.AddrPortFrom(addr, p.Number).String()); err == nil {
+			l.Close()
+		}
+	}
+	return errors.Is(err, syscall.EACCES)
 }
 
 // Exchange sends script at once, as bots do, and returns everything the
@@ -196,6 +235,33 @@ func FuzzSession(f *testing.F, r *Running, port uint16, seeds ...string) {
 		c.Write(input)
 		c.(*net.TCPConn).CloseWrite()
 		io.Copy(io.Discard, c)
+		events := r.Events.Events()
+		for _, e := range events[min(seen, len(events)):] {
+			if strings.HasSuffix(e.Type, ".protocol.error") && e.Fields["error"] == "internal error" {
+				t.Fatalf("a handler panicked on %q", input)
+			}
+		}
+		seen = len(events)
+	})
+}
+
+// FuzzPacket sends each input as one datagram to a running UDP service
+// and fails when its handler panicked on it. A handler answers or not;
+// either way the next input waits for the reply or a short silence.
+func FuzzPacket(f *testing.F, r *Running, port uint16, seeds ...[]byte) {
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	seen := 0
+	f.Fuzz(func(t *testing.T, input []byte) {
+		c, err := net.Dial("udp", r.HostPort(port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write(input)
+		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		c.Read(make([]byte, 65536))
 		events := r.Events.Events()
 		for _, e := range events[min(seen, len(events)):] {
 			if strings.HasSuffix(e.Type, ".protocol.error") && e.Fields["error"] == "internal error" {
