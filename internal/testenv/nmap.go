@@ -13,8 +13,23 @@ import (
 // when nmap calls the port a honeypot.
 func NmapService(t testing.TB, host, port string) string {
 	t.Helper()
+	return nmapVersion(t, host, port, "tcp")
+}
+
+// NmapUDPService is NmapService for a UDP port (`nmap -sU -sV`).
+func NmapUDPService(t testing.TB, host, port string) string {
+	t.Helper()
+	return nmapVersion(t, host, port, "udp")
+}
+
+func nmapVersion(t testing.TB, host, port, proto string) string {
+	t.Helper()
 	bin := RequireTool(t, "nmap")
-	out, err := exec.Command(bin, "-sV", "-Pn", "-n", "-p", port, host).CombinedOutput()
+	args := []string{"-sV", "-Pn", "-n", "-p", port, host}
+	if proto == "udp" {
+		args = append([]string{"-sU"}, args...)
+	}
+	out, err := exec.Command(bin, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("nmap -sV %s:%s: %v\n%s", host, port, err, out)
 	}
@@ -25,7 +40,7 @@ func NmapService(t testing.TB, host, port string) string {
 	var said []string
 	for _, l := range strings.Split(text, "\n") {
 		switch {
-		case strings.HasPrefix(l, port+"/tcp "):
+		case strings.HasPrefix(l, port+"/"+proto+" "):
 			said = append(said, strings.Join(strings.Fields(l)[1:], " "))
 		case strings.HasPrefix(l, "Service Info: "):
 			said = append(said, strings.TrimSpace(l))
