@@ -34,6 +34,14 @@ func NewEmitter(sink Sink, topology, decky, service, namespace string, log *slog
 	return &Emitter{sink: sink, topology: topology, decky: decky, service: service, namespace: namespace, log: log, now: time.Now}
 }
 
+// WithNamespace returns an emitter for the same service speaking another
+// protocol: the ics service's S7 port emits s7.*, its Modbus port modbus.*.
+func (em *Emitter) WithNamespace(ns string) *Emitter {
+	c := *em
+	c.namespace = ns
+	return &c
+}
+
 // Namespace returns the protocol namespace of the emitter's types.
 func (em *Emitter) Namespace() string { return em.namespace }
 
