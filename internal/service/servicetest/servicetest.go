@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +30,7 @@ import (
 // Options describe the decky the service runs on.
 type Options struct {
 	OS, Distro, Hostname string // defaults: linux, debian, a seeded hostname
+	Archetype            string
 	Config               map[string]any
 	Limits               serve.Limits
 }
@@ -88,11 +90,16 @@ func Start(t testing.TB, slug string, port uint16, o Options) *Running {
 	addr := netip.AddrFrom4([4]byte{127, byte(10 + rand.IntN(200)), byte(rand.IntN(256)), byte(1 + rand.IntN(254))})
 	rec := event.NewRecorder()
 	log := testenv.Logger(t, slog.LevelDebug)
+	if _, fuzzing := t.(*testing.F); fuzzing {
+		// f.Log may not be called from a fuzz target, where the
+		// service's handlers run.
+		log = slog.New(slog.DiscardHandler)
+	}
 	quar := t.TempDir()
 	env := serve.Env{
 		Topology: "test-topology", Decky: "decky-test", Identity: id, Addrs: []netip.Addr{addr}, Settings: settings,
 		Ports:      movedPorts(t, addr, info.Ports),
-		Persona:    serve.Persona{Family: persona.Family(o.OS), Distro: dist, Hostname: o.Hostname},
+		Persona:    serve.Persona{Family: persona.Family(o.OS), Distro: dist, Hostname: o.Hostname, Archetype: o.Archetype},
 		Log:        log.With("service", slug),
 		Events:     event.NewEmitter(rec, "test-topology", "decky-test", slug, service.Namespace(slug), log),
 		Quarantine: spool.NewQuarantine(quar, 64<<20),
@@ -137,8 +144,9 @@ func Start(t testing.TB, slug string, port uint16, o Options) *Running {
 }
 
 // probe says whether the service listens on port: a TCP port accepts, a
-// UDP port is bound (binding it again fails), since a UDP service need not
-// answer a probe.
+// UDP port is bound. A UDP service need not answer a probe, and binding
+// the port to test it could take it from the service, so the kernel's
+// socket table is read instead.
 func probe(r *Running, port uint16, udp bool) error {
 	if !udp {
 		c, err := net.DialTimeout("tcp", r.HostPort(port), time.Second)
@@ -147,11 +155,17 @@ func probe(r *Running, port uint16, udp bool) error {
 		}
 		return err
 	}
-	c, err := net.ListenPacket("udp", r.HostPort(port))
+	table, err := os.ReadFile("/proc/net/udp")
 	if err != nil {
-		return nil
+		return err
 	}
-	c.Close()
+	a := r.Addr.As4()
+	want := fmt.Sprintf("%02X%02X%02X%02X:%04X", a[3], a[2], a[1], a[0], r.Env.Port(port))
+	for _, line := range strings.Split(string(table), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[1] == want {
+			return nil
+		}
+	}
 	return fmt.Errorf("udp %s not bound yet", r.HostPort(port))
 }
 

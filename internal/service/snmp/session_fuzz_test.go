@@ -1,0 +1,23 @@
+package snmp_test
+
+import (
+	"encoding/hex"
+	"testing"
+
+	"github.com/decnet/decnet/internal/service/servicetest"
+)
+
+func FuzzSession(f *testing.F) {
+	r := start(f, servicetest.Options{})
+	var seeds [][]byte
+	for _, h := range []string{
+		"302902010104067075626c6963a01c0204486d1a2a020100020100300e300c06082b060102010101000500",
+		"302602010104067075626c6963a51902040102030402010002010a300b300906052b060102010500",
+		"303d020103301002034cfc1a020300ffe30401040201030410300e0400020100020100040004000400301404000400a00e0204485ffe900201000201003000",
+		"302602010004067075626c6963a11902041a2b3c4d020100020100300b300906052b060102010500",
+	} {
+		b, _ := hex.DecodeString(h)
+		seeds = append(seeds, b)
+	}
+	servicetest.FuzzPacket(f, r, 161, seeds...)
+}
