@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"time"
 
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/persona"
@@ -84,4 +85,10 @@ func SettingsOf[T any](env Env, defaults func() *T) *T {
 		return s
 	}
 	return defaults()
+}
+
+// Windows is the decky's Windows (or Samba) identity: the names, version
+// and GUID its SMB, RDP, LDAP and MSSQL services all tell.
+func (e *Env) Windows() persona.WindowsIdentity {
+	return e.Identity.Windows(e.Persona.Distro, e.Persona.Hostname, time.Now())
 }
