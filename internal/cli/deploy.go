@@ -55,6 +55,7 @@ ports) and stop.`,
 					return err
 				}
 				rep := topology.Validate(spec, topology.Options{})
+				rep.Issues = append(rep.Issues, topology.CheckImplemented(spec).Issues...)
 				if config == "" {
 					printIssues(cmd.ErrOrStderr(), rep.Warnings())
 				}

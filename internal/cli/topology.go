@@ -235,6 +235,9 @@ otherwise.`,
 				return err
 			}
 			rep := topology.Validate(spec, topology.Options{})
+			// An agent refuses a service this build only describes: a
+			// spec that uses one is not valid to deploy.
+			rep.Issues = append(rep.Issues, topology.CheckImplemented(spec).Issues...)
 			rep.Issues = append(rep.Issues, pre...)
 			if asJSON {
 				if err := writeJSON(cmd.OutOrStdout(), map[string]any{

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
@@ -238,4 +239,22 @@ func Eventually(t testing.TB, within time.Duration, what string, cond func() boo
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// UDPBound says whether a socket is bound to the IPv4 address and UDP port
+// ap, from the kernel's table: a UDP service need not answer a probe, and
+// binding the port to test it could take it from the service.
+func UDPBound(ap netip.AddrPort) bool {
+	table, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		return false
+	}
+	a := ap.Addr().As4()
+	want := fmt.Sprintf("%02X%02X%02X%02X:%04X", a[3], a[2], a[1], a[0], ap.Port())
+	for _, line := range strings.Split(string(table), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[1] == want {
+			return true
+		}
+	}
+	return false
 }

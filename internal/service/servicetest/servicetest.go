@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -155,16 +154,8 @@ func probe(r *Running, port uint16, udp bool) error {
 		}
 		return err
 	}
-	table, err := os.ReadFile("/proc/net/udp")
-	if err != nil {
-		return err
-	}
-	a := r.Addr.As4()
-	want := fmt.Sprintf("%02X%02X%02X%02X:%04X", a[3], a[2], a[1], a[0], r.Env.Port(port))
-	for _, line := range strings.Split(string(table), "\n") {
-		if f := strings.Fields(line); len(f) > 1 && f[1] == want {
-			return nil
-		}
+	if testenv.UDPBound(netip.AddrPortFrom(r.Addr, r.Env.Port(port))) {
+		return nil
 	}
 	return fmt.Errorf("udp %s not bound yet", r.HostPort(port))
 }
