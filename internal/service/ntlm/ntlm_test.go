@@ -146,3 +146,33 @@ func FuzzMessages(f *testing.F) {
 		}
 	})
 }
+
+// The client side answers our own server's challenge with a response the
+// password verifies: what a poisoner receives is a real NetNTLMv2.
+func TestClientAgainstServer(t *testing.T) {
+	d, _ := persona.LookupDistro("win10")
+	s := &Server{ID: persona.NewIdentity("seed", "pc").Windows(d, "DESKTOP-ABC1234", time.Now())}
+	x, challenge, err := s.Challenge(ClientNegotiate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := ClientAuthenticate(challenge, "svc_print", "KESTREL", "Honey-2025", "DESKTOP-ABC1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := x.Authenticate(msg)
+	if err != nil || a.User != "svc_print" || a.Workstation != "DESKTOP-ABC1234" || a.Version != "v2" {
+		t.Fatalf("%v %+v", err, a)
+	}
+	line, _, _ := x.CrackLine(a)
+	f := strings.Split(line, ":")
+	chal, _ := hex.DecodeString(f[3])
+	proof, _ := hex.DecodeString(f[4])
+	blob, _ := hex.DecodeString(f[5])
+	m := hmac.New(md5.New, ntowfv2("Honey-2025", f[0], f[2]))
+	m.Write(chal)
+	m.Write(blob)
+	if !bytes.Equal(m.Sum(nil), proof) {
+		t.Fatalf("%s does not verify", line)
+	}
+}
