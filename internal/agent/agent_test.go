@@ -16,6 +16,7 @@ import (
 	"github.com/decnet/decnet/internal/agent/store"
 	"github.com/decnet/decnet/internal/driver/docker"
 	"github.com/decnet/decnet/internal/driver/host"
+	"github.com/decnet/decnet/internal/service/servicetest"
 	"github.com/decnet/decnet/internal/topology"
 	"github.com/decnet/decnet/internal/wire"
 )
@@ -200,7 +201,8 @@ func TestApplyRefusesBeforeEngine(t *testing.T) {
 	invalid := loopbackSpec()
 	invalid.LANs[0].DMZ = false
 	unimpl := loopbackSpec()
-	unimpl.Deckies[0].Services = []string{"smb"}
+	servicetest.RegisterPlaceholder()
+	unimpl.Deckies[0].Services = []string{servicetest.Placeholder}
 	cases := []struct {
 		name string
 		req  wire.ApplyRequest

@@ -6,14 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/decnet/decnet/internal/service"
+	"github.com/decnet/decnet/internal/service/servicetest"
 )
 
 // A service only described (no implementation) is what an agent refuses.
-func init() {
-	service.Register(service.Info{ID: "test_placeholder", Title: "A service described, not implemented", Ports: service.TCPPorts(6999),
-		Settings: func() any { return &struct{}{} }})
-}
+func init() { servicetest.RegisterPlaceholder() }
 
 // validate and deploy --dry-run report as an error what the agent would
 // refuse: never "0 errors" for a spec it cannot deploy.

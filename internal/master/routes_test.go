@@ -18,6 +18,7 @@ import (
 
 	"github.com/decnet/decnet/internal/master"
 	"github.com/decnet/decnet/internal/master/api"
+	"github.com/decnet/decnet/internal/service/servicetest"
 	"github.com/decnet/decnet/internal/store"
 	"github.com/decnet/decnet/internal/testenv"
 )
@@ -306,7 +307,8 @@ func TestCreateTopology(t *testing.T) {
 	r = e.admin.do("POST", "/topologies", map[string]any{"spec": map[string]any{"name": "x", "colour": "red"}})
 	want(t, "unknown spec key", r, http.StatusBadRequest, api.CodeInvalid)
 	// Services this build does not implement are refused.
-	r = e.admin.do("POST", "/topologies", map[string]any{"ini": "[box]\nservices = ssh, rdp\nforce = true\n", "name": "rdp"})
+	servicetest.RegisterPlaceholder()
+	r = e.admin.do("POST", "/topologies", map[string]any{"ini": "[box]\nservices = ssh, " + servicetest.Placeholder + "\n", "name": "placeholder"})
 	want(t, "unimplemented", r, http.StatusBadRequest, api.CodeInvalid)
 	if c := issueCodes(t, r); len(c) != 1 || c[0] != "SERVICE_NOT_IMPLEMENTED" {
 		t.Fatalf("unimplemented codes %v: %s", c, r.body)
