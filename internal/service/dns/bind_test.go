@@ -71,26 +71,6 @@ func rdataText(r *rr) string {
 	panic("rdataText: type " + typeName(r.rtype))
 }
 
-// freePort returns a port free for both TCP and UDP on addr.
-func freePort(t *testing.T, addr string) uint16 {
-	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", addr+":0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("%s:%d", addr, p))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return uint16(p)
-		}
-	}
-	t.Fatal("no free port")
-	return 0
-}
-
 // decky runs the DNS service built by New on a 127.x address.
 type decky struct {
 	srv    *Server
@@ -101,7 +81,7 @@ type decky struct {
 func startDecky(t *testing.T, settings *Settings) *decky {
 	t.Helper()
 	a := netip.AddrFrom4([4]byte{127, 53, byte(time.Now().UnixNano() % 250), 10})
-	port := freePort(t, a.String())
+	port := testenv.FreePort(t, a)
 	rec := event.NewRecorder()
 	dist, _ := persona.LookupDistro("debian")
 	env := serve.Env{Decky: "decky-test", Identity: persona.NewIdentity("bind-compare", "decky-test"),
@@ -143,7 +123,7 @@ func startNamed(t *testing.T, z *zone, hostname, extraOptions string) string {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o777)
-	port := freePort(t, "127.0.0.1")
+	port := testenv.FreePort(t, netip.AddrFrom4([4]byte{127, 0, 0, 1}))
 	conf := fmt.Sprintf(`controls { };
 options {
 	directory "%s";

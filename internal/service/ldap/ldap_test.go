@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -163,26 +164,9 @@ access to attrs=userPassword by self write by anonymous auth by * none
 access to * by * read
 `, dir, suffix)
 	os.WriteFile(filepath.Join(dir, "slapd.conf"), []byte(conf), 0o644)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t, netip.AddrFrom4([4]byte{127, 0, 0, 1})))
 	cmd := exec.Command(bin, "-d", "0", "-h", "ldap://"+addr+"/", "-f", filepath.Join(dir, "slapd.conf"))
-	var log testenv.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	testenv.Eventually(t, 10*time.Second, "slapd listening", func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	testenv.StartDaemon(t, "slapd", cmd, testenv.Dialable(addr))
 	return addr
 }
 

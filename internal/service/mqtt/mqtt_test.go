@@ -143,26 +143,8 @@ func TestAgainstRealMosquitto(t *testing.T) {
 	realIP := fmt.Sprintf("127.%d.%d.%d", 20+rand.IntN(200), rand.IntN(256), 2+rand.IntN(250))
 	conf := filepath.Join(dir, "mosquitto.conf")
 	os.WriteFile(conf, []byte(fmt.Sprintf("listener 1883 %s\nallow_anonymous false\npassword_file %s\npersistence false\nlog_dest stderr\n", realIP, pw)), 0o644)
-	cmd := exec.Command(mosquitto, "-c", conf)
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	realAddr := net.JoinHostPort(realIP, "1883")
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("mosquitto: %s", log.String())
-		}
-	})
-	testenv.Eventually(t, 10*time.Second, "mosquitto to listen", func() bool {
-		c, err := net.Dial("tcp", realAddr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	testenv.StartDaemon(t, "mosquitto", exec.Command(mosquitto, "-c", conf), testenv.Dialable(realAddr))
 	r := servicetest.Start(t, "mqtt", 1883, servicetest.Options{Config: map[string]any{"allow_anonymous": false, "creds": []any{"admin:secret"}}})
 	decky := r.HostPort(1883)
 

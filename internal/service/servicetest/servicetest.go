@@ -170,20 +170,7 @@ func movedPorts(t testing.TB, addr netip.Addr, ports []service.Port) map[uint16]
 		if _, done := out[p.Number]; done || !needsRoot(addr, p) {
 			continue
 		}
-		for i := 0; ; i++ {
-			free, err := net.Listen("tcp", netip.AddrPortFrom(addr, 0).String())
-			if err != nil || i > 100 {
-				t.Fatalf("find a free port on %s: %v", addr, err)
-			}
-			n := uint16(free.Addr().(*net.TCPAddr).Port)
-			u, err := net.ListenPacket("udp", netip.AddrPortFrom(addr, n).String())
-			free.Close()
-			if err == nil {
-				u.Close()
-				out[p.Number] = n
-				break
-			}
-		}
+		out[p.Number] = testenv.FreePort(t, addr)
 		t.Logf("port %d needs root: serving it on %d", p.Number, out[p.Number])
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -245,15 +246,11 @@ func TestAgainstRealNetSNMP(t *testing.T) {
 	conf := filepath.Join(dir, "snmpd.conf")
 	os.WriteFile(conf, []byte("sysLocation    Sitting on the Dock of the Bay\nsysContact     Me <me@example.org>\nsysServices    72\nrocommunity  public default\n"), 0o644)
 	realIP := fmt.Sprintf("127.%d.%d.%d", 20+rand.IntN(200), rand.IntN(256), 2+rand.IntN(250))
-	port := freeUDPPort(t, realIP)
+	port := fmt.Sprint(testenv.FreePort(t, netip.MustParseAddr(realIP)))
 	cmd := exec.Command(snmpd, "-f", "-Lf", filepath.Join(dir, "log"), "-C", "-c", conf, "-p", filepath.Join(dir, "pid"), "udp:"+realIP+":"+port)
 	cmd.Env = append(os.Environ(), "SNMP_PERSISTENT_DIR="+filepath.Join(dir, "persist"), "MIBS=")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	realAddr := net.JoinHostPort(realIP, port)
-	testenv.Eventually(t, 10*time.Second, "snmpd to answer", func() bool {
+	testenv.StartDaemon(t, "snmpd", cmd, func() bool {
 		_, err := snmpCmd(t, "snmpget", realAddr, "-v2c", "-c", "public", "1.3.6.1.2.1.1.5.0")
 		return err == nil
 	})
@@ -321,15 +318,4 @@ func TestAgainstRealNetSNMP(t *testing.T) {
 	if a != b {
 		t.Errorf("nmap -sU -sV differs:\nreal  %s\ndecky %s", a, b)
 	}
-}
-
-func freeUDPPort(t *testing.T, ip string) string {
-	t.Helper()
-	c, err := net.ListenPacket("udp", ip+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, port, _ := net.SplitHostPort(c.LocalAddr().String())
-	return port
 }

@@ -7,6 +7,7 @@ import (
 	"image/jpeg"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,35 +26,17 @@ import (
 func startXvnc(t *testing.T, passwdFile string, args ...string) string {
 	t.Helper()
 	bin := testenv.RequireTool(t, "Xvnc")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := testenv.FreePort(t, netip.AddrFrom4([4]byte{127, 0, 0, 1}))
 	display := fmt.Sprintf(":%d", 200+port%500)
 	cmd := exec.Command(bin, display, "-rfbport", fmt.Sprint(port), "-interface", "127.0.0.1", "-rfbauth", passwdFile,
 		"-desktop", "reference:1 (root)", "-nolisten", "tcp")
 	cmd.Args = append(cmd.Args, args...)
-	var log testenv.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
 		os.Remove("/tmp/.X11-unix/X" + display[1:])
 		os.Remove("/tmp/.X" + display[1:] + "-lock")
 	})
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	testenv.Eventually(t, 10*time.Second, "Xvnc listening", func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	testenv.StartDaemon(t, "Xvnc", cmd, testenv.Dialable(addr))
 	return addr
 }
 
@@ -137,10 +120,17 @@ func TestAgainstRealTigerVNC(t *testing.T) {
 func TestLockoutLikeTigerVNC(t *testing.T) {
 	ref := startXvnc(t, passwdFile(t, "secret12"))
 	r := servicetest.Start(t, "vnc", Port, servicetest.Options{})
+	// Each readiness probe is the first quitter: wait until both have
+	// counted it (the decky's is counted when its session closes).
+	if _, ok := r.Events.Wait(3*time.Second, event.OfType("vnc.session.close")); !ok {
+		t.Fatal("the readiness probe's session did not close")
+	}
+	time.Sleep(200 * time.Millisecond)
 	for _, addr := range []string{ref, r.HostPort(Port)} {
 		var greetings []string
 		for range 6 {
 			greetings = append(greetings, servicetest.Exchange(t, addr, "", 300*time.Millisecond))
+			time.Sleep(100 * time.Millisecond) // for the server to count the quitter
 		}
 		// The readiness probe was the first quitter.
 		want := "RFB 003.008\n RFB 003.008\n RFB 003.008\n RFB 003.008\n RFB 003.003\n\x00\x00\x00\x00\x00\x00\x00\x1aToo many security failures RFB 003.003\n\x00\x00\x00\x00\x00\x00\x00\x1aToo many security failures"
@@ -266,6 +256,9 @@ func TestViewerPasswordCaptured(t *testing.T) {
 func TestGuessLockoutAndInput(t *testing.T) {
 	r := servicetest.Start(t, "vnc", Port, servicetest.Options{})
 	addr := r.HostPort(Port)
+	if _, ok := r.Events.Wait(3*time.Second, event.OfType("vnc.session.close")); !ok {
+		t.Fatal("the readiness probe's session did not close")
+	}
 	for i := range 4 { // the readiness probe was the first failure
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
