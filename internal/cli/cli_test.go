@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/decnet/decnet/internal/service/servicetest"
 	"github.com/decnet/decnet/internal/topology"
 )
 
@@ -89,7 +90,7 @@ deckies:
   - name: a
     persona: {os: linux}
     addresses: [{lan: dmz, ip: 10.1.0.300}]
-    services: [rdp]
+    services: [mssql]
 `), 0o644)
 	code, out, _ := run(t, "", "topology", "validate", path, "--json")
 	if code != 1 {
@@ -152,7 +153,8 @@ func TestDeployFromFlags(t *testing.T) {
 	if code, _, errOut := run(t, "", "deploy", "--deckies", "2", "--dry-run"); code == 0 || !strings.Contains(errOut, "--services") {
 		t.Fatalf("deploy without services: %d %s", code, errOut)
 	}
-	if code, _, errOut := run(t, "", "deploy", "--deckies", "2", "--services", "smb"); code == 0 || !strings.Contains(errOut, "not implemented") {
+	servicetest.RegisterPlaceholder()
+	if code, _, errOut := run(t, "", "deploy", "--deckies", "2", "--services", servicetest.Placeholder); code == 0 || !strings.Contains(errOut, "not implemented") {
 		t.Fatalf("deploying unimplemented services must fail clearly: %d %s", code, errOut)
 	}
 }

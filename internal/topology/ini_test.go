@@ -338,8 +338,7 @@ func TestImportINIErrors(t *testing.T) {
 		{name: "gateway outside the net", data: "[general]\nnet = 10.9.0.0/24\ngw = 10.8.0.1\n[a]\nservices = ssh\n", line: 3, code: GatewayOutOfSubnet, msg: "gateway 10.8.0.1 is outside subnet 10.9.0.0/24"},
 		{name: "bad hostname", data: "[a]\nservices = ssh\nhostname = -bad-\n", line: 3, code: NameInvalid, msg: `hostname "-bad-" is not a valid host name`},
 		{name: "duplicate service", data: "[a]\nservices = ics, conpot\n", line: 2, code: ServiceDup, msg: "service ics is listed twice"},
-		{name: "rdp on linux", file: "rdp_linux.ini", line: 2, code: PersonaServiceOS, msg: "rdp only runs on Windows, and the persona is linux"},
-		{name: "rdp from archetype on linux", data: "[a]\narchetype = windows-workstation\nnmap_os = linux\n", line: 2, code: PersonaServiceOS, msg: "rdp only runs on Windows"},
+		{name: "mssql on linux", file: "mssql_linux.ini", line: 2, code: PersonaServiceOS, msg: "mssql only runs on Windows, and the persona is linux"},
 		{name: "pool exhausts the net", data: "[general]\nnet = 10.9.0.0/29\n[p]\namount = 10\nservices = ssh\n", line: 2, msg: "no free address left in 10.9.0.0/29"},
 		{name: "every problem at once", file: "many_errors.ini", line: 3, msg: `unknown key "colour"`, n: 4},
 		{name: "bad topology name", data: "[a]\nservices = ssh\n", topo: "bad name", line: 0, code: NameInvalid, msg: `topology name "bad name"`},
@@ -411,8 +410,8 @@ func TestImportINIWarnings(t *testing.T) {
 		codes []Code
 		msgs  []string // each warning's message, in order, as a prefix
 	}{
-		{"rdp on linux with force", "rdp_linux_force.ini", []Code{PersonaServiceOS},
-			[]string{"line 2: rdp only runs on Windows, and the persona is linux: scanners flag the mix (accepted: force is set)"}},
+		{"mssql on linux with force", "mssql_linux_force.ini", []Code{PersonaServiceOS},
+			[]string{"line 2: mssql only runs on Windows, and the persona is linux: scanners flag the mix (accepted: force is set)"}},
 		{"ignored keys", "ignored_keys.ini", []Code{INIKeyIgnored, INIKeyIgnored, INIKeyIgnored},
 			[]string{"line 2: log_target is ignored", "line 3: mutate_interval is ignored", "line 7: mutate_interval is ignored"}},
 		{"banner names another OS", "banner_os.ini", []Code{PersonaBannerOS},
@@ -445,11 +444,11 @@ func TestImportINIWarnings(t *testing.T) {
 		})
 	}
 	t.Run("force is kept", func(t *testing.T) {
-		spec, _, err := importINIFile(t, "rdp_linux_force.ini")
+		spec, _, err := importINIFile(t, "mssql_linux_force.ini")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := spec.Decky("box"); !d.Force || !slices.Equal(d.Services, []string{"ssh", "rdp"}) {
+		if d := spec.Decky("box"); !d.Force || !slices.Equal(d.Services, []string{"ssh", "mssql"}) {
 			t.Errorf("box = %+v", d)
 		}
 	})

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/netip"
 	"testing"
+
+	"github.com/decnet/decnet/internal/service/servicetest"
 )
 
 // validSpec is a small spec that validates cleanly: a DMZ and an internal
@@ -111,7 +113,7 @@ func TestValidateCodes(t *testing.T) {
 		{"distro of other family", func(s *Spec) { s.Deckies[0].Persona.Distro = "win10" }, PersonaDistroOS, Error, Ref{Kind: "decky", Name: "web"}, Options{}},
 		{"unknown archetype", func(s *Spec) { s.Deckies[0].Persona.Archetype = "toaster" }, PersonaArchetype, Error, Ref{Kind: "decky", Name: "web"}, Options{}},
 		{"archetype of other family", func(s *Spec) { s.Deckies[0].Persona.Archetype = "windows-server" }, PersonaArchetypeOS, Warning, Ref{Kind: "decky", Name: "web"}, Options{}},
-		{"rdp on linux", func(s *Spec) { s.Deckies[0].Services = append(s.Deckies[0].Services, "rdp") }, PersonaServiceOS, Error, Ref{Kind: "service", Name: "rdp", Decky: "web"}, Options{}},
+		{"mssql on linux", func(s *Spec) { s.Deckies[0].Services = append(s.Deckies[0].Services, "mssql") }, PersonaServiceOS, Error, Ref{Kind: "service", Name: "mssql", Decky: "web"}, Options{}},
 		{"mssql on linux forced", func(s *Spec) {
 			s.Deckies[0].Services = append(s.Deckies[0].Services, "mssql")
 			s.Deckies[0].Force = true
@@ -169,9 +171,27 @@ func TestValidateReportsEverythingAtOnce(t *testing.T) {
 	}
 }
 
+// Every service of the catalogue is implemented; one only described is
+// reported.
 func TestCheckImplemented(t *testing.T) {
-	rep := CheckImplemented(validSpec())
-	if !rep.Has(ServiceNotImpl) {
-		t.Fatalf("no service is implemented in this package's tests, want %s", ServiceNotImpl)
+	if rep := CheckImplemented(validSpec()); rep.Err() != nil {
+		t.Fatalf("the catalogue has unimplemented services: %v", rep.Issues)
+	}
+	servicetest.RegisterPlaceholder()
+	s := validSpec()
+	s.Deckies[0].Services = append(s.Deckies[0].Services, servicetest.Placeholder)
+	if rep := CheckImplemented(s); !rep.Has(ServiceNotImpl) {
+		t.Fatalf("a described-only service: %v, want %s", rep.Issues, ServiceNotImpl)
+	}
+}
+
+// RDP on a Linux persona is xrdp, as Linux distributions ship it: no
+// persona issue.
+func TestRDPOnLinuxIsXrdp(t *testing.T) {
+	s := validSpec()
+	s.Deckies[0].Services = append(s.Deckies[0].Services, "rdp")
+	rep := Validate(s, Options{})
+	if rep.Has(PersonaServiceOS) || rep.Err() != nil {
+		t.Fatalf("rdp on linux: %v", rep.Issues)
 	}
 }

@@ -21,9 +21,9 @@ func defaults() *Settings { return &Settings{NLA: true} }
 func init() {
 	service.Register(service.Info{
 		ID: "rdp", Title: "Remote Desktop", Ports: service.TCPPorts(Port),
-		// Windows' own Remote Desktop Services; a Linux persona that
-		// forces the service gets xrdp.
-		OS:       persona.WindowsFamilies(),
+		// Windows' own Remote Desktop Services; a Linux or BSD persona
+		// is xrdp, as it ships in those distributions.
+		OS:       append(persona.WindowsFamilies(), persona.Linux, persona.BSD),
 		Settings: func() any { return defaults() },
 		New:      serve.Factory(New),
 		Legacy:   []service.Legacy{{Key: "os_version", Note: "the OS version follows the persona's distro"}},
