@@ -404,6 +404,7 @@ func describe(b []byte) string {
 // TestNmapLikeBIND compares nmap -sV of the decky and of named, over UDP
 // and TCP.
 func TestNmapLikeBIND(t *testing.T) {
+	t.Parallel() // nmap waits out its probes: let the rest of the package run meanwhile
 	if testenv.Short() {
 		t.Skip("nmap -sV is slow")
 	}

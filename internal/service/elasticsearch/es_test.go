@@ -31,6 +31,7 @@ func TestRootBanner(t *testing.T) {
 		{"8.15.0", "9.11.1", "application/json"},
 	} {
 		t.Run("v"+tc.version, func(t *testing.T) {
+			t.Parallel()
 			r := servicetest.Start(t, "elasticsearch", 9200, servicetest.Options{Hostname: "search-prod-02",
 				Config: map[string]any{"version": tc.version, "cluster_name": "prod-logs"}})
 			base := "http://" + r.HostPort(9200)
@@ -167,6 +168,7 @@ func TestAPIs(t *testing.T) {
 }
 
 func TestNmap(t *testing.T) {
+	t.Parallel() // nmap waits out its probes: let the rest of the package run meanwhile
 	nmap := testenv.RequireTool(t, "nmap")
 	for _, tc := range []struct{ version, want string }{
 		// nmap 7.93's signatures expect content-type right after the

@@ -119,6 +119,7 @@ func TestCurl(t *testing.T) {
 }
 
 func TestNmap(t *testing.T) {
+	t.Parallel() // nmap waits out its probes: let the rest of the package run meanwhile
 	if testing.Short() {
 		t.Skip("nmap's SSL probes take about 100 s against a Go TLS server")
 	}

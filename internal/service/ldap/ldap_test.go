@@ -36,6 +36,7 @@ func ldapsearch(t *testing.T, r *servicetest.Running, args ...string) (string, e
 // A domain controller's rootDSE answers anyone, and nmap names it as
 // Active Directory with the persona's domain.
 func TestDomainControllerRootDSE(t *testing.T) {
+	t.Parallel() // nmap waits out its probes: let the rest of the package run meanwhile
 	r := servicetest.Start(t, "ldap", Port, dc)
 	w := r.Env.Windows()
 	out, err := ldapsearch(t, r, "-s", "base", "-b", "")
@@ -184,6 +185,7 @@ func rootAttrs(out string) string {
 
 // A Linux persona is Debian's slapd to nmap and to ldapsearch.
 func TestAgainstRealSlapd(t *testing.T) {
+	t.Parallel() // nmap waits out its probes: let the rest of the package run meanwhile
 	r := servicetest.Start(t, "ldap", Port, servicetest.Options{})
 	ref := startSlapd(t, "dc=example,dc=lan")
 	wantc := make(chan string, 1)

@@ -19,12 +19,14 @@ import (
 
 // nmap names each product over UDP and TCP as it names the real one.
 func TestNmapNamesTheProduct(t *testing.T) {
+	t.Parallel() // nmap waits out its probes: let the rest of the package run meanwhile
 	for _, tc := range []struct{ product, want string }{
 		{"asterisk", "Asterisk PBX"},
 		{"freepbx", "FreePBX"},
 		{"yealink", "Yealink SIP-"},
 	} {
 		t.Run(tc.product, func(t *testing.T) {
+			t.Parallel()
 			r := servicetest.Start(t, "sip", Port, servicetest.Options{Config: map[string]any{"product": tc.product}})
 			udp := testenv.NmapUDPService(t, r.Addr.String(), r.Port(Port))
 			tcp := testenv.NmapService(t, r.Addr.String(), r.Port(Port))

@@ -45,6 +45,7 @@ func nmapScripts(t *testing.T, host, port string) string {
 // A Debian persona is what Debian 12's Samba is, to nmap -sV and to the
 // SMB scripts.
 func TestNmapAgainstRealSamba(t *testing.T) {
+	t.Parallel() // nmap waits out its probes: let the rest of the package run meanwhile
 	real := startSamba(t)
 	r := servicetest.Start(t, "smb", PortDirect, debian)
 	for _, port := range []uint16{PortDirect, PortNetBIOS} {
@@ -61,6 +62,7 @@ func TestNmapAgainstRealSamba(t *testing.T) {
 }
 
 func TestNmapWindows(t *testing.T) {
+	t.Parallel() // nmap waits out its probes: let the rest of the package run meanwhile
 	testenv.RequireRoot(t)
 	for _, tc := range []struct {
 		name    string
@@ -74,6 +76,7 @@ func TestNmapWindows(t *testing.T) {
 		{"dc", servicetest.Options{OS: "windows_server", Distro: "win2022", Archetype: "domain-controller"}, "Message signing enabled and required", []uint16{PortNetBIOS}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			r := servicetest.Start(t, "smb", PortDirect, tc.o)
 			for _, port := range tc.ports {
 				got := testenv.NmapService(t, r.Addr.String(), r.Port(port))

@@ -301,6 +301,7 @@ func TestTFTPClient(t *testing.T) {
 
 // TestNmapLikeTFTPD compares nmap -sU -sV of the decky and in.tftpd.
 func TestNmapLikeTFTPD(t *testing.T) {
+	t.Parallel() // nmap waits out its probes: let the rest of the package run meanwhile
 	if testenv.Short() {
 		t.Skip("nmap -sV is slow")
 	}
