@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/decnet/decnet/internal/topology"
 	"github.com/decnet/decnet/internal/wire"
 )
 
@@ -62,7 +64,7 @@ func (h *Heartbeater) Beat(ctx context.Context) error {
 	h.mu.Lock()
 	observe := h.observe
 	h.mu.Unlock()
-	body := wire.Heartbeat{API: h.API, Version: h.Version}
+	body := wire.Heartbeat{API: h.API, Version: h.Version, Capabilities: h.a.capabilities()}
 	if observe {
 		// The master asked: this engine call is its request.
 		obs := h.a.observe(ctx)
@@ -102,4 +104,21 @@ func (h *Heartbeater) Beat(ctx context.Context) error {
 	h.observe = reply.Observe
 	h.mu.Unlock()
 	return nil
+}
+
+// capabilities reports what this host's driver can build; a local-only
+// driver's networks are loopback and those of the host's interfaces.
+func (a *Agent) capabilities() *topology.HostCapabilities {
+	c := a.driver.Capabilities()
+	hc := &topology.HostCapabilities{Driver: a.driver.Name(), LANDrivers: c.LANDrivers}
+	if c.LocalOnly {
+		hc.LocalSubnets = []string{"127.0.0.0/8"}
+		addrs, _ := net.InterfaceAddrs()
+		for _, ad := range addrs {
+			if ipn, ok := ad.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() {
+				hc.LocalSubnets = append(hc.LocalSubnets, (&net.IPNet{IP: ipn.IP.Mask(ipn.Mask), Mask: ipn.Mask}).String())
+			}
+		}
+	}
+	return hc
 }

@@ -48,6 +48,9 @@ type Capabilities struct {
 	OwnStack bool `json:"own_stack"`
 	// NeedsRoot: applying needs root (namespaces, host interfaces).
 	NeedsRoot bool `json:"needs_root"`
+	// LocalOnly: LANs can only be on networks the host already has
+	// (the host driver binds existing addresses).
+	LocalOnly bool `json:"local_only"`
 }
 
 // DeckyStatus is the state of one decky on the host.

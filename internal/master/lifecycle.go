@@ -33,6 +33,9 @@ type Lifecycle struct {
 	st  store.Store
 	log *slog.Logger
 	mu  sync.Mutex
+	// HostCapabilities, when set, tells what a host's driver can build:
+	// a topology it cannot is refused here, not at apply.
+	HostCapabilities func(host string) (topology.HostCapabilities, bool)
 }
 
 // NewLifecycle returns the lifecycle core over a store.
@@ -252,6 +255,15 @@ func (c *Lifecycle) prepare(ctx context.Context, spec *topology.Spec, self strin
 	issues = append(issues, impl.Issues...)
 	if err := impl.Err(); err != nil {
 		return issues, err
+	}
+	if c.HostCapabilities != nil {
+		if caps, ok := c.HostCapabilities(spec.Host); ok {
+			host := topology.CheckHost(spec, caps)
+			issues = append(issues, host.Issues...)
+			if err := host.Err(); err != nil {
+				return issues, err
+			}
+		}
 	}
 	return issues, nil
 }

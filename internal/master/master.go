@@ -145,6 +145,7 @@ func Open(ctx context.Context, cfg Config) (*Master, error) {
 	m.Reconciler = NewReconciler(m.Store, ca, m.Cert, m.log)
 	m.Outputs = NewOutputs(m.Store, cfg.DataDir, m.log)
 	m.Lifecycle = NewLifecycle(m.Store, m.log)
+	m.Lifecycle.HostCapabilities = m.Reconciler.Capabilities
 	m.Authority.OnHeartbeat = m.Reconciler.Observe
 	return m, nil
 }

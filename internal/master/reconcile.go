@@ -47,12 +47,15 @@ type Reconciler struct {
 
 // HostState is what the reconciler knows of one host.
 type HostState struct {
-	API         string // https://host:port or unix:///path
-	AppliedID   string
-	AppliedHash string
-	Inflight    bool
-	Failures    int
-	NotBefore   time.Time
+	API string // https://host:port or unix:///path
+	// Capabilities are what the host's driver can build, from its
+	// heartbeats; nil until one reports them.
+	Capabilities *topology.HostCapabilities
+	AppliedID    string
+	AppliedHash  string
+	Inflight     bool
+	Failures     int
+	NotBefore    time.Time
 	// Unreachable is set when the last push could not reach the agent; a
 	// heartbeat proves it is back, which ends the backoff.
 	Unreachable bool
@@ -208,6 +211,9 @@ func (r *Reconciler) Observe(host string, hb *wire.Heartbeat) {
 	}
 	if hb.API != "" {
 		h.API = hb.API
+	}
+	if hb.Capabilities != nil {
+		h.Capabilities = hb.Capabilities
 	}
 	if h.LastOp != "" && !slices.Contains(hb.OperationIDs(), h.LastOp) {
 		return // taken before our last operation finished
@@ -423,4 +429,15 @@ func (r *Reconciler) call(ctx context.Context, host, api, path string, req any) 
 		return nil, fmt.Errorf("agent %s refused (%s): %w", host, resp.Status, &refused.Error)
 	}
 	return nil, fmt.Errorf("agent %s answered %s: %s", host, resp.Status, bytes.TrimSpace(data))
+}
+
+// Capabilities returns what a host's driver can build, when its agent has
+// said.
+func (r *Reconciler) Capabilities(host string) (topology.HostCapabilities, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if h := r.hosts[host]; h != nil && h.Capabilities != nil {
+		return *h.Capabilities, true
+	}
+	return topology.HostCapabilities{}, false
 }

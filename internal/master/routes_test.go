@@ -21,6 +21,8 @@ import (
 	"github.com/decnet/decnet/internal/service/servicetest"
 	"github.com/decnet/decnet/internal/store"
 	"github.com/decnet/decnet/internal/testenv"
+	"github.com/decnet/decnet/internal/topology"
+	"github.com/decnet/decnet/internal/wire"
 )
 
 // routesEnv is a master with its operator API and the topology and host
@@ -751,5 +753,22 @@ func TestCLIRefusesAsTheAPI(t *testing.T) {
 		if strings.HasSuffix(tp.Name, "-cli") {
 			t.Errorf("refused topology %s stored (%s)", tp.Name, tp.Status)
 		}
+	}
+}
+
+// A host whose agent said its driver is the host driver gets no topology
+// it could not build: a LAN off the host's networks is refused at once,
+// with its code, as the agent would refuse it at apply.
+func TestCreateRefusesWhatTheHostCannotBuild(t *testing.T) {
+	e := newRoutesEnv(t)
+	e.m.Reconciler.Observe("lab-host", &wire.Heartbeat{Capabilities: &topology.HostCapabilities{
+		Driver: "host", LANDrivers: []topology.Driver{topology.Bridge}, LocalSubnets: []string{"127.0.0.0/8"}}})
+	r := e.admin.do("POST", "/topologies", map[string]any{"spec": specDoc("far", "lab-host", "10.88.0.0/24")})
+	want(t, "off-host subnet", r, http.StatusBadRequest, api.CodeInvalid)
+	if c := issueCodes(t, r); len(c) != 1 || c[0] != string(topology.HostSubnetNotLocal) {
+		t.Fatalf("codes %v: %s", c, r.body)
+	}
+	if a := e.create(map[string]any{"spec": specDoc("near", "lab-host", "127.88.0.0/24")}); a.HostID != "lab-host" {
+		t.Fatalf("created %+v", a)
 	}
 }

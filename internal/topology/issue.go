@@ -51,6 +51,8 @@ const (
 	PersonaTooManyPorts  Code = "PERSONA_TOO_MANY_PORTS"
 	ServiceNotImpl       Code = "SERVICE_NOT_IMPLEMENTED"
 	LANSharedMAC         Code = "LAN_SHARED_MAC"
+	HostLANDriver        Code = "HOST_LAN_DRIVER"
+	HostSubnetNotLocal   Code = "HOST_SUBNET_NOT_LOCAL"
 )
 
 // Severity says whether an issue blocks a deploy.

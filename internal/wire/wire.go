@@ -174,6 +174,9 @@ type Heartbeat struct {
 	API string `json:"api_url,omitempty"`
 	// Version is the agent's build.
 	Version string `json:"version,omitempty"`
+	// Capabilities say what the agent's driver can build, so that the
+	// master refuses at once what the agent would refuse at apply.
+	Capabilities *topology.HostCapabilities `json:"capabilities,omitempty"`
 }
 
 // OperationIDs returns the ids of the finished operations the heartbeat

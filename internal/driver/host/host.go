@@ -175,7 +175,7 @@ func (d *Driver) Name() string { return "host" }
 // Capabilities implements driver.Driver: deckies share the host's stack,
 // so they have no MAC, hostname or sysctls of their own.
 func (d *Driver) Capabilities() driver.Capabilities {
-	return driver.Capabilities{LANDrivers: []topology.Driver{topology.Bridge}}
+	return driver.Capabilities{LANDrivers: []topology.Driver{topology.Bridge}, LocalOnly: true}
 }
 
 // Observe implements driver.Driver. The host driver has no bridges; its
