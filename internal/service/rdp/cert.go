@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"errors"
 	"math/big"
 	"time"
 
@@ -27,7 +26,7 @@ const renewal = 182 * 24 * time.Hour
 // the decky's; the six-month window it falls in depends on now, so a
 // restarted decky keeps its certificate until Windows would renew it.
 func windowsCertificate(id persona.Identity, cn string, now time.Time) (tls.Certificate, error) {
-	key, err := deriveRSA(id, "rdp-cert", 2048)
+	key, err := id.RSAKey(2048, "rdp-cert/p", "rdp-cert/q")
 	if err != nil {
 		return tls.Certificate{}, err
 	}
@@ -57,7 +56,7 @@ func windowsCertificate(id persona.Identity, cn string, now time.Time) (tls.Cert
 // ssl-cert package installs: CN and a DNS SAN of the host name, ten
 // years from the install.
 func snakeoilCertificate(id persona.Identity, host string, now time.Time) (tls.Certificate, error) {
-	key, err := deriveRSA(id, "rdp-snakeoil", 2048)
+	key, err := id.RSAKey(2048, "rdp-snakeoil/p", "rdp-snakeoil/q")
 	if err != nil {
 		return tls.Certificate{}, err
 	}
@@ -85,44 +84,4 @@ func snakeoilCertificate(id persona.Identity, host string, now time.Time) (tls.C
 func ski(k *rsa.PublicKey) []byte {
 	sum := sha1.Sum(x509.MarshalPKCS1PublicKey(k))
 	return sum[:]
-}
-
-// deriveRSA builds an RSA key from two primes found by a deterministic
-// search over the identity's stream, so a redeployed decky keeps its key
-// (crypto/rsa.GenerateKey ignores its reader since Go 1.26).
-func deriveRSA(id persona.Identity, purpose string, bits int) (*rsa.PrivateKey, error) {
-	e := big.NewInt(65537)
-	one := big.NewInt(1)
-	prime := func(which string) *big.Int {
-		r := id.Rand(purpose + "/" + which)
-		buf := make([]byte, bits/16)
-		for {
-			for i := range buf {
-				buf[i] = byte(r.Uint32())
-			}
-			buf[0] |= 0xC0 // the product has exactly bits bits
-			buf[len(buf)-1] |= 1
-			p := new(big.Int).SetBytes(buf)
-			if p.ProbablyPrime(20) && new(big.Int).GCD(nil, nil, new(big.Int).Sub(p, one), e).Cmp(one) == 0 {
-				return p
-			}
-		}
-	}
-	p, q := prime("p"), prime("q")
-	if p.Cmp(q) == 0 {
-		return nil, errors.New("derive rsa key: equal primes")
-	}
-	n := new(big.Int).Mul(p, q)
-	pm, qm := new(big.Int).Sub(p, one), new(big.Int).Sub(q, one)
-	lambda := new(big.Int).Div(new(big.Int).Mul(pm, qm), new(big.Int).GCD(nil, nil, pm, qm))
-	d := new(big.Int).ModInverse(e, lambda)
-	if d == nil {
-		return nil, errors.New("derive rsa key: no inverse")
-	}
-	k := &rsa.PrivateKey{PublicKey: rsa.PublicKey{N: n, E: 65537}, D: d, Primes: []*big.Int{p, q}}
-	if err := k.Validate(); err != nil {
-		return nil, err
-	}
-	k.Precompute()
-	return k, nil
 }

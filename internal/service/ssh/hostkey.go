@@ -6,7 +6,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"fmt"
-	"math/big"
 	"sync"
 
 	xssh "github.com/decnet/decnet/internal/service/ssh/internal/transport"
@@ -44,57 +43,12 @@ func deriveHostKeys(id persona.Identity) (*hostKeys, error) {
 			return nil, fmt.Errorf("derive ecdsa host key: %w", err)
 		}
 	}
-	rk, err := deriveRSA(id, 3072)
+	rk, err := id.RSAKey(3072, "hostkey-rsa-p", "hostkey-rsa-q")
 	if err != nil {
 		return nil, err
 	}
 	k.rsa = rk
 	keyCache.Store(id, k)
-	return k, nil
-}
-
-// deriveRSA builds an RSA key from two primes found by a deterministic
-// search over the identity's stream (crypto/rsa.GenerateKey ignores its
-// reader since Go 1.26).
-func deriveRSA(id persona.Identity, bits int) (*rsa.PrivateKey, error) {
-	e := big.NewInt(65537)
-	one := big.NewInt(1)
-	prime := func(purpose string) *big.Int {
-		r := id.Rand(purpose)
-		buf := make([]byte, bits/16)
-		for {
-			for i := range buf {
-				buf[i] = byte(r.Uint32())
-			}
-			buf[0] |= 0xC0 // top two bits: the product has exactly bits bits
-			buf[len(buf)-1] |= 1
-			p := new(big.Int).SetBytes(buf)
-			if !p.ProbablyPrime(20) {
-				continue
-			}
-			if new(big.Int).GCD(nil, nil, new(big.Int).Sub(p, one), e).Cmp(one) != 0 {
-				continue
-			}
-			return p
-		}
-	}
-	p := prime("hostkey-rsa-p")
-	q := prime("hostkey-rsa-q")
-	if p.Cmp(q) == 0 {
-		return nil, fmt.Errorf("derive rsa host key: equal primes")
-	}
-	n := new(big.Int).Mul(p, q)
-	pm, qm := new(big.Int).Sub(p, one), new(big.Int).Sub(q, one)
-	lambda := new(big.Int).Div(new(big.Int).Mul(pm, qm), new(big.Int).GCD(nil, nil, pm, qm))
-	d := new(big.Int).ModInverse(e, lambda)
-	if d == nil {
-		return nil, fmt.Errorf("derive rsa host key: no inverse")
-	}
-	k := &rsa.PrivateKey{PublicKey: rsa.PublicKey{N: n, E: 65537}, D: d, Primes: []*big.Int{p, q}}
-	if err := k.Validate(); err != nil {
-		return nil, fmt.Errorf("derive rsa host key: %w", err)
-	}
-	k.Precompute()
 	return k, nil
 }
 

@@ -10,12 +10,12 @@ import (
 // same seed and decky give the same keys, another decky other keys.
 func TestHostKeyDerivation(t *testing.T) {
 	a, b := persona.NewIdentity("seed", "decky-01"), persona.NewIdentity("seed", "decky-02")
-	r1, err := deriveRSA(a, 1024)
+	r1, err := a.RSAKey(1024, "hostkey-rsa-p", "hostkey-rsa-q")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, _ := deriveRSA(a, 1024)
-	r3, _ := deriveRSA(b, 1024)
+	r2, _ := a.RSAKey(1024, "hostkey-rsa-p", "hostkey-rsa-q")
+	r3, _ := b.RSAKey(1024, "hostkey-rsa-p", "hostkey-rsa-q")
 	if r1.N.Cmp(r2.N) != 0 || r1.N.Cmp(r3.N) == 0 || r1.N.BitLen() != 1024 {
 		t.Errorf("rsa derivation not deterministic per decky (bits %d)", r1.N.BitLen())
 	}
