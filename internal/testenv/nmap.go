@@ -27,6 +27,7 @@ func nmapVersion(t testing.TB, host, port, proto string) string {
 	bin := RequireTool(t, "nmap")
 	args := []string{"-sV", "-Pn", "-n", "-p", port, host}
 	if proto == "udp" {
+		RequireRoot(t) // nmap scans UDP only as root
 		args = append([]string{"-sU"}, args...)
 	}
 	out, err := exec.Command(bin, args...).CombinedOutput()

@@ -144,6 +144,7 @@ func TestSambaGuestAndFailure(t *testing.T) {
 // Over 139, smbclient's NetBIOS session request is answered and the
 // session proceeds.
 func TestNetBIOSSession(t *testing.T) {
+	testenv.RequireLowPorts(t) // smbclient speaks NetBIOS sessions on port 139 only
 	for _, o := range []servicetest.Options{windows, debian} {
 		r := servicetest.Start(t, "smb", PortNetBIOS, withUsers(o, "admin:admin"))
 		out := run(t, "smbclient", "-p", r.Port(PortNetBIOS), "//"+r.Addr.String()+"/IPC$", "-U", "admin%admin", "-c", "help")
@@ -200,6 +201,7 @@ func TestAccessRules(t *testing.T) {
 
 // impacket's smbclient.py lists a Windows persona's shares.
 func TestImpacketShares(t *testing.T) {
+	testenv.RequireLowPorts(t) // impacket takes 139 or 445 as its port, nothing else
 	script := "/usr/share/doc/python3-impacket/examples/smbclient.py"
 	if _, err := os.Stat(script); err != nil {
 		testenv.RequireTool(t, "impacket-smbclient")
