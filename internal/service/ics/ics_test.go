@@ -31,7 +31,7 @@ func nmapScripts(t *testing.T, r *servicetest.Running) string {
 // serial and station; modbus-discover finds its Modbus server, which
 // (as MB_SERVER does) has no identification function.
 func TestNmapSeesTheS7Persona(t *testing.T) {
-	t.Parallel() // nmap waits out its probes: let the rest of the package run meanwhile
+	t.Parallel()               // nmap waits out its probes: let the rest of the package run meanwhile
 	testenv.RequireLowPorts(t) // nmap runs s7-info and modbus-discover on 102 and 502 only
 	r := servicetest.Start(t, "ics", S7Port, servicetest.Options{Config: map[string]any{"station": "WTP_PLC_3"}})
 	out := nmapScripts(t, r)
@@ -62,7 +62,7 @@ func TestNmapSeesTheS7Persona(t *testing.T) {
 // A Schneider persona identifies itself through Read Device
 // Identification, as an M221 does.
 func TestNmapSeesTheModiconPersona(t *testing.T) {
-	t.Parallel() // nmap waits out its probes: let the rest of the package run meanwhile
+	t.Parallel()               // nmap waits out its probes: let the rest of the package run meanwhile
 	testenv.RequireLowPorts(t) // nmap runs s7-info and modbus-discover on 102 and 502 only
 	r := servicetest.Start(t, "ics", ModbusPort, servicetest.Options{Config: map[string]any{"template": "schneider_m221"}})
 	out := nmapScripts(t, r)
