@@ -1,6 +1,7 @@
 package master
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"testing"
 	"time"
@@ -65,5 +66,27 @@ func TestBackoff(t *testing.T) {
 		if got := Backoff(n); got != want {
 			t.Errorf("Backoff(%d) = %s, want %s", n, got, want)
 		}
+	}
+}
+
+// A heartbeat the agent took while the first apply was still starting
+// deckies must not read as "deckies lost": that re-pushed the demo right
+// after `decnet up` applied it.
+func TestHeartbeatFromBeforeTheApplyIsNotARepair(t *testing.T) {
+	r := NewReconciler(nil, nil, tls.Certificate{}, nil)
+	spec := json.RawMessage(`{"deckies":[{"name":"web"},{"name":"db"}]}`)
+	top := &store.Topology{ID: "t1", HostID: "h", Status: store.Active, Hash: "h1", Spec: spec}
+	r.Observe("h", &wire.Heartbeat{API: "unix:///a.sock"})
+	r.applied("h", "t1", "h1", "op1")
+	halfBuilt := &wire.Observed{Deckies: []wire.ObservedDecky{{Topology: "t1", Name: "web", Running: true}}}
+	r.Observe("h", &wire.Heartbeat{API: "unix:///a.sock", Observed: halfBuilt})
+	if got := Decide(top, r.hosts["h"], time.Now()); got != Wait {
+		t.Fatalf("a heartbeat from before the apply finished: Decide = %s, want %s", got, Wait)
+	}
+	// Once a heartbeat lists the operation, its view counts.
+	r.Observe("h", &wire.Heartbeat{API: "unix:///a.sock", AppliedID: "t1", AppliedHash: "h1", Observed: halfBuilt,
+		Operations: []wire.OpResult{{ID: "op1"}}})
+	if got := Decide(top, r.hosts["h"], time.Now()); got != Repair {
+		t.Fatalf("a later heartbeat missing a decky: Decide = %s, want %s", got, Repair)
 	}
 }

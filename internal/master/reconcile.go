@@ -206,17 +206,21 @@ func (r *Reconciler) Observe(host string, hb *wire.Heartbeat) {
 		h = &HostState{}
 		r.hosts[host] = h
 	}
-	if hb.Observed != nil && hb.Observed.Error == "" {
-		h.Observed = hb.Observed
-	}
 	if hb.API != "" {
 		h.API = hb.API
 	}
 	if hb.Capabilities != nil {
 		h.Capabilities = hb.Capabilities
 	}
+	// A heartbeat taken before our last operation finished says nothing
+	// of what it applied: its hash is the old one and its engine view may
+	// be half-built (deckies still starting would read as lost and be
+	// re-pushed right after the first apply).
 	if h.LastOp != "" && !slices.Contains(hb.OperationIDs(), h.LastOp) {
-		return // taken before our last operation finished
+		return
+	}
+	if hb.Observed != nil && hb.Observed.Error == "" {
+		h.Observed = hb.Observed
 	}
 	h.AppliedID, h.AppliedHash = hb.AppliedID, hb.AppliedHash
 	if h.Unreachable {
