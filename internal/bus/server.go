@@ -266,8 +266,10 @@ func addrString(a net.Addr) string {
 // natsLogger routes nats-server's log to slog.
 type natsLogger struct{ log *slog.Logger }
 
+// Noticef is debug: nats-server's notices are its start-up banner and
+// routine chatter; only its warnings and errors concern an operator.
 func (l natsLogger) Noticef(format string, v ...any) {
-	l.log.Info("nats-server", "detail", fmt.Sprintf(format, v...))
+	l.log.Debug("nats-server", "detail", fmt.Sprintf(format, v...))
 }
 func (l natsLogger) Warnf(format string, v ...any) {
 	l.log.Warn("nats-server", "detail", fmt.Sprintf(format, v...))

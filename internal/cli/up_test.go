@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -101,6 +103,25 @@ func TestUpEndToEnd(t *testing.T) {
 	t.Logf("the ssh login was in the API's event list %v after ssh returned", time.Since(sent).Round(time.Millisecond))
 	if list.Items[0]["decky"] != "gw-01" {
 		t.Fatalf("event list: %v", list.Items)
+	}
+
+	// What a new user sees before the dashboard URL: a few lines, none of
+	// them the log, which goes to <data>/decnet.log.
+	before, _, _ := strings.Cut(out.String(), "Dashboard:")
+	if n := strings.Count(before, "\n"); n > 15 || strings.Contains(out.String(), "level=") {
+		t.Fatalf("decnet up printed %d lines before the dashboard URL, or log lines:\n%s", n, out.String())
+	}
+	t.Logf("decnet up printed %d lines before the dashboard URL", strings.Count(before, "\n"))
+	log, err := os.ReadFile(filepath.Join(up.Data, "decnet.log"))
+	if err != nil || !strings.Contains(string(log), `msg="master running"`) {
+		t.Fatalf("the log file: %v\n%s", err, log)
+	}
+	// One push: the first heartbeats must not read as deckies lost.
+	if n := strings.Count(string(log), `msg="pushing topology"`); n != 1 || strings.Contains(string(log), "objects missing") {
+		t.Fatalf("the demo was pushed %d times:\n%s", n, log)
+	}
+	if strings.Contains(string(log), "JETSTREAM") {
+		t.Fatal("nats-server's banner reached the log at the default level")
 	}
 
 	if err := up.Stop(t); err != nil || !strings.Contains(out.String(), "Done.") {

@@ -20,7 +20,9 @@ type Up struct {
 	// gateway.
 	Password, Dashboard, Gateway string
 	// API is the API's base URL (https://127.0.0.1:port/api/v1).
-	API    string
+	API string
+	// Data is its data directory (decnet.log is there).
+	Data   string
 	cmd    *exec.Cmd
 	exited chan struct{}
 	err    error
@@ -32,9 +34,10 @@ type Up struct {
 func StartUp(t testing.TB, bin string) *Up {
 	t.Helper()
 	port := 20000 + rand.IntN(20000)
-	cmd := exec.Command(bin, "up", "--driver", "host", "--data", t.TempDir(), "--api-listen", fmt.Sprintf("127.0.0.1:%d", port),
-		"--metrics-listen", "127.0.0.1:0", "--log-level", "warn")
-	u := &Up{Out: &Buffer{}, API: fmt.Sprintf("https://127.0.0.1:%d/api/v1", port), cmd: cmd, exited: make(chan struct{})}
+	data := t.TempDir()
+	cmd := exec.Command(bin, "up", "--driver", "host", "--data", data, "--api-listen", fmt.Sprintf("127.0.0.1:%d", port),
+		"--metrics-listen", "127.0.0.1:0")
+	u := &Up{Out: &Buffer{}, API: fmt.Sprintf("https://127.0.0.1:%d/api/v1", port), Data: data, cmd: cmd, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = u.Out, u.Out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -52,6 +52,10 @@ type Config struct {
 	Version string
 	// Out receives the progress and the banner.
 	Out io.Writer
+	// LogPath is where the log goes, named in the banner ("" for none).
+	LogPath string
+	// Terminal redraws the progress line in place instead of adding dots.
+	Terminal bool
 }
 
 // Run runs the master, the local agent and the demo until ctx is done,
@@ -145,7 +149,9 @@ func demo(userCtx, ctx context.Context, m *master.Master, c Config, drvName stri
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Deploying the demo topology (%d deckies, %s driver)", len(spec.Deckies), drvName)
+	prog := progress{out: out, terminal: c.Terminal, start: time.Now(),
+		what: fmt.Sprintf("Deploying the demo topology (%d deckies, %s driver)", len(spec.Deckies), drvName)}
+	prog.draw()
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		t, err := m.Store.Topology(ctx, spec.ID)
@@ -165,11 +171,14 @@ func demo(userCtx, ctx context.Context, m *master.Master, c Config, drvName stri
 		case <-ctx.Done():
 			return nil
 		case <-time.After(time.Second):
-			fmt.Fprint(out, ".")
+			prog.draw()
 		}
 	}
-	fmt.Fprintln(out, " ready.")
+	prog.done("ready")
 	PrintBanner(out, m.DashboardURL(), m.AdminPassword(), spec)
+	if c.LogPath != "" {
+		fmt.Fprintf(out, "Log: %s (decnet up -v also prints it here).\n", c.LogPath)
+	}
 	select {
 	case <-userCtx.Done():
 	case <-ctx.Done():
@@ -196,6 +205,36 @@ func demo(userCtx, ctx context.Context, m *master.Master, c Config, drvName stri
 		}
 	}
 	return errors.New("the demo was not torn down in time; run decnet up again and Ctrl-C, or decnet agent teardown")
+}
+
+// progress is one line of progress: redrawn in place with the elapsed
+// time on a terminal, a dot a second elsewhere (logs, pipes).
+type progress struct {
+	out      io.Writer
+	terminal bool
+	start    time.Time
+	what     string
+	drawn    bool
+}
+
+func (p *progress) draw() {
+	switch {
+	case p.terminal:
+		fmt.Fprintf(p.out, "\r%s ... %ds", p.what, int(time.Since(p.start).Seconds()))
+	case !p.drawn:
+		fmt.Fprint(p.out, p.what)
+	default:
+		fmt.Fprint(p.out, ".")
+	}
+	p.drawn = true
+}
+
+func (p *progress) done(word string) {
+	if p.terminal {
+		fmt.Fprintf(p.out, "\r%s ... %s in %s.\033[K\n", p.what, word, time.Since(p.start).Round(100*time.Millisecond))
+		return
+	}
+	fmt.Fprintf(p.out, " %s.\n", word)
 }
 
 // ensureDemo returns the demo topology, creating and deploying it through
