@@ -43,6 +43,14 @@ func newLogger(w io.Writer, level string, asJSON bool) *slog.Logger {
 }
 
 func newAgentCmd() *cobra.Command {
+	cmd := agentCmd()
+	cmd.AddCommand(newAgentJoinCmd(), newAgentApplyCmd(), newAgentTeardownCmd(), newAgentGetCmd("state", wire.PathState, "Print the applied topology and what the engine runs"),
+		newAgentGetCmd("status", wire.PathStatus, "Print every decky on the host"), newAgentGetCmd("health", wire.PathHealth, "Check that the agent answers"),
+		newSettingsCmd("AGENT", agentCmd))
+	return cmd
+}
+
+func agentCmd() *cobra.Command {
 	var (
 		dir, socket, listen, certFile, keyFile, caFile, drv, hostID, spool, sink, logLevel string
 		natsURL, natsCA, natsCert, natsKey                                                 string
@@ -71,6 +79,7 @@ agent presents --nats-cert/--nats-key (its agent certificate) and verifies
 the server against --nats-ca.`,
 		Example: `  decnet agent --dir /var/lib/decnet/agent --socket /run/decnet/agent.sock
   DECNET_AGENT_DIR=/var/lib/decnet/agent decnet agent --listen :8765 --cert agent.crt --key agent.key --ca ca.crt
+  decnet agent --config /etc/decnet/agent.yaml
   decnet agent --dir /var/lib/decnet/agent --socket /run/decnet/agent.sock --host-id sensor-1 \
     --nats-url tls://master.example:4222 --nats-ca ca.crt --nats-cert agent.crt --nats-key agent.key
   decnet agent apply --socket /run/decnet/agent.sock lab.yaml`,
@@ -164,8 +173,7 @@ the server against --nats-ca.`,
 	f.StringVar(&natsKey, "nats-key", "", "client private key (PEM) for --nats-cert")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&logJSON, "log-json", false, "log as JSON lines")
-	cmd.AddCommand(newAgentJoinCmd(), newAgentApplyCmd(), newAgentTeardownCmd(), newAgentGetCmd("state", wire.PathState, "Print the applied topology and what the engine runs"),
-		newAgentGetCmd("status", wire.PathStatus, "Print every decky on the host"), newAgentGetCmd("health", wire.PathHealth, "Check that the agent answers"))
+	bindSettings(cmd, "AGENT")
 	return cmd
 }
 

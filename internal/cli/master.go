@@ -95,6 +95,12 @@ func (f *masterFlags) bind(cmd *cobra.Command) {
 }
 
 func newMasterCmd() *cobra.Command {
+	cmd := masterCmd()
+	cmd.AddCommand(newSettingsCmd("MASTER", masterCmd))
+	return cmd
+}
+
+func masterCmd() *cobra.Command {
 	var f masterFlags
 	cmd := &cobra.Command{
 		Use:   "master",
@@ -105,6 +111,8 @@ PostgreSQL with --db), starts the embedded NATS JetStream bus (or uses
 --nats-url), ingests every event into the database, and serves agent
 enrollment and heartbeats over mutual TLS.`,
 		Example: `  decnet master --data /var/lib/decnet/master
+  decnet master --config /etc/decnet/master.yaml
+  DECNET_MASTER_API_LISTEN=:8443 decnet master
   decnet master --db postgres://decnet@db/decnet --nats-url nats://nats-1:4222
   decnet swarm join-token --data /var/lib/decnet/master --name sensor-1`,
 		Args: cobra.NoArgs,
@@ -123,6 +131,7 @@ enrollment and heartbeats over mutual TLS.`,
 		},
 	}
 	f.bind(cmd)
+	bindSettings(cmd, "MASTER", "webhook-secret")
 	return cmd
 }
 
