@@ -30,6 +30,7 @@ type masterFlags struct {
 	syslogTLS bool
 	outHook   string
 	hookKey   string
+	hookLocal bool
 	outCA     string
 	outCert   string
 	outKey    string
@@ -56,7 +57,7 @@ func (f *masterFlags) outputs() ([]output.Config, error) {
 		cfgs = append(cfgs, c)
 	}
 	if f.outHook != "" {
-		c := output.Config{Name: "webhook", Kind: output.KindWebhook, URL: f.outHook, Secret: f.hookKey}
+		c := output.Config{Name: "webhook", Kind: output.KindWebhook, URL: f.outHook, Secret: f.hookKey, AllowPrivate: f.hookLocal}
 		if strings.HasPrefix(f.outHook, "https://") {
 			c = tlsFiles(c)
 		}
@@ -87,6 +88,7 @@ func (f *masterFlags) bind(cmd *cobra.Command) {
 	fl.BoolVar(&f.syslogTLS, "output-syslog-tls", false, "use TLS (RFC 5425) for --output-syslog")
 	fl.StringVar(&f.outHook, "output-webhook", "", "also POST event batches to this URL, signed with --webhook-secret")
 	fl.StringVar(&f.hookKey, "webhook-secret", "", "HMAC-SHA256 key of --output-webhook (16+ bytes)")
+	fl.BoolVar(&f.hookLocal, "output-webhook-allow-private", false, "let --output-webhook deliver to loopback, link-local and private addresses (refused by default)")
 	fl.StringVar(&f.outCA, "output-tls-ca", "", "PEM CA certificates verifying the --output-syslog-tls receiver and an https --output-webhook (default: system roots)")
 	fl.StringVar(&f.outCert, "output-tls-cert", "", "PEM client certificate for --output-syslog-tls and an https --output-webhook (with --output-tls-key)")
 	fl.StringVar(&f.outKey, "output-tls-key", "", "PEM private key of --output-tls-cert")

@@ -184,7 +184,7 @@ func TestOutputWebhookLifecycle(t *testing.T) {
 	ctx := context.Background()
 	rc := newReceiver(t, hookSecret)
 
-	r := e.admin.do("POST", "/outputs", map[string]any{"name": "siem", "kind": "webhook", "url": rc.srv.URL + "/in",
+	r := e.admin.do("POST", "/outputs", map[string]any{"name": "siem", "kind": "webhook", "allow_private": true, "url": rc.srv.URL + "/in",
 		"secret": hookSecret, "max_failures": 1})
 	want(t, "create webhook", r, http.StatusCreated, "")
 	if strings.Contains(string(r.body), hookSecret) || strings.Contains(string(r.body), `"secret"`) {
@@ -276,9 +276,9 @@ func TestOutputWebhookLifecycle(t *testing.T) {
 
 	// Replace: a new URL, the secret left empty keeps the old one.
 	rc2 := newReceiver(t, hookSecret)
-	want(t, "rename refused", e.admin.do("PUT", "/outputs/siem", map[string]any{"name": "other", "kind": "webhook", "url": rc2.srv.URL}),
+	want(t, "rename refused", e.admin.do("PUT", "/outputs/siem", map[string]any{"name": "other", "kind": "webhook", "allow_private": true, "url": rc2.srv.URL}),
 		http.StatusBadRequest, api.CodeInvalid)
-	r = e.admin.do("PUT", "/outputs/siem", map[string]any{"kind": "webhook", "url": rc2.srv.URL + "/v2"})
+	r = e.admin.do("PUT", "/outputs/siem", map[string]any{"kind": "webhook", "allow_private": true, "url": rc2.srv.URL + "/v2"})
 	want(t, "replace", r, http.StatusOK, "")
 	if v := decode[outView](t, r); v.URL != rc2.srv.URL+"/v2" || !v.SecretSet || !v.Running || !v.Enabled {
 		t.Fatalf("after replace: %+v", v)
@@ -340,6 +340,8 @@ func TestOutputConfigChecks(t *testing.T) {
 		{"dot dot", map[string]any{"name": "f", "kind": "file", "path": ".."}, []string{"path"}},
 		{"subdirectory", map[string]any{"name": "f", "kind": "file", "path": "sub/x.jsonl"}, []string{"path"}},
 		{"CA file", map[string]any{"name": "s", "kind": "syslog", "address": "127.0.0.1:6514", "tls": true, "ca": "/etc/ssl/ca.pem"}, []string{"ca"}},
+		{"webhook to the metadata address", map[string]any{"name": "w", "kind": "webhook", "url": "http://169.254.169.254/latest/", "secret": hookSecret}, []string{"url"}},
+		{"webhook to loopback", map[string]any{"name": "w", "kind": "webhook", "url": "http://localhost:8443/api/v1/", "secret": hookSecret}, []string{"url"}},
 		{"client certificate", map[string]any{"name": "w", "kind": "webhook", "url": "https://siem.example/in", "secret": hookSecret,
 			"cert": "/tmp/c.pem", "key": "/tmp/k.pem"}, []string{"ca"}},
 	}
@@ -443,7 +445,7 @@ func TestFlagOutputs(t *testing.T) {
 func TestOutputsRestart(t *testing.T) {
 	e := newOutputsEnv(t)
 	rc := newReceiver(t, hookSecret)
-	want(t, "create", e.admin.do("POST", "/outputs", map[string]any{"name": "siem", "kind": "webhook", "url": rc.srv.URL, "secret": hookSecret}),
+	want(t, "create", e.admin.do("POST", "/outputs", map[string]any{"name": "siem", "kind": "webhook", "allow_private": true, "url": rc.srv.URL, "secret": hookSecret}),
 		http.StatusCreated, "")
 	want(t, "create disabled", e.admin.do("POST", "/outputs", map[string]any{"name": "off", "kind": "file", "path": "off.jsonl", "enabled": false}),
 		http.StatusCreated, "")

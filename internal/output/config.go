@@ -52,6 +52,9 @@ type Config struct {
 	// MaxFailures disables the webhook after this many consecutive failed
 	// deliveries; 0 means 10 (webhook).
 	MaxFailures int `json:"max_failures,omitempty" yaml:"max_failures,omitempty"`
+	// AllowPrivate lets the webhook deliver to loopback, link-local and
+	// private addresses, refused by default (webhook).
+	AllowPrivate bool `json:"allow_private,omitempty" yaml:"allow_private,omitempty"`
 }
 
 // ErrInvalid is matched by every ConfigError.
@@ -116,6 +119,8 @@ func (c Config) Validate() error {
 			bad("url", "must not carry credentials; the secret signs requests")
 		case u.Scheme == "http" && (c.CA != "" || c.Cert != ""):
 			bad("url", "ca, cert and key need https")
+		case !c.AllowPrivate && literalPrivateHost(u.Hostname()) != "":
+			bad("url", "%q is %s; set allow_private to deliver there", u.Hostname(), literalPrivateHost(u.Hostname()))
 		}
 		if len(c.Secret) < MinSecretLen {
 			bad("secret", "at least %d bytes required", MinSecretLen)
@@ -151,7 +156,7 @@ func New(cfg Config) (Output, error) {
 		if err != nil {
 			return nil, err
 		}
-		return NewWebhook(cfg.Name, cfg.URL, []byte(cfg.Secret), WebhookOptions{MaxFailures: cfg.MaxFailures, TLS: t})
+		return NewWebhook(cfg.Name, cfg.URL, []byte(cfg.Secret), WebhookOptions{MaxFailures: cfg.MaxFailures, TLS: t, AllowPrivate: cfg.AllowPrivate})
 	}
 }
 

@@ -72,7 +72,7 @@ func TestNewConnectsToNothing(t *testing.T) {
 	dir := t.TempDir()
 	for _, cfg := range []Config{
 		{Name: "s", Kind: KindSyslog, Address: addr},
-		{Name: "w", Kind: KindWebhook, URL: "http://" + addr + "/", Secret: "0123456789abcdef", MaxFailures: 1},
+		{Name: "w", Kind: KindWebhook, URL: "http://" + addr + "/", Secret: "0123456789abcdef", MaxFailures: 1, AllowPrivate: true},
 		{Name: "f", Kind: KindFile, Path: filepath.Join(dir, "missing-dir", "x.jsonl")},
 	} {
 		o, err := New(cfg)

@@ -34,7 +34,7 @@ func TestRunIndependentPositions(t *testing.T) {
 		t.Fatal(err)
 	}
 	hook, err := NewWebhook("soc", "http://"+addr+"/hook", testSecret, WebhookOptions{MaxFailures: 1 << 20,
-		Attempts: 2, Timeout: 5 * time.Second, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
+		Attempts: 2, Timeout: 5 * time.Second, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, AllowPrivate: true})
 	if err != nil {
 		t.Fatal(err)
 	}

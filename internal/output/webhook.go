@@ -61,6 +61,9 @@ type WebhookOptions struct {
 	// TLS is the client configuration for https URLs (CA pool, client
 	// certificate); nil uses the system roots.
 	TLS *tls.Config
+	// AllowPrivate allows loopback, link-local and private addresses,
+	// which the dial refuses otherwise (see publicOnly).
+	AllowPrivate bool
 }
 
 // maxResponse bounds what is read of a response body.
@@ -121,7 +124,7 @@ func NewWebhook(name, rawURL string, secret []byte, opts WebhookOptions) (*Webho
 	retryDefaults(&opts.Attempts, &opts.MinBackoff, &opts.MaxBackoff, d.Attempts, d.MinBackoff, d.MaxBackoff)
 	opts.MaxBody = orDefault(opts.MaxBody, d.MaxBody)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = (&net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}).DialContext
+	tr.DialContext = guardedDialer(&net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}, opts.AllowPrivate).DialContext
 	tr.TLSHandshakeTimeout = opts.Timeout
 	tr.ResponseHeaderTimeout = opts.Timeout
 	tr.MaxResponseHeaderBytes = maxResponse

@@ -91,7 +91,8 @@ func newHookReceiver(t *testing.T) (*hookReceiver, *httptest.Server) {
 
 // fastHook are webhook options for tests: quick retries.
 func fastHook(maxFailures int) WebhookOptions {
-	return WebhookOptions{MaxFailures: maxFailures, Timeout: 5 * time.Second, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}
+	return WebhookOptions{MaxFailures: maxFailures, Timeout: 5 * time.Second, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond,
+		AllowPrivate: true} // the receivers of these tests listen on loopback
 }
 
 func TestWebhookRetriesThenDelivers(t *testing.T) {

@@ -415,6 +415,7 @@ func TestDashboardInChromium(t *testing.T) {
 		run("add output "+name, chromedp.SetValue(`#out-form select[name="kind"]`, "webhook"),
 			chromedp.SendKeys(`#out-form input[name="name"]`, name), chromedp.SendKeys(`#out-form input[name="url"]`, url),
 			chromedp.SendKeys(`#out-form input[name="secret"]`, "a-webhook-secret-of-32-bytes-ok!"),
+			chromedp.Click(`#out-form input[name="allow_private"]`), // the receivers listen on loopback
 			chromedp.Click(`#out-submit`))
 		waitFor("output "+name+" listed", fmt.Sprintf(`document.readyState === 'complete' && !!document.querySelector('#outputs tr[data-name=%q]')`, name), 15*time.Second)
 	}

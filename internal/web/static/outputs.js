@@ -50,6 +50,7 @@ function body() {
     b.url = field('url').value.trim();
     if (field('secret').value) b.secret = field('secret').value;
     if (field('max_failures').value) b.max_failures = Number(field('max_failures').value);
+    if (field('allow_private').checked) b.allow_private = true;
   }
   return b;
 }
@@ -80,6 +81,7 @@ function edit(row) {
   field('hostname').value = d.hostname || '';
   field('url').value = d.url || '';
   field('secret').value = '';
+  field('allow_private').checked = d.allowPrivate === 'true';
   field('max_failures').value = d.maxFailures && d.maxFailures !== '0' ? d.maxFailures : '';
   submit.textContent = 'Save changes';
   cancel.hidden = false;
