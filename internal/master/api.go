@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -56,6 +57,42 @@ func serveUntil(ctx context.Context, srv *http.Server, serve func() error) error
 func (m *Master) ServeMetrics(ctx context.Context, l net.Listener, h http.Handler) error {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", h)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { probeReply(w, nil) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { probeReply(w, m.Ready(r.Context())) })
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return serveUntil(ctx, srv, func() error { return srv.Serve(l) })
+}
+
+// Ready reports whether the master can do its work: the database answers
+// and the event bus takes messages. A nil error is ready.
+func (m *Master) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var errs []error
+	if p, ok := m.Store.(interface{ Ping(context.Context) error }); ok {
+		if err := p.Ping(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("database: %w", err))
+		}
+	}
+	switch {
+	case m.NATS == nil || !m.NATS.IsConnected():
+		errs = append(errs, errors.New("event bus: not connected"))
+	default:
+		if _, err := m.JS.AccountInfo(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("event bus: JetStream: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// probeReply answers a health probe: 200 "ok", or 503 with the reasons.
+func probeReply(w http.ResponseWriter, err error) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, err)
+		return
+	}
+	fmt.Fprintln(w, "ok")
 }

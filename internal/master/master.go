@@ -216,6 +216,15 @@ func (m *Master) DashboardURL() string { return "https://" + m.apiL.Addr().Strin
 // AgentsAddr is the address of the agent listener Start bound.
 func (m *Master) AgentsAddr() string { return m.agentsL.Addr().String() }
 
+// MetricsAddr is the address of the management listener Start bound
+// (/metrics, /healthz, /readyz), "" when there is none.
+func (m *Master) MetricsAddr() string {
+	if m.metricsL == nil {
+		return ""
+	}
+	return m.metricsL.Addr().String()
+}
+
 // Run serves until ctx is done: the DB ingester, the SIEM outputs, the
 // reconciler, retention, and the agent, API and metrics servers. Every
 // goroutine is Run's; the first that fails stops the others and its error

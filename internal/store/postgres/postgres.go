@@ -60,6 +60,11 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// Ping checks that the database answers, for readiness probes.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.pool.Ping(ctx)
+}
+
 func migrateUp(ctx context.Context, pool *pgxpool.Pool) error {
 	ms, err := migrate.Load(migrations, "migrations")
 	if err != nil {

@@ -93,6 +93,12 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
+// Ping checks that the database answers a query, for readiness probes.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
 func migrateUp(ctx context.Context, db *sql.DB) error {
 	ms, err := migrate.Load(migrations, "migrations")
 	if err != nil {
