@@ -8,13 +8,45 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
 
-// Version is set at link time (-ldflags "-X .../internal/cli.Version=v1.2.3").
-var Version = ""
+// Version, Commit and BuildDate are set at link time (-ldflags
+// "-X github.com/decnet/decnet/internal/cli.Version=v1.2.3 ..."); without
+// them the build info Go records (VCS revision and time) stands in.
+var (
+	Version   = ""
+	Commit    = ""
+	BuildDate = ""
+)
+
+// buildInfo is what `decnet version` prints.
+type buildInfo struct {
+	Version   string `json:"version"`
+	Commit    string `json:"commit"`
+	BuildDate string `json:"build_date"`
+	Go        string `json:"go"`
+	Platform  string `json:"platform"`
+}
+
+func readBuildInfo() buildInfo {
+	b := buildInfo{Version: versionString(), Commit: Commit, BuildDate: BuildDate, Go: runtime.Version(),
+		Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision" && b.Commit == "":
+				b.Commit = s.Value
+			case s.Key == "vcs.time" && b.BuildDate == "":
+				b.BuildDate = s.Value
+			}
+		}
+	}
+	return b
+}
 
 // exitError carries a process exit code through cobra without printing.
 type exitError struct{ code int }
@@ -72,8 +104,9 @@ services), check it, and deploy it.`,
 	}
 	add("run", newUpCmd(), newMasterCmd(), newDeployCmd(), newAgentCmd(), newDeckyCmd(), newSwarmCmd(), newStatusCmd(), newTeardownCmd())
 	add("pki", newPKICmd())
+	add("run", newImageCmd())
 	add("topology", newTopologyCmd())
-	add("catalog", newServicesCmd(), newArchetypesCmd(), newDistrosCmd(), newEventTypesCmd(), newVersionCmd())
+	add("catalog", newServicesCmd(), newArchetypesCmd(), newDistrosCmd(), newEventTypesCmd(), newVersionCmd(), newManCmd())
 	return root
 }
 
@@ -110,18 +143,27 @@ func newVersionCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "version",
-		Short: "Print the version of this binary",
+		Short: "Print the version, commit and build date of this binary",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			b := readBuildInfo()
 			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), map[string]string{"version": versionString()})
+				return writeJSON(cmd.OutOrStdout(), b)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "decnet %s\n", versionString())
+			fmt.Fprintf(cmd.OutOrStdout(), "decnet %s\n  commit:  %s\n  built:   %s\n  go:      %s %s\n",
+				b.Version, orUnknown(b.Commit), orUnknown(b.BuildDate), b.Go, b.Platform)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }
 
 func writeJSON(w io.Writer, v any) error {

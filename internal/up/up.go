@@ -8,14 +8,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"debug/elf"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -304,26 +302,6 @@ func PrintBanner(out io.Writer, dashURL, password string, demo *topology.Spec) {
 	fmt.Fprintf(out, "\nThen: curl -k %s/events after logging in (POST %s/auth/login).\nCtrl-C stops and tears the demo down.\n", apiURL, apiURL)
 }
 
-// staticBinary reports whether the running binary has no dynamic loader,
-// which a FROM-scratch decky image needs.
-func staticBinary() bool {
-	exe, err := os.Executable()
-	if err != nil {
-		return false
-	}
-	f, err := elf.Open(exe)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return false
-		}
-	}
-	return true
-}
-
 // chooseDriver picks the Docker driver when asked or when the engine
 // answers and the binary is static, the host driver otherwise; it returns
 // the engine's subnets for the demo to avoid.
@@ -335,7 +313,7 @@ func chooseDriver(ctx context.Context, kind, spool string, log *slog.Logger, out
 			nets, perr := d.EngineSubnets(pctx)
 			cancel()
 			switch {
-			case perr == nil && staticBinary():
+			case perr == nil && docker.StaticBinary(""):
 				return d, nets, nil
 			case perr == nil:
 				fmt.Fprintln(out, "note: this binary is not static (build it with CGO_ENABLED=0 for Docker deckies); running the deckies in-process")

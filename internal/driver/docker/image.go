@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/client"
 )
 
 // DeckyUID is the unprivileged user the decky process runs as.
@@ -59,17 +61,24 @@ func (d *Driver) deckyImage(ctx context.Context) (string, error) {
 	return tag, nil
 }
 
-// imageContext is the build context: the binary and a Dockerfile that
-// copies it into an empty image running as an unprivileged user.
+// imageContext is the decky build context: the binary and a Dockerfile
+// that copies it into an empty image running as an unprivileged user.
 func imageContext(bin []byte) (io.Reader, error) {
 	dockerfile := fmt.Sprintf("FROM scratch\nCOPY decnet /decnet\nUSER %d:%d\nENTRYPOINT [\"/decnet\"]\n", DeckyUID, DeckyUID)
+	return buildContext([]contextFile{{"Dockerfile", 0o644, []byte(dockerfile)}, {"decnet", 0o755, bin}})
+}
+
+// contextFile is one file of a build context.
+type contextFile struct {
+	name string
+	mode int64
+	data []byte
+}
+
+// buildContext is a tar of files, as the engine's build API takes it.
+func buildContext(files []contextFile) (io.Reader, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	files := []struct {
-		name string
-		mode int64
-		data []byte
-	}{{"Dockerfile", 0o644, []byte(dockerfile)}, {"decnet", 0o755, bin}}
 	for _, f := range files {
 		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data))}); err != nil {
 			return nil, err
@@ -79,6 +88,67 @@ func imageContext(bin []byte) (io.Reader, error) {
 		}
 	}
 	return &buf, tw.Close()
+}
+
+// ServerImageOptions configures BuildServerImage.
+type ServerImageOptions struct {
+	// Binary is the static decnet binary to put in the image.
+	Binary string
+	// Tag names the image (decnet:1.2.3).
+	Tag string
+	// CABundle is a PEM file of CA roots copied to
+	// /etc/ssl/certs/ca-certificates.crt, for https webhooks and an
+	// external NATS or PostgreSQL over TLS; "" leaves it out.
+	CABundle string
+	// Labels are added to the image's own.
+	Labels map[string]string
+}
+
+// BuildServerImage builds the image that runs `decnet master` or `decnet
+// agent` (the command is the container's arguments): FROM scratch, the
+// binary, CA roots, /tmp, and volumes for the data directories. It needs
+// no registry; the engine is the one DOCKER_HOST names.
+func BuildServerImage(ctx context.Context, o ServerImageOptions) error {
+	bin, err := os.ReadFile(o.Binary)
+	if err != nil {
+		return fmt.Errorf("read the binary: %w", err)
+	}
+	dockerfile := "FROM scratch\nCOPY decnet /usr/bin/decnet\nCOPY tmp /tmp\n"
+	files := []contextFile{{"decnet", 0o755, bin}}
+	if o.CABundle != "" {
+		ca, err := os.ReadFile(o.CABundle)
+		if err != nil {
+			return fmt.Errorf("read the CA bundle: %w", err)
+		}
+		files = append(files, contextFile{"ca-certificates.crt", 0o644, ca})
+		dockerfile += "COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt\n"
+	}
+	dockerfile += "ENV DECNET_MASTER_DATA=/var/lib/decnet/master DECNET_AGENT_DIR=/var/lib/decnet/agent\n" +
+		"VOLUME [\"/var/lib/decnet\"]\nEXPOSE 8443 7946 4222\nENTRYPOINT [\"/usr/bin/decnet\"]\nCMD [\"--help\"]\n"
+	files = append(files, contextFile{"Dockerfile", 0o644, []byte(dockerfile)}, contextFile{"tmp/.keep", 0o644, nil})
+	buildCtx, err := buildContext(files)
+	if err != nil {
+		return err
+	}
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return fmt.Errorf("engine client: %w", err)
+	}
+	defer cli.Close()
+	labels := map[string]string{"io.decnet.image": "server", "org.opencontainers.image.title": "decnet"}
+	for k, v := range o.Labels {
+		labels[k] = v
+	}
+	resp, err := cli.ImageBuild(ctx, buildCtx, build.ImageBuildOptions{Tags: []string{o.Tag}, Remove: true, ForceRemove: true,
+		PullParent: false, Labels: labels})
+	if err != nil {
+		return fmt.Errorf("build image %s: %w", o.Tag, err)
+	}
+	defer resp.Body.Close()
+	if err := readBuildStream(resp.Body); err != nil {
+		return fmt.Errorf("build image %s: %w", o.Tag, err)
+	}
+	return nil
 }
 
 // readBuildStream drains the engine's JSON build log and returns the
@@ -102,4 +172,27 @@ func readBuildStream(r io.Reader) error {
 			return errors.New(msg.Error)
 		}
 	}
+}
+
+// StaticBinary reports whether the ELF file at path ("" for the running
+// binary) has no dynamic loader, which a FROM-scratch image needs.
+func StaticBinary(path string) bool {
+	if path == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return false
+		}
+		path = exe
+	}
+	f, err := elf.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return false
+		}
+	}
+	return true
 }
