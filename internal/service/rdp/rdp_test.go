@@ -54,8 +54,12 @@ func firstAnswer(t *testing.T, addr string, req []byte) []byte {
 	c.Write(req)
 	var out []byte
 	buf := make([]byte, 4096)
+	// The first answer may be slow on a loaded machine (xrdp forks its
+	// session process); the rest of it follows at once.
+	wait := 5 * time.Second
 	for {
-		c.SetReadDeadline(time.Now().Add(time.Second))
+		c.SetReadDeadline(time.Now().Add(wait))
+		wait = time.Second
 		n, err := c.Read(buf)
 		out = append(out, buf[:n]...)
 		if err != nil {

@@ -68,6 +68,7 @@ func startDecky(t *testing.T, settings *Settings) *decky {
 	testenv.Eventually(t, 5*time.Second, "decky tftp bound", func() bool {
 		select {
 		case err := <-done:
+			done <- err // for the cleanup, which waits for it
 			t.Fatalf("decky stopped: %v", err)
 		default:
 		}
