@@ -144,7 +144,7 @@ func Consume(ctx context.Context, js jetstream.JetStream, durable string, handle
 			continue
 		}
 		failures = 0
-		if err := ackAll(ctx, msgs); err != nil && ctx.Err() == nil {
+		if err := ackAll(ctx, msgs); err != nil {
 			// The handler's effects stand; the batch may come again, which
 			// idempotent handlers absorb.
 			log.Warn("acknowledge batch", "events", len(events), "err", err)
@@ -200,7 +200,9 @@ func ackAll(ctx context.Context, msgs []jetstream.Msg) error {
 			return err
 		}
 	}
-	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	// A handled batch is acknowledged even when ctx ended while it was
+	// handled: shutting down must not make its effects happen twice.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	return msgs[len(msgs)-1].DoubleAck(actx)
 }

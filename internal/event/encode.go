@@ -38,12 +38,8 @@ func Syslog(e *Event, hostname string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sev := 6
-	if e.Severity >= 0 && e.Severity < len(syslogSeverity) {
-		sev = syslogSeverity[e.Severity]
-	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "<%d>1 %s %s decnet - %s [decnet@%d", 16*8+sev, e.Time.UTC().Format(time.RFC3339Nano),
+	fmt.Fprintf(&b, "<%d>1 %s %s decnet - %s [decnet@%d", 16*8+scaled(syslogSeverity, e.Severity, 6), e.Time.UTC().Format(time.RFC3339Nano),
 		headerField(hostname, 255), headerField(e.Type, 32), PEN)
 	param := func(k, v string) {
 		if v != "" {

@@ -585,7 +585,7 @@ func (o *Outputs) rowView(r *store.OutputRow) OutputView {
 // Create stores a new API output and starts it when enabled. Errors are
 // api.Error: 400 with the field problems, 409 when the name is taken.
 func (o *Outputs) Create(ctx context.Context, cfg output.Config, enabled bool) (*OutputView, error) {
-	if cfg.Kind != output.KindWebhook {
+	if !cfg.TakesSecret() {
 		cfg.Secret = ""
 	}
 	if err := checkAPIConfig(cfg); err != nil {
@@ -645,9 +645,9 @@ func (o *Outputs) Replace(ctx context.Context, name string, cfg output.Config, e
 	}
 	cfg.Name = name
 	switch {
-	case cfg.Kind != output.KindWebhook:
+	case !cfg.TakesSecret():
 		cfg.Secret = ""
-	case cfg.Secret == "" && e.cfg.Kind == output.KindWebhook:
+	case cfg.Secret == "" && e.cfg.Kind == cfg.Kind:
 		cfg.Secret = e.cfg.Secret
 	}
 	if err := checkAPIConfig(cfg); err != nil {

@@ -28,9 +28,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	go func() { done <- m.Run(ctx) }()
 	defer func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
+		<-done // the test breaks the bus and the database under it: any error
 	}()
 	get := func(path string) (int, string) {
 		t.Helper()

@@ -18,7 +18,7 @@ type Config struct {
 	// "output-" + Name. Lowercase letters, digits, '-' and '_', at most
 	// 63, starting with a letter or digit.
 	Name string `json:"name" yaml:"name"`
-	// Kind is "file", "syslog" or "webhook".
+	// Kind is "file", "syslog", "webhook", "splunk_hec" or "elasticsearch".
 	Kind string `json:"kind" yaml:"kind"`
 
 	// Path is the JSON-lines file (file).
@@ -44,11 +44,19 @@ type Config struct {
 	Cert string `json:"cert,omitempty" yaml:"cert,omitempty"`
 	Key  string `json:"key,omitempty" yaml:"key,omitempty"`
 
-	// URL is the http(s) endpoint (webhook).
+	// URL is the http(s) endpoint (webhook), the HEC collector
+	// (splunk_hec) or the cluster (elasticsearch).
 	URL string `json:"url,omitempty" yaml:"url,omitempty"`
-	// Secret keys the signature, at least MinSecretLen bytes (webhook).
-	// Redact it wherever the config is shown.
+	// Secret keys the signature, at least MinSecretLen bytes (webhook);
+	// it is the HEC token (splunk_hec) or the API key (elasticsearch,
+	// optional). Redact it wherever the config is shown.
 	Secret string `json:"secret,omitempty" yaml:"secret,omitempty"`
+	// Index is the Splunk index (splunk_hec; "" for the token's default)
+	// or the index prefix (elasticsearch; default decnet-events).
+	Index string `json:"index,omitempty" yaml:"index,omitempty"`
+	// Format is the syslog message format: rfc5424 (default, the JSON
+	// document as MSG), cef (ArcSight) or leef (QRadar).
+	Format string `json:"format,omitempty" yaml:"format,omitempty"`
 	// MaxFailures disables the webhook after this many consecutive failed
 	// deliveries; 0 means 10 (webhook).
 	MaxFailures int `json:"max_failures,omitempty" yaml:"max_failures,omitempty"`
@@ -73,7 +81,17 @@ func (e *ConfigError) Error() string {
 // Is makes a ConfigError match ErrInvalid.
 func (e *ConfigError) Is(target error) bool { return target == ErrInvalid }
 
-var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+var (
+	namePattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	indexPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,99}$`)
+)
+
+// TakesSecret reports whether the kind has a secret (the webhook's key,
+// the HEC token, the Elasticsearch API key), which the master seals and
+// never shows.
+func (c Config) TakesSecret() bool {
+	return c.Kind == KindWebhook || c.Kind == KindSplunkHEC || c.Kind == KindElasticsearch
+}
 
 // Validate returns every problem of c at once (errors.Join of
 // *ConfigError), or nil. It reads no file.
@@ -110,7 +128,12 @@ func (c Config) Validate() error {
 		if !c.TLS && (c.CA != "" || c.Cert != "") {
 			bad("tls", "ca, cert and key need tls")
 		}
-	case KindWebhook:
+		switch c.Format {
+		case "", FormatRFC5424, FormatCEF, FormatLEEF:
+		default:
+			bad("format", "%q: want rfc5424, cef or leef", c.Format)
+		}
+	case KindWebhook, KindSplunkHEC, KindElasticsearch:
 		u, err := url.Parse(c.URL)
 		switch {
 		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
@@ -122,11 +145,17 @@ func (c Config) Validate() error {
 		case !c.AllowPrivate && literalPrivateHost(u.Hostname()) != "":
 			bad("url", "%q is %s; set allow_private to deliver there", u.Hostname(), literalPrivateHost(u.Hostname()))
 		}
-		if len(c.Secret) < MinSecretLen {
+		switch {
+		case c.Kind == KindWebhook && len(c.Secret) < MinSecretLen:
 			bad("secret", "at least %d bytes required", MinSecretLen)
+		case c.Kind == KindSplunkHEC && c.Secret == "":
+			bad("secret", "the HEC token is required")
+		}
+		if c.Index != "" && !indexPattern.MatchString(c.Index) {
+			bad("index", "%q: want lowercase letters, digits, '-' and '_', at most 100", c.Index)
 		}
 	default:
-		bad("kind", "%q: want file, syslog or webhook", c.Kind)
+		bad("kind", "%q: want file, syslog, webhook, splunk_hec or elasticsearch", c.Kind)
 	}
 	return errors.Join(errs...)
 }
@@ -150,13 +179,21 @@ func New(cfg Config) (Output, error) {
 			}
 			opts.TLS = t
 		}
+		opts.Format = cfg.Format
 		return NewSyslog(cfg.Name, cfg.Address, opts)
+	}
+	t, err := cfg.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	opts := WebhookOptions{MaxFailures: cfg.MaxFailures, TLS: t, AllowPrivate: cfg.AllowPrivate}
+	switch cfg.Kind {
+	case KindSplunkHEC:
+		return NewSplunkHEC(cfg.Name, cfg.URL, cfg.Secret, cfg.Index, opts)
+	case KindElasticsearch:
+		return NewElasticsearch(cfg.Name, cfg.URL, cfg.Secret, cfg.Index, opts)
 	default: // KindWebhook
-		t, err := cfg.tlsConfig()
-		if err != nil {
-			return nil, err
-		}
-		return NewWebhook(cfg.Name, cfg.URL, []byte(cfg.Secret), WebhookOptions{MaxFailures: cfg.MaxFailures, TLS: t, AllowPrivate: cfg.AllowPrivate})
+		return NewWebhook(cfg.Name, cfg.URL, []byte(cfg.Secret), opts)
 	}
 }
 
@@ -182,7 +219,7 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 		}
 		t.Certificates = []tls.Certificate{cert}
 	}
-	if c.CA == "" && c.Cert == "" && c.Kind == KindWebhook {
+	if c.CA == "" && c.Cert == "" && c.TakesSecret() {
 		return nil, nil
 	}
 	return t, nil

@@ -17,6 +17,10 @@ import (
 // DurablePrefix starts the durable consumer name of every output.
 const DurablePrefix = "output-"
 
+// DrainGrace is how long a delivery in flight may go on once Run is
+// stopped.
+const DrainGrace = 5 * time.Second
+
 // Run consumes the event stream into o until ctx is done, with the
 // durable consumer DurablePrefix + o.Name(): each output keeps its own
 // position, so a slow, failing or disabled output holds back neither
@@ -55,7 +59,14 @@ func Run(ctx context.Context, js jetstream.JetStream, o Output, log *slog.Logger
 		cctx, cancel := context.WithCancel(ctx)
 		var disabled atomic.Bool
 		handle := func(hctx context.Context, events []event.Event) error {
-			err := o.Deliver(hctx, events)
+			// A batch in flight when Run is stopped gets DrainGrace to
+			// finish and be acknowledged: cut off, the receiver could
+			// have it while the stream does not know, and it would be
+			// sent again after the restart.
+			dctx, stop := context.WithCancel(context.WithoutCancel(hctx))
+			defer stop()
+			defer context.AfterFunc(hctx, func() { time.AfterFunc(DrainGrace, stop) })()
+			err := o.Deliver(dctx, events)
 			if errors.Is(err, ErrDisabled) {
 				// Cancelling makes Consume give the batch back at once
 				// and return: the position stays before it.

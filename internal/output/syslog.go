@@ -44,7 +44,17 @@ type SyslogOptions struct {
 	// between connection attempts, doubling from min to max (defaults
 	// 250 ms and 5 s).
 	MinBackoff, MaxBackoff time.Duration
+	// Format is the message: FormatRFC5424 (default: structured data and
+	// the JSON document), FormatCEF or FormatLEEF (the line as MSG).
+	Format string
 }
+
+// Syslog message formats.
+const (
+	FormatRFC5424 = "rfc5424"
+	FormatCEF     = "cef"
+	FormatLEEF    = "leef"
+)
 
 // Syslog sends events as RFC 5424 messages (event.Syslog) over TCP with
 // octet-counting framing (RFC 6587), or over TLS (RFC 5425, which frames
@@ -116,10 +126,20 @@ func (o *Syslog) Test(ctx context.Context) error {
 	return o.deliver(ctx, []event.Event{sampleEvent()})
 }
 
+func (o *Syslog) encode(e *event.Event) ([]byte, error) {
+	switch o.opts.Format {
+	case FormatCEF:
+		return event.SyslogMessage(e, o.hostnameOf(e), event.CEF(e)), nil
+	case FormatLEEF:
+		return event.SyslogMessage(e, o.hostnameOf(e), event.LEEF(e)), nil
+	}
+	return event.Syslog(e, o.hostnameOf(e))
+}
+
 func (o *Syslog) deliver(ctx context.Context, events []event.Event) error {
 	var buf []byte
 	for i := range events {
-		msg, err := event.Syslog(&events[i], o.hostnameOf(&events[i]))
+		msg, err := o.encode(&events[i])
 		if err != nil {
 			return fmt.Errorf("output %s: encode event %s: %w", o.name, events[i].ID, err)
 		}

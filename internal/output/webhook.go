@@ -88,9 +88,9 @@ const maxResponse = 64 << 10
 type Webhook struct {
 	base
 	url    string
-	secret []byte
 	opts   WebhookOptions
 	client *http.Client
+	proto  protocol
 
 	mu       sync.Mutex
 	disabled bool
@@ -108,15 +108,21 @@ var (
 // NewWebhook returns a Webhook output named name posting to rawURL (http
 // or https) signed with secret. It does not connect.
 func NewWebhook(name, rawURL string, secret []byte, opts WebhookOptions) (*Webhook, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("output: webhook URL: %w", err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("output: webhook URL %q: want http(s)://host/path", rawURL)
-	}
 	if len(secret) == 0 {
 		return nil, errors.New("output: webhook needs a secret")
+	}
+	return newHTTPOutput(name, KindWebhook, rawURL, signedJSON{secret: bytes.Clone(secret)}, opts)
+}
+
+// newHTTPOutput is an output POSTing batches to rawURL in proto's format,
+// with the webhook's retries, backoff, self-disabling and address guard.
+func newHTTPOutput(name, kind, rawURL string, proto protocol, opts WebhookOptions) (*Webhook, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("output: %s URL: %w", kind, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("output: %s URL %q: want http(s)://host/path", kind, rawURL)
 	}
 	d := DefaultWebhookOptions
 	opts.MaxFailures = orDefault(opts.MaxFailures, d.MaxFailures)
@@ -137,7 +143,7 @@ func NewWebhook(name, rawURL string, secret []byte, opts WebhookOptions) (*Webho
 	client := &http.Client{Transport: tr, Timeout: opts.Timeout, CheckRedirect: sameOrigin}
 	enabled := make(chan struct{})
 	close(enabled)
-	return &Webhook{base: newBase(name, KindWebhook), url: u.String(), secret: bytes.Clone(secret), opts: opts, client: client,
+	return &Webhook{base: newBase(name, kind), url: u.String(), opts: opts, client: client, proto: proto,
 		enabled: enabled}, nil
 }
 
@@ -238,7 +244,10 @@ func (o *Webhook) Test(ctx context.Context) error {
 }
 
 func (o *Webhook) send(ctx context.Context, events []event.Event, attempts int) error {
-	bodies, err := encodeBodies(events, o.opts.MaxBody)
+	if err := o.proto.prepare(ctx, o); err != nil {
+		return fmt.Errorf("output %s: %w", o.name, err)
+	}
+	bodies, err := o.proto.encode(events, o.opts.MaxBody)
 	if err != nil {
 		return fmt.Errorf("output %s: %w", o.name, err)
 	}
@@ -250,27 +259,65 @@ func (o *Webhook) send(ctx context.Context, events []event.Event, attempts int) 
 	return nil
 }
 
-// encodeBodies encodes events as JSON arrays of at most maxBody bytes
-// (one event per array when it alone exceeds maxBody).
-func encodeBodies(events []event.Event, maxBody int) ([][]byte, error) {
+// protocol is what differs between the HTTP outputs: the body format,
+// the authentication headers and what a successful answer is.
+type protocol interface {
+	// prepare runs before each batch (an index template, once).
+	prepare(ctx context.Context, o *Webhook) error
+	// encode splits events into request bodies of at most maxBody bytes
+	// (one event per body when it alone exceeds maxBody).
+	encode(events []event.Event, maxBody int) ([][]byte, error)
+	// request sets the URL, headers and authentication of a request.
+	request(req *http.Request, body []byte)
+	// accept judges a 2xx answer's body: nil delivered, retryable{...}
+	// worth another attempt, any other error fails the batch.
+	accept(body []byte) error
+}
+
+// signedJSON is the webhook: JSON arrays signed with the secret.
+type signedJSON struct{ secret []byte }
+
+func (signedJSON) prepare(context.Context, *Webhook) error { return nil }
+
+func (signedJSON) encode(events []event.Event, maxBody int) ([][]byte, error) {
+	return splitBodies(events, maxBody, []byte{'['}, []byte{','}, []byte{']'}, func(e *event.Event) ([]byte, error) {
+		line, err := event.JSONLine(e)
+		return bytes.TrimSuffix(line, []byte{'\n'}), err
+	})
+}
+
+func (p signedJSON) request(req *http.Request, body []byte) {
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "decnet-webhook/1")
+	req.Header.Set(HeaderTimestamp, ts)
+	req.Header.Set(HeaderSignature, Signature(p.secret, ts, body))
+}
+
+func (signedJSON) accept([]byte) error { return nil }
+
+// splitBodies encodes each event with enc and joins them between open
+// and close with sep, starting a new body before one would pass maxBody.
+func splitBodies(events []event.Event, maxBody int, open, sep, close []byte, enc func(*event.Event) ([]byte, error)) ([][]byte, error) {
 	var bodies [][]byte
-	body := []byte{'['}
+	body := bytes.Clone(open)
+	n := 0
 	for i := range events {
-		line, err := event.JSONLine(&events[i])
+		item, err := enc(&events[i])
 		if err != nil {
 			return nil, fmt.Errorf("encode event %s: %w", events[i].ID, err)
 		}
-		line = bytes.TrimSuffix(line, []byte{'\n'})
-		if len(body) > 1 && len(body)+len(line)+2 > maxBody {
-			bodies = append(bodies, append(body, ']'))
-			body = []byte{'['}
+		if n > 0 && len(body)+len(sep)+len(item)+len(close) > maxBody {
+			bodies = append(bodies, append(body, close...))
+			body, n = bytes.Clone(open), 0
 		}
-		if len(body) > 1 {
-			body = append(body, ',')
+		if n > 0 {
+			body = append(body, sep...)
 		}
-		body = append(body, line...)
+		body = append(body, item...)
+		n++
 	}
-	return append(bodies, append(body, ']')), nil
+	return append(bodies, append(body, close...)), nil
 }
 
 // retryable marks a failure worth another attempt.
@@ -300,24 +347,21 @@ type StatusError struct{ Code int }
 func (e *StatusError) Error() string { return "HTTP status " + strconv.Itoa(e.Code) }
 
 func (o *Webhook) postOnce(ctx context.Context, body []byte) error {
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "decnet-webhook/1")
-	req.Header.Set(HeaderTimestamp, ts)
-	req.Header.Set(HeaderSignature, Signature(o.secret, ts, body))
+	o.proto.request(req, body)
 	resp, err := o.client.Do(req)
 	if err != nil {
 		return retryable{err}
 	}
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponse))
 	_ = resp.Body.Close()
 	switch c := resp.StatusCode; {
 	case c >= 200 && c < 300:
-		return nil
+		return o.proto.accept(answer)
 	case c == http.StatusRequestTimeout, c == http.StatusTooEarly, c == http.StatusTooManyRequests, c >= 500:
 		return retryable{&StatusError{Code: c}}
 	default:

@@ -12,7 +12,7 @@ let editing = null; // the name of the output being edited
 
 function syncKind() {
   const kind = field('kind').value;
-  for (const el of form.querySelectorAll('[data-kind]')) el.hidden = el.dataset.kind !== kind;
+  for (const el of form.querySelectorAll('[data-kind]')) el.hidden = !el.dataset.kind.split(' ').includes(kind);
 }
 field('kind').addEventListener('change', syncKind);
 syncKind();
@@ -44,14 +44,16 @@ function body() {
   if (kind === 'syslog') {
     b.address = field('address').value.trim();
     b.tls = field('tls').checked;
+    if (field('format').value !== 'rfc5424') b.format = field('format').value;
     if (field('hostname').value.trim()) b.hostname = field('hostname').value.trim();
   }
-  if (kind === 'webhook') {
+  if (kind === 'webhook' || kind === 'splunk_hec' || kind === 'elasticsearch') {
     b.url = field('url').value.trim();
     if (field('secret').value) b.secret = field('secret').value;
     if (field('max_failures').value) b.max_failures = Number(field('max_failures').value);
     if (field('allow_private').checked) b.allow_private = true;
   }
+  if ((kind === 'splunk_hec' || kind === 'elasticsearch') && field('index').value.trim()) b.index = field('index').value.trim();
   return b;
 }
 
@@ -81,6 +83,8 @@ function edit(row) {
   field('hostname').value = d.hostname || '';
   field('url').value = d.url || '';
   field('secret').value = '';
+  field('index').value = d.index || '';
+  field('format').value = d.format || 'rfc5424';
   field('allow_private').checked = d.allowPrivate === 'true';
   field('max_failures').value = d.maxFailures && d.maxFailures !== '0' ? d.maxFailures : '';
   submit.textContent = 'Save changes';
