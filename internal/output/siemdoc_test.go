@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	_ "github.com/decnet/decnet/internal/decky" // and the runtime and the spool theirs
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/output"
 	_ "github.com/decnet/decnet/internal/service/all" // every service declares its types
-	_ "github.com/decnet/decnet/internal/decky" // and the runtime and the spool theirs
 )
 
 var update = flag.Bool("update", false, "rewrite the mapping section of docs/siem.md")
