@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 // Config describes one output, as the master stores and the API edits it.
@@ -18,7 +19,8 @@ type Config struct {
 	// "output-" + Name. Lowercase letters, digits, '-' and '_', at most
 	// 63, starting with a letter or digit.
 	Name string `json:"name" yaml:"name"`
-	// Kind is "file", "syslog", "webhook", "splunk_hec" or "elasticsearch".
+	// Kind is "file", "syslog", "webhook", "splunk_hec", "elasticsearch"
+	// or "kafka".
 	Kind string `json:"kind" yaml:"kind"`
 
 	// Path is the JSON-lines file (file).
@@ -28,7 +30,8 @@ type Config struct {
 	MaxBytes int64 `json:"max_bytes,omitempty" yaml:"max_bytes,omitempty"`
 	Keep     int   `json:"keep,omitempty" yaml:"keep,omitempty"`
 
-	// Address is the receiver's host:port (syslog).
+	// Address is the receiver's host:port (syslog), or the brokers
+	// (kafka).
 	Address string `json:"address,omitempty" yaml:"address,omitempty"`
 	// TLS uses syslog over TLS, RFC 5425 (syslog).
 	TLS bool `json:"tls,omitempty" yaml:"tls,omitempty"`
@@ -54,6 +57,9 @@ type Config struct {
 	// Index is the Splunk index (splunk_hec; "" for the token's default)
 	// or the index prefix (elasticsearch; default decnet-events).
 	Index string `json:"index,omitempty" yaml:"index,omitempty"`
+	// Topic is the Kafka topic (kafka; Address lists the brokers,
+	// comma-separated host:port).
+	Topic string `json:"topic,omitempty" yaml:"topic,omitempty"`
 	// Format is the syslog message format: rfc5424 (default, the JSON
 	// document as MSG), cef (ArcSight) or leef (QRadar).
 	Format string `json:"format,omitempty" yaml:"format,omitempty"`
@@ -84,6 +90,7 @@ func (e *ConfigError) Is(target error) bool { return target == ErrInvalid }
 var (
 	namePattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 	indexPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,99}$`)
+	topicPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,249}$`)
 )
 
 // TakesSecret reports whether the kind has a secret (the webhook's key,
@@ -133,6 +140,20 @@ func (c Config) Validate() error {
 		default:
 			bad("format", "%q: want rfc5424, cef or leef", c.Format)
 		}
+	case KindKafka:
+		for _, b := range strings.Split(c.Address, ",") {
+			host, port, err := net.SplitHostPort(strings.TrimSpace(b))
+			if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+				bad("address", "%q: want the brokers as host:port, comma-separated", c.Address)
+				break
+			}
+		}
+		if !topicPattern.MatchString(c.Topic) {
+			bad("topic", "%q: want letters, digits, '.', '_' and '-', at most 249", c.Topic)
+		}
+		if !c.TLS && (c.CA != "" || c.Cert != "") {
+			bad("tls", "ca, cert and key need tls")
+		}
 	case KindWebhook, KindSplunkHEC, KindElasticsearch:
 		u, err := url.Parse(c.URL)
 		switch {
@@ -155,7 +176,7 @@ func (c Config) Validate() error {
 			bad("index", "%q: want lowercase letters, digits, '-' and '_', at most 100", c.Index)
 		}
 	default:
-		bad("kind", "%q: want file, syslog, webhook, splunk_hec or elasticsearch", c.Kind)
+		bad("kind", "%q: want file, syslog, webhook, splunk_hec, elasticsearch or kafka", c.Kind)
 	}
 	return errors.Join(errs...)
 }
@@ -181,6 +202,17 @@ func New(cfg Config) (Output, error) {
 		}
 		opts.Format = cfg.Format
 		return NewSyslog(cfg.Name, cfg.Address, opts)
+	}
+	if cfg.Kind == KindKafka {
+		var opts KafkaOptions
+		if cfg.TLS {
+			t, err := cfg.tlsConfig()
+			if err != nil {
+				return nil, err
+			}
+			opts.TLS = t
+		}
+		return NewKafka(cfg.Name, cfg.Address, cfg.Topic, opts)
 	}
 	t, err := cfg.tlsConfig()
 	if err != nil {

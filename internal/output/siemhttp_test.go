@@ -158,9 +158,10 @@ func (s *esReceiver) count() int {
 }
 
 // burst publishes 10,000 events, runs the output built by newOut over
-// them, and on the way restarts the receiver (down for a second, same
-// address) and the output (a new one on the same durable consumer, as a
-// master restart does); it returns when received reports them all.
+// them, and on the way restarts the receiver (an HTTP server down for a
+// second on the same address) and the output (a new one on the same
+// durable consumer, as a master restart does); it returns when received
+// reports them all.
 func burst(t *testing.T, handler http.Handler, newOut func(url string) Output, received func() int) []string {
 	t.Helper()
 	// A receiver that takes its time, so the restarts fall mid-burst.
@@ -169,20 +170,43 @@ func burst(t *testing.T, handler http.Handler, newOut func(url string) Output, r
 		time.Sleep(30 * time.Millisecond)
 		slow.ServeHTTP(w, r)
 	})
-	js := startBus(t)
-	events := makeEvents(10000)
-	publish(t, js, events)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	srv := httptest.NewUnstartedServer(handler)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
+	serve := func(ln net.Listener) *httptest.Server {
+		srv := httptest.NewUnstartedServer(handler)
+		srv.Listener.Close()
+		srv.Listener = ln
+		srv.Start()
+		return srv
+	}
+	srv := serve(ln)
+	defer func() { srv.Close() }()
+	outage := func(down bool) {
+		if down {
+			srv.Close()
+			return
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv = serve(ln)
+	}
+	return burstThrough(t, func() Output { return newOut("http://" + addr) }, outage, received)
+}
+
+// burstThrough is burst for any receiver: outage(true) takes it down,
+// outage(false) brings it back.
+func burstThrough(t *testing.T, newOut func() Output, outage func(down bool), received func() int) []string {
+	t.Helper()
+	js := startBus(t)
+	events := makeEvents(10000)
+	publish(t, js, events)
 	run := func() (context.CancelFunc, chan error, Output) {
-		o := newOut("http://" + addr)
+		o := newOut()
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- Run(ctx, js, o, testenv.Logger(t, slog.LevelError), fastRetry...) }()
@@ -190,20 +214,12 @@ func burst(t *testing.T, handler http.Handler, newOut func(url string) Output, r
 	}
 	cancel, done, o := run()
 	testenv.Eventually(t, 60*time.Second, "a third delivered", func() bool { return received() >= 3000 })
-	srv.Close() // the receiver restarts
+	outage(true) // the receiver restarts
 	if n := received(); n >= len(events) {
 		t.Fatalf("all %d delivered before the receiver restarted: the test restarts nothing", n)
 	}
 	time.Sleep(time.Second)
-	ln, err = net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv = httptest.NewUnstartedServer(handler)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	defer srv.Close()
+	outage(false)
 	testenv.Eventually(t, 60*time.Second, "two thirds delivered", func() bool { return received() >= 6000 })
 	cancel() // the master restarts
 	if err := <-done; err != nil {

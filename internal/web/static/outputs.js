@@ -41,6 +41,11 @@ function body() {
   const kind = field('kind').value;
   const b = { name: field('name').value.trim(), kind };
   if (kind === 'file') b.path = field('path').value.trim();
+  if (kind === 'kafka') {
+    b.address = field('address').value.trim();
+    b.tls = field('tls').checked;
+    b.topic = field('topic').value.trim();
+  }
   if (kind === 'syslog') {
     b.address = field('address').value.trim();
     b.tls = field('tls').checked;
@@ -84,6 +89,7 @@ function edit(row) {
   field('url').value = d.url || '';
   field('secret').value = '';
   field('index').value = d.index || '';
+  field('topic').value = d.topic || '';
   field('format').value = d.format || 'rfc5424';
   field('allow_private').checked = d.allowPrivate === 'true';
   field('max_failures').value = d.maxFailures && d.maxFailures !== '0' ? d.maxFailures : '';
