@@ -229,7 +229,7 @@ func TestMasterSIGKILLDuringBurst(t *testing.T) {
 	if c := count(); c != n {
 		t.Fatalf("%d events stored, want exactly %d", c, n)
 	}
-	a, err := st.ListAttackers(context.Background(), 1000)
+	a, err := st.ListAttackers(context.Background(), store.AttackerFilter{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

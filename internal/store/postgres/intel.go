@@ -1,0 +1,155 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/decnet/decnet/internal/store"
+	"github.com/decnet/decnet/internal/store/internal/query"
+	"github.com/decnet/decnet/internal/store/internal/rollup"
+)
+
+// SetAttackerIntel implements store.Store.
+func (s *Store) SetAttackerIntel(ctx context.Context, ip string, in store.AttackerIntel) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO attacker_intel (ip, country, country_name, city, asn, as_org, ptr, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (ip) DO UPDATE SET
+			country = excluded.country, country_name = excluded.country_name, city = excluded.city,
+			asn = excluded.asn, as_org = excluded.as_org, ptr = excluded.ptr, updated_at = excluded.updated_at`,
+		ip, in.Country, in.CountryName, in.City, int64(in.ASN), in.ASOrg, in.PTR, ts(in.UpdatedAt))
+	return wrap("set attacker intel", err)
+}
+
+// AddEventTags implements store.Store: in one transaction each tag is
+// inserted unless its (event, technique) is stored, and the attackers'
+// technique counts grow by the new ones only. A deadlock or
+// serialization failure is retried.
+func (s *Store) AddEventTags(ctx context.Context, tags []store.EventTag) (int, error) {
+	if len(tags) == 0 {
+		return 0, nil
+	}
+	var inserted int
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			inserted = 0
+			var fresh []store.EventTag
+			for _, g := range tags {
+				tag, err := tx.Exec(ctx, `INSERT INTO event_tags (event_id, technique, rule_id, src_ip, ts)
+					VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, g.EventID, g.Technique, g.Rule, g.SrcIP, ts(g.Time))
+				if err != nil {
+					return fmt.Errorf("tag %s %s: %w", g.EventID, g.Technique, err)
+				}
+				if tag.RowsAffected() == 1 {
+					fresh = append(fresh, g)
+				}
+			}
+			inserted = len(fresh)
+			for _, c := range rollup.Techniques(fresh) {
+				if _, err := tx.Exec(ctx, `INSERT INTO attacker_techniques (ip, technique, events, first_seen, last_seen)
+					VALUES ($1, $2, $3, $4, $5) ON CONFLICT (ip, technique) DO UPDATE SET
+						events = attacker_techniques.events + excluded.events,
+						first_seen = least(attacker_techniques.first_seen, excluded.first_seen),
+						last_seen = greatest(attacker_techniques.last_seen, excluded.last_seen)`,
+					c.IP, c.Technique, c.Events, ts(c.First), ts(c.Last)); err != nil {
+					return fmt.Errorf("attacker %s: %w", c.IP, err)
+				}
+			}
+			return nil
+		})
+		if err == nil || !retryable(err) || attempt == 4 {
+			break
+		}
+	}
+	if err != nil {
+		return 0, wrap("add event tags", err)
+	}
+	return inserted, nil
+}
+
+// EventTags implements store.Store.
+func (s *Store) EventTags(ctx context.Context, ids []string) (map[string][]store.EventTag, error) {
+	out := map[string][]store.EventTag{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT event_id, technique, rule_id, src_ip, ts FROM event_tags
+		WHERE event_id = ANY($1) ORDER BY event_id, technique COLLATE "C"`, ids)
+	if err != nil {
+		return nil, wrap("event tags", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g store.EventTag
+		if err := rows.Scan(&g.EventID, &g.Technique, &g.Rule, &g.SrcIP, &g.Time); err != nil {
+			return nil, wrap("event tags", err)
+		}
+		g.Time = g.Time.UTC()
+		out[g.EventID] = append(out[g.EventID], g)
+	}
+	return out, wrap("event tags", rows.Err())
+}
+
+const attackerSelect = `SELECT a.ip, a.first_seen, a.last_seen, a.events, a.credentials, a.commands,
+	ARRAY(SELECT decky FROM attacker_deckies d WHERE d.ip = a.ip ORDER BY decky COLLATE "C"),
+	ARRAY(SELECT technique FROM attacker_techniques t WHERE t.ip = a.ip ORDER BY technique COLLATE "C"),
+	ARRAY(SELECT events FROM attacker_techniques t WHERE t.ip = a.ip ORDER BY technique COLLATE "C"),
+	ARRAY(SELECT first_seen FROM attacker_techniques t WHERE t.ip = a.ip ORDER BY technique COLLATE "C"),
+	ARRAY(SELECT last_seen FROM attacker_techniques t WHERE t.ip = a.ip ORDER BY technique COLLATE "C"),
+	i.country, i.country_name, i.city, i.asn, i.as_org, i.ptr, i.updated_at
+	FROM attackers a LEFT JOIN attacker_intel i ON i.ip = a.ip`
+
+func scanAttacker(row pgx.Row) (*store.Attacker, error) {
+	var a store.Attacker
+	var techs []string
+	var counts []int64
+	var firsts, lasts []time.Time
+	var country, countryName, city, asOrg, ptr *string
+	var asn *int64
+	var updated *time.Time
+	if err := row.Scan(&a.IP, &a.FirstSeen, &a.LastSeen, &a.Events, &a.Credentials, &a.Commands, &a.Deckies,
+		&techs, &counts, &firsts, &lasts, &country, &countryName, &city, &asn, &asOrg, &ptr, &updated); err != nil {
+		return nil, err
+	}
+	a.FirstSeen, a.LastSeen = a.FirstSeen.UTC(), a.LastSeen.UTC()
+	if a.Deckies == nil {
+		a.Deckies = []string{}
+	}
+	a.Techniques = make([]store.TechniqueCount, len(techs))
+	for i := range techs {
+		a.Techniques[i] = store.TechniqueCount{ID: techs[i], Events: counts[i], FirstSeen: firsts[i].UTC(), LastSeen: lasts[i].UTC()}
+	}
+	if updated != nil {
+		a.Intel = &store.AttackerIntel{Country: *country, CountryName: *countryName, City: *city, ASN: uint32(*asn),
+			ASOrg: *asOrg, PTR: *ptr, UpdatedAt: updated.UTC()}
+	}
+	return &a, nil
+}
+
+// ListAttackers implements store.Store: most recently seen first.
+func (s *Store) ListAttackers(ctx context.Context, f store.AttackerFilter) ([]store.Attacker, error) {
+	where, args := query.AttackerWhere(f, dialect)
+	args = append(args, query.Limit(f.Limit))
+	rows, err := s.pool.Query(ctx, attackerSelect+where+fmt.Sprintf(` ORDER BY a.last_seen DESC, a.ip COLLATE "C" LIMIT $%d`, len(args)), args...)
+	if err != nil {
+		return nil, wrap("list attackers", err)
+	}
+	defer rows.Close()
+	out := []store.Attacker{}
+	for rows.Next() {
+		a, err := scanAttacker(rows)
+		if err != nil {
+			return nil, wrap("list attackers", err)
+		}
+		out = append(out, *a)
+	}
+	return out, wrap("list attackers", rows.Err())
+}
+
+// Attacker implements store.Store.
+func (s *Store) Attacker(ctx context.Context, ip string) (*store.Attacker, error) {
+	a, err := scanAttacker(s.pool.QueryRow(ctx, attackerSelect+` WHERE a.ip = $1`, ip))
+	return a, wrap("attacker "+ip, notFound(err))
+}
