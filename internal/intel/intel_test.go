@@ -234,3 +234,53 @@ func TestDatabaseAppearsLater(t *testing.T) {
 		t.Fatalf("intel after the database appeared: %+v", a.Intel)
 	}
 }
+
+// A rebuild from the stored events reproduces what the consumer made,
+// and with Reset drops what no rule makes any more.
+func TestRebuildReproducesTheTags(t *testing.T) {
+	st := storetest.SQLite(t)
+	ctx := context.Background()
+	eng, err := attack.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []event.Event
+	for range 3 { // more than one page of a small rebuild is not needed: pages are tested in storetest
+		evs = append(evs, events()...)
+	}
+	if _, err := st.InsertEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := intel.NewTagger(eng, st, nil).Handle(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	snapshot := func() string {
+		a, err := st.ListAttackers(ctx, store.AttackerFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, x := range a {
+			for _, tc := range x.Techniques {
+				b.WriteString(x.IP + " " + tc.ID + " " + tc.FirstSeen.String() + " " + tc.LastSeen.String() + " " + strings.Repeat("|", int(tc.Events)) + "\n")
+			}
+		}
+		return b.String()
+	}
+	want := snapshot()
+	if want == "" {
+		t.Fatal("nothing tagged")
+	}
+	// A stray tag no rule makes: Reset removes it.
+	if _, err := st.AddEventTags(ctx, []store.EventTag{{EventID: evs[4].ID, Technique: "T1499", Rule: "gone", SrcIP: "198.51.100.9", Time: evs[4].Time}}); err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ := attack.Load()
+	n, err := intel.Rebuild(ctx, st, intel.RebuildOptions{Tagger: intel.NewTagger(fresh, st, nil), Reset: true})
+	if err != nil || n != len(evs) {
+		t.Fatalf("Rebuild = %d, %v; want %d events", n, err, len(evs))
+	}
+	if got := snapshot(); got != want {
+		t.Fatalf("rebuilt:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -141,8 +141,12 @@ type EventFilter struct {
 	Since time.Time
 	Until time.Time
 	// After is the pagination cursor: return events older than this id
-	// (ids are UUIDv7, so ordering by id is ordering by time).
+	// (ids are UUIDv7, so ordering by id is ordering by time), or newer
+	// than it when Oldest is set.
 	After string
+	// Oldest lists the oldest events first (a rebuild replays them in
+	// the order they happened).
+	Oldest bool
 	Limit int
 }
 
@@ -303,6 +307,9 @@ type Store interface {
 	AddEventTags(ctx context.Context, tags []EventTag) (int, error)
 	// EventTags returns the tags of the given events, by event id.
 	EventTags(ctx context.Context, ids []string) (map[string][]EventTag, error)
+	// ClearEventTags deletes every event tag and every attacker's
+	// technique counts, in one transaction, before a rebuild.
+	ClearEventTags(ctx context.Context) error
 	ListCredentials(ctx context.Context, limit int) ([]Credential, error)
 
 	CreateOutput(ctx context.Context, o *OutputRow) error // fills the times; ErrConflict on a taken name

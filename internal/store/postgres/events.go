@@ -143,7 +143,7 @@ func addAggregates(ctx context.Context, tx pgx.Tx, fresh []event.Event) error {
 func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]event.Event, error) {
 	where, args := query.Where(f, dialect)
 	args = append(args, query.Limit(f.Limit))
-	rows, err := s.pool.Query(ctx, `SELECT doc FROM events`+where+` ORDER BY id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+	rows, err := s.pool.Query(ctx, `SELECT doc FROM events`+where+query.Order(f)+` LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, wrap("list events", err)
 	}

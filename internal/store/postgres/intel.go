@@ -1,8 +1,11 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,21 +33,37 @@ func (s *Store) AddEventTags(ctx context.Context, tags []store.EventTag) (int, e
 	if len(tags) == 0 {
 		return 0, nil
 	}
+	// One statement for the batch, rows in key order (concurrent writers
+	// lock in the same order).
+	sorted := slices.Clone(tags)
+	slices.SortFunc(sorted, func(a, b store.EventTag) int {
+		return cmp.Or(strings.Compare(a.EventID, b.EventID), strings.Compare(a.Technique, b.Technique))
+	})
+	n := len(sorted)
+	ids, techs, rules, srcs, times := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
+	byKey := make(map[tagKey]store.EventTag, n)
+	for i, g := range sorted {
+		ids[i], techs[i], rules[i], srcs[i], times[i] = g.EventID, g.Technique, g.Rule, g.SrcIP, ts(g.Time)
+		byKey[tagKey{g.EventID, g.Technique}] = g
+	}
 	var inserted int
 	var err error
 	for attempt := 0; ; attempt++ {
 		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			inserted = 0
-			var fresh []store.EventTag
-			for _, g := range tags {
-				tag, err := tx.Exec(ctx, `INSERT INTO event_tags (event_id, technique, rule_id, src_ip, ts)
-					VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, g.EventID, g.Technique, g.Rule, g.SrcIP, ts(g.Time))
-				if err != nil {
-					return fmt.Errorf("tag %s %s: %w", g.EventID, g.Technique, err)
-				}
-				if tag.RowsAffected() == 1 {
-					fresh = append(fresh, g)
-				}
+			res, err := tx.Query(ctx, `INSERT INTO event_tags (event_id, technique, rule_id, src_ip, ts)
+				SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+				ON CONFLICT DO NOTHING RETURNING event_id, technique`, ids, techs, rules, srcs, times)
+			if err != nil {
+				return err
+			}
+			stored, err := pgx.CollectRows(res, pgx.RowToStructByPos[tagKey])
+			if err != nil {
+				return err
+			}
+			fresh := make([]store.EventTag, 0, len(stored))
+			for _, k := range stored {
+				fresh = append(fresh, byKey[k])
 			}
 			inserted = len(fresh)
 			for _, c := range rollup.Techniques(fresh) {
@@ -69,6 +88,9 @@ func (s *Store) AddEventTags(ctx context.Context, tags []store.EventTag) (int, e
 	return inserted, nil
 }
 
+// tagKey is the unique key of a stored tag.
+type tagKey struct{ EventID, Technique string }
+
 // EventTags implements store.Store.
 func (s *Store) EventTags(ctx context.Context, ids []string) (map[string][]store.EventTag, error) {
 	out := map[string][]store.EventTag{}
@@ -90,6 +112,17 @@ func (s *Store) EventTags(ctx context.Context, ids []string) (map[string][]store
 		out[g.EventID] = append(out[g.EventID], g)
 	}
 	return out, wrap("event tags", rows.Err())
+}
+
+// ClearEventTags implements store.Store.
+func (s *Store) ClearEventTags(ctx context.Context) error {
+	return wrap("clear event tags", pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM event_tags`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM attacker_techniques`)
+		return err
+	}))
 }
 
 const attackerSelect = `SELECT a.ip, a.first_seen, a.last_seen, a.events, a.credentials, a.commands,

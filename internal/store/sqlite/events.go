@@ -121,7 +121,7 @@ func (s *Store) addAggregates(ctx context.Context, tx *sql.Tx, fresh []event.Eve
 // query.Where for the filter.
 func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]event.Event, error) {
 	where, args := query.Where(f, dialect)
-	rows, err := s.r.QueryContext(ctx, `SELECT doc FROM events`+where+` ORDER BY id DESC LIMIT ?`,
+	rows, err := s.r.QueryContext(ctx, `SELECT doc FROM events`+where+query.Order(f)+` LIMIT ?`,
 		append(args, query.Limit(f.Limit))...)
 	if err != nil {
 		return nil, wrap("list events", err)

@@ -103,6 +103,17 @@ func (s *Store) EventTags(ctx context.Context, ids []string) (map[string][]store
 	return out, nil
 }
 
+// ClearEventTags implements store.Store.
+func (s *Store) ClearEventTags(ctx context.Context) error {
+	return wrap("clear event tags", s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM event_tags`); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM attacker_techniques`)
+		return err
+	}))
+}
+
 const attackerSelect = `SELECT a.ip, a.first_seen, a.last_seen, a.events, a.credentials, a.commands,
 	(SELECT json_group_array(decky) FROM (SELECT decky FROM attacker_deckies d WHERE d.ip = a.ip ORDER BY decky)),
 	(SELECT json_group_array(json_object('id', technique, 'events', events, 'first', first_seen, 'last', last_seen))

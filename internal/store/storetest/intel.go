@@ -148,6 +148,32 @@ func testEventTags(t *testing.T, open Opener) {
 			}
 		})
 	}
+	// Oldest first pages forward.
+	asc, err := s.ListEvents(c, store.EventFilter{Oldest: true, Limit: 2})
+	must(t, err)
+	if !equalJSON(ids(asc), ids(events[:2])) {
+		t.Fatalf("oldest first = %v, want %v", ids(asc), ids(events[:2]))
+	}
+	asc, err = s.ListEvents(c, store.EventFilter{Oldest: true, After: events[1].ID})
+	must(t, err)
+	if !equalJSON(ids(asc), ids(events[2:])) {
+		t.Fatalf("oldest first after %s = %v, want %v", events[1].ID, ids(asc), ids(events[2:]))
+	}
+	// Cleared, then stored again (a rebuild): the same counts.
+	before = snapshot(t, s)
+	must(t, s.ClearEventTags(c))
+	if a, _ = s.Attacker(c, ip1); len(a.Techniques) != 0 {
+		t.Fatalf("techniques after clear: %+v", a.Techniques)
+	}
+	if got, _ = s.EventTags(c, ids(events)); len(got) != 0 {
+		t.Fatalf("tags after clear: %+v", got)
+	}
+	if n, err = s.AddEventTags(c, tags); err != nil || n != len(tags) {
+		t.Fatalf("AddEventTags after clear = %d, %v", n, err)
+	}
+	if after := snapshot(t, s); after != before {
+		t.Fatalf("rebuilt tags differ:\n%s\n%s", before, after)
+	}
 	// Retention removes the tags of deleted events; the attackers keep
 	// their counts, as they keep their event counts.
 	if _, err := s.DeleteEventsBefore(c, base.Add(25*time.Second)); err != nil {

@@ -75,7 +75,11 @@ func Where(f store.EventFilter, d Dialect) (string, []any) {
 		conds = append(conds, "ts < "+arg(d.Time(f.Until)))
 	}
 	if f.After != "" {
-		conds = append(conds, "id < "+arg(f.After))
+		op := "id < "
+		if f.Oldest {
+			op = "id > "
+		}
+		conds = append(conds, op+arg(f.After))
 	}
 	if len(conds) == 0 {
 		return "", nil
@@ -136,4 +140,13 @@ func AttackerWhere(f store.AttackerFilter, d Dialect) (string, []any) {
 		return "", nil
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// Order is the ORDER BY of an event list: newest first, or oldest first
+// when f.Oldest is set.
+func Order(f store.EventFilter) string {
+	if f.Oldest {
+		return " ORDER BY id ASC"
+	}
+	return " ORDER BY id DESC"
 }
