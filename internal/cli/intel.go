@@ -74,4 +74,3 @@ events. Safe while the master runs: both write idempotently.`,
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the stored tags and add what is missing, instead of clearing them first")
 	return cmd
 }
-

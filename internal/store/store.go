@@ -147,7 +147,7 @@ type EventFilter struct {
 	// Oldest lists the oldest events first (a rebuild replays them in
 	// the order they happened).
 	Oldest bool
-	Limit int
+	Limit  int
 }
 
 // Attacker aggregates one source IP.

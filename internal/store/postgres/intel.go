@@ -66,15 +66,24 @@ func (s *Store) AddEventTags(ctx context.Context, tags []store.EventTag) (int, e
 				fresh = append(fresh, byKey[k])
 			}
 			inserted = len(fresh)
-			for _, c := range rollup.Techniques(fresh) {
-				if _, err := tx.Exec(ctx, `INSERT INTO attacker_techniques (ip, technique, events, first_seen, last_seen)
-					VALUES ($1, $2, $3, $4, $5) ON CONFLICT (ip, technique) DO UPDATE SET
-						events = attacker_techniques.events + excluded.events,
-						first_seen = least(attacker_techniques.first_seen, excluded.first_seen),
-						last_seen = greatest(attacker_techniques.last_seen, excluded.last_seen)`,
-					c.IP, c.Technique, c.Events, ts(c.First), ts(c.Last)); err != nil {
-					return fmt.Errorf("attacker %s: %w", c.IP, err)
-				}
+			rs := rollup.Techniques(fresh)
+			if len(rs) == 0 {
+				return nil
+			}
+			ips, ts2, counts, firsts, lasts := make([]string, len(rs)), make([]string, len(rs)), make([]int64, len(rs)),
+				make([]time.Time, len(rs)), make([]time.Time, len(rs))
+			for i, c := range rs {
+				ips[i], ts2[i], counts[i], firsts[i], lasts[i] = c.IP, c.Technique, c.Events, ts(c.First), ts(c.Last)
+			}
+			// One row per (ip, technique), in key order: one statement.
+			if _, err := tx.Exec(ctx, `INSERT INTO attacker_techniques (ip, technique, events, first_seen, last_seen)
+				SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::timestamptz[])
+				ON CONFLICT (ip, technique) DO UPDATE SET
+					events = attacker_techniques.events + excluded.events,
+					first_seen = least(attacker_techniques.first_seen, excluded.first_seen),
+					last_seen = greatest(attacker_techniques.last_seen, excluded.last_seen)`,
+				ips, ts2, counts, firsts, lasts); err != nil {
+				return fmt.Errorf("attacker techniques: %w", err)
 			}
 			return nil
 		})
