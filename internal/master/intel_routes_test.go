@@ -98,6 +98,23 @@ func TestIntelRoutes(t *testing.T) {
 		t.Errorf("layer scores %v", scored)
 	}
 	want(t, "layer of an unknown attacker", e.viewer.do("GET", "/attackers/192.0.2.1/attack-layer", nil), http.StatusNotFound, "")
+	r = e.viewer.do("GET", "/attack-layer?since=2026-05-02T06:00:01Z", nil)
+	want(t, "fleet layer", r, http.StatusOK, "")
+	layer.Techniques = nil
+	if err := json.Unmarshal(r.body, &layer); err != nil {
+		t.Fatal(err)
+	}
+	scored = map[string]int64{}
+	for _, x := range layer.Techniques {
+		if x.Score != nil {
+			scored[x.TechniqueID] = *x.Score
+		}
+	}
+	if len(scored) != 2 || scored["T1053.003"] != 1 || scored["T1059.004"] != 1 {
+		t.Errorf("fleet layer since the second event: %v", scored)
+	}
+	want(t, "a bad range", e.viewer.do("GET", "/attack-layer?since=2026-05-03T00:00:00Z&until=2026-05-02T00:00:00Z", nil), http.StatusBadRequest, "INVALID")
+	want(t, "an unknown parameter", e.viewer.do("GET", "/attack-layer?ip=1.2.3.4", nil), http.StatusBadRequest, "INVALID")
 	r = e.viewer.do("GET", "/attack/rules", nil)
 	want(t, "rules", r, http.StatusOK, "")
 	if rules, _ := r.obj()["rules"].([]any); len(rules) < 15 {

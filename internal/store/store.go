@@ -307,6 +307,11 @@ type Store interface {
 	AddEventTags(ctx context.Context, tags []EventTag) (int, error)
 	// EventTags returns the tags of the given events, by event id.
 	EventTags(ctx context.Context, ids []string) (map[string][]EventTag, error)
+	// TechniqueCounts counts the tagged events per technique, over the
+	// events with since <= ts < until (zero times leave that side open),
+	// by technique id; the count survives no retention (it reads the
+	// stored tags).
+	TechniqueCounts(ctx context.Context, since, until time.Time) ([]TechniqueCount, error)
 	// ClearEventTags deletes every event tag and every attacker's
 	// technique counts, in one transaction, before a rebuild.
 	ClearEventTags(ctx context.Context) error

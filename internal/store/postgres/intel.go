@@ -123,6 +123,36 @@ func (s *Store) EventTags(ctx context.Context, ids []string) (map[string][]store
 	return out, wrap("event tags", rows.Err())
 }
 
+// TechniqueCounts implements store.Store.
+func (s *Store) TechniqueCounts(ctx context.Context, since, until time.Time) ([]store.TechniqueCount, error) {
+	var lo, hi *time.Time
+	if !since.IsZero() {
+		v := ts(since)
+		lo = &v
+	}
+	if !until.IsZero() {
+		v := ts(until)
+		hi = &v
+	}
+	rows, err := s.pool.Query(ctx, `SELECT technique, count(*), min(ts), max(ts) FROM event_tags
+		WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2)
+		GROUP BY technique ORDER BY technique COLLATE "C"`, lo, hi)
+	if err != nil {
+		return nil, wrap("technique counts", err)
+	}
+	defer rows.Close()
+	out := []store.TechniqueCount{}
+	for rows.Next() {
+		var c store.TechniqueCount
+		if err := rows.Scan(&c.ID, &c.Events, &c.FirstSeen, &c.LastSeen); err != nil {
+			return nil, wrap("technique counts", err)
+		}
+		c.FirstSeen, c.LastSeen = c.FirstSeen.UTC(), c.LastSeen.UTC()
+		out = append(out, c)
+	}
+	return out, wrap("technique counts", rows.Err())
+}
+
 // ClearEventTags implements store.Store.
 func (s *Store) ClearEventTags(ctx context.Context) error {
 	return wrap("clear event tags", pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

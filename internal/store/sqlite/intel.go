@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
+	"time"
 
 	"github.com/decnet/decnet/internal/store"
 	"github.com/decnet/decnet/internal/store/internal/query"
@@ -101,6 +103,34 @@ func (s *Store) EventTags(ctx context.Context, ids []string) (map[string][]store
 		}
 	}
 	return out, nil
+}
+
+// TechniqueCounts implements store.Store.
+func (s *Store) TechniqueCounts(ctx context.Context, since, until time.Time) ([]store.TechniqueCount, error) {
+	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+	if !since.IsZero() {
+		lo = micro(since)
+	}
+	if !until.IsZero() {
+		hi = micro(until)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT technique, count(*), min(ts), max(ts) FROM event_tags
+		WHERE ts >= ? AND ts < ? GROUP BY technique ORDER BY technique`, lo, hi)
+	if err != nil {
+		return nil, wrap("technique counts", err)
+	}
+	defer rows.Close()
+	out := []store.TechniqueCount{}
+	for rows.Next() {
+		var c store.TechniqueCount
+		var first, last int64
+		if err := rows.Scan(&c.ID, &c.Events, &first, &last); err != nil {
+			return nil, wrap("technique counts", err)
+		}
+		c.FirstSeen, c.LastSeen = fromMicro(first), fromMicro(last)
+		out = append(out, c)
+	}
+	return out, wrap("technique counts", rows.Err())
 }
 
 // ClearEventTags implements store.Store.

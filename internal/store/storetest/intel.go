@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,6 +149,30 @@ func testEventTags(t *testing.T, open Opener) {
 				t.Errorf("ListAttackers(tag %s) = %v, want %v", tc.tag, attackerIPs(as), tc.ips)
 			}
 		})
+	}
+	// Counts over the fleet, in a time range.
+	for _, tc := range []struct {
+		name         string
+		since, until time.Time
+		want         string
+	}{
+		{"all", time.Time{}, time.Time{}, "T1059.004:1 T1105:1 T1110:1 T1110.001:3"},
+		{"since", base.Add(30 * time.Second), time.Time{}, "T1059.004:1 T1105:1 T1110:1 T1110.001:1"},
+		{"until", time.Time{}, base.Add(30 * time.Second), "T1110.001:2"},
+		{"empty", base.Add(time.Hour), time.Time{}, ""},
+	} {
+		got, err := s.TechniqueCounts(c, tc.since, tc.until)
+		must(t, err)
+		var parts []string
+		for _, x := range got {
+			parts = append(parts, fmt.Sprintf("%s:%d", x.ID, x.Events))
+		}
+		if strings.Join(parts, " ") != tc.want {
+			t.Errorf("TechniqueCounts(%s) = %v, want %s", tc.name, parts, tc.want)
+		}
+		if tc.name == "all" && (!got[3].FirstSeen.Equal(base.Add(10*time.Second)) || !got[3].LastSeen.Equal(base.Add(40*time.Second))) {
+			t.Errorf("T1110.001 seen %v..%v", got[3].FirstSeen, got[3].LastSeen)
+		}
 	}
 	// Oldest first pages forward.
 	asc, err := s.ListEvents(c, store.EventFilter{Oldest: true, Limit: 2})
