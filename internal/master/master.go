@@ -258,6 +258,7 @@ func (m *Master) Run(ctx context.Context) error {
 	// Intelligence: each its own durable consumer, never in the way of
 	// ingestion.
 	tagger := intel.NewTagger(m.Attack, m.Store, m.log)
+	tagger.OnBatch = m.api.RecordTagging
 	enricher := intel.NewEnricher(m.Store, intel.EnricherOptions{Geo: m.Geo, ReverseDNS: m.Config.ReverseDNS, Log: m.log})
 	g.Go(func() error { return tagger.Run(gctx, m.JS) })
 	g.Go(func() error { return m.Geo.Run(gctx, m.Config.GeoReload) })
