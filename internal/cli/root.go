@@ -102,7 +102,7 @@ services), check it, and deploy it.`,
 			root.AddCommand(c)
 		}
 	}
-	add("run", newUpCmd(), newMasterCmd(), newDeployCmd(), newAgentCmd(), newDeckyCmd(), newSwarmCmd(), newStatusCmd(), newTeardownCmd())
+	add("run", newUpCmd(), newMasterCmd(), newDeployCmd(), newAgentCmd(), newDeckyCmd(), newSwarmCmd(), newStatusCmd(), newTeardownCmd(), newIntelCmd())
 	add("pki", newPKICmd())
 	add("run", newImageCmd())
 	add("topology", newTopologyCmd())

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/intel/geo/geotest"
 	"github.com/decnet/decnet/internal/spool"
 	"github.com/decnet/decnet/internal/store"
 	"github.com/decnet/decnet/internal/store/sqlite"
@@ -178,14 +179,18 @@ func dial(addr string) bool {
 
 // TestMasterSIGKILLDuringBurst kills the master with SIGKILL while 10,000
 // events stream in from an agent, restarts it on the same data directory,
-// and wants every event in the database exactly once.
+// and wants every event in the database exactly once, and the ATT&CK
+// tagger's and the enricher's results as exact: each is its own durable
+// consumer of the same stream.
 func TestMasterSIGKILLDuringBurst(t *testing.T) {
 	bin := testenv.DecnetBinary(t)
 	data := t.TempDir()
+	city := filepath.Join(t.TempDir(), "GeoLite2-City.mmdb")
+	geotest.WriteCity(t, city, geotest.City{Network: "198.51.100.0/24", Country: "NL", CountryName: "Netherlands", City: "Amsterdam"})
 	base := 20000 + rand.IntN(20000)
 	natsAddr := fmt.Sprintf("127.0.0.1:%d", base+1)
 	masterArgs := []string{"master", "--data", data, "--agents-listen", fmt.Sprintf("127.0.0.1:%d", base), "--nats-listen", natsAddr,
-		"--api-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-level", "error"}
+		"--api-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-level", "error", "--geoip-city", city}
 	m := start(t, bin, masterArgs...)
 	testenv.Eventually(t, 20*time.Second, "the bus", func() bool { return dial(natsAddr) })
 	adir := t.TempDir()
@@ -202,7 +207,8 @@ func TestMasterSIGKILLDuringBurst(t *testing.T) {
 		defer close(written)
 		for i := range n {
 			sp.Write(&event.Event{Schema: 1, ID: event.NewID(), Time: time.Now().UTC(), Type: "ssh.login.failed", Decky: "d1", Service: "ssh",
-				Src: &event.Endpoint{IP: fmt.Sprintf("198.51.100.%d", i%200), Port: 1024 + i%60000}})
+				Src:        &event.Endpoint{IP: fmt.Sprintf("198.51.100.%d", i%200), Port: 1024 + i%60000},
+				Credential: event.NewCredential("plaintext", "password", "root", []byte(fmt.Sprint("pw", i%50)), true)})
 			if i%100 == 0 {
 				time.Sleep(2 * time.Millisecond)
 			}
@@ -229,7 +235,7 @@ func TestMasterSIGKILLDuringBurst(t *testing.T) {
 	if c := count(); c != n {
 		t.Fatalf("%d events stored, want exactly %d", c, n)
 	}
-	a, err := st.ListAttackers(context.Background(), 1000)
+	a, err := st.ListAttackers(context.Background(), store.AttackerFilter{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,5 +246,41 @@ func TestMasterSIGKILLDuringBurst(t *testing.T) {
 	if total != n {
 		t.Fatalf("attacker counters sum to %d, want %d (a counter was doubled or lost)", total, n)
 	}
-	t.Logf("master SIGKILLed with %d of %d events stored; after the restart all %d are stored once, counters exact", killedAt, n, n)
+	// Every event is a password guess: tagged once, whatever the kill.
+	tagged := func() (sum int64, enriched int) {
+		a, err := st.ListAttackers(context.Background(), store.AttackerFilter{Limit: 1000})
+		if err != nil {
+			return 0, 0
+		}
+		for _, x := range a {
+			for _, tc := range x.Techniques {
+				if tc.ID == "T1110.001" {
+					sum += tc.Events
+				}
+			}
+			if x.Intel != nil && x.Intel.Country == "NL" && x.Intel.City == "Amsterdam" {
+				enriched++
+			}
+		}
+		return sum, enriched
+	}
+	testenv.Eventually(t, 60*time.Second, "every event tagged and every address enriched", func() bool {
+		sum, enriched := tagged()
+		return sum >= n && enriched == len(a)
+	})
+	time.Sleep(time.Second) // a doubled batch of tags would show up now
+	if sum, _ := tagged(); sum != n {
+		t.Fatalf("T1110.001 counted on %d events, want exactly %d", sum, n)
+	}
+	if c, err := st.CountEvents(context.Background(), store.EventFilter{Tag: "T1110"}); err != nil || c != n {
+		t.Fatalf("%d events tagged T1110 (%v), want %d", c, err, n)
+	}
+	// The rebuild command clears the tags and replays the stored events:
+	// the same counts.
+	out := run(t, bin, "intel", "rebuild", "--data", data, "--log-level", "error")
+	if sum, _ := tagged(); sum != n || !strings.Contains(string(out), fmt.Sprintf("of %d stored events", n)) {
+		t.Fatalf("after decnet intel rebuild: T1110.001 on %d events, want %d; it said %s", sum, n, out)
+	}
+	t.Logf("master SIGKILLed with %d of %d events stored; after the restart all %d are stored, tagged and enriched once, counters exact; %s",
+		killedAt, n, n, strings.TrimSpace(string(out)))
 }

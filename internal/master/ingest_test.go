@@ -72,7 +72,7 @@ func TestIngesterStoresEveryEventOnce(t *testing.T) {
 	if c := count(); c != n {
 		t.Fatalf("%d events stored, want %d", c, n)
 	}
-	attackers, err := st.ListAttackers(ctx, 100)
+	attackers, err := st.ListAttackers(ctx, store.AttackerFilter{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/decnet/decnet/internal/bus"
+	"github.com/decnet/decnet/internal/intel"
+	"github.com/decnet/decnet/internal/intel/attack"
+	"github.com/decnet/decnet/internal/intel/geo"
 	"github.com/decnet/decnet/internal/master/api"
 	"github.com/decnet/decnet/internal/output"
 	"github.com/decnet/decnet/internal/pki"
@@ -50,6 +53,16 @@ type Config struct {
 	Retention time.Duration
 	// Outputs are SIEM outputs given on the command line, validated.
 	Outputs []output.Config
+	// GeoCity and GeoASN are MaxMind-format databases (GeoLite2-City or
+	// -Country and GeoLite2-ASN, or DB-IP's lite editions) enriching
+	// every source address; "" or a missing file is no enrichment. They
+	// are read again when they change (checked every GeoReload, default
+	// a minute).
+	GeoCity, GeoASN string
+	GeoReload       time.Duration
+	// ReverseDNS looks every source address up in the DNS (off by
+	// default: the query may reach the attacker's own name server).
+	ReverseDNS bool
 	// ReconcileInterval is how often desired and reported states are
 	// compared when nothing wakes the reconciler; 0 means
 	// ReconcileInterval.
@@ -77,7 +90,11 @@ type Master struct {
 	Outputs *Outputs
 	// Lifecycle owns every change to topologies and hosts.
 	Lifecycle *Lifecycle
-	log       *slog.Logger
+	// Attack tags events with ATT&CK techniques (the embedded rules);
+	// Geo holds the enrichment databases.
+	Attack *attack.Engine
+	Geo    *geo.DB
+	log    *slog.Logger
 
 	// Set by Start.
 	api                     *api.Server
@@ -145,6 +162,10 @@ func Open(ctx context.Context, cfg Config) (*Master, error) {
 	m.Reconciler = NewReconciler(m.Store, ca, m.Cert, m.log)
 	m.Outputs = NewOutputs(m.Store, cfg.DataDir, m.log)
 	m.Lifecycle = NewLifecycle(m.Store, m.log)
+	if m.Attack, err = attack.Load(); err != nil {
+		return nil, fmt.Errorf("master: %w", err)
+	}
+	m.Geo = geo.New(geo.Options{City: cfg.GeoCity, ASN: cfg.GeoASN, Log: m.log})
 	m.Lifecycle.HostCapabilities = m.Reconciler.Capabilities
 	m.Authority.OnHeartbeat = m.Reconciler.Observe
 	return m, nil
@@ -226,7 +247,7 @@ func (m *Master) MetricsAddr() string {
 }
 
 // Run serves until ctx is done: the DB ingester, the SIEM outputs, the
-// reconciler, retention, and the agent, API and metrics servers. Every
+// intelligence consumers (ATT&CK tagger, enricher), the reconciler, retention, and the agent, API and metrics servers. Every
 // goroutine is Run's; the first that fails stops the others and its error
 // is returned. Call Start first.
 func (m *Master) Run(ctx context.Context) error {
@@ -243,6 +264,14 @@ func (m *Master) Run(ctx context.Context) error {
 	g.Go(func() error { <-gctx.Done(); m.api.Close(); return nil })
 	g.Go(func() error { return ing.Run(gctx, m.JS) })
 	g.Go(func() error { return m.Outputs.Run(gctx, m.JS, m.Config.Outputs) })
+	// Intelligence: each its own durable consumer, never in the way of
+	// ingestion.
+	tagger := intel.NewTagger(m.Attack, m.Store, m.log)
+	tagger.OnBatch = m.api.RecordTagging
+	enricher := intel.NewEnricher(m.Store, intel.EnricherOptions{Geo: m.Geo, ReverseDNS: m.Config.ReverseDNS, Log: m.log})
+	g.Go(func() error { return tagger.Run(gctx, m.JS) })
+	g.Go(func() error { return m.Geo.Run(gctx, m.Config.GeoReload) })
+	g.Go(func() error { return enricher.Run(gctx, m.JS) })
 	g.Go(func() error { return m.Reconciler.Run(gctx, interval) })
 	g.Go(func() error {
 		return RunRetention(gctx, m.Store, m.Artifacts, m.Config.Retention, time.Hour, m.log)

@@ -61,6 +61,7 @@ func (m *Master) Routes() []api.Route {
 		{Method: http.MethodPost, Pattern: "/hosts/join-token", Summary: "Make a single-use join token and the agent's join command", Role: a, Mutating: true, Do: m.joinToken},
 	}
 	routes = append(routes, m.outputRoutes()...)
+	routes = append(routes, m.intelRoutes()...)
 	return append(routes, m.artifactRoutes()...)
 }
 

@@ -135,12 +135,19 @@ type EventFilter struct {
 	Service string
 	SrcIP   string
 	Text    string // substring of the raw document
-	Since   time.Time
-	Until   time.Time
+	// Tag selects events tagged with an ATT&CK technique: T1110 matches
+	// T1110 and its sub-techniques (T1110.001, ...).
+	Tag   string
+	Since time.Time
+	Until time.Time
 	// After is the pagination cursor: return events older than this id
-	// (ids are UUIDv7, so ordering by id is ordering by time).
+	// (ids are UUIDv7, so ordering by id is ordering by time), or newer
+	// than it when Oldest is set.
 	After string
-	Limit int
+	// Oldest lists the oldest events first (a rebuild replays them in
+	// the order they happened).
+	Oldest bool
+	Limit  int
 }
 
 // Attacker aggregates one source IP.
@@ -152,6 +159,54 @@ type Attacker struct {
 	Deckies     []string  `json:"deckies"`
 	Credentials int64     `json:"credentials"`
 	Commands    int64     `json:"commands"`
+	// Intel is the enrichment of the address (geolocation, AS, reverse
+	// DNS); nil until the enricher has looked it up.
+	Intel *AttackerIntel `json:"intel,omitempty"`
+	// Techniques are the ATT&CK techniques the attacker's events were
+	// tagged with, by id.
+	Techniques []TechniqueCount `json:"techniques"`
+}
+
+// AttackerIntel is what operator-supplied databases say about a source
+// address. Empty fields are unknown.
+type AttackerIntel struct {
+	Country     string    `json:"country,omitempty"` // ISO 3166-1 alpha-2
+	CountryName string    `json:"country_name,omitempty"`
+	City        string    `json:"city,omitempty"`
+	ASN         uint32    `json:"asn,omitempty"`
+	ASOrg       string    `json:"as_org,omitempty"`
+	PTR         string    `json:"ptr,omitempty"` // reverse DNS, when enabled
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// TechniqueCount is one ATT&CK technique on an attacker: how many of its
+// events carry it, and when.
+type TechniqueCount struct {
+	ID        string    `json:"id"`
+	Events    int64     `json:"events"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+}
+
+// EventTag is one ATT&CK technique on one event, and the rule that put
+// it there. An event carries a technique once, whatever the number of
+// rules that map to it.
+type EventTag struct {
+	EventID   string    `json:"event_id"`
+	Technique string    `json:"technique"`
+	Rule      string    `json:"rule"`
+	SrcIP     string    `json:"src_ip"`
+	Time      time.Time `json:"ts"`
+}
+
+// AttackerFilter selects attackers. Zero values match everything.
+type AttackerFilter struct {
+	// Tag keeps attackers with a technique (T1110 matches its
+	// sub-techniques too).
+	Tag     string
+	Country string // ISO code, as AttackerIntel.Country
+	ASN     uint32
+	Limit   int
 }
 
 // Credential aggregates one (kind, principal, secret) seen anywhere.
@@ -239,8 +294,27 @@ type Store interface {
 	ListEvents(ctx context.Context, f EventFilter) ([]event.Event, error)
 	CountEvents(ctx context.Context, f EventFilter) (int64, error)
 	DeleteEventsBefore(ctx context.Context, t time.Time) (int64, error)
-	ListAttackers(ctx context.Context, limit int) ([]Attacker, error)
+	// ListAttackers returns the attackers f selects, most recently seen
+	// first.
+	ListAttackers(ctx context.Context, f AttackerFilter) ([]Attacker, error)
 	Attacker(ctx context.Context, ip string) (*Attacker, error)
+	// SetAttackerIntel records the enrichment of ip (an upsert: the
+	// attacker row itself need not exist yet).
+	SetAttackerIntel(ctx context.Context, ip string, in AttackerIntel) error
+	// AddEventTags stores tags idempotently (unique on event id and
+	// technique) and grows the attackers' technique counts by the tags
+	// that were new only; it returns how many were new.
+	AddEventTags(ctx context.Context, tags []EventTag) (int, error)
+	// EventTags returns the tags of the given events, by event id.
+	EventTags(ctx context.Context, ids []string) (map[string][]EventTag, error)
+	// TechniqueCounts counts the tagged events per technique, over the
+	// events with since <= ts < until (zero times leave that side open),
+	// by technique id; the count survives no retention (it reads the
+	// stored tags).
+	TechniqueCounts(ctx context.Context, since, until time.Time) ([]TechniqueCount, error)
+	// ClearEventTags deletes every event tag and every attacker's
+	// technique counts, in one transaction, before a rebuild.
+	ClearEventTags(ctx context.Context) error
 	ListCredentials(ctx context.Context, limit int) ([]Credential, error)
 
 	CreateOutput(ctx context.Context, o *OutputRow) error // fills the times; ErrConflict on a taken name

@@ -185,6 +185,11 @@ var (
 			Why: "the decky runtime writes its spool; the agent ships it"},
 		{Name: "dashboard goes through the API", From: under("internal/web"), To: under("internal/driver", "internal/agent", "internal/decky"),
 			Why: "the dashboard reads the master's API layer, never the hosts"},
+		{Name: "ATT&CK rules are pure", From: under("internal/intel/attack"), OwnCode: true, To: ioPkgs,
+			Why: "tagging is a function of the event and the rules file; the consumer around it does the I/O"},
+		{Name: "intelligence is below the master", From: under("internal/intel"),
+			To:  under("internal/master", "internal/web", "internal/agent", "internal/driver", "internal/decky"),
+			Why: "the intelligence consumers read the bus and write the store; the master wires them"},
 		{Name: "nothing imports cmd", From: func(p string) bool { return strings.HasPrefix(p, module+"/") }, To: under("cmd"),
 			Why: "cmd/decnet is the program, not a library"},
 	}

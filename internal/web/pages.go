@@ -72,7 +72,7 @@ func (s *Server) overview(r *http.Request, _ *api.Principal) (string, any, error
 	if err != nil {
 		return "", nil, err
 	}
-	attackers, err := s.st.ListAttackers(ctx, listCap)
+	attackers, err := s.st.ListAttackers(ctx, store.AttackerFilter{Limit: listCap})
 	if err != nil {
 		return "", nil, err
 	}
@@ -317,7 +317,7 @@ func eventTypes() []string {
 }
 
 func (s *Server) attackers(r *http.Request, _ *api.Principal) (string, any, error) {
-	as, err := s.st.ListAttackers(r.Context(), listCap)
+	as, err := s.st.ListAttackers(r.Context(), store.AttackerFilter{Limit: listCap})
 	if err != nil {
 		return "", nil, err
 	}

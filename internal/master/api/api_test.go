@@ -571,12 +571,15 @@ func TestMetrics(t *testing.T) {
 	e := newEnv(t)
 	e.anon().do("GET", "/events", nil)
 	e.srv.RecordIngest(10, 7)
+	e.srv.RecordTagging(10, 4)
 	rec := httptest.NewRecorder()
 	e.srv.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body := rec.Body.String()
 	for _, want := range []string{
 		`decnet_api_requests_total{code="401",method="GET",route="/events"} 1`,
 		`decnet_ingest_events_stored_total 7`,
+		`decnet_intel_tagger_events_total 10`,
+		`decnet_intel_tags_stored_total 4`,
 		`decnet_api_request_duration_seconds_bucket`,
 	} {
 		if !strings.Contains(body, want) {

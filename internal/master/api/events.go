@@ -22,6 +22,25 @@ var eventParams = []string{"type", "decky", "service", "src_ip", "q", "since", "
 
 var typeRE = regexp.MustCompile(`^[a-z0-9_-]+(\.[a-z0-9_-]+)*$`)
 
+// techniqueRE is an ATT&CK technique or sub-technique id.
+var techniqueRE = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
+
+// parseTag reads the tag parameter: an ATT&CK technique id.
+func parseTag(q url.Values) (string, error) {
+	v := q.Get("tag")
+	if v != "" && !techniqueRE.MatchString(v) {
+		return "", fmt.Errorf("%w: tag %q is not an ATT&CK technique id such as T1110 or T1110.001", ErrInvalid, v)
+	}
+	return v, nil
+}
+
+// TaggedEvent is an event as /events lists it: the stored document and
+// the ATT&CK techniques the tagger put on it.
+type TaggedEvent struct {
+	event.Event
+	Tags []string `json:"tags,omitempty"`
+}
+
 // parseEventFilter reads the filter parameters, refusing unknown ones
 // (but those in extra) so that a typo is not silently ignored.
 func parseEventFilter(q url.Values, extra ...string) (store.EventFilter, error) {
@@ -89,11 +108,17 @@ func parseEventFilter(q url.Values, extra ...string) (store.EventFilter, error) 
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
 		return f, fmt.Errorf("%w: since must be before until", ErrInvalid)
 	}
+	if slices.Contains(extra, "tag") {
+		var err error
+		if f.Tag, err = parseTag(q); err != nil {
+			return f, err
+		}
+	}
 	return f, nil
 }
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, _ *Principal) {
-	f, err := parseEventFilter(r.URL.Query(), "limit", "cursor")
+	f, err := parseEventFilter(r.URL.Query(), "tag", "limit", "cursor")
 	if err != nil {
 		WriteError(w, err)
 		return
@@ -117,11 +142,27 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, _ *Principal
 		WriteError(w, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, pageOf(es, p.Limit, func(e event.Event) string { return "e:" + e.ID }))
+	ids := make([]string, len(es))
+	for i := range es {
+		ids[i] = es[i].ID
+	}
+	tags, err := s.st.EventTags(r.Context(), ids)
+	if err != nil {
+		WriteError(w, err)
+		return
+	}
+	tagged := make([]TaggedEvent, len(es))
+	for i := range es {
+		tagged[i].Event = es[i]
+		for _, g := range tags[es[i].ID] {
+			tagged[i].Tags = append(tagged[i].Tags, g.Technique)
+		}
+	}
+	WriteJSON(w, http.StatusOK, pageOf(tagged, p.Limit, func(e TaggedEvent) string { return "e:" + e.ID }))
 }
 
 func (s *Server) countEvents(w http.ResponseWriter, r *http.Request, _ *Principal) {
-	f, err := parseEventFilter(r.URL.Query())
+	f, err := parseEventFilter(r.URL.Query(), "tag")
 	if err != nil {
 		WriteError(w, err)
 		return
@@ -171,16 +212,49 @@ func offsetPage[T any](r *http.Request, list func(limit int) ([]T, error)) (List
 }
 
 func (s *Server) listAttackers(w http.ResponseWriter, r *http.Request, _ *Principal) {
-	if err := onlyParams(r, "limit", "cursor"); err != nil {
+	if err := onlyParams(r, "tag", "country", "asn", "limit", "cursor"); err != nil {
 		WriteError(w, err)
 		return
 	}
-	l, err := offsetPage(r, func(n int) ([]store.Attacker, error) { return s.st.ListAttackers(r.Context(), n) })
+	f, err := parseAttackerFilter(r.URL.Query())
+	if err != nil {
+		WriteError(w, err)
+		return
+	}
+	l, err := offsetPage(r, func(n int) ([]store.Attacker, error) {
+		f.Limit = n
+		return s.st.ListAttackers(r.Context(), f)
+	})
 	if err != nil {
 		WriteError(w, err)
 		return
 	}
 	WriteJSON(w, http.StatusOK, l)
+}
+
+var countryRE = regexp.MustCompile(`^[A-Z]{2}$`)
+
+// parseAttackerFilter reads the attacker filter parameters.
+func parseAttackerFilter(q url.Values) (store.AttackerFilter, error) {
+	var f store.AttackerFilter
+	var err error
+	if f.Tag, err = parseTag(q); err != nil {
+		return f, err
+	}
+	if v := q.Get("country"); v != "" {
+		if v = strings.ToUpper(v); !countryRE.MatchString(v) {
+			return f, fmt.Errorf("%w: country %q is not an ISO 3166-1 alpha-2 code such as FR", ErrInvalid, q.Get("country"))
+		}
+		f.Country = v
+	}
+	if v := q.Get("asn"); v != "" {
+		n, err := strconv.ParseUint(strings.TrimPrefix(strings.ToUpper(v), "AS"), 10, 32)
+		if err != nil || n == 0 {
+			return f, fmt.Errorf("%w: asn %q is not an AS number such as 64500 or AS64500", ErrInvalid, v)
+		}
+		f.ASN = uint32(n)
+	}
+	return f, nil
 }
 
 func (s *Server) getAttacker(w http.ResponseWriter, r *http.Request, _ *Principal) {

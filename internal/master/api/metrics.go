@@ -25,6 +25,9 @@ type metrics struct {
 	ingestRecv    prometheus.Counter
 	ingestStored  prometheus.Counter
 	ingestLast    prometheus.Gauge
+	tagEvents     prometheus.Counter
+	tagStored     prometheus.Counter
+	tagLast       prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -64,9 +67,18 @@ func newMetrics() *metrics {
 		ingestLast: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "decnet_ingest_last_batch_timestamp_seconds", Help: "When the DB ingester last stored a batch.",
 		}),
+		tagEvents: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "decnet_intel_tagger_events_total", Help: "Events the ATT&CK tagger handled (redeliveries included).",
+		}),
+		tagStored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "decnet_intel_tags_stored_total", Help: "ATT&CK tags the tagger stored for the first time.",
+		}),
+		tagLast: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "decnet_intel_tagger_last_batch_timestamp_seconds", Help: "When the ATT&CK tagger last handled a batch.",
+		}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.streams, m.liveEvents, m.liveDropped, m.liveLast,
-		m.loginFailures, m.loginLimited, m.ingestRecv, m.ingestStored, m.ingestLast,
+		m.loginFailures, m.loginLimited, m.ingestRecv, m.ingestStored, m.ingestLast, m.tagEvents, m.tagStored, m.tagLast,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -88,4 +100,14 @@ func (s *Server) RecordIngest(received, stored int) {
 	s.metrics.ingestRecv.Add(float64(received))
 	s.metrics.ingestStored.Add(float64(stored))
 	s.metrics.ingestLast.Set(float64(s.now().UnixMilli()) / 1000)
+}
+
+// RecordTagging counts one batch of the ATT&CK tagger: events handled,
+// tags stored for the first time. The tagger calls it after each batch;
+// the gap between decnet_ingest_events_received_total and
+// decnet_intel_tagger_events_total is the tagger's lag.
+func (s *Server) RecordTagging(events, tags int) {
+	s.metrics.tagEvents.Add(float64(events))
+	s.metrics.tagStored.Add(float64(tags))
+	s.metrics.tagLast.Set(float64(s.now().UnixMilli()) / 1000)
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/decnet/decnet/internal/store"
 )
@@ -26,10 +27,10 @@ func (s *Server) builtin() []*route {
 		{Route: Route{Method: http.MethodPost, Pattern: "/users/{id}/password", Summary: "Reset a user's password", Role: store.Admin, Mutating: true, Handler: s.resetPassword}},
 		{Route: Route{Method: http.MethodGet, Pattern: "/audit", Summary: "The audit log, newest first", Role: store.Admin, Handler: s.listAudit}, query: page},
 
-		{Route: Route{Method: http.MethodGet, Pattern: "/events", Summary: "List events, newest first", Role: store.Viewer, Handler: s.listEvents}, query: append(filters, page...)},
-		{Route: Route{Method: http.MethodGet, Pattern: "/events/count", Summary: "Count events", Role: store.Viewer, Handler: s.countEvents}, query: filters},
+		{Route: Route{Method: http.MethodGet, Pattern: "/events", Summary: "List events, newest first, with their ATT&CK tags", Role: store.Viewer, Handler: s.listEvents}, query: slices.Concat(filters, []string{"tag"}, page)},
+		{Route: Route{Method: http.MethodGet, Pattern: "/events/count", Summary: "Count events", Role: store.Viewer, Handler: s.countEvents}, query: slices.Concat(filters, []string{"tag"})},
 		{Route: Route{Method: http.MethodGet, Pattern: "/events/stream", Summary: "Live events (Server-Sent Events)", Role: store.Viewer, Handler: s.stream}, query: filters},
-		{Route: Route{Method: http.MethodGet, Pattern: "/attackers", Summary: "List attackers, most recently seen first", Role: store.Viewer, Handler: s.listAttackers}, query: page},
+		{Route: Route{Method: http.MethodGet, Pattern: "/attackers", Summary: "List attackers, most recently seen first (?tag, ?country, ?asn)", Role: store.Viewer, Handler: s.listAttackers}, query: slices.Concat([]string{"tag", "country", "asn"}, page)},
 		{Route: Route{Method: http.MethodGet, Pattern: "/attackers/{ip}", Summary: "One attacker", Role: store.Viewer, Handler: s.getAttacker}},
 		{Route: Route{Method: http.MethodGet, Pattern: "/credentials", Summary: "List captured credentials, most recently seen first", Role: store.Viewer, Handler: s.listCredentials}, query: page},
 

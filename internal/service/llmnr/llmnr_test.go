@@ -5,10 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,28 +21,8 @@ import (
 // The LAN is the loopback of a network namespace of the test's own, with
 // multicast on, so the queries really go to 224.0.0.252 and 224.0.0.251.
 func TestPoisonerReported(t *testing.T) {
-	if os.Getenv("DECNET_LLMNR_NETNS") == "1" {
+	if testenv.InMulticastNetns(t) {
 		poisonerInNamespace(t)
-		return
-	}
-	testenv.RequireRoot(t)
-	ip := testenv.RequireTool(t, "ip")
-	ns := "decnet-llmnr-" + testenv.RunID()
-	if out, err := exec.Command(ip, "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command(ip, "netns", "del", ns).Run() })
-	for _, args := range [][]string{{"link", "set", "lo", "up"}, {"link", "set", "lo", "multicast", "on"}, {"route", "add", "224.0.0.0/4", "dev", "lo"}} {
-		if out, err := exec.Command(ip, append([]string{"netns", "exec", ns, ip}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %v: %v %s", args, err, out)
-		}
-	}
-	cmd := exec.Command(ip, "netns", "exec", ns, os.Args[0], "-test.run=^TestPoisonerReported$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), "DECNET_LLMNR_NETNS=1")
-	out, err := cmd.CombinedOutput()
-	t.Logf("in the namespace:\n%s", out)
-	if err != nil {
-		t.Fatalf("the test in the namespace failed: %v", err)
 	}
 }
 
@@ -53,45 +30,13 @@ func poisonerInNamespace(t *testing.T) {
 	// The poisoner, as Responder answers: every LLMNR name is at its
 	// address, with a TTL of 30 s, and its HTTP server asks for NTLM.
 	poisoner := netip.MustParseAddr("127.0.0.66")
-	// Bound to the group's own address, so the decky's unicast port is
-	// not taken, and joined to it on lo.
-	// (By hand: Go binds a multicast listener to the wildcard address.)
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.SetsockoptIPMreq(fd, syscall.IPPROTO_IP, syscall.IP_ADD_MEMBERSHIP,
-		&syscall.IPMreq{Multiaddr: [4]byte{224, 0, 0, 252}, Interface: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatalf("join the LLMNR group: %v", err)
-	}
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Port: 5355, Addr: [4]byte{224, 0, 0, 252}}); err != nil {
-		t.Fatalf("bind the LLMNR group: %v", err)
-	}
-	f := os.NewFile(uintptr(fd), "llmnr-group")
-	pc, err := net.FilePacketConn(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mc := pc.(*net.UDPConn)
-	defer mc.Close()
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := mc.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			name, _, ok := question(buf[:n])
-			if !ok || name == "" {
-				continue
-			}
-			resp := reply(buf[:n], poisoner, 30, false)
-			out, _ := net.DialUDP("udp4", &net.UDPAddr{IP: poisoner.AsSlice()}, from)
-			out.Write(resp)
-			out.Close()
+	testenv.AnswerGroup(t, [4]byte{224, 0, 0, 252}, 5355, poisoner, func(q []byte) ([]byte, bool) {
+		name, _, ok := question(q)
+		if !ok || name == "" {
+			return nil, false
 		}
-	}()
+		return reply(q, poisoner, 30, false), true
+	})
 	got := make(chan *ntlm.Auth, 1)
 	kali, _ := persona.LookupDistro("debian")
 	srv := &ntlm.Server{ID: persona.NewIdentity("poisoner", "kali").Windows(kali, "KALI", time.Now())}

@@ -143,7 +143,7 @@ func addAggregates(ctx context.Context, tx pgx.Tx, fresh []event.Event) error {
 func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]event.Event, error) {
 	where, args := query.Where(f, dialect)
 	args = append(args, query.Limit(f.Limit))
-	rows, err := s.pool.Query(ctx, `SELECT doc FROM events`+where+` ORDER BY id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+	rows, err := s.pool.Query(ctx, `SELECT doc FROM events`+where+query.Order(f)+` LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, wrap("list events", err)
 	}
@@ -187,49 +187,19 @@ func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int64, err
 		}
 		total += tag.RowsAffected()
 		if tag.RowsAffected() < deleteChunk {
+			break
+		}
+	}
+	for {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM event_tags WHERE (event_id, technique) IN
+			(SELECT event_id, technique FROM event_tags WHERE ts < $1 LIMIT $2)`, ts(t), deleteChunk)
+		if err != nil {
+			return total, wrap("delete event tags", err)
+		}
+		if tag.RowsAffected() < deleteChunk {
 			return total, nil
 		}
 	}
-}
-
-const attackerSelect = `SELECT ip, first_seen, last_seen, events, credentials, commands,
-	ARRAY(SELECT decky FROM attacker_deckies d WHERE d.ip = a.ip ORDER BY decky COLLATE "C")
-	FROM attackers a`
-
-func scanAttacker(row pgx.Row) (*store.Attacker, error) {
-	var a store.Attacker
-	if err := row.Scan(&a.IP, &a.FirstSeen, &a.LastSeen, &a.Events, &a.Credentials, &a.Commands, &a.Deckies); err != nil {
-		return nil, err
-	}
-	a.FirstSeen, a.LastSeen = a.FirstSeen.UTC(), a.LastSeen.UTC()
-	if a.Deckies == nil {
-		a.Deckies = []string{}
-	}
-	return &a, nil
-}
-
-// ListAttackers implements store.Store: most recently seen first.
-func (s *Store) ListAttackers(ctx context.Context, limit int) ([]store.Attacker, error) {
-	rows, err := s.pool.Query(ctx, attackerSelect+` ORDER BY last_seen DESC, ip COLLATE "C" LIMIT $1`, query.Limit(limit))
-	if err != nil {
-		return nil, wrap("list attackers", err)
-	}
-	defer rows.Close()
-	out := []store.Attacker{}
-	for rows.Next() {
-		a, err := scanAttacker(rows)
-		if err != nil {
-			return nil, wrap("list attackers", err)
-		}
-		out = append(out, *a)
-	}
-	return out, wrap("list attackers", rows.Err())
-}
-
-// Attacker implements store.Store.
-func (s *Store) Attacker(ctx context.Context, ip string) (*store.Attacker, error) {
-	a, err := scanAttacker(s.pool.QueryRow(ctx, attackerSelect+` WHERE ip = $1`, ip))
-	return a, wrap("attacker "+ip, notFound(err))
 }
 
 // ListCredentials implements store.Store: most recently seen first.

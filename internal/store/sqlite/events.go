@@ -121,7 +121,7 @@ func (s *Store) addAggregates(ctx context.Context, tx *sql.Tx, fresh []event.Eve
 // query.Where for the filter.
 func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]event.Event, error) {
 	where, args := query.Where(f, dialect)
-	rows, err := s.r.QueryContext(ctx, `SELECT doc FROM events`+where+` ORDER BY id DESC LIMIT ?`,
+	rows, err := s.r.QueryContext(ctx, `SELECT doc FROM events`+where+query.Order(f)+` LIMIT ?`,
 		append(args, query.Limit(f.Limit))...)
 	if err != nil {
 		return nil, wrap("list events", err)
@@ -167,51 +167,19 @@ func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int64, err
 		}
 		total += n
 		if n < deleteChunk {
+			break
+		}
+	}
+	for {
+		n, err := affected(s.w.ExecContext(ctx, `DELETE FROM event_tags WHERE (event_id, technique) IN
+			(SELECT event_id, technique FROM event_tags WHERE ts < ? LIMIT ?)`, micro(t), deleteChunk))
+		if err != nil {
+			return total, wrap("delete event tags", err)
+		}
+		if n < deleteChunk {
 			return total, nil
 		}
 	}
-}
-
-const attackerSelect = `SELECT ip, first_seen, last_seen, events, credentials, commands,
-	(SELECT json_group_array(decky) FROM (SELECT decky FROM attacker_deckies d WHERE d.ip = a.ip ORDER BY decky))
-	FROM attackers a`
-
-func scanAttacker(row interface{ Scan(...any) error }) (*store.Attacker, error) {
-	var a store.Attacker
-	var first, last int64
-	var deckies string
-	if err := row.Scan(&a.IP, &first, &last, &a.Events, &a.Credentials, &a.Commands, &deckies); err != nil {
-		return nil, err
-	}
-	a.FirstSeen, a.LastSeen = fromMicro(first), fromMicro(last)
-	if err := json.Unmarshal([]byte(deckies), &a.Deckies); err != nil {
-		return nil, err
-	}
-	return &a, nil
-}
-
-// ListAttackers implements store.Store: most recently seen first.
-func (s *Store) ListAttackers(ctx context.Context, limit int) ([]store.Attacker, error) {
-	rows, err := s.r.QueryContext(ctx, attackerSelect+` ORDER BY last_seen DESC, ip LIMIT ?`, query.Limit(limit))
-	if err != nil {
-		return nil, wrap("list attackers", err)
-	}
-	defer rows.Close()
-	out := []store.Attacker{}
-	for rows.Next() {
-		a, err := scanAttacker(rows)
-		if err != nil {
-			return nil, wrap("list attackers", err)
-		}
-		out = append(out, *a)
-	}
-	return out, wrap("list attackers", rows.Err())
-}
-
-// Attacker implements store.Store.
-func (s *Store) Attacker(ctx context.Context, ip string) (*store.Attacker, error) {
-	a, err := scanAttacker(s.r.QueryRowContext(ctx, attackerSelect+` WHERE ip = ?`, ip))
-	return a, wrap("attacker "+ip, notFound(err))
 }
 
 // ListCredentials implements store.Store: most recently seen first.

@@ -70,7 +70,7 @@ func insert(t *testing.T, s store.Store, events []event.Event, want int) {
 // snapshot is every aggregate, for before/after comparisons.
 func snapshot(t *testing.T, s store.Store) string {
 	t.Helper()
-	a, err := s.ListAttackers(ctx(t), 1000)
+	a, err := s.ListAttackers(ctx(t), store.AttackerFilter{Limit: 1000})
 	must(t, err)
 	c, err := s.ListCredentials(ctx(t), 1000)
 	must(t, err)
@@ -206,9 +206,9 @@ func testAggregates(t *testing.T, open Opener) {
 		want store.Attacker
 	}{
 		{ip1, store.Attacker{IP: ip1, FirstSeen: base.Add(5 * time.Second), LastSeen: base.Add(60 * time.Second),
-			Events: 6, Deckies: []string{"db", "files", "web"}, Credentials: 2, Commands: 2}},
+			Events: 6, Deckies: []string{"db", "files", "web"}, Credentials: 2, Commands: 2, Techniques: []store.TechniqueCount{}}},
 		{ip2, store.Attacker{IP: ip2, FirstSeen: base.Add(30 * time.Second), LastSeen: base.Add(90 * time.Second),
-			Events: 3, Deckies: []string{"db", "files", "web"}, Credentials: 3, Commands: 0}},
+			Events: 3, Deckies: []string{"db", "files", "web"}, Credentials: 3, Commands: 0, Techniques: []store.TechniqueCount{}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.ip, func(t *testing.T) {
@@ -222,12 +222,12 @@ func testAggregates(t *testing.T, open Opener) {
 	_, err := s.Attacker(c, "192.0.2.99")
 	wantErr(t, err, store.ErrNotFound, "Attacker(unknown)")
 
-	list, err := s.ListAttackers(c, 0)
+	list, err := s.ListAttackers(c, store.AttackerFilter{})
 	must(t, err)
 	if len(list) != 2 || list[0].IP != ip2 || list[1].IP != ip1 {
 		t.Fatalf("ListAttackers (most recent first) = %+v", list)
 	}
-	if list, _ = s.ListAttackers(c, 1); len(list) != 1 {
+	if list, _ = s.ListAttackers(c, store.AttackerFilter{Limit: 1}); len(list) != 1 {
 		t.Fatalf("ListAttackers(1) returned %d", len(list))
 	}
 

@@ -54,6 +54,8 @@ func Run(t *testing.T, open Opener) {
 		{"Retention", testRetention},
 		{"Reopen", testReopen},
 		{"Outputs", testOutputs},
+		{"Intel", testIntel},
+		{"EventTags", testEventTags},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

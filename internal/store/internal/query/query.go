@@ -64,6 +64,10 @@ func Where(f store.EventFilter, d Dialect) (string, []any) {
 	if f.Text != "" {
 		conds = append(conds, fmt.Sprintf(`doc %s %s ESCAPE '\'`, d.Like, arg(LikePattern(f.Text))))
 	}
+	if f.Tag != "" {
+		conds = append(conds, "EXISTS (SELECT 1 FROM event_tags g WHERE g.event_id = events.id AND "+
+			techniqueCond("g.technique", f.Tag, arg)+")")
+	}
 	if !f.Since.IsZero() {
 		conds = append(conds, "ts >= "+arg(d.Time(f.Since)))
 	}
@@ -71,13 +75,20 @@ func Where(f store.EventFilter, d Dialect) (string, []any) {
 		conds = append(conds, "ts < "+arg(d.Time(f.Until)))
 	}
 	if f.After != "" {
-		conds = append(conds, "id < "+arg(f.After))
+		op := "id < "
+		if f.Oldest {
+			op = "id > "
+		}
+		conds = append(conds, op+arg(f.After))
 	}
 	if len(conds) == 0 {
 		return "", nil
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
+
+// likeEscaper escapes LIKE's wildcards and its escape character '\'.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // LikePattern returns a LIKE pattern (escape character '\') matching
 // documents that contain text as it is written inside a JSON string.
@@ -88,6 +99,54 @@ func LikePattern(text string) string {
 	_ = enc.Encode(text) // a string always encodes
 	s := strings.TrimSuffix(b.String(), "\n")
 	s = s[1 : len(s)-1] // the quotes
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(s) + "%"
+	return "%" + likeEscaper.Replace(s) + "%"
+}
+
+// techniqueCond matches col against an ATT&CK technique id and its
+// sub-techniques: T1110 matches T1110 and T1110.001, T1110.001 only
+// itself.
+func techniqueCond(col, tag string, arg func(any) string) string {
+	return "(" + col + " = " + arg(tag) + " OR " + col + " LIKE " + arg(TechniquePrefix(tag)) + ` ESCAPE '\')`
+}
+
+// TechniquePrefix is the LIKE pattern of tag's sub-techniques. Technique
+// ids hold no LIKE wildcard (the API validates them), but '_' and '%'
+// are escaped anyway.
+func TechniquePrefix(tag string) string {
+	return likeEscaper.Replace(tag) + ".%"
+}
+
+// AttackerWhere returns the WHERE clause (empty, or starting with
+// " WHERE ") that selects f over "attackers a" left-joined with
+// "attacker_intel i", and its arguments.
+func AttackerWhere(f store.AttackerFilter, d Dialect) (string, []any) {
+	var conds []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return d.Placeholder(len(args))
+	}
+	if f.Tag != "" {
+		conds = append(conds, "EXISTS (SELECT 1 FROM attacker_techniques t WHERE t.ip = a.ip AND "+
+			techniqueCond("t.technique", f.Tag, arg)+")")
+	}
+	if f.Country != "" {
+		conds = append(conds, "i.country = "+arg(f.Country))
+	}
+	if f.ASN != 0 {
+		conds = append(conds, "i.asn = "+arg(int64(f.ASN)))
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// Order is the ORDER BY of an event list: newest first, or oldest first
+// when f.Oldest is set.
+func Order(f store.EventFilter) string {
+	if f.Oldest {
+		return " ORDER BY id ASC"
+	}
+	return " ORDER BY id DESC"
 }

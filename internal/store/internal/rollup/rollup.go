@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/store"
 )
 
 // Attacker is what a batch adds to one source IP's aggregate.
@@ -161,4 +162,47 @@ func maxT(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// Technique is what a batch of new event tags adds to one attacker's
+// count of one ATT&CK technique.
+type Technique struct {
+	IP, Technique string
+	Events        int64
+	First, Last   time.Time
+}
+
+// Techniques sums new tags per (source IP, technique), sorted by that key;
+// tags without a source address count for no attacker.
+func Techniques(tags []store.EventTag) []Technique {
+	by := map[[2]string]*Technique{}
+	for _, g := range tags {
+		if g.SrcIP == "" {
+			continue
+		}
+		k := [2]string{g.SrcIP, g.Technique}
+		t := by[k]
+		if t == nil {
+			t = &Technique{IP: g.SrcIP, Technique: g.Technique, First: g.Time, Last: g.Time}
+			by[k] = t
+		}
+		t.Events++
+		if g.Time.Before(t.First) {
+			t.First = g.Time
+		}
+		if g.Time.After(t.Last) {
+			t.Last = g.Time
+		}
+	}
+	out := make([]Technique, 0, len(by))
+	for _, t := range by {
+		out = append(out, *t)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].IP != out[j].IP {
+			return out[i].IP < out[j].IP
+		}
+		return out[i].Technique < out[j].Technique
+	})
+	return out
 }

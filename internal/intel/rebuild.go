@@ -1,0 +1,71 @@
+package intel
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/store"
+)
+
+// RebuildStore is what a rebuild reads and clears.
+type RebuildStore interface {
+	ListEvents(ctx context.Context, f store.EventFilter) ([]event.Event, error)
+	ClearEventTags(ctx context.Context) error
+}
+
+// RebuildOptions say what a rebuild redoes.
+type RebuildOptions struct {
+	// Tagger, when set, tags every stored event again. Give it a fresh
+	// engine, so that windowed rules see the events from the start.
+	Tagger *Tagger
+	// Reset clears every tag and technique count first, so the result is
+	// exactly what the rules in force make of the stored events (tags of
+	// rules since removed go).
+	Reset bool
+	// Enricher, when set, enriches every stored source address again
+	// with the databases as they are now.
+	Enricher *Enricher
+	// Progress, when set, learns the events done so far after each page.
+	Progress func(done int)
+}
+
+// rebuildPage is the page size of a rebuild.
+const rebuildPage = 500
+
+// Rebuild replays the stored events, oldest first, through the tagger and
+// the enricher, as their consumers handled them when they arrived; it
+// returns the number of events replayed. It is safe while the master
+// runs: storage is idempotent, and the live consumers keep going.
+func Rebuild(ctx context.Context, st RebuildStore, o RebuildOptions) (int, error) {
+	if o.Reset && o.Tagger != nil {
+		if err := st.ClearEventTags(ctx); err != nil {
+			return 0, err
+		}
+	}
+	done, after := 0, ""
+	for {
+		page, err := st.ListEvents(ctx, store.EventFilter{Oldest: true, After: after, Limit: rebuildPage})
+		if err != nil {
+			return done, fmt.Errorf("rebuild: %w", err)
+		}
+		if len(page) == 0 {
+			return done, nil
+		}
+		if o.Tagger != nil {
+			if err := o.Tagger.Handle(ctx, page); err != nil {
+				return done, fmt.Errorf("rebuild: tag: %w", err)
+			}
+		}
+		if o.Enricher != nil {
+			if err := o.Enricher.Handle(ctx, page); err != nil {
+				return done, fmt.Errorf("rebuild: enrich: %w", err)
+			}
+		}
+		done += len(page)
+		after = page[len(page)-1].ID
+		if o.Progress != nil {
+			o.Progress(done)
+		}
+	}
+}

@@ -1,0 +1,210 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/decnet/decnet/internal/store"
+	"github.com/decnet/decnet/internal/store/internal/query"
+	"github.com/decnet/decnet/internal/store/internal/rollup"
+)
+
+// SetAttackerIntel implements store.Store.
+func (s *Store) SetAttackerIntel(ctx context.Context, ip string, in store.AttackerIntel) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO attacker_intel (ip, country, country_name, city, asn, as_org, ptr, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ip) DO UPDATE SET
+			country = excluded.country, country_name = excluded.country_name, city = excluded.city,
+			asn = excluded.asn, as_org = excluded.as_org, ptr = excluded.ptr, updated_at = excluded.updated_at`,
+		ip, in.Country, in.CountryName, in.City, int64(in.ASN), in.ASOrg, in.PTR, micro(in.UpdatedAt))
+	return wrap("set attacker intel", err)
+}
+
+// AddEventTags implements store.Store: in one transaction each tag is
+// inserted unless its (event, technique) is stored, and the attackers'
+// technique counts grow by the new ones only.
+func (s *Store) AddEventTags(ctx context.Context, tags []store.EventTag) (int, error) {
+	if len(tags) == 0 {
+		return 0, nil
+	}
+	var inserted int
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		inserted = 0
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO event_tags (event_id, technique, rule_id, src_ip, ts)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		var fresh []store.EventTag
+		for _, g := range tags {
+			n, err := affected(ins.ExecContext(ctx, g.EventID, g.Technique, g.Rule, g.SrcIP, micro(g.Time)))
+			if err != nil {
+				return fmt.Errorf("tag %s %s: %w", g.EventID, g.Technique, err)
+			}
+			if n == 1 {
+				fresh = append(fresh, g)
+			}
+		}
+		inserted = len(fresh)
+		up, err := tx.PrepareContext(ctx, `INSERT INTO attacker_techniques (ip, technique, events, first_seen, last_seen)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (ip, technique) DO UPDATE SET events = events + excluded.events,
+				first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`)
+		if err != nil {
+			return err
+		}
+		defer up.Close()
+		for _, c := range rollup.Techniques(fresh) {
+			if _, err := up.ExecContext(ctx, c.IP, c.Technique, c.Events, micro(c.First), micro(c.Last)); err != nil {
+				return fmt.Errorf("attacker %s: %w", c.IP, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, wrap("add event tags", err)
+	}
+	return inserted, nil
+}
+
+// EventTags implements store.Store.
+func (s *Store) EventTags(ctx context.Context, ids []string) (map[string][]store.EventTag, error) {
+	out := map[string][]store.EventTag{}
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := s.r.QueryContext(ctx, `SELECT event_id, technique, rule_id, src_ip, ts FROM event_tags
+			WHERE event_id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`) ORDER BY event_id, technique`, args...)
+		if err != nil {
+			return nil, wrap("event tags", err)
+		}
+		for rows.Next() {
+			var g store.EventTag
+			var ts int64
+			if err := rows.Scan(&g.EventID, &g.Technique, &g.Rule, &g.SrcIP, &ts); err != nil {
+				rows.Close()
+				return nil, wrap("event tags", err)
+			}
+			g.Time = fromMicro(ts)
+			out[g.EventID] = append(out[g.EventID], g)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, wrap("event tags", err)
+		}
+	}
+	return out, nil
+}
+
+// TechniqueCounts implements store.Store.
+func (s *Store) TechniqueCounts(ctx context.Context, since, until time.Time) ([]store.TechniqueCount, error) {
+	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+	if !since.IsZero() {
+		lo = micro(since)
+	}
+	if !until.IsZero() {
+		hi = micro(until)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT technique, count(*), min(ts), max(ts) FROM event_tags
+		WHERE ts >= ? AND ts < ? GROUP BY technique ORDER BY technique`, lo, hi)
+	if err != nil {
+		return nil, wrap("technique counts", err)
+	}
+	defer rows.Close()
+	out := []store.TechniqueCount{}
+	for rows.Next() {
+		var c store.TechniqueCount
+		var first, last int64
+		if err := rows.Scan(&c.ID, &c.Events, &first, &last); err != nil {
+			return nil, wrap("technique counts", err)
+		}
+		c.FirstSeen, c.LastSeen = fromMicro(first), fromMicro(last)
+		out = append(out, c)
+	}
+	return out, wrap("technique counts", rows.Err())
+}
+
+// ClearEventTags implements store.Store.
+func (s *Store) ClearEventTags(ctx context.Context) error {
+	return wrap("clear event tags", s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM event_tags`); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM attacker_techniques`)
+		return err
+	}))
+}
+
+const attackerSelect = `SELECT a.ip, a.first_seen, a.last_seen, a.events, a.credentials, a.commands,
+	(SELECT json_group_array(decky) FROM (SELECT decky FROM attacker_deckies d WHERE d.ip = a.ip ORDER BY decky)),
+	(SELECT json_group_array(json_object('id', technique, 'events', events, 'first', first_seen, 'last', last_seen))
+		FROM (SELECT * FROM attacker_techniques t WHERE t.ip = a.ip ORDER BY technique)),
+	i.country, i.country_name, i.city, i.asn, i.as_org, i.ptr, i.updated_at
+	FROM attackers a LEFT JOIN attacker_intel i ON i.ip = a.ip`
+
+func scanAttacker(row interface{ Scan(...any) error }) (*store.Attacker, error) {
+	var a store.Attacker
+	var first, last int64
+	var deckies, techniques string
+	var country, countryName, city, asOrg, ptr sql.NullString
+	var asn, updated sql.NullInt64
+	if err := row.Scan(&a.IP, &first, &last, &a.Events, &a.Credentials, &a.Commands, &deckies, &techniques,
+		&country, &countryName, &city, &asn, &asOrg, &ptr, &updated); err != nil {
+		return nil, err
+	}
+	a.FirstSeen, a.LastSeen = fromMicro(first), fromMicro(last)
+	if err := json.Unmarshal([]byte(deckies), &a.Deckies); err != nil {
+		return nil, err
+	}
+	var ts []struct {
+		ID                  string
+		Events, First, Last int64
+	}
+	if err := json.Unmarshal([]byte(techniques), &ts); err != nil {
+		return nil, err
+	}
+	a.Techniques = make([]store.TechniqueCount, len(ts))
+	for i, t := range ts {
+		a.Techniques[i] = store.TechniqueCount{ID: t.ID, Events: t.Events, FirstSeen: fromMicro(t.First), LastSeen: fromMicro(t.Last)}
+	}
+	if updated.Valid {
+		a.Intel = &store.AttackerIntel{Country: country.String, CountryName: countryName.String, City: city.String,
+			ASN: uint32(asn.Int64), ASOrg: asOrg.String, PTR: ptr.String, UpdatedAt: fromMicro(updated.Int64)}
+	}
+	return &a, nil
+}
+
+// ListAttackers implements store.Store: most recently seen first.
+func (s *Store) ListAttackers(ctx context.Context, f store.AttackerFilter) ([]store.Attacker, error) {
+	where, args := query.AttackerWhere(f, dialect)
+	rows, err := s.r.QueryContext(ctx, attackerSelect+where+` ORDER BY a.last_seen DESC, a.ip LIMIT ?`,
+		append(args, query.Limit(f.Limit))...)
+	if err != nil {
+		return nil, wrap("list attackers", err)
+	}
+	defer rows.Close()
+	out := []store.Attacker{}
+	for rows.Next() {
+		a, err := scanAttacker(rows)
+		if err != nil {
+			return nil, wrap("list attackers", err)
+		}
+		out = append(out, *a)
+	}
+	return out, wrap("list attackers", rows.Err())
+}
+
+// Attacker implements store.Store.
+func (s *Store) Attacker(ctx context.Context, ip string) (*store.Attacker, error) {
+	a, err := scanAttacker(s.r.QueryRowContext(ctx, attackerSelect+` WHERE a.ip = ?`, ip))
+	return a, wrap("attacker "+ip, notFound(err))
+}
