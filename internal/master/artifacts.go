@@ -165,7 +165,7 @@ func (a *Authority) artifactHandler(w http.ResponseWriter, r *http.Request) {
 func (m *Master) artifactRoutes() []api.Route {
 	return []api.Route{{Method: http.MethodGet, Pattern: "/artifacts/{sha}",
 		Summary: "Download a quarantined blob (uploaded file, session transcript, request body) by its SHA-256",
-		Role:    store.Admin, Audit: true, Handler: m.getArtifact}}
+		Role:    store.Admin, Audit: true, Handler: m.getArtifact, Produces: "application/octet-stream"}}
 }
 
 func (m *Master) getArtifact(w http.ResponseWriter, r *http.Request, _ *api.Principal) {

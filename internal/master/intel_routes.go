@@ -16,9 +16,9 @@ import (
 func (m *Master) intelRoutes() []api.Route {
 	v := store.Viewer
 	return []api.Route{
-		{Method: http.MethodGet, Pattern: "/attackers/{ip}/attack-layer", Summary: "An attacker's ATT&CK techniques as an ATT&CK Navigator layer (format 4.5)", Role: v, Do: m.attackerLayer},
-		{Method: http.MethodGet, Pattern: "/attack-layer", Summary: "The ATT&CK techniques of every attacker in a time range (?since, ?until: RFC 3339) as an ATT&CK Navigator layer (format 4.5)", Role: v, Do: m.fleetLayer},
-		{Method: http.MethodGet, Pattern: "/attack/rules", Summary: "The ATT&CK tagging rules: version, ATT&CK release, techniques and rules", Role: v, Do: m.attackRules},
+		{Method: http.MethodGet, Pattern: "/attackers/{ip}/attack-layer", Summary: "An attacker's ATT&CK techniques as an ATT&CK Navigator layer (format 4.5)", Role: v, Do: m.attackerLayer, Response: attack.Layer{}},
+		{Method: http.MethodGet, Pattern: "/attack-layer", Summary: "The ATT&CK techniques of every attacker in a time range (?since, ?until: RFC 3339) as an ATT&CK Navigator layer (format 4.5)", Role: v, Do: m.fleetLayer, Response: attack.Layer{}},
+		{Method: http.MethodGet, Pattern: "/attack/rules", Summary: "The ATT&CK tagging rules: version, ATT&CK release, techniques and rules", Role: v, Do: m.attackRules, Response: attack.File{}},
 	}
 }
 

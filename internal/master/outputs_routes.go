@@ -15,14 +15,14 @@ import (
 func (m *Master) outputRoutes() []api.Route {
 	a := store.Admin
 	return []api.Route{
-		{Method: http.MethodGet, Pattern: "/outputs", Summary: "List SIEM outputs (API and command-line) with their delivery status; secrets redacted", Role: a, Handler: m.listOutputs},
-		{Method: http.MethodPost, Pattern: "/outputs", Summary: "Create a SIEM output (file, syslog or webhook) and start it", Role: a, Mutating: true, Handler: m.createOutput},
-		{Method: http.MethodGet, Pattern: "/outputs/{name}", Summary: "One SIEM output with its delivery status; secret redacted", Role: a, Handler: m.getOutput},
-		{Method: http.MethodPut, Pattern: "/outputs/{name}", Summary: "Replace an output's config (an empty secret keeps the current one); it resumes from its position", Role: a, Mutating: true, Handler: m.putOutput},
+		{Method: http.MethodGet, Pattern: "/outputs", Summary: "List SIEM outputs (API and command-line) with their delivery status; secrets redacted", Role: a, Handler: m.listOutputs, Response: api.List[OutputView]{}},
+		{Method: http.MethodPost, Pattern: "/outputs", Summary: "Create a SIEM output (file, syslog, webhook, splunk_hec, elasticsearch or kafka) and start it", Role: a, Mutating: true, Handler: m.createOutput, Request: outputRequest{}, Response: OutputView{}},
+		{Method: http.MethodGet, Pattern: "/outputs/{name}", Summary: "One SIEM output with its delivery status; secret redacted", Role: a, Handler: m.getOutput, Response: OutputView{}},
+		{Method: http.MethodPut, Pattern: "/outputs/{name}", Summary: "Replace an output's config (an empty secret keeps the current one); it resumes from its position", Role: a, Mutating: true, Handler: m.putOutput, Request: outputRequest{}, Response: OutputView{}},
 		{Method: http.MethodDelete, Pattern: "/outputs/{name}", Summary: "Delete an output and its position in the event stream", Role: a, Mutating: true, Handler: m.deleteOutput},
-		{Method: http.MethodPost, Pattern: "/outputs/{name}/test", Summary: "Send a sample event through an output; a failure is reported as ok:false", Role: a, Mutating: true, Handler: m.testOutput},
-		{Method: http.MethodPost, Pattern: "/outputs/{name}/enable", Summary: "Start an output again from its position (also re-enables a webhook that disabled itself)", Role: a, Mutating: true, Handler: m.enableOutput},
-		{Method: http.MethodPost, Pattern: "/outputs/{name}/disable", Summary: "Stop an output, keeping its position in the event stream", Role: a, Mutating: true, Handler: m.disableOutput},
+		{Method: http.MethodPost, Pattern: "/outputs/{name}/test", Summary: "Send a sample event through an output; a failure is reported as ok:false", Role: a, Mutating: true, Handler: m.testOutput, Response: OutputTest{}},
+		{Method: http.MethodPost, Pattern: "/outputs/{name}/enable", Summary: "Start an output again from its position (also re-enables a webhook that disabled itself)", Role: a, Mutating: true, Handler: m.enableOutput, Response: OutputView{}},
+		{Method: http.MethodPost, Pattern: "/outputs/{name}/disable", Summary: "Stop an output, keeping its position in the event stream", Role: a, Mutating: true, Handler: m.disableOutput, Response: OutputView{}},
 	}
 }
 

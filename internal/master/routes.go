@@ -45,20 +45,20 @@ const maxJoinTokenTTL = 7 * 24 * time.Hour
 func (m *Master) Routes() []api.Route {
 	v, a := store.Viewer, store.Admin
 	routes := []api.Route{
-		{Method: http.MethodGet, Pattern: "/topologies", Summary: "List topologies with status, host, hash and needs_resync (?status, ?host, paged)", Role: v, Do: m.listTopologies},
-		{Method: http.MethodPost, Pattern: "/topologies", Summary: "Create a topology from a spec, an INI file or the generator", Role: a, Mutating: true, Do: m.createTopology},
-		{Method: http.MethodPost, Pattern: "/topologies/validate", Summary: "Validate a spec, an INI file or a generator run without storing it", Role: v, Do: m.validateTopology},
-		{Method: http.MethodGet, Pattern: "/topologies/{id}", Summary: "One topology (by id or name) with its spec, status history and needs_resync", Role: v, Do: m.getTopology},
-		{Method: http.MethodGet, Pattern: "/topologies/{id}/spec", Summary: "A topology's spec and the version to replace it with", Role: v, Do: m.getSpec},
-		{Method: http.MethodPut, Pattern: "/topologies/{id}/spec", Summary: "Replace a topology's spec (compare-and-swap on version); a running topology is re-pushed", Role: a, Mutating: true, Do: m.putSpec},
-		{Method: http.MethodPost, Pattern: "/topologies/{id}/deploy", Summary: "Deploy a topology to its host (pending, failed or torn_down -> deploying)", Role: a, Mutating: true, Do: m.deployTopology},
-		{Method: http.MethodPost, Pattern: "/topologies/{id}/teardown", Summary: "Tear a topology down (-> tearing_down; pending -> torn_down)", Role: a, Mutating: true, Do: m.teardownTopology},
+		{Method: http.MethodGet, Pattern: "/topologies", Summary: "List topologies with status, host, hash and needs_resync (?status, ?host, paged)", Role: v, Do: m.listTopologies, Response: api.List[TopologyView]{}},
+		{Method: http.MethodPost, Pattern: "/topologies", Summary: "Create a topology from a spec, an INI file or the generator", Role: a, Mutating: true, Do: m.createTopology, Request: Source{}, Response: TopologyDetail{}},
+		{Method: http.MethodPost, Pattern: "/topologies/validate", Summary: "Validate a spec, an INI file or a generator run without storing it", Role: v, Do: m.validateTopology, Request: Source{}, Response: ValidateResult{}},
+		{Method: http.MethodGet, Pattern: "/topologies/{id}", Summary: "One topology (by id or name) with its spec, status history and needs_resync", Role: v, Do: m.getTopology, Response: TopologyDetail{}},
+		{Method: http.MethodGet, Pattern: "/topologies/{id}/spec", Summary: "A topology's spec and the version to replace it with", Role: v, Do: m.getSpec, Response: SpecView{}},
+		{Method: http.MethodPut, Pattern: "/topologies/{id}/spec", Summary: "Replace a topology's spec (compare-and-swap on version); a running topology is re-pushed", Role: a, Mutating: true, Do: m.putSpec, Request: putSpecRequest{}, Response: TopologyDetail{}},
+		{Method: http.MethodPost, Pattern: "/topologies/{id}/deploy", Summary: "Deploy a topology to its host (pending, failed or torn_down -> deploying)", Role: a, Mutating: true, Do: m.deployTopology, Response: TopologyDetail{}},
+		{Method: http.MethodPost, Pattern: "/topologies/{id}/teardown", Summary: "Tear a topology down (-> tearing_down; pending -> torn_down)", Role: a, Mutating: true, Do: m.teardownTopology, Response: TopologyDetail{}},
 		{Method: http.MethodDelete, Pattern: "/topologies/{id}", Summary: "Delete a pending, torn_down or failed topology", Role: a, Mutating: true, Do: m.deleteTopology},
 
-		{Method: http.MethodGet, Pattern: "/hosts", Summary: "List enrolled hosts with liveness from heartbeat age", Role: v, Do: m.listHosts},
-		{Method: http.MethodGet, Pattern: "/hosts/{id}", Summary: "One host with its observed state and topologies", Role: v, Do: m.getHost},
-		{Method: http.MethodPost, Pattern: "/hosts/{id}/decommission", Summary: "Decommission a host and revoke its certificate", Role: a, Mutating: true, Do: m.decommissionHost},
-		{Method: http.MethodPost, Pattern: "/hosts/join-token", Summary: "Make a single-use join token and the agent's join command", Role: a, Mutating: true, Do: m.joinToken},
+		{Method: http.MethodGet, Pattern: "/hosts", Summary: "List enrolled hosts with liveness from heartbeat age", Role: v, Do: m.listHosts, Response: api.List[HostView]{}},
+		{Method: http.MethodGet, Pattern: "/hosts/{id}", Summary: "One host with its observed state and topologies", Role: v, Do: m.getHost, Response: HostDetail{}},
+		{Method: http.MethodPost, Pattern: "/hosts/{id}/decommission", Summary: "Decommission a host and revoke its certificate", Role: a, Mutating: true, Do: m.decommissionHost, Request: decommissionRequest{}, Response: HostDetail{}},
+		{Method: http.MethodPost, Pattern: "/hosts/join-token", Summary: "Make a single-use join token and the agent's join command", Role: a, Mutating: true, Do: m.joinToken, Request: joinTokenRequest{}, Response: JoinTokenResponse{}},
 	}
 	routes = append(routes, m.outputRoutes()...)
 	routes = append(routes, m.intelRoutes()...)

@@ -537,7 +537,7 @@ func TestOpenAPIListsExactlyTheRoutes(t *testing.T) {
 	r := c.do("GET", "/openapi.json", nil)
 	wantCode(t, "openapi", r, http.StatusOK, "")
 	doc := r.json()
-	if doc["openapi"] != "3.0.3" {
+	if doc["openapi"] != "3.1.0" {
 		t.Fatalf("openapi = %v", doc["openapi"])
 	}
 	var got, want []string

@@ -300,10 +300,13 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request, who *Principal) 
 		WriteError(w, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, struct {
-		User userView `json:"user"`
-		Via  string   `json:"via"`
-	}{viewUser(u), who.Via})
+	WriteJSON(w, http.StatusOK, whoami{viewUser(u), who.Via})
+}
+
+// whoami is GET /auth/me.
+type whoami struct {
+	User userView `json:"user"`
+	Via  string   `json:"via"`
 }
 
 type passwordChange struct {

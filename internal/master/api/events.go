@@ -172,9 +172,12 @@ func (s *Server) countEvents(w http.ResponseWriter, r *http.Request, _ *Principa
 		WriteError(w, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, struct {
-		Count int64 `json:"count"`
-	}{n})
+	WriteJSON(w, http.StatusOK, eventCount{n})
+}
+
+// eventCount is GET /events/count.
+type eventCount struct {
+	Count int64 `json:"count"`
 }
 
 // offsetPage serves a store list that only takes a limit: the cursor is an

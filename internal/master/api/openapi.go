@@ -21,17 +21,25 @@ func openAPIPath(pattern string) (string, []string) {
 	return p, params
 }
 
-// OpenAPI returns the OpenAPI 3.0 document of every registered route,
+// OpenAPI returns the OpenAPI 3.1 document of every registered route,
 // built-in and mounted.
 func (s *Server) OpenAPI() map[string]any {
 	paths := map[string]map[string]any{}
+	types := newSchemas()
 	for _, rt := range s.registered() {
 		path, params := openAPIPath(rt.Pattern)
+		ok := map[string]any{"description": "Success."}
+		switch {
+		case rt.Produces != "":
+			ok["content"] = map[string]any{rt.Produces: map[string]any{}}
+		case rt.Response != nil:
+			ok["content"] = jsonContent(types.of(rt.Response))
+		}
 		op := map[string]any{
 			"summary":     rt.Summary,
 			"operationId": operationID(rt),
 			"responses": map[string]any{
-				"2XX":     map[string]any{"description": "Success."},
+				"2XX":     ok,
 				"default": map[string]any{"description": "Error.", "content": jsonContent(ref("Error"))},
 			},
 		}
@@ -54,7 +62,9 @@ func (s *Server) OpenAPI() map[string]any {
 		} else {
 			op["x-decnet-role"] = rt.Role
 		}
-		if rt.Method == http.MethodPost || rt.Method == http.MethodPut || rt.Method == http.MethodPatch {
+		if rt.Request != nil {
+			op["requestBody"] = map[string]any{"required": true, "content": jsonContent(types.of(rt.Request))}
+		} else if rt.Method == http.MethodPost || rt.Method == http.MethodPut || rt.Method == http.MethodPatch {
 			op["requestBody"] = map[string]any{"required": false, "content": jsonContent(map[string]any{"type": "object"})}
 		}
 		if paths[path] == nil {
@@ -62,8 +72,12 @@ func (s *Server) OpenAPI() map[string]any {
 		}
 		paths[path][strings.ToLower(rt.Method)] = op
 	}
+	components := map[string]any{"Error": errorSchema}
+	for k, v := range types.defs {
+		components[k] = v
+	}
 	return map[string]any{
-		"openapi": "3.0.3",
+		"openapi": "3.1.0",
 		"info": map[string]any{"title": "DECNET operator API", "version": "1",
 			"description": "See docs/api.md for the auth model, the error shape and pagination."},
 		"servers":  []any{map[string]any{"url": Prefix}},
@@ -74,21 +88,22 @@ func (s *Server) OpenAPI() map[string]any {
 				"session": map[string]any{"type": "apiKey", "in": "cookie", "name": s.cookieName()},
 				"bearer":  map[string]any{"type": "http", "scheme": "bearer"},
 			},
-			"schemas": map[string]any{
-				"Error": map[string]any{
-					"type": "object", "required": []string{"error"},
-					"properties": map[string]any{"error": map[string]any{
-						"type": "object", "required": []string{"code", "message"},
-						"properties": map[string]any{
-							"code":    map[string]any{"type": "string"},
-							"message": map[string]any{"type": "string"},
-							"details": map[string]any{},
-						},
-					}},
-				},
-			},
+			"schemas": components,
 		},
 	}
+}
+
+// errorSchema is every error's body (docs/api.md, "Error shape").
+var errorSchema = map[string]any{
+	"type": "object", "required": []string{"error"}, "additionalProperties": false,
+	"properties": map[string]any{"error": map[string]any{
+		"type": "object", "required": []string{"code", "message"}, "additionalProperties": false,
+		"properties": map[string]any{
+			"code":    map[string]any{"type": "string"},
+			"message": map[string]any{"type": "string"},
+			"details": map[string]any{},
+		},
+	}},
 }
 
 func ref(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }

@@ -58,6 +58,14 @@ type Route struct {
 	Role                     store.Role
 	Mutating                 bool
 	Audit                    bool
+	// Request and Response are zero values of the Go types of the JSON
+	// request body and of the 2xx answer's body; the OpenAPI document
+	// derives their schemas. A nil Response is no body (204) unless
+	// Produces names another media type.
+	Request, Response any
+	// Produces is the 2xx answer's media type when it is not JSON
+	// (text/event-stream, application/octet-stream).
+	Produces string
 	Do                       func(r *http.Request, who *Principal) (any, error)
 	Handler                  func(w http.ResponseWriter, r *http.Request, who *Principal)
 }
