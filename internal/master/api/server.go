@@ -66,8 +66,8 @@ type Route struct {
 	// Produces is the 2xx answer's media type when it is not JSON
 	// (text/event-stream, application/octet-stream).
 	Produces string
-	Do                       func(r *http.Request, who *Principal) (any, error)
-	Handler                  func(w http.ResponseWriter, r *http.Request, who *Principal)
+	Do       func(r *http.Request, who *Principal) (any, error)
+	Handler  func(w http.ResponseWriter, r *http.Request, who *Principal)
 }
 
 // Reply is a Do handler's answer with a status other than 200 OK; a nil
