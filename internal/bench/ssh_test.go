@@ -126,7 +126,7 @@ func idle(b *testing.B, addr string, n int) func() {
 		}
 		// The client's banner and KEXINIT are enough to make both servers
 		// keep the connection and its state.
-		fmt.Fprintf(c, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n")
+		fmt.Fprintf(c, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u7\r\n")
 		bufio.NewReader(c).ReadString('\n')
 		conns = append(conns, c)
 	}

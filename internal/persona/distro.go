@@ -44,9 +44,9 @@ type Distro struct {
 // family and distribution never contradict each other.
 var distros = []Distro{
 	{"debian", "Debian 12", Linux, StyleGeneric, "debian", "12", "Debian GNU/Linux 12 (bookworm)",
-		"6.1.0-28-amd64", "OpenSSH_9.2p1 Debian-2+deb12u3", "nginx/1.22.1"},
+		"6.1.0-28-amd64", "OpenSSH_9.2p1 Debian-2+deb12u7", "nginx/1.22.1"},
 	{"ubuntu22", "Ubuntu 22.04", Linux, StyleGeneric, "ubuntu", "22.04", "Ubuntu 22.04.4 LTS",
-		"5.15.0-119-generic", "OpenSSH_8.9p1 Ubuntu-3ubuntu0.10", "nginx/1.18.0 (Ubuntu)"},
+		"5.15.0-119-generic", "OpenSSH_8.9p1 Ubuntu-3ubuntu0.13", "nginx/1.18.0 (Ubuntu)"},
 	{"ubuntu20", "Ubuntu 20.04", Linux, StyleGeneric, "ubuntu", "20.04", "Ubuntu 20.04.6 LTS",
 		"5.4.0-192-generic", "OpenSSH_8.2p1 Ubuntu-4ubuntu0.11", "Apache/2.4.41 (Ubuntu)"},
 	{"rocky9", "Rocky 9", Linux, StyleRHEL, "rocky", "9.4", "Rocky Linux 9.4 (Blue Onyx)",
@@ -81,6 +81,57 @@ var distros = []Distro{
 		"5.15.150", "dropbear_2022.82", "uhttpd"},
 	{"ios15", "Cisco IOS 15.2", Cisco, StyleNetwork, "ios", "15.2(7)E", "Cisco IOS Software, Version 15.2(7)E",
 		"15.2(7)E", "Cisco-1.25", "cisco-IOS"},
+}
+
+// sshReleases lists, per distribution, the OpenSSH package releases a decky
+// may claim: real updates of the distribution's openssh-server, never a
+// release a honeypot ships as its default banner (HoneypotSSHBanners). A
+// decky picks one from its identity (ForIdentity), so one install's Debian
+// deckies do not all share one banner and two installs differ. Every entry
+// of one list offers the same algorithms: Debian's 1:9.2p1-2+deb12u4 added
+// the unsuffixed sntrup761x25519-sha512 key exchange, so bookworm starts at
+// u4 (the algorithm profile in service/ssh follows the claimed release).
+var sshReleases = map[string][]string{
+	// bookworm: 1:9.2p1-2+deb12u4 (2024-12) .. u10 (2026-05).
+	"debian": {"OpenSSH_9.2p1 Debian-2+deb12u4", "OpenSSH_9.2p1 Debian-2+deb12u5", "OpenSSH_9.2p1 Debian-2+deb12u6",
+		"OpenSSH_9.2p1 Debian-2+deb12u7", "OpenSSH_9.2p1 Debian-2+deb12u8", "OpenSSH_9.2p1 Debian-2+deb12u9",
+		"OpenSSH_9.2p1 Debian-2+deb12u10"},
+	// jammy-security updates after 3ubuntu0.10 (T-Pot's default).
+	"ubuntu22": {"OpenSSH_8.9p1 Ubuntu-3ubuntu0.11", "OpenSSH_8.9p1 Ubuntu-3ubuntu0.13"},
+	// focal-security.
+	"ubuntu20": {"OpenSSH_8.2p1 Ubuntu-4ubuntu0.11", "OpenSSH_8.2p1 Ubuntu-4ubuntu0.12", "OpenSSH_8.2p1 Ubuntu-4ubuntu0.13"},
+}
+
+// HoneypotSSHBanners are SSH identification strings that honeypots ship as
+// their default and that detectors (potsnitch, honeydet, nuclei, Shodan's
+// honeyscore) list. No persona may claim one.
+var HoneypotSSHBanners = []string{
+	"OpenSSH_9.2p1 Debian-2+deb12u3",   // Cowrie's default
+	"OpenSSH_8.9p1 Ubuntu-3ubuntu0.10", // T-Pot
+	"OpenSSH_6.0p1 Debian-4+deb7u2",    // Cowrie before 2.5
+	"OpenSSH_7.9p1 Debian-10+deb10u2",  // Cowrie 2.x
+	"OpenSSH_5.1p1 Debian-4",           // OpenCanary
+	"OpenSSH_5.1p1 Debian-5",           // Kippo
+}
+
+// SSHReleases returns the SSH banners a decky of this distribution may
+// claim (the SSHVersion alone when the distribution has no list).
+func (d Distro) SSHReleases() []string {
+	if l := sshReleases[d.Slug]; len(l) > 0 {
+		return append([]string(nil), l...)
+	}
+	return []string{d.SSHVersion}
+}
+
+// ForIdentity returns the distribution as one decky claims it: the values
+// that vary between real installs of one release (the patch release of
+// openssh-server) are picked from the decky's identity, stable for the
+// decky's life.
+func (d Distro) ForIdentity(id Identity) Distro {
+	if l := sshReleases[d.Slug]; len(l) > 0 {
+		d.SSHVersion = l[id.Rand("ssh-release").IntN(len(l))]
+	}
+	return d
 }
 
 // Distros returns the catalogue, sorted by slug.

@@ -56,7 +56,7 @@ func New(env serve.Env) (serve.Server, error) {
 		s.version = strings.TrimPrefix(b, "SSH-2.0-")
 	}
 	if s.version == "" {
-		s.version = "OpenSSH_9.2p1 Debian-2+deb12u3"
+		s.version = "OpenSSH_9.2p1 Debian-2+deb12u7"
 	}
 	s.prof = profileFor(s.version, env.Persona.Distro.OSReleaseID)
 	keys, err := deriveHostKeys(env.Identity)
@@ -125,8 +125,13 @@ func (s *Server) handle(ctx context.Context, c *serve.Conn) {
 	sc, chans, reqs, err := xssh.NewServerConn(t, cfg)
 	if err != nil {
 		var de *xssh.ServerAuthError
-		if errors.As(err, &de) {
+		var ie *xssh.IdentError
+		switch {
+		case errors.As(err, &de):
 			c.SetCloseReason("client")
+		case errors.As(err, &ie):
+			// Refused as sshd refuses it: the reply is sent, close.
+			cn.sess.Emit(event.Event{Type: "ssh.protocol.error", Fields: map[string]any{"error": ie.Reply}})
 		}
 		return
 	}
