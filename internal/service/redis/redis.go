@@ -81,6 +81,9 @@ func (s *Server) bootTime() time.Time {
 	return now.Add(-s.env.Identity.Uptime(now)).Truncate(time.Second)
 }
 
+// securityAttack is what Redis logs when it closes on "POST" or "Host:".
+const securityAttack = "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted."
+
 // conn is one client's state.
 type conn struct {
 	*serve.Conn
@@ -116,7 +119,18 @@ func (s *Server) handle(ctx context.Context, c *serve.Conn) {
 			return
 		}
 		if len(args) == 0 {
+			if br.Buffered() == 0 && cn.w.flush() != nil {
+				return
+			}
 			continue
+		}
+		if n := strings.ToLower(string(args[0])); n == "post" || n == "host:" {
+			// Redis's securityWarningCommand: an HTTP request sent to
+			// Redis (cross protocol scripting). It logs and frees the
+			// client, replies still queued included.
+			c.Session.Emit(event.Event{Type: "redis.protocol.error", Fields: map[string]any{"error": securityAttack}})
+			c.SetCloseReason("error")
+			return
 		}
 		s.commands.Add(1)
 		quit := cn.dispatch(args)

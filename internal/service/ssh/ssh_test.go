@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -457,23 +456,6 @@ func startRealSSHD(t *testing.T, extra ...string) string {
 	return addr
 }
 
-// exchange sends in to addr and returns everything the server sends until
-// it closes (or 5 s pass) and whether it closed.
-func exchange(t *testing.T, addr string, in []byte) (out []byte, closed bool) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := c.Write(in); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	out, err = io.ReadAll(c)
-	return out, err == nil
-}
-
 // TestBadIdentificationLikeRealSSHD sends bad client identifications to
 // Debian's sshd and to the decky: after the banner line, the bytes sent
 // and the close must be the same.
@@ -496,8 +478,8 @@ func TestBadIdentificationLikeRealSSHD(t *testing.T) {
 		"HELP\n",
 		"SSH- 2.0-x\r\n",
 	} {
-		want, wantClosed := exchange(t, real, []byte(in))
-		got, gotClosed := exchange(t, decky, []byte(in))
+		want, wantClosed := testenv.Converse(t, real, []byte(in), 2*time.Second)
+		got, gotClosed := testenv.Converse(t, decky, []byte(in), 2*time.Second)
 		_, want, _ = bytes.Cut(want, []byte("\n"))
 		_, got, _ = bytes.Cut(got, []byte("\n"))
 		if len(want) > 5 && len(got) > 5 && want[5] == 20 && got[5] == 20 {

@@ -1,0 +1,75 @@
+package redis_test
+
+import (
+	"bytes"
+	"net/netip"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/decnet/decnet/internal/service/servicetest"
+	"github.com/decnet/decnet/internal/testenv"
+)
+
+// startRealRedis runs Debian's redis-server with Debian's redis.conf on a
+// loopback port (persistence off) and returns its address.
+func startRealRedis(t *testing.T) string {
+	t.Helper()
+	bin := testenv.RequireTool(t, "redis-server")
+	dir := t.TempDir()
+	lo := netip.MustParseAddr("127.0.0.1")
+	port := testenv.FreePort(t, lo)
+	addr := netip.AddrPortFrom(lo, port).String()
+	testenv.StartDaemon(t, "redis-server", exec.Command(bin, "/etc/redis/redis.conf", "--port", strconv.Itoa(int(port)),
+		"--bind", "127.0.0.1", "--daemonize", "no", "--supervised", "no", "--pidfile", "", "--logfile", "",
+		"--dir", dir, "--save", ""), testenv.Dialable(addr))
+	return addr
+}
+
+// converse is the exchange, "<closed>" marking the server's close.
+func converse(t *testing.T, addr string, in []byte) []byte {
+	out, closed := testenv.Converse(t, addr, in, time.Second)
+	if closed {
+		out = append(out, "<closed>"...)
+	}
+	return out
+}
+
+// TestAgainstRealRedis sends the same requests to Debian's redis-server
+// 7.0 and to a Debian decky and compares the bytes: the introspection
+// commands scanners use as tells, bad inline lines, and HTTP requests
+// (real Redis closes on "POST" and "Host:" as a cross-protocol attack).
+func TestAgainstRealRedis(t *testing.T) {
+	real := startRealRedis(t)
+	r := servicetest.Start(t, "redis", 6379, servicetest.Options{Distro: "debian"})
+	decky := r.HostPort(6379)
+	for _, in := range []string{
+		"ACL LIST\r\n",
+		"ACL WHOAMI\r\n",
+		"ACL USERS\r\n",
+		"DEBUG OBJECT foo\r\n",
+		"SET foo bar\r\nDEBUG OBJECT foo\r\n",
+		"MEMORY DOCTOR\r\n",
+		"SLOWLOG GET\r\n",
+		"SLOWLOG GET 5\r\n",
+		"SLOWLOG LEN\r\n",
+		"SLOWLOG RESET\r\n",
+		"hello world\r\n",
+		"foo bar\r\n",
+		"\"unbalanced\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST / HTTP/1.1\r\n\r\n",
+		"PING\r\nhost: example.com\r\nPING\r\n",
+		"*1\r\n$4\r\nPING\r\n*x\r\n",
+		"*1\r\n$4\r\nPOST\r\n",
+		"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n",
+	} {
+		want := converse(t, real, []byte(in))
+		got := converse(t, decky, []byte(in))
+		t.Logf("%q -> %q", in, got)
+		if !bytes.Equal(want, got) {
+			t.Errorf("%q: decky %q, redis-server %q", in, got, want)
+		}
+	}
+}
