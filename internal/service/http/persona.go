@@ -52,8 +52,15 @@ type site struct {
 }
 
 func (p *site) reasonText(status int) string {
-	if p.flavor == nginx && status == 405 {
-		return "Not Allowed"
+	if p.flavor == nginx {
+		switch status {
+		case 405:
+			return "Not Allowed"
+		case 414:
+			return "Request-URI Too Large"
+		case 503:
+			return "Service Temporarily Unavailable"
+		}
 	}
 	if t := http.StatusText(status); t != "" {
 		return t
@@ -155,16 +162,20 @@ func (p *site) errorPage(status int, method, path string) *response {
 			msg = fmt.Sprintf("<p>The requested method %s is not allowed for this URL.</p>\n", htmlEscape(method))
 		case 501:
 			msg = fmt.Sprintf("<p>%s not supported for current URL.<br />\n</p>\n", htmlEscape(method))
+		case 503:
+			msg = "<p>The server is temporarily unable to service your\nrequest due to maintenance downtime or capacity\nproblems. Please try again later.</p>\n"
 		default:
 			msg = "<p>The server encountered an internal error or\nmisconfiguration and was unable to complete\nyour request.</p>\n<p>Please contact the server administrator at \n webmaster@localhost to inform them of the time this error occurred,\n and the actions you performed just before this error.</p>\n<p>More information about this error may be available\nin the server error log.</p>\n"
 		}
 		res.body = fmt.Appendf(nil, "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>%s</title>\n</head><body>\n<h1>%s</h1>\n%s<hr>\n<address>%s Server at %s Port %d</address>\n</body></html>\n",
 			title, p.reasonText(status), msg, p.server, p.hostname, p.port)
 	case iis:
-		if status == 400 {
-			// Malformed requests never reach IIS: http.sys answers them.
+		if text, ok := httpSysErrors[status]; ok {
+			// Malformed requests and overload never reach IIS:
+			// http.sys answers them.
 			res.ctype = "text/html; charset=us-ascii"
-			res.body = []byte("<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\"\"http://www.w3.org/TR/html4/strict.dtd\">\r\n<HTML><HEAD><TITLE>Bad Request</TITLE>\r\n<META HTTP-EQUIV=\"Content-Type\" Content=\"text/html; charset=us-ascii\"></HEAD>\r\n<BODY><h2>Bad Request</h2>\r\n<hr><p>HTTP Error 400. The request is badly formed.</p>\r\n</BODY></HTML>\r\n")
+			res.body = fmt.Appendf(nil, "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\"\"http://www.w3.org/TR/html4/strict.dtd\">\r\n<HTML><HEAD><TITLE>%s</TITLE>\r\n<META HTTP-EQUIV=\"Content-Type\" Content=\"text/html; charset=us-ascii\"></HEAD>\r\n<BODY><h2>%s</h2>\r\n<hr><p>HTTP Error %d. %s</p>\r\n</BODY></HTML>\r\n",
+				text[0], text[0], status, text[1])
 			res.extra = nil
 			return res
 		}
@@ -188,6 +199,12 @@ func (p *site) errorPage(status int, method, path string) *response {
 		res.close = true
 	}
 	return res
+}
+
+// httpSysErrors are the pages http.sys sends for IIS: title, sentence.
+var httpSysErrors = map[int][2]string{
+	400: {"Bad Request", "The request is badly formed."},
+	503: {"Service Unavailable", "The service is unavailable."},
 }
 
 // indexPage is the server's default page.

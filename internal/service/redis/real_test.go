@@ -2,28 +2,30 @@ package redis_test
 
 import (
 	"bytes"
+	"net"
 	"net/netip"
 	"os/exec"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/decnet/decnet/internal/service/serve"
 	"github.com/decnet/decnet/internal/service/servicetest"
 	"github.com/decnet/decnet/internal/testenv"
 )
 
 // startRealRedis runs Debian's redis-server with Debian's redis.conf on a
 // loopback port (persistence off) and returns its address.
-func startRealRedis(t *testing.T) string {
+func startRealRedis(t *testing.T, extra ...string) string {
 	t.Helper()
 	bin := testenv.RequireTool(t, "redis-server")
 	dir := t.TempDir()
 	lo := netip.MustParseAddr("127.0.0.1")
 	port := testenv.FreePort(t, lo)
 	addr := netip.AddrPortFrom(lo, port).String()
-	testenv.StartDaemon(t, "redis-server", exec.Command(bin, "/etc/redis/redis.conf", "--port", strconv.Itoa(int(port)),
-		"--bind", "127.0.0.1", "--daemonize", "no", "--supervised", "no", "--pidfile", "", "--logfile", "",
-		"--dir", dir, "--save", ""), testenv.Dialable(addr))
+	args := append([]string{"/etc/redis/redis.conf", "--port", strconv.Itoa(int(port)), "--bind", "127.0.0.1", "--daemonize", "no",
+		"--supervised", "no", "--pidfile", "", "--logfile", "", "--dir", dir, "--save", ""}, extra...)
+	testenv.StartDaemon(t, "redis-server", exec.Command(bin, args...), testenv.Dialable(addr))
 	return addr
 }
 
@@ -71,5 +73,51 @@ func TestAgainstRealRedis(t *testing.T) {
 		if !bytes.Equal(want, got) {
 			t.Errorf("%q: decky %q, redis-server %q", in, got, want)
 		}
+	}
+}
+
+// holdPing opens a connection that has been answered (+PONG), so that it
+// counts against the limits, retrying while a readiness probe may still
+// hold the only slot.
+func holdPing(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	var hold net.Conn
+	testenv.Eventually(t, 5*time.Second, "a connection in service", func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return false
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 64)
+		if _, err := c.Write([]byte("PING\r\n")); err != nil {
+			c.Close()
+			return false
+		}
+		if n, _ := c.Read(buf); string(buf[:n]) != "+PONG\r\n" {
+			c.Close()
+			return false
+		}
+		hold = c
+		return true
+	})
+	t.Cleanup(func() { hold.Close() })
+	return hold
+}
+
+// TestOverLimitLikeRealRedis: past its limit the decky answers as
+// redis-server past maxclients does.
+func TestOverLimitLikeRealRedis(t *testing.T) {
+	real := startRealRedis(t, "--maxclients", "1")
+	r := servicetest.Start(t, "redis", 6379, servicetest.Options{Distro: "debian",
+		Limits: serve.Limits{PerSource: 1, Total: 16, Idle: time.Minute, Life: time.Minute}})
+	holdPing(t, real)
+	holdPing(t, r.HostPort(6379))
+	// Nothing sent: unread input would turn the close into a reset,
+	// earlier or later by chance.
+	want := converse(t, real, nil)
+	got := converse(t, r.HostPort(6379), nil)
+	t.Logf("over the limit: %q", got)
+	if !bytes.Equal(want, got) {
+		t.Errorf("over the limit: decky %q, redis-server %q", got, want)
 	}
 }

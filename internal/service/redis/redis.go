@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,6 +58,8 @@ var _ serve.Server = (*Server)(nil)
 func New(env serve.Env) (serve.Server, error) {
 	log := env.Logger()
 	s := &Server{env: env, log: log, now: time.Now}
+	// Over the limits, answer as Redis past maxclients does.
+	s.env.Refuse = func(c net.Conn) { _, _ = c.Write([]byte("-ERR max number of clients reached\r\n")) }
 	cfg := serve.SettingsOf(env, defaults)
 	s.build = buildFor(env.Persona.Distro.Slug, strings.TrimSpace(cfg.Version))
 	s.dialect = parseDialect(s.build.version)

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -540,5 +541,48 @@ func TestAlgorithmsLikeRealSSHD(t *testing.T) {
 		if !slices.Equal(want[i], got[i]) {
 			t.Errorf("%s: decky %v, sshd %v", name, got[i], want[i])
 		}
+	}
+}
+
+// bannersOf opens n connections at once from this host to addr, holds
+// them, and counts those that got an SSH identification line.
+func bannersOf(t *testing.T, addr string, n int) int {
+	t.Helper()
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			continue
+		}
+		conns = append(conns, c)
+	}
+	got := 0
+	for _, c := range conns {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b := make([]byte, 8)
+		if n, _ := io.ReadFull(c, b); n == 8 && string(b) == "SSH-2.0-" {
+			got++
+		}
+	}
+	return got
+}
+
+// TestConcurrentLikeRealSSHD holds 60 connections from one source open at
+// once: Debian's sshd (MaxStartups 10:30:100) serves most of them, and the
+// decky must serve no fewer.
+func TestConcurrentLikeRealSSHD(t *testing.T) {
+	real := startRealSSHD(t)
+	r := start(t, "debian", nil)
+	const n = 60
+	want := bannersOf(t, real, n)
+	got := bannersOf(t, net.JoinHostPort(r.Addr.String(), r.Port(22)), n)
+	t.Logf("%d connections held at once: sshd sent %d banners, the decky %d", n, want, got)
+	if got < want || got != n {
+		t.Errorf("decky served %d of %d (sshd %d)", got, n, want)
 	}
 }
