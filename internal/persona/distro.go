@@ -102,16 +102,23 @@ var sshReleases = map[string][]string{
 	"ubuntu20": {"OpenSSH_8.2p1 Ubuntu-4ubuntu0.11", "OpenSSH_8.2p1 Ubuntu-4ubuntu0.12", "OpenSSH_8.2p1 Ubuntu-4ubuntu0.13"},
 }
 
-// HoneypotSSHBanners are SSH identification strings that honeypots ship as
-// their default and that detectors (potsnitch, honeydet, nuclei, Shodan's
-// honeyscore) list. No persona may claim one.
+// HoneypotSSHBanners are SSH identification strings (without "SSH-2.0-" or
+// "SSH-1.99-") that honeypots ship as their default and that detectors
+// list (potsnitch's COWRIE_DEFAULT_BANNERS, from cowrie.cfg.dist, Kippo,
+// T-Pot and Heralding; OpenCanary's). No persona may claim one.
 var HoneypotSSHBanners = []string{
-	"OpenSSH_9.2p1 Debian-2+deb12u3",   // Cowrie's default
-	"OpenSSH_8.9p1 Ubuntu-3ubuntu0.10", // T-Pot
-	"OpenSSH_6.0p1 Debian-4+deb7u2",    // Cowrie before 2.5
-	"OpenSSH_7.9p1 Debian-10+deb10u2",  // Cowrie 2.x
-	"OpenSSH_5.1p1 Debian-4",           // OpenCanary
-	"OpenSSH_5.1p1 Debian-5",           // Kippo
+	"OpenSSH_9.2p1 Debian-2+deb12u3",    // Cowrie 2.5+
+	"OpenSSH_6.0p1 Debian-4+deb7u2",     // Cowrie 1.0-2.4
+	"OpenSSH_8.9p1 Ubuntu-3ubuntu0.10",  // T-Pot's Cowrie
+	"OpenSSH_6.6.1p1 Ubuntu-2ubuntu2.8", // T-Pot's Heralding
+	"OpenSSH_5.1p1 Debian-5",            // Kippo
+	"OpenSSH_5.1p1 Debian-4",            // OpenCanary
+	// cowrie.cfg.dist's documented alternatives.
+	"OpenSSH_5.9p1 Debian-5ubuntu1.4", "OpenSSH_4.3", "OpenSSH_4.7", "Sun_SSH_1.1", "OpenSSH_4.2p1 Debian-7ubuntu3.1",
+	"OpenSSH_4.6", "OpenSSH_5.1p1 FreeBSD-20080901", "OpenSSH_5.3p1 Debian-3ubuntu5", "OpenSSH_5.3p1 Debian-3ubuntu6",
+	"OpenSSH_5.3p1 Debian-3ubuntu7", "OpenSSH_5.5p1 Debian-6", "OpenSSH_5.5p1 Debian-6+squeeze1",
+	"OpenSSH_5.5p1 Debian-6+squeeze2", "OpenSSH_5.8p2_hpn13v11 FreeBSD-20110503", "OpenSSH_5.9p1 Debian-5ubuntu1",
+	"OpenSSH_5.9",
 }
 
 // SSHReleases returns the SSH banners a decky of this distribution may

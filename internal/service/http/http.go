@@ -250,7 +250,7 @@ func (s *server) protocolError(c *serve.Conn, w io.Writer, err error) {
 	case errors.As(err, &tl):
 		status = tl.status
 		if s.site.flavor == nginx && status == 431 {
-			status = 400
+			status = 494 // nginx's "Request Header Or Cookie Too Large", sent as 400
 		}
 	default:
 		return // the client went away or timed out

@@ -100,11 +100,15 @@ func TestMatchesRealNginx(t *testing.T) {
 		"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: foo\r\n\r\n",
 		"GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n",
 		"SSH-2.0-OpenSSH_9.6\r\n",
+		// potsnitch's invalid payloads.
+		"INVALID / HTTP/1.1\r\nHost: test\r\n\r\n",
+		"GET / HTTP/1.1\r\nX-Header: " + strings.Repeat("A", 10000) + "\r\n\r\n",
+		"\x00\x01\x02\x03",
 	} {
 		want, got := shape(servicetest.Exchange(t, ref, req, 5*time.Second)), shape(servicetest.Exchange(t, decky, req, 5*time.Second))
 		t.Logf("%q -> %q", req, strings.SplitN(got, "\r\n", 2)[0])
 		if want != got {
-			t.Errorf("request %q\n--- nginx ---\n%s\n--- decky ---\n%s", req, want, got)
+			t.Errorf("request %.120q\n--- nginx ---\n%s\n--- decky ---\n%s", req, want, got)
 		}
 	}
 }

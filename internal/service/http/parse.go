@@ -16,6 +16,9 @@ const (
 	maxHeaderBytes = 32 << 10
 	maxHeaders     = 100
 	maxBody        = 1 << 20
+	// nginxHeaderLine is the longest header line nginx's
+	// large_client_header_buffers (4 8k) hold with its CRLF.
+	nginxHeaderLine = 8<<10 - 2
 )
 
 // Header is one header as it arrived: name with its original casing.
@@ -139,7 +142,11 @@ func readRequest(r *bufio.Reader, nginxRules bool) (*Request, error) {
 	req.Path, req.Query, _ = strings.Cut(req.Target, "?")
 	total := 0
 	for {
-		h, err := readLine(r, maxHeaderBytes)
+		limit := maxHeaderBytes
+		if nginxRules {
+			limit = nginxHeaderLine
+		}
+		h, err := readLine(r, limit)
 		if err != nil {
 			var tl errTooLarge
 			if errors.As(err, &tl) {

@@ -66,6 +66,8 @@ func TestAgainstRealRedis(t *testing.T) {
 		"*1\r\n$4\r\nPING\r\n*x\r\n",
 		"*1\r\n$4\r\nPOST\r\n",
 		"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n",
+		// potsnitch's invalid payloads.
+		"INVALID_COMMAND\r\n", "*99\r\n", "\x00\x00\x00\x00",
 	} {
 		want := converse(t, real, []byte(in))
 		got := converse(t, decky, []byte(in))
