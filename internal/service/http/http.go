@@ -156,6 +156,9 @@ func (s *server) handle(ctx context.Context, c *serve.Conn) {
 	br := bufio.NewReaderSize(rw, 4096)
 	for i := 0; i < maxRequestsPerConn; i++ {
 		req, err := readRequest(br, s.site.flavor == nginx)
+		if err == nil && s.site.flavor == apache && climbsAboveRoot(req.Target) {
+			err = errBadRequest // Apache's "AH10244: invalid URI path"
+		}
 		if err != nil {
 			s.protocolError(c, rw, err)
 			return

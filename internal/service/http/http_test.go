@@ -31,6 +31,23 @@ func shape(resp string) string {
 	return volatile.ReplaceAllString(resp, "$1: *\r")
 }
 
+// webRoot makes a reference server's directory and its document root with
+// an index page. The server's workers run unprivileged: everything is
+// world-readable (so not under t.TempDir).
+func webRoot(t *testing.T, prefix, index string) (dir, root string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	root = filepath.Join(dir, "html")
+	os.MkdirAll(root, 0o755)
+	os.WriteFile(filepath.Join(root, "index.html"), []byte(index), 0o644)
+	return dir, root
+}
+
 // startRealNginx runs Debian's nginx on a loopback port with a static
 // root (and /busy answering 503, the page nginx sends over limit_conn) and
 // returns its address and version.
@@ -39,16 +56,7 @@ func startRealNginx(t *testing.T) (addr, version string) {
 	bin := testenv.RequireTool(t, "nginx")
 	out, _ := exec.Command(bin, "-v").CombinedOutput()
 	version = strings.TrimSpace(strings.TrimPrefix(string(out), "nginx version: "))
-	// nginx's workers run unprivileged: the test's files must be readable.
-	dir, err := os.MkdirTemp("", "decnet-nginx-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	root := filepath.Join(dir, "html")
-	os.MkdirAll(root, 0o755)
-	os.WriteFile(filepath.Join(root, "index.html"), []byte(nginxIndex), 0o644)
+	dir, root := webRoot(t, "decnet-nginx-", nginxIndex)
 	lo := netip.MustParseAddr("127.0.0.1")
 	port := testenv.FreePort(t, lo)
 	// One process (no worker outliving the killed master).
@@ -308,4 +316,75 @@ func FuzzParseDigest(f *testing.F) {
 		p := parseDigest(s)
 		digestCrackLine(p, "GET")
 	})
+}
+
+// startRealApache runs Debian's apache2 in the foreground (-X) on a
+// loopback port with a static root and returns its address.
+func startRealApache(t *testing.T) string {
+	t.Helper()
+	bin := testenv.RequireTool(t, "/usr/sbin/apache2")
+	testenv.RequireRoot(t) // it switches to www-data
+	dir, root := webRoot(t, "decnet-apache-", "<html><body><h1>It works!</h1></body></html>\n")
+	lo := netip.MustParseAddr("127.0.0.1")
+	addr := netip.AddrPortFrom(lo, testenv.FreePort(t, lo)).String()
+	mods := "/usr/lib/apache2/modules/"
+	conf := fmt.Sprintf(`LoadModule mpm_prefork_module %[1]smod_mpm_prefork.so
+LoadModule authz_core_module %[1]smod_authz_core.so
+LoadModule mime_module %[1]smod_mime.so
+LoadModule dir_module %[1]smod_dir.so
+ServerName localhost
+Listen %[2]s
+PidFile %[3]s/pid
+ErrorLog %[3]s/error.log
+DocumentRoot %[4]s
+User www-data
+Group www-data
+TypesConfig /etc/mime.types
+<Directory %[4]s>
+  Require all granted
+</Directory>
+`, mods, addr, dir, root)
+	os.WriteFile(filepath.Join(dir, "apache2.conf"), []byte(conf), 0o644)
+	cmd := exec.Command(bin, "-X", "-f", filepath.Join(dir, "apache2.conf"))
+	cmd.WaitDelay = time.Second
+	testenv.StartDaemon(t, "apache2", cmd, testenv.Dialable(addr))
+	return addr
+}
+
+// TestMalformedLikeRealApache sends malformed requests to Debian's Apache
+// and to an Apache decky and compares what can be compared across the
+// releases (Debian's apache2 is newer than any release a persona claims):
+// the status line, and whether the server answered at once or waited for
+// the rest of the line.
+func TestMalformedLikeRealApache(t *testing.T) {
+	ref := startRealApache(t)
+	r := servicetest.Start(t, "http", 80, servicetest.Options{Distro: "ubuntu20"})
+	decky := r.HostPort(80)
+	status := func(addr, req string) string {
+		out, closed := testenv.Converse(t, addr, []byte(req), 2*time.Second)
+		line, _, _ := strings.Cut(string(out), "\r\n")
+		if !closed {
+			line += " <open>"
+		}
+		return line
+	}
+	for _, req := range []string{
+		"garbage\r\n\r\n",
+		"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",
+		"\x00\x01\x02\x03\r\n\r\n",
+		"get / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+		"GET / HTTP/1.1 x\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"GET / FOO/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\nConnection: close\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: foo\r\nConnection: close\r\n\r\n",
+		"INVALID / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	} {
+		want, got := status(ref, req), status(decky, req)
+		t.Logf("%q: apache %q, decky %q", req, want, got)
+		if want != got {
+			t.Errorf("%q: decky %q, apache %q", req, got, want)
+		}
+	}
 }
