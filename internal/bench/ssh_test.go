@@ -172,7 +172,8 @@ func BenchmarkSSHAgainstOpenSSH(b *testing.B) {
 	deckyIP := "127.88.0.10"
 	deckyAddr := deckyIP + ":22"
 	sshd := startSSHD(b, realAddr)
-	decky := startDecky(b, deckyIP, "ssh", "")
+	// The reference sshd runs with MaxStartups 2000: so does the decky.
+	decky := startDecky(b, deckyIP, "ssh", "    service_config: {ssh: {max_startups: \"2000\"}}\n")
 	waitListen(b, deckyAddr)
 	const dur = 10 * time.Second
 	for range b.N {
