@@ -22,6 +22,11 @@ func realOut(t *testing.T, name string, args ...string) string {
 	return string(out)
 }
 
+func mustRun(s *Shell, line string) string {
+	out, _ := run(s, line)
+	return out
+}
+
 // TestBotProbesLikeDebian runs what bots send to spot an emulated shell
 // and compares each answer with the same command on this Debian host.
 func TestBotProbesLikeDebian(t *testing.T) {
@@ -38,6 +43,23 @@ func TestBotProbesLikeDebian(t *testing.T) {
 	}
 	if out, _ := run(s, "cat /proc/self/exe | grep -c ld-linux-x86-64"); out != "1\n" {
 		t.Errorf("no loader name in /proc/self/exe: %q", out)
+	}
+
+	// file(1) and readlink on it, as on the host for bash (BuildID aside).
+	buildID := regexp.MustCompile(`BuildID\[sha1\]=[0-9a-f]{40}`)
+	got, _ = run(s, "file -L /proc/self/exe")
+	want = realOut(t, "file", "-L", "/usr/bin/bash")
+	got = buildID.ReplaceAllString(strings.TrimPrefix(got, "/proc/self/exe: "), "BuildID")
+	want = buildID.ReplaceAllString(strings.TrimPrefix(want, "/usr/bin/bash: "), "BuildID")
+	t.Logf("file -L /proc/self/exe: %s", got)
+	if got != want {
+		t.Errorf("file -L /proc/self/exe %q, host's bash %q", got, want)
+	}
+	if got, want := mustRun(s, "readlink -f /bin/bash"), realOut(t, "readlink", "-f", "/bin/bash"); got != want {
+		t.Errorf("readlink -f /bin/bash %q, host %q", got, want)
+	}
+	if got := mustRun(s, "ls -l /proc/self/exe"); !strings.HasPrefix(got, "lrwxrwxrwx") || !strings.HasSuffix(got, " /proc/self/exe -> /usr/bin/bash\n") {
+		t.Errorf("ls -l /proc/self/exe %q", got)
 	}
 
 	// /proc/net/arp in the kernel's layout, the gateway of `ip route`.

@@ -47,7 +47,7 @@ func init() {
 		"dd": cmdDd, "ln": cmdNop, "chown": cmdNop, "service": cmdNop, "systemctl": cmdNop,
 		"last": cmdNop, "who": cmdWho, "dmesg": cmdNop, "mount": cmdMount, "su": cmdNop,
 		"shopt": cmdNop, "type": cmdType, "command": cmdCommand, "test": cmdTest, "[": cmdTest,
-		"tar": cmdNop, "gzip": cmdNop, "history_": cmdNop, "stat": cmdStat, "readlink": cmdNop,
+		"tar": cmdNop, "gzip": cmdNop, "history_": cmdNop, "stat": cmdStat, "readlink": cmdReadlink,
 	}
 	delete(commands, "history_")
 	for _, a := range strings.Fields("ash cat chmod cp cut date dd df echo env free grep head hostname id ip ifconfig kill ls mkdir mount mv netstat nproc ps pwd rm sh sleep sort tail tftp ftpget top touch tr true false uname uniq uptime w wc wget which whoami yes base64 md5sum sha256sum printf") {
@@ -321,6 +321,13 @@ func cmdLs(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
 	var lines []string
 	for ti, t := range targets {
 		p := s.path(t)
+		if long && !strings.HasSuffix(t, "/") {
+			// ls -l shows a symlink named on the command line itself.
+			if ln, err := s.FS.Lstat(p); err == nil && ln.Mode&fs.ModeSymlink != 0 {
+				lines = append(lines, lsLine(ln, t, f['h']))
+				continue
+			}
+		}
 		n, err := s.FS.Stat(p)
 		if err != nil {
 			fmt.Fprintf(errw, "ls: cannot access '%s': %s\n", t, err)

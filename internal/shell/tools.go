@@ -1,11 +1,14 @@
 package shell
 
 import (
+	"crypto/sha1"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -18,6 +21,123 @@ func init() {
 	commands["openssl"] = cmdOpenSSL
 	commands["strace"] = cmdStrace
 	commands["lsof"] = cmdLsof
+	commands["file"] = cmdFile
+}
+
+// resolve returns the canonical form of absolute path p, symlinks
+// followed in every element (readlink -f), or "" when it does not exist.
+func (s *Shell) resolve(p string) string {
+	cur := "/"
+	parts := strings.Split(strings.Trim(path.Clean(p), "/"), "/")
+	for hops := 0; len(parts) > 0 && hops < 40; {
+		name := parts[0]
+		parts = parts[1:]
+		switch name {
+		case "", ".":
+			continue
+		case "..":
+			cur = path.Dir(cur)
+			continue
+		}
+		next := path.Join(cur, name)
+		n, err := s.FS.Lstat(next)
+		if err != nil {
+			return ""
+		}
+		if n.Mode&fs.ModeSymlink == 0 {
+			cur = next
+			continue
+		}
+		hops++
+		target := n.Link
+		if strings.HasPrefix(target, "/") {
+			cur = "/"
+		}
+		parts = append(strings.Split(strings.Trim(target, "/"), "/"), parts...)
+	}
+	return cur
+}
+
+func cmdReadlink(s *Shell, args []string, out, _ io.Writer, _ []byte) int {
+	f, files := flags(args[1:])
+	code := 0
+	for _, a := range files {
+		p := s.path(a)
+		if f['f'] || f['e'] || f['m'] {
+			if r := s.resolve(p); r != "" {
+				fmt.Fprintln(out, r)
+				continue
+			}
+			code = 1
+			continue
+		}
+		n, err := s.FS.Lstat(p)
+		if err != nil || n.Mode&fs.ModeSymlink == 0 {
+			code = 1
+			continue
+		}
+		fmt.Fprintln(out, n.Link)
+	}
+	return code
+}
+
+const fileUsage = "Usage: file [-bcCdEhikLlNnprsSvzZ0] [--apple] [--extension] [--mime-encoding]\n            [--mime-type] [-e <testname>] [-F <separator>]  [-f <namefile>]\n            [-m <magicfiles>] [-P <parameter=value>] [--exclude-quiet]\n            <file> ...\n       file -C [-m <magicfiles>]\n       file [--help]\n"
+
+// cmdFile answers as file(1) for what the machine holds: its binaries are
+// Debian's x86-64 PIEs.
+func cmdFile(s *Shell, args []string, out, _ io.Writer, _ []byte) int {
+	f, files := flags(args[1:])
+	if len(files) == 0 {
+		io.WriteString(out, fileUsage)
+		return 1
+	}
+	for _, a := range files {
+		p := s.path(a)
+		n, err := s.FS.Lstat(p)
+		var what string
+		switch {
+		case err != nil:
+			what = "cannot open `" + a + "' (No such file or directory)"
+		case n.Mode&fs.ModeSymlink != 0 && !f['L']:
+			what = "symbolic link to " + n.Link
+		default:
+			if n.Mode&fs.ModeSymlink != 0 {
+				if n, err = s.FS.Stat(p); err != nil {
+					what = "broken symbolic link to " + n.Link
+					break
+				}
+			}
+			data, _ := s.FS.ReadFile(p)
+			switch {
+			case n.IsDir():
+				what = "directory"
+			case n.Mode&fs.ModeCharDevice != 0:
+				what = "character special (1/3)"
+			case len(data) == 0:
+				what = "empty"
+			case strings.HasPrefix(string(data), "\x7fELF"):
+				sum := sha1.Sum([]byte(s.resolve(p)))
+				what = "ELF 64-bit LSB pie executable, x86-64, version 1 (SYSV), dynamically linked, interpreter /lib64/ld-linux-x86-64.so.2, BuildID[sha1]=" + hex.EncodeToString(sum[:]) + ", for GNU/Linux 3.2.0, stripped"
+			case strings.HasPrefix(string(data), "#!/bin/sh"), strings.HasPrefix(string(data), "#!/bin/bash"):
+				what = "POSIX shell script, ASCII text executable"
+			case isText(data):
+				what = "ASCII text"
+			default:
+				what = "data"
+			}
+		}
+		fmt.Fprintf(out, "%s: %s\n", a, what)
+	}
+	return 0
+}
+
+func isText(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 && c != '\n' && c != '\t' && c != '\r' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // opensslVersion is `openssl version` of the distro's package.
