@@ -126,7 +126,7 @@ func idle(b *testing.B, addr string, n int) func() {
 		}
 		// The client's banner and KEXINIT are enough to make both servers
 		// keep the connection and its state.
-		fmt.Fprintf(c, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n")
+		fmt.Fprintf(c, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u7\r\n")
 		bufio.NewReader(c).ReadString('\n')
 		conns = append(conns, c)
 	}
@@ -172,7 +172,8 @@ func BenchmarkSSHAgainstOpenSSH(b *testing.B) {
 	deckyIP := "127.88.0.10"
 	deckyAddr := deckyIP + ":22"
 	sshd := startSSHD(b, realAddr)
-	decky := startDecky(b, deckyIP, "ssh", "")
+	// The reference sshd runs with MaxStartups 2000: so does the decky.
+	decky := startDecky(b, deckyIP, "ssh", "    service_config: {ssh: {max_startups: \"2000\"}}\n")
 	waitListen(b, deckyAddr)
 	const dur = 10 * time.Second
 	for range b.N {

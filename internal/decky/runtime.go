@@ -92,6 +92,7 @@ func New(spec *topology.Spec, name string, opts Options) (*Runtime, error) {
 		life: event.NewEmitter(sp, spec.ID, name, "decky", "decky", log)}
 	dist, _ := persona.LookupDistro(d.Persona.Distro)
 	id := persona.NewIdentity(spec.Seed, d.Name)
+	dist = dist.ForIdentity(id)
 	hostname := d.Persona.Hostname
 	if hostname == "" {
 		hostname = id.Hostname(dist.HostnameStyle)

@@ -44,9 +44,9 @@ type Distro struct {
 // family and distribution never contradict each other.
 var distros = []Distro{
 	{"debian", "Debian 12", Linux, StyleGeneric, "debian", "12", "Debian GNU/Linux 12 (bookworm)",
-		"6.1.0-28-amd64", "OpenSSH_9.2p1 Debian-2+deb12u3", "nginx/1.22.1"},
+		"6.1.0-28-amd64", "OpenSSH_9.2p1 Debian-2+deb12u7", "nginx/1.22.1"},
 	{"ubuntu22", "Ubuntu 22.04", Linux, StyleGeneric, "ubuntu", "22.04", "Ubuntu 22.04.4 LTS",
-		"5.15.0-119-generic", "OpenSSH_8.9p1 Ubuntu-3ubuntu0.10", "nginx/1.18.0 (Ubuntu)"},
+		"5.15.0-119-generic", "OpenSSH_8.9p1 Ubuntu-3ubuntu0.13", "nginx/1.18.0 (Ubuntu)"},
 	{"ubuntu20", "Ubuntu 20.04", Linux, StyleGeneric, "ubuntu", "20.04", "Ubuntu 20.04.6 LTS",
 		"5.4.0-192-generic", "OpenSSH_8.2p1 Ubuntu-4ubuntu0.11", "Apache/2.4.41 (Ubuntu)"},
 	{"rocky9", "Rocky 9", Linux, StyleRHEL, "rocky", "9.4", "Rocky Linux 9.4 (Blue Onyx)",
@@ -81,6 +81,64 @@ var distros = []Distro{
 		"5.15.150", "dropbear_2022.82", "uhttpd"},
 	{"ios15", "Cisco IOS 15.2", Cisco, StyleNetwork, "ios", "15.2(7)E", "Cisco IOS Software, Version 15.2(7)E",
 		"15.2(7)E", "Cisco-1.25", "cisco-IOS"},
+}
+
+// sshReleases lists, per distribution, the OpenSSH package releases a decky
+// may claim: real updates of the distribution's openssh-server, never a
+// release a honeypot ships as its default banner (HoneypotSSHBanners). A
+// decky picks one from its identity (ForIdentity), so one install's Debian
+// deckies do not all share one banner and two installs differ. Every entry
+// of one list offers the same algorithms: Debian's 1:9.2p1-2+deb12u4 added
+// the unsuffixed sntrup761x25519-sha512 key exchange, so bookworm starts at
+// u4 (the algorithm profile in service/ssh follows the claimed release).
+var sshReleases = map[string][]string{
+	// bookworm: 1:9.2p1-2+deb12u4 (2024-12) .. u10 (2026-05).
+	"debian": {"OpenSSH_9.2p1 Debian-2+deb12u4", "OpenSSH_9.2p1 Debian-2+deb12u5", "OpenSSH_9.2p1 Debian-2+deb12u6",
+		"OpenSSH_9.2p1 Debian-2+deb12u7", "OpenSSH_9.2p1 Debian-2+deb12u8", "OpenSSH_9.2p1 Debian-2+deb12u9",
+		"OpenSSH_9.2p1 Debian-2+deb12u10"},
+	// jammy-security updates after 3ubuntu0.10 (T-Pot's default).
+	"ubuntu22": {"OpenSSH_8.9p1 Ubuntu-3ubuntu0.11", "OpenSSH_8.9p1 Ubuntu-3ubuntu0.13"},
+	// focal-security.
+	"ubuntu20": {"OpenSSH_8.2p1 Ubuntu-4ubuntu0.11", "OpenSSH_8.2p1 Ubuntu-4ubuntu0.12", "OpenSSH_8.2p1 Ubuntu-4ubuntu0.13"},
+}
+
+// HoneypotSSHBanners are SSH identification strings (without "SSH-2.0-" or
+// "SSH-1.99-") that honeypots ship as their default and that detectors
+// list (potsnitch's COWRIE_DEFAULT_BANNERS, from cowrie.cfg.dist, Kippo,
+// T-Pot and Heralding; OpenCanary's). No persona may claim one.
+var HoneypotSSHBanners = []string{
+	"OpenSSH_9.2p1 Debian-2+deb12u3",    // Cowrie 2.5+
+	"OpenSSH_6.0p1 Debian-4+deb7u2",     // Cowrie 1.0-2.4
+	"OpenSSH_8.9p1 Ubuntu-3ubuntu0.10",  // T-Pot's Cowrie
+	"OpenSSH_6.6.1p1 Ubuntu-2ubuntu2.8", // T-Pot's Heralding
+	"OpenSSH_5.1p1 Debian-5",            // Kippo
+	"OpenSSH_5.1p1 Debian-4",            // OpenCanary
+	// cowrie.cfg.dist's documented alternatives.
+	"OpenSSH_5.9p1 Debian-5ubuntu1.4", "OpenSSH_4.3", "OpenSSH_4.7", "Sun_SSH_1.1", "OpenSSH_4.2p1 Debian-7ubuntu3.1",
+	"OpenSSH_4.6", "OpenSSH_5.1p1 FreeBSD-20080901", "OpenSSH_5.3p1 Debian-3ubuntu5", "OpenSSH_5.3p1 Debian-3ubuntu6",
+	"OpenSSH_5.3p1 Debian-3ubuntu7", "OpenSSH_5.5p1 Debian-6", "OpenSSH_5.5p1 Debian-6+squeeze1",
+	"OpenSSH_5.5p1 Debian-6+squeeze2", "OpenSSH_5.8p2_hpn13v11 FreeBSD-20110503", "OpenSSH_5.9p1 Debian-5ubuntu1",
+	"OpenSSH_5.9",
+}
+
+// SSHReleases returns the SSH banners a decky of this distribution may
+// claim (the SSHVersion alone when the distribution has no list).
+func (d Distro) SSHReleases() []string {
+	if l := sshReleases[d.Slug]; len(l) > 0 {
+		return append([]string(nil), l...)
+	}
+	return []string{d.SSHVersion}
+}
+
+// ForIdentity returns the distribution as one decky claims it: the values
+// that vary between real installs of one release (the patch release of
+// openssh-server) are picked from the decky's identity, stable for the
+// decky's life.
+func (d Distro) ForIdentity(id Identity) Distro {
+	if l := sshReleases[d.Slug]; len(l) > 0 {
+		d.SSHVersion = l[id.Rand("ssh-release").IntN(len(l))]
+	}
+	return d
 }
 
 // Distros returns the catalogue, sorted by slug.

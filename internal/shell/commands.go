@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"net/url"
 	"path"
 	"sort"
@@ -46,7 +47,7 @@ func init() {
 		"dd": cmdDd, "ln": cmdNop, "chown": cmdNop, "service": cmdNop, "systemctl": cmdNop,
 		"last": cmdNop, "who": cmdWho, "dmesg": cmdNop, "mount": cmdMount, "su": cmdNop,
 		"shopt": cmdNop, "type": cmdType, "command": cmdCommand, "test": cmdTest, "[": cmdTest,
-		"tar": cmdNop, "gzip": cmdNop, "history_": cmdNop, "stat": cmdStat, "readlink": cmdNop,
+		"tar": cmdNop, "gzip": cmdNop, "history_": cmdNop, "stat": cmdStat, "readlink": cmdReadlink,
 	}
 	delete(commands, "history_")
 	for _, a := range strings.Fields("ash cat chmod cp cut date dd df echo env free grep head hostname id ip ifconfig kill ls mkdir mount mv netstat nproc ps pwd rm sh sleep sort tail tftp ftpget top touch tr true false uname uniq uptime w wc wget which whoami yes base64 md5sum sha256sum printf") {
@@ -320,6 +321,13 @@ func cmdLs(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
 	var lines []string
 	for ti, t := range targets {
 		p := s.path(t)
+		if long && !strings.HasSuffix(t, "/") {
+			// ls -l shows a symlink named on the command line itself.
+			if ln, err := s.FS.Lstat(p); err == nil && ln.Mode&fs.ModeSymlink != 0 {
+				lines = append(lines, lsLine(ln, t, f['h']))
+				continue
+			}
+		}
 		n, err := s.FS.Stat(p)
 		if err != nil {
 			fmt.Fprintf(errw, "ls: cannot access '%s': %s\n", t, err)
@@ -937,9 +945,30 @@ func cmdLscpu(s *Shell, _ []string, out, _ io.Writer, _ []byte) int {
 	return 0
 }
 
-func (s *Shell) netInfo() (ip, mac string) {
-	b := s.M.Identity.Bytes("shell-net", 4)
-	return fmt.Sprintf("10.%d.%d.%d", b[0]%8, b[1], 2+b[2]%250), s.M.Identity.MAC(s.M.Distro.Family)
+func (s *Shell) netInfo() (ip, mac string) { return s.M.netInfo() }
+
+func (m Machine) netInfo() (ip, mac string) {
+	b := m.Identity.Bytes("shell-net", 4)
+	return fmt.Sprintf("10.%d.%d.%d", b[0]%8, b[1], 2+b[2]%250), m.Identity.MAC(m.Distro.Family)
+}
+
+// procNetARP is /proc/net/arp: the gateway (.1, as `ip route` names it)
+// and a neighbour on eth0's /24, with MACs from the identity.
+func (m Machine) procNetARP() string {
+	ip, _ := m.netInfo()
+	net := ip[:strings.LastIndexByte(ip, '.')]
+	b := m.Identity.Bytes("shell-arp", 10)
+	var out strings.Builder
+	out.WriteString("IP address       HW type     Flags       HW address            Mask     Device\n")
+	for i, host := range []int{1, 2 + int(b[9])%250} {
+		peer := fmt.Sprintf("%s.%d", net, host)
+		if peer == ip {
+			continue
+		}
+		mac := fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", b[0]&0xfe|0x02*byte(i), b[1], b[2], b[3+i], b[5+i], b[7+i])
+		fmt.Fprintf(&out, "%-16s 0x%-10x0x%-10x%-17s     *        %s\n", peer, 1, 2, mac, "eth0")
+	}
+	return out.String()
 }
 
 func cmdIfconfig(s *Shell, _ []string, out, _ io.Writer, _ []byte) int {
@@ -1260,6 +1289,11 @@ func countArg(args []string, def int) (int, []string) {
 }
 
 func cmdHead(s *Shell, args []string, out, errw io.Writer, in []byte) int {
+	if c, rest, ok := byteCount(args[1:]); ok {
+		data, code := s.inputs(rest, in, "head", errw)
+		out.Write(data[:min(max(c, 0), len(data))])
+		return code
+	}
 	n, rest := countArg(args[1:], 10)
 	data, code := s.inputs(rest, in, "head", errw)
 	ls := lines(data)
@@ -1486,9 +1520,87 @@ func cmdLsbRelease(s *Shell, args []string, out, _ io.Writer, _ []byte) int {
 	return 0
 }
 
-func cmdDd(_ *Shell, args []string, _, errw io.Writer, _ []byte) int {
-	fmt.Fprintf(errw, "0+0 records in\n0+0 records out\n0 bytes copied, 4.1e-05 s, 0.0 kB/s\n")
+// byteCount finds head's -c N (or -cN) and returns N and the other
+// arguments.
+func byteCount(args []string) (int, []string, bool) {
+	for i, a := range args {
+		v := ""
+		switch {
+		case a == "-c" && i+1 < len(args):
+			v = args[i+1]
+			rest := append(append([]string(nil), args[:i]...), args[i+2:]...)
+			n, err := strconv.Atoi(v)
+			return n, rest, err == nil
+		case strings.HasPrefix(a, "-c") && len(a) > 2:
+			v = a[2:]
+			rest := append(append([]string(nil), args[:i]...), args[i+1:]...)
+			n, err := strconv.Atoi(v)
+			return n, rest, err == nil
+		}
+	}
+	return 0, args, false
+}
+
+// cmdDd copies if= (or stdin) to of= (or stdout) in bs-sized blocks, count
+// and skip counted in blocks, and reports as GNU dd does.
+func cmdDd(s *Shell, args []string, out, errw io.Writer, in []byte) int {
+	opt := map[string]string{}
+	for _, a := range args[1:] {
+		if k, v, ok := strings.Cut(a, "="); ok {
+			opt[k] = v
+		}
+	}
+	bs := 512
+	if v, err := strconv.Atoi(opt["bs"]); err == nil && v > 0 {
+		bs = min(v, 1<<20)
+	}
+	data := in
+	if f := opt["if"]; f != "" {
+		var err error
+		if data, err = s.FS.ReadFile(s.path(f)); err != nil {
+			fmt.Fprintf(errw, "dd: failed to open '%s': %s\n", f, err)
+			return 1
+		}
+	}
+	if v, err := strconv.Atoi(opt["skip"]); err == nil && v > 0 {
+		data = data[min(len(data), v*bs):]
+	}
+	if v, err := strconv.Atoi(opt["count"]); err == nil && v >= 0 {
+		data = data[:min(len(data), v*bs)]
+	}
+	if f := opt["of"]; f != "" {
+		if err := s.FS.WriteFile(s.path(f), data, false); err != nil {
+			fmt.Fprintf(errw, "dd: failed to open '%s': %s\n", f, err)
+			return 1
+		}
+	} else {
+		out.Write(data)
+	}
+	full, part := len(data)/bs, 0
+	if len(data)%bs != 0 {
+		part = 1
+	}
+	us := 40 + rand.IntN(400) + len(data)/2000
+	fmt.Fprintf(errw, "%d+%d records in\n%d+%d records out\n%d bytes copied, %s s, %s\n", full, part, full, part, len(data),
+		strconv.FormatFloat(float64(us)/1e6, 'g', 4, 64), ddRate(float64(len(data))*1e6/float64(us)))
 	return 0
+}
+
+// ddRate formats bytes per second as GNU dd does (SI units, three
+// significant digits).
+func ddRate(r float64) string {
+	unit := "B/s"
+	for _, u := range []string{"kB/s", "MB/s", "GB/s"} {
+		if r < 1000 {
+			break
+		}
+		r /= 1000
+		unit = u
+	}
+	if r < 10 {
+		return fmt.Sprintf("%.1f %s", r, unit)
+	}
+	return fmt.Sprintf("%.0f %s", r, unit)
 }
 
 func cmdStat(s *Shell, args []string, out, errw io.Writer, _ []byte) int {

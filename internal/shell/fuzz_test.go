@@ -14,6 +14,8 @@ func FuzzParse(f *testing.F) {
 		"/bin/busybox ECCHI", "a || b && c & d", "echo $(echo `whoami`) ${HOME:-x} $?", "'unterminated",
 		"cat < /etc/passwd | grep root >> out", "X=1 Y=2 env", "sh -c 'sh -c \"echo deep\"'", "echo \\\n next",
 		"printf '%s %d %b\\n' a 1 '\\t'", ";;", "| x", "a &&", "echo $((1+2))", "yes | head -n 3",
+		"dd if=/proc/self/exe bs=1 count=20 skip=2 of=/tmp/x", "head -c 4 /proc/self/exe", "openssl rand -hex 9999999",
+		"strace strace id", "lsof -i :22", "cat /proc/net/arp", "readlink -f /bin/../proc/self/exe", "file -L /bin/bash /x",
 	} {
 		f.Add(s)
 	}

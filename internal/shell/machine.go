@@ -360,6 +360,13 @@ func (m Machine) build(f *FS) {
 		return []byte("/dev/sda1 / ext4 rw,relatime,errors=remount-ro 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\nsysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0\ntmpfs /run tmpfs rw,nosuid,nodev,noexec,relatime,size=" + fmt.Sprint(h.memKB/10) + "k,mode=755 0 0\n")
 	})
 	gen("/proc/self/cmdline", func() []byte { return []byte("bash\x00") })
+	gen("/proc/net/arp", func() []byte { return []byte(m.procNetARP()) })
+	exe := "/usr/bin/bash"
+	if m.Busybox() {
+		exe = "/bin/busybox"
+	}
+	f.Add("/proc/self/exe", &Node{Mode: fs.ModeSymlink | 0o777, Link: exe, ModTime: time.Now()})
+	f.root.ModTime = t(0)
 }
 
 func builder(id string) string {
@@ -376,8 +383,29 @@ func builder(id string) string {
 	return "mockbuild@x86-64-builder.localdomain"
 }
 
+// elfHeader is the ELF header of Debian's x86-64 binaries (a PIE: ET_DYN,
+// EM_X86_64, 13 program headers, 30 sections), which bots read through
+// /proc/self/exe or /bin/echo to learn the architecture.
+const elfHeader = "\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x03\x00\x3e\x00\x01\x00\x00\x00\x40\x22\x00\x00\x00\x00\x00\x00" +
+	"\x40\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x40\x00\x38\x00\x0d\x00\x40\x00\x1e\x00\x1d\x00"
+
+// elfInterp is where Debian's binaries name their loader.
+const elfInterp = 0x318
+
 func elfStub(size int) string {
-	return "\x7fELF\x02\x01\x01" + strings.Repeat("\x00", size-7)
+	if size < 0x400 {
+		return (elfHeader + strings.Repeat("\x00", size))[:size]
+	}
+	b := []byte(elfHeader + strings.Repeat("\x00", size-len(elfHeader)))
+	// e_shoff: the section headers at the end, as the linker puts them.
+	shoff := uint64(size - 30*64)
+	for i := range 8 {
+		b[0x28+i] = byte(shoff >> (8 * i))
+	}
+	copy(b[elfInterp:], "/lib64/ld-linux-x86-64.so.2\x00")
+	return string(b)
 }
 
 func (m Machine) issue() string {

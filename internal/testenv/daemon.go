@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os/exec"
@@ -76,3 +77,31 @@ func Dialable(addr string) func() bool {
 
 // String lets a Buffer print in a failure.
 var _ fmt.Stringer = (*Buffer)(nil)
+
+// Converse dials addr, sends in and returns what the server sends until it
+// closes (closed is true) or stays quiet for quiet (or resets, closed is
+// false): the raw exchange a differential test compares between a decky
+// and the real daemon.
+func Converse(t testing.TB, addr string, in []byte, quiet time.Duration) (out []byte, closed bool) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write(in); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64<<10)
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(quiet))
+		n, err := c.Read(buf)
+		out = append(out, buf[:n]...)
+		if err == io.EOF {
+			return out, true
+		}
+		if err != nil {
+			return out, false
+		}
+	}
+}

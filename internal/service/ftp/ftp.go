@@ -67,6 +67,12 @@ func New(env serve.Env) (serve.Server, error) {
 		banner = "220 " + banner
 	}
 	s.server, s.banner = srv, banner
+	if srv.product != "proftpd" {
+		// vsftpd's max_per_ip refusal; ProFTPD past MaxInstances closes.
+		s.env.Refuse = func(c net.Conn) {
+			_, _ = c.Write([]byte("421 There are too many connections from your internet address.\r\n"))
+		}
+	}
 	s.anon = cfg.Anonymous
 	var configured []string
 	for _, it := range cfg.Users {

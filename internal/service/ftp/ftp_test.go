@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/decnet/decnet/internal/event"
 	_ "github.com/decnet/decnet/internal/service/ftp"
+	"github.com/decnet/decnet/internal/service/serve"
 	"github.com/decnet/decnet/internal/service/servicetest"
 	"github.com/decnet/decnet/internal/testenv"
 )
@@ -182,5 +185,61 @@ func TestTranscript(t *testing.T) {
 		if got != st.want {
 			t.Errorf("%s: got %q, want %q", st.send, got, st.want)
 		}
+	}
+}
+
+// startRealVsftpd runs Debian's vsftpd in the foreground on a loopback
+// port with max_per_ip set, and returns its address.
+func startRealVsftpd(t *testing.T, maxPerIP int) string {
+	t.Helper()
+	bin := testenv.RequireTool(t, "/usr/sbin/vsftpd")
+	testenv.RequireRoot(t)
+	if err := os.MkdirAll("/var/run/vsftpd/empty", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lo := netip.MustParseAddr("127.0.0.1")
+	port := testenv.FreePort(t, lo)
+	conf := filepath.Join(t.TempDir(), "vsftpd.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf("listen=YES\nlisten_address=127.0.0.1\nlisten_port=%d\nbackground=NO\n"+
+		"max_per_ip=%d\nanonymous_enable=NO\nlocal_enable=YES\nsecure_chroot_dir=/var/run/vsftpd/empty\npam_service_name=vsftpd\n",
+		port, maxPerIP)), 0o600)
+	addr := netip.AddrPortFrom(lo, port).String()
+	testenv.StartDaemon(t, "vsftpd", exec.Command(bin, conf), testenv.Dialable(addr))
+	return addr
+}
+
+// greeted opens a connection that got its 220, so that it counts against
+// the limits, retrying while a readiness probe may hold the only slot.
+func greeted(t *testing.T, addr string) {
+	t.Helper()
+	testenv.Eventually(t, 5*time.Second, "a greeted connection", func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return false
+		}
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		b := make([]byte, 3)
+		if n, _ := c.Read(b); string(b[:n]) != "220" {
+			c.Close()
+			return false
+		}
+		t.Cleanup(func() { c.Close() })
+		return true
+	})
+}
+
+// TestOverLimitLikeRealVsftpd: past the per-address limit the decky
+// answers as vsftpd past max_per_ip does.
+func TestOverLimitLikeRealVsftpd(t *testing.T) {
+	real := startRealVsftpd(t, 1)
+	r := servicetest.Start(t, "ftp", 21, servicetest.Options{Distro: "debian",
+		Limits: serve.Limits{PerSource: 1, Total: 16, Idle: time.Minute, Life: time.Minute}})
+	greeted(t, real)
+	greeted(t, r.HostPort(21))
+	want, wantClosed := testenv.Converse(t, real, nil, 2*time.Second)
+	got, gotClosed := testenv.Converse(t, r.HostPort(21), nil, 2*time.Second)
+	t.Logf("over the limit: vsftpd %q (closed %v), decky %q (closed %v)", want, wantClosed, got, gotClosed)
+	if string(want) != string(got) || wantClosed != gotClosed {
+		t.Errorf("over the limit: decky %q, vsftpd %q", got, want)
 	}
 }

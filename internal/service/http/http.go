@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"maps"
 	"mime"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -77,6 +78,16 @@ func newServer(env serve.Env, useTLS bool) (*server, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if !useTLS {
+		// Over the limits, answer as nginx's limit_conn (and IIS's
+		// http.sys queue limit) does: read the request, then 503.
+		s.env.Refuse = func(c net.Conn) {
+			_, _ = readRequest(bufio.NewReaderSize(c, 4096), s.site.flavor == nginx)
+			res := s.site.errorPage(503, "", "")
+			res.close = true
+			_, _ = c.Write(s.site.write(res, false))
+		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(cfg.ExtraHeaders)) {
 		s.site.extra = append(s.site.extra, Header{k, cfg.ExtraHeaders[k]})
@@ -144,7 +155,10 @@ func (s *server) handle(ctx context.Context, c *serve.Conn) {
 	}
 	br := bufio.NewReaderSize(rw, 4096)
 	for i := 0; i < maxRequestsPerConn; i++ {
-		req, err := ReadRequest(br)
+		req, err := readRequest(br, s.site.flavor == nginx)
+		if err == nil && s.site.flavor == apache && climbsAboveRoot(req.Target) {
+			err = errBadRequest // Apache's "AH10244: invalid URI path"
+		}
 		if err != nil {
 			s.protocolError(c, rw, err)
 			return
@@ -239,7 +253,7 @@ func (s *server) protocolError(c *serve.Conn, w io.Writer, err error) {
 	case errors.As(err, &tl):
 		status = tl.status
 		if s.site.flavor == nginx && status == 431 {
-			status = 400
+			status = 494 // nginx's "Request Header Or Cookie Too Large", sent as 400
 		}
 	default:
 		return // the client went away or timed out

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/service/serve"
 	"github.com/decnet/decnet/internal/service/servicetest"
 	"github.com/decnet/decnet/internal/testenv"
 )
@@ -29,46 +31,54 @@ func shape(resp string) string {
 	return volatile.ReplaceAllString(resp, "$1: *\r")
 }
 
-// TestMatchesRealNginx sends the same requests to Debian's nginx and to an
-// http decky claiming that nginx, and wants byte-identical answers but for
-// dates and validators.
-func TestMatchesRealNginx(t *testing.T) {
-	bin := testenv.RequireTool(t, "nginx")
-	out, _ := exec.Command(bin, "-v").CombinedOutput()
-	version := strings.TrimSpace(strings.TrimPrefix(string(out), "nginx version: "))
-	// nginx's workers run unprivileged: the test's files must be readable.
-	dir, err := os.MkdirTemp("", "decnet-nginx-")
+// webRoot makes a reference server's directory and its document root with
+// an index page. The server's workers run unprivileged: everything is
+// world-readable (so not under t.TempDir).
+func webRoot(t *testing.T, prefix, index string) (dir, root string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755)
-	root := filepath.Join(dir, "html")
+	root = filepath.Join(dir, "html")
 	os.MkdirAll(root, 0o755)
-	os.WriteFile(filepath.Join(root, "index.html"), []byte(nginxIndex), 0o644)
-	port := 20000 + int(time.Now().UnixNano()%20000)
-	conf := fmt.Sprintf(`worker_processes 1; pid %[1]s/nginx.pid; error_log %[1]s/error.log; daemon off;
+	os.WriteFile(filepath.Join(root, "index.html"), []byte(index), 0o644)
+	return dir, root
+}
+
+// startRealNginx runs Debian's nginx on a loopback port with a static
+// root (and /busy answering 503, the page nginx sends over limit_conn) and
+// returns its address and version.
+func startRealNginx(t *testing.T) (addr, version string) {
+	t.Helper()
+	bin := testenv.RequireTool(t, "nginx")
+	out, _ := exec.Command(bin, "-v").CombinedOutput()
+	version = strings.TrimSpace(strings.TrimPrefix(string(out), "nginx version: "))
+	dir, root := webRoot(t, "decnet-nginx-", nginxIndex)
+	lo := netip.MustParseAddr("127.0.0.1")
+	port := testenv.FreePort(t, lo)
+	// One process (no worker outliving the killed master).
+	conf := fmt.Sprintf(`master_process off; worker_processes 1; pid %[1]s/nginx.pid; error_log %[1]s/error.log; daemon off;
 events { worker_connections 64; }
 http { access_log off; include /etc/nginx/mime.types; default_type application/octet-stream;
   client_body_temp_path %[1]s; proxy_temp_path %[1]s; fastcgi_temp_path %[1]s; uwsgi_temp_path %[1]s; scgi_temp_path %[1]s;
-  server { listen 127.0.0.1:%[2]d; root %[3]s; } }`, dir, port, root)
+  server { listen 127.0.0.1:%[2]d; root %[3]s; location /busy { return 503; } } }`, dir, port, root)
 	os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644)
+	addr = netip.AddrPortFrom(lo, port).String()
 	cmd := exec.Command(bin, "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	ref := fmt.Sprintf("127.0.0.1:%d", port)
-	for i := 0; ; i++ {
-		if c, err := net.Dial("tcp", ref); err == nil {
-			c.Close()
-			break
-		}
-		if i > 100 {
-			t.Fatal("nginx did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	cmd.WaitDelay = time.Second
+	testenv.StartDaemon(t, "nginx", cmd, testenv.Dialable(addr))
+	return addr, version
+}
+
+// TestMatchesRealNginx sends the same requests to Debian's nginx and to an
+// http decky claiming that nginx, and wants byte-identical answers but for
+// dates and validators: well-formed requests, then malformed request lines
+// and binary junk, which nginx answers with 400 at once.
+func TestMatchesRealNginx(t *testing.T) {
+	ref, version := startRealNginx(t)
 	r := servicetest.Start(t, "http", 80, servicetest.Options{Config: map[string]any{"server_header": version}})
 	decky := r.HostPort(80)
 	for _, req := range []string{
@@ -84,10 +94,29 @@ http { access_log off; include /etc/nginx/mime.types; default_type application/o
 		"GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
 		"GET / HTTP/9.9\r\nHost: x\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\nConnection: close\r\n\r\n",
+		"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",
+		"\x00\x01\x02\x03\r\n\r\n",
+		"\r\n\r\n\x80\x81",
+		"get / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET  / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"GET / HTTP/1.1 x\r\nHost: x\r\n\r\n",
+		"GET / FOO/1.1\r\nHost: x\r\n\r\n",
+		"GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"G\xc3T / HTTP/1.1\r\n\r\n",
+		"GET / HTTP/1.\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: foo\r\n\r\n",
+		"GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n",
+		"SSH-2.0-OpenSSH_9.6\r\n",
+		// potsnitch's invalid payloads.
+		"INVALID / HTTP/1.1\r\nHost: test\r\n\r\n",
+		"GET / HTTP/1.1\r\nX-Header: " + strings.Repeat("A", 10000) + "\r\n\r\n",
+		"\x00\x01\x02\x03",
 	} {
 		want, got := shape(servicetest.Exchange(t, ref, req, 5*time.Second)), shape(servicetest.Exchange(t, decky, req, 5*time.Second))
+		t.Logf("%q -> %q", req, strings.SplitN(got, "\r\n", 2)[0])
 		if want != got {
-			t.Errorf("request %q\n--- nginx ---\n%s\n--- decky ---\n%s", req, want, got)
+			t.Errorf("request %.120q\n--- nginx ---\n%s\n--- decky ---\n%s", req, want, got)
 		}
 	}
 }
@@ -232,14 +261,51 @@ func TestKeepAliveAndLimits(t *testing.T) {
 	}
 }
 
+// TestOverLimitLikeNginx: a connection over the per-source limit gets the
+// 503 page nginx sends when it refuses one, byte for byte but the date.
+func TestOverLimitLikeNginx(t *testing.T) {
+	ref, version := startRealNginx(t)
+	r := servicetest.Start(t, "http", 80, servicetest.Options{Config: map[string]any{"server_header": version},
+		Limits: serve.Limits{PerSource: 1, Total: 16, Idle: time.Minute, Life: time.Minute}})
+	// The first connection is in service (kept alive) once it answered;
+	// until servicetest's readiness probe is released it may be refused.
+	var hold net.Conn
+	testenv.Eventually(t, 5*time.Second, "a connection in service", func() bool {
+		c, err := net.Dial("tcp", r.HostPort(80))
+		if err != nil {
+			return false
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+		if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 404") {
+			c.Close()
+			return false
+		}
+		hold = c
+		return true
+	})
+	defer hold.Close()
+	got := shape(servicetest.Exchange(t, r.HostPort(80), "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 5*time.Second))
+	// One over limit_conn is closed.
+	want := shape(servicetest.Exchange(t, ref, "GET /busy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5*time.Second))
+	t.Logf("over the limit:\n%s", got)
+	if got != want {
+		t.Errorf("over the limit\n--- nginx ---\n%s\n--- decky ---\n%s", want, got)
+	}
+}
+
 func FuzzReadRequest(f *testing.F) {
 	f.Add([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
 	f.Add([]byte("POST /a?b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"))
 	f.Add([]byte("POST / HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello"))
+	f.Add([]byte("\r\nGET  /a/../b HTTP/1.1\r\nHost: x\r\n\r\n"))
+	f.Add([]byte("GET /%2e%2e/x HTTP/1.1\r\nHost: x\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		req, err := ReadRequest(bufio.NewReader(strings.NewReader(string(data))))
-		if err == nil && len(req.Body) > maxBody {
-			t.Fatal("body over its bound")
+		for _, nginxRules := range []bool{false, true} {
+			req, err := readRequest(bufio.NewReader(strings.NewReader(string(data))), nginxRules)
+			if err == nil && len(req.Body) > maxBody {
+				t.Fatal("body over its bound")
+			}
 		}
 	})
 }
@@ -250,4 +316,75 @@ func FuzzParseDigest(f *testing.F) {
 		p := parseDigest(s)
 		digestCrackLine(p, "GET")
 	})
+}
+
+// startRealApache runs Debian's apache2 in the foreground (-X) on a
+// loopback port with a static root and returns its address.
+func startRealApache(t *testing.T) string {
+	t.Helper()
+	bin := testenv.RequireTool(t, "/usr/sbin/apache2")
+	testenv.RequireRoot(t) // it switches to www-data
+	dir, root := webRoot(t, "decnet-apache-", "<html><body><h1>It works!</h1></body></html>\n")
+	lo := netip.MustParseAddr("127.0.0.1")
+	addr := netip.AddrPortFrom(lo, testenv.FreePort(t, lo)).String()
+	mods := "/usr/lib/apache2/modules/"
+	conf := fmt.Sprintf(`LoadModule mpm_prefork_module %[1]smod_mpm_prefork.so
+LoadModule authz_core_module %[1]smod_authz_core.so
+LoadModule mime_module %[1]smod_mime.so
+LoadModule dir_module %[1]smod_dir.so
+ServerName localhost
+Listen %[2]s
+PidFile %[3]s/pid
+ErrorLog %[3]s/error.log
+DocumentRoot %[4]s
+User www-data
+Group www-data
+TypesConfig /etc/mime.types
+<Directory %[4]s>
+  Require all granted
+</Directory>
+`, mods, addr, dir, root)
+	os.WriteFile(filepath.Join(dir, "apache2.conf"), []byte(conf), 0o644)
+	cmd := exec.Command(bin, "-X", "-f", filepath.Join(dir, "apache2.conf"))
+	cmd.WaitDelay = time.Second
+	testenv.StartDaemon(t, "apache2", cmd, testenv.Dialable(addr))
+	return addr
+}
+
+// TestMalformedLikeRealApache sends malformed requests to Debian's Apache
+// and to an Apache decky and compares what can be compared across the
+// releases (Debian's apache2 is newer than any release a persona claims):
+// the status line, and whether the server answered at once or waited for
+// the rest of the line.
+func TestMalformedLikeRealApache(t *testing.T) {
+	ref := startRealApache(t)
+	r := servicetest.Start(t, "http", 80, servicetest.Options{Distro: "ubuntu20"})
+	decky := r.HostPort(80)
+	status := func(addr, req string) string {
+		out, closed := testenv.Converse(t, addr, []byte(req), 2*time.Second)
+		line, _, _ := strings.Cut(string(out), "\r\n")
+		if !closed {
+			line += " <open>"
+		}
+		return line
+	}
+	for _, req := range []string{
+		"garbage\r\n\r\n",
+		"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",
+		"\x00\x01\x02\x03\r\n\r\n",
+		"get / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+		"GET / HTTP/1.1 x\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"GET / FOO/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\nConnection: close\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: foo\r\nConnection: close\r\n\r\n",
+		"INVALID / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	} {
+		want, got := status(ref, req), status(decky, req)
+		t.Logf("%q: apache %q, decky %q", req, want, got)
+		if want != got {
+			t.Errorf("%q: decky %q, apache %q", req, got, want)
+		}
+	}
 }

@@ -16,6 +16,9 @@ const (
 	maxHeaderBytes = 32 << 10
 	maxHeaders     = 100
 	maxBody        = 1 << 20
+	// nginxHeaderLine is the longest header line nginx's
+	// large_client_header_buffers (4 8k) hold with its CRLF.
+	nginxHeaderLine = 8<<10 - 2
 )
 
 // Header is one header as it arrived: name with its original casing.
@@ -89,7 +92,20 @@ func isToken(s string) bool {
 // ReadRequest parses one HTTP/1.x request, bounding every part. The body
 // is read in full (up to maxBody; the rest is discarded and counted) so the
 // connection stays in step for keep-alive.
-func ReadRequest(r *bufio.Reader) (*Request, error) {
+func ReadRequest(r *bufio.Reader) (*Request, error) { return readRequest(r, false) }
+
+// readRequest is ReadRequest; with nginxRules the request line is judged
+// as nginx's parser judges it: a byte that cannot start or continue a
+// method is refused as soon as it arrives (binary junk gets its 400 at
+// once), runs of spaces between the parts are allowed, control characters
+// in the target, dot segments above the root and transfer codings other
+// than chunked are refused.
+func readRequest(r *bufio.Reader, nginxRules bool) (*Request, error) {
+	if nginxRules {
+		if err := nginxMethodCheck(r); err != nil {
+			return nil, err
+		}
+	}
 	var line string
 	var err error
 	// Like real servers, skip empty lines before a request line.
@@ -102,6 +118,13 @@ func ReadRequest(r *bufio.Reader) (*Request, error) {
 		}
 	}
 	parts := strings.Split(line, " ")
+	if nginxRules {
+		parts = strings.Fields(line)
+		if len(parts) != 3 || strings.ContainsFunc(line, func(c rune) bool { return c < 0x20 || c == 0x7f }) ||
+			!strings.HasPrefix(parts[1], "/") && !strings.Contains(parts[1], "://") || climbsAboveRoot(parts[1]) {
+			return nil, errBadRequest
+		}
+	}
 	if len(parts) != 3 || !isToken(parts[0]) || parts[1] == "" {
 		return nil, errBadRequest
 	}
@@ -119,7 +142,11 @@ func ReadRequest(r *bufio.Reader) (*Request, error) {
 	req.Path, req.Query, _ = strings.Cut(req.Target, "?")
 	total := 0
 	for {
-		h, err := readLine(r, maxHeaderBytes)
+		limit := maxHeaderBytes
+		if nginxRules {
+			limit = nginxHeaderLine
+		}
+		h, err := readLine(r, limit)
 		if err != nil {
 			var tl errTooLarge
 			if errors.As(err, &tl) {
@@ -143,10 +170,81 @@ func ReadRequest(r *bufio.Reader) (*Request, error) {
 	if req.Proto == "HTTP/1.1" && req.Get("Host") == "" {
 		return nil, errBadRequest
 	}
+	if te := strings.ToLower(req.Get("Transfer-Encoding")); nginxRules && te != "" && te != "chunked" {
+		return nil, errTooLarge{501} // nginx: unknown "Transfer-Encoding"
+	}
 	if err := readBody(r, req); err != nil {
 		return nil, err
 	}
 	return req, nil
+}
+
+// nginxMethodCheck reads as far as the end of the method, as nginx's
+// parser does byte by byte: CR and LF may come first, then only A-Z, '_'
+// and '-' until a space; any other byte is a bad request at once, without
+// waiting for the end of the line.
+func nginxMethodCheck(r *bufio.Reader) error {
+	started := false
+	for i := 0; i < 4000; i++ {
+		b, err := r.Peek(i + 1)
+		if err != nil {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				return nil
+			}
+			if errors.Is(err, io.EOF) && i > 0 {
+				return nil // the line reader reports the truncation
+			}
+			return err
+		}
+		switch c := b[i]; {
+		case !started && (c == '\r' || c == '\n'):
+		case c >= 'A' && c <= 'Z' || c == '_' || c == '-':
+			started = true
+		case c == ' ' && started:
+			return nil
+		default:
+			return errBadRequest
+		}
+	}
+	return nil
+}
+
+// climbsAboveRoot reports whether a target's path, percent-decoded, has
+// more ".." segments than directories above them (nginx refuses it).
+func climbsAboveRoot(target string) bool {
+	path, _, _ := strings.Cut(target, "?")
+	if i := strings.Index(path, "://"); i >= 0 {
+		rest := path[i+3:]
+		j := strings.IndexByte(rest, '/')
+		if j < 0 {
+			return false
+		}
+		path = rest[j:]
+	}
+	var dec strings.Builder
+	for i := 0; i < len(path); i++ {
+		if path[i] == '%' && i+2 < len(path) {
+			if v, err := strconv.ParseUint(path[i+1:i+3], 16, 8); err == nil {
+				dec.WriteByte(byte(v))
+				i += 2
+				continue
+			}
+		}
+		dec.WriteByte(path[i])
+	}
+	depth := 0
+	for _, seg := range strings.Split(dec.String(), "/") {
+		switch seg {
+		case "", ".":
+		case "..":
+			if depth--; depth < 0 {
+				return true
+			}
+		default:
+			depth++
+		}
+	}
+	return false
 }
 
 func readBody(r *bufio.Reader, req *Request) error {

@@ -52,8 +52,15 @@ type site struct {
 }
 
 func (p *site) reasonText(status int) string {
-	if p.flavor == nginx && status == 405 {
-		return "Not Allowed"
+	if p.flavor == nginx {
+		switch status {
+		case 405:
+			return "Not Allowed"
+		case 414:
+			return "Request-URI Too Large"
+		case 503:
+			return "Service Temporarily Unavailable"
+		}
 	}
 	if t := http.StatusText(status); t != "" {
 		return t
@@ -155,16 +162,20 @@ func (p *site) errorPage(status int, method, path string) *response {
 			msg = fmt.Sprintf("<p>The requested method %s is not allowed for this URL.</p>\n", htmlEscape(method))
 		case 501:
 			msg = fmt.Sprintf("<p>%s not supported for current URL.<br />\n</p>\n", htmlEscape(method))
+		case 503:
+			msg = "<p>The server is temporarily unable to service your\nrequest due to maintenance downtime or capacity\nproblems. Please try again later.</p>\n"
 		default:
 			msg = "<p>The server encountered an internal error or\nmisconfiguration and was unable to complete\nyour request.</p>\n<p>Please contact the server administrator at \n webmaster@localhost to inform them of the time this error occurred,\n and the actions you performed just before this error.</p>\n<p>More information about this error may be available\nin the server error log.</p>\n"
 		}
 		res.body = fmt.Appendf(nil, "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>%s</title>\n</head><body>\n<h1>%s</h1>\n%s<hr>\n<address>%s Server at %s Port %d</address>\n</body></html>\n",
 			title, p.reasonText(status), msg, p.server, p.hostname, p.port)
 	case iis:
-		if status == 400 {
-			// Malformed requests never reach IIS: http.sys answers them.
+		if text, ok := httpSysErrors[status]; ok {
+			// Malformed requests and overload never reach IIS:
+			// http.sys answers them.
 			res.ctype = "text/html; charset=us-ascii"
-			res.body = []byte("<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\"\"http://www.w3.org/TR/html4/strict.dtd\">\r\n<HTML><HEAD><TITLE>Bad Request</TITLE>\r\n<META HTTP-EQUIV=\"Content-Type\" Content=\"text/html; charset=us-ascii\"></HEAD>\r\n<BODY><h2>Bad Request</h2>\r\n<hr><p>HTTP Error 400. The request is badly formed.</p>\r\n</BODY></HTML>\r\n")
+			res.body = fmt.Appendf(nil, "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\"\"http://www.w3.org/TR/html4/strict.dtd\">\r\n<HTML><HEAD><TITLE>%s</TITLE>\r\n<META HTTP-EQUIV=\"Content-Type\" Content=\"text/html; charset=us-ascii\"></HEAD>\r\n<BODY><h2>%s</h2>\r\n<hr><p>HTTP Error %d. %s</p>\r\n</BODY></HTML>\r\n",
+				text[0], text[0], status, text[1])
 			res.extra = nil
 			return res
 		}
@@ -182,12 +193,26 @@ func (p *site) errorPage(status int, method, path string) *response {
 		res.body = fmt.Appendf(nil, "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\r\n<html xmlns=\"http://www.w3.org/1999/xhtml\">\r\n<head>\r\n<meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-1\"/>\r\n<title>%s</title>\r\n<style type=\"text/css\">\r\n<!--\r\nbody{margin:0;font-size:.7em;font-family:Verdana, Arial, Helvetica, sans-serif;background:#EEEEEE;}\r\nfieldset{padding:0 15px 10px 15px;} \r\nh1{font-size:2.4em;margin:0;color:#FFF;}\r\nh2{font-size:1.7em;margin:0;color:#CC0000;} \r\nh3{font-size:1.2em;margin:10px 0 0 0;color:#000000;} \r\n#header{width:96%%;margin:0 0 0 0;padding:6px 2%% 6px 2%%;font-family:\"trebuchet MS\", Verdana, sans-serif;color:#FFF;\r\nbackground-color:#555555;}\r\n#content{margin:0 0 0 2%%;position:relative;}\r\n.content-container{background:#FFF;width:96%%;margin-top:8px;padding:10px;position:relative;}\r\n-->\r\n</style>\r\n</head>\r\n<body>\r\n<div id=\"header\"><h1>Server Error</h1></div>\r\n<div id=\"content\">\r\n <div class=\"content-container\"><fieldset>\r\n  <h2>%s</h2>\r\n  <h3>%s</h3>\r\n </fieldset></div>\r\n</div>\r\n</body>\r\n</html>\r\n",
 			heading, heading, detail)
 	default:
+		if status == 494 {
+			// nginx's own code for an oversized header, answered as a
+			// 400 with its own page.
+			res.status = 400
+			res.body = fmt.Appendf(nil, "<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>Request Header Or Cookie Too Large</center>\r\n<hr><center>%s</center>\r\n</body>\r\n</html>\r\n", p.server)
+			res.close = true
+			return res
+		}
 		res.body = fmt.Appendf(nil, "<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>\r\n<hr><center>%s</center>\r\n</body>\r\n</html>\r\n", title, title, p.server)
 	}
 	if status == 400 {
 		res.close = true
 	}
 	return res
+}
+
+// httpSysErrors are the pages http.sys sends for IIS: title, sentence.
+var httpSysErrors = map[int][2]string{
+	400: {"Bad Request", "The request is badly formed."},
+	503: {"Service Unavailable", "The service is unavailable."},
 }
 
 // indexPage is the server's default page.

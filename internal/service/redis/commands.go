@@ -88,6 +88,9 @@ func (cn *conn) dispatch(args [][]byte) bool {
 	if name == "hello" && !s.dialect.atLeast(6, 0) || name == "replicaof" && !s.dialect.atLeast(5, 0) {
 		known = false
 	}
+	if v, ok := introspectSince[name]; ok && !s.dialect.atLeast(v[0], v[1]) {
+		known = false
+	}
 	if name == "auth" && known && len(args) >= 2 {
 		cn.auth(args)
 		return false
@@ -185,6 +188,8 @@ func (cn *conn) dispatch(args [][]byte) bool {
 		}
 	case "eval":
 		cn.eval(args)
+	case "acl", "debug", "memory", "slowlog":
+		cn.introspect(name, args)
 	default:
 		cn.keyCmd(name, args)
 	}

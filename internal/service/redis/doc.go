@@ -57,10 +57,19 @@
 //   - redis.exploit.attempt for SLAVEOF/REPLICAOF host port (rogue master),
 //     MODULE LOAD (path) and EVAL scripts that reach for package.loadlib and
 //     friends (CVE-2022-0543).
-//   - redis.protocol.error for a malformed request (then the close).
+//   - redis.protocol.error for a malformed request (then the close), and
+//     for an HTTP request (a "POST" or "Host:" command): Redis logs
+//     "Possible SECURITY ATTACK detected" and drops the client, queued
+//     replies included.
 //
 // # Known tells and how we avoid them
 //
+//   - ACL LIST/USERS/WHOAMI, DEBUG (refused by 7.0's enable-debug-command
+//     no; DEBUG OBJECT before), MEMORY DOCTOR and SLOWLOG answering
+//     "unknown command": answered as the claimed version, byte-identical to
+//     Debian's redis-server 7.0 (TestAgainstRealRedis), as are inline
+//     lines with a NUL (Redis's strchr never finds their end: silence
+//     until the 64 KiB inline limit).
 //   - QUIT answering "unknown command", missing SET/SAVE/SLAVEOF/MODULE (the
 //     original's tells): implemented with the real replies.
 //   - Error texts differ between versions; each text follows the claimed

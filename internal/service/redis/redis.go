@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,6 +58,8 @@ var _ serve.Server = (*Server)(nil)
 func New(env serve.Env) (serve.Server, error) {
 	log := env.Logger()
 	s := &Server{env: env, log: log, now: time.Now}
+	// Over the limits, answer as Redis past maxclients does.
+	s.env.Refuse = func(c net.Conn) { _, _ = c.Write([]byte("-ERR max number of clients reached\r\n")) }
 	cfg := serve.SettingsOf(env, defaults)
 	s.build = buildFor(env.Persona.Distro.Slug, strings.TrimSpace(cfg.Version))
 	s.dialect = parseDialect(s.build.version)
@@ -80,6 +83,9 @@ func (s *Server) bootTime() time.Time {
 	now := s.now()
 	return now.Add(-s.env.Identity.Uptime(now)).Truncate(time.Second)
 }
+
+// securityAttack is what Redis logs when it closes on "POST" or "Host:".
+const securityAttack = "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted."
 
 // conn is one client's state.
 type conn struct {
@@ -116,7 +122,18 @@ func (s *Server) handle(ctx context.Context, c *serve.Conn) {
 			return
 		}
 		if len(args) == 0 {
+			if br.Buffered() == 0 && cn.w.flush() != nil {
+				return
+			}
 			continue
+		}
+		if n := strings.ToLower(string(args[0])); n == "post" || n == "host:" {
+			// Redis's securityWarningCommand: an HTTP request sent to
+			// Redis (cross protocol scripting). It logs and frees the
+			// client, replies still queued included.
+			c.Session.Emit(event.Event{Type: "redis.protocol.error", Fields: map[string]any{"error": securityAttack}})
+			c.SetCloseReason("error")
+			return
 		}
 		s.commands.Add(1)
 		quit := cn.dispatch(args)

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -66,6 +67,12 @@ func readCommand(br *bufio.Reader) ([][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		if i := bytes.IndexByte(line, 0); i >= 0 {
+			// Redis looks for the newline with strchr, which stops at
+			// the NUL: the line never ends, and Redis waits until the
+			// query buffer passes the inline limit.
+			return nil, waitInlineLimit(br, len(line)-i)
+		}
 		return splitArgs(line)
 	}
 	line, err := readLine(br, maxHeaderLine, "invalid multibulk length")
@@ -105,6 +112,20 @@ func readCommand(br *bufio.Reader) ([][]byte, error) {
 		args = append(args, buf[:l])
 	}
 	return args, nil
+}
+
+// waitInlineLimit reads and drops input until more than maxInline bytes
+// are pending since the NUL, then fails as Redis does.
+func waitInlineLimit(br *bufio.Reader, pending int) error {
+	buf := make([]byte, 4096)
+	for pending <= maxInline {
+		n, err := br.Read(buf)
+		pending += n
+		if err != nil {
+			return err
+		}
+	}
+	return &protoError{"too big inline request"}
 }
 
 // splitArgs splits an inline command as Redis's sdssplitargs does: spaces

@@ -8,6 +8,7 @@ package serve
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/netip"
 	"time"
 
@@ -35,6 +36,12 @@ type Env struct {
 	Quarantine *spool.Quarantine
 	// Limits bound connections; zero means DefaultLimits.
 	Limits Limits
+	// Refuse answers a connection over the limits as the product answers
+	// when it is overloaded (Redis's "max number of clients reached",
+	// nginx's 503, vsftpd's 421); nil closes it without a byte, as sshd
+	// drops past MaxStartups. It runs with a short deadline and must not
+	// block past it.
+	Refuse func(c net.Conn)
 	// Ports moves a service off its standard ports: a test that cannot
 	// bind port 22 serves on the port mapped here instead.
 	Ports map[uint16]uint16

@@ -27,8 +27,19 @@ type Limits struct {
 }
 
 // DefaultLimits are generous for a scanner or a human and tight for a
-// flood.
-var DefaultLimits = Limits{PerSource: 32, Total: 1024, Idle: 5 * time.Minute, Life: 2 * time.Hour}
+// flood. PerSource stays above what the real products serve one client
+// (sshd's MaxStartups lets 100 unauthenticated connections start, vsftpd's
+// and Redis's defaults have no per-address limit below maxclients), so a
+// client counting its connections never meets a limit the real daemon
+// would not have.
+var DefaultLimits = Limits{PerSource: 128, Total: 1024, Idle: 5 * time.Minute, Life: 2 * time.Hour}
+
+// refuseDeadline bounds how long an over-limit connection is answered;
+// maxRefusing bounds how many are answered at once (more are closed).
+const (
+	refuseDeadline = 2 * time.Second
+	maxRefusing    = 64
+)
 
 // ConnHandler serves one accepted connection. It returns when the
 // conversation is over; the caller closes the connection and emits the
@@ -114,7 +125,7 @@ func TCP(ctx context.Context, env Env, port uint16, h ConnHandler) error {
 		}
 		listeners = append(listeners, l)
 	}
-	t := &tracker{perSource: map[string]int{}}
+	t := &tracker{perSource: map[string]int{}, refusing: make(chan struct{}, maxRefusing)}
 	var wg sync.WaitGroup
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -148,6 +159,7 @@ type tracker struct {
 	mu        sync.Mutex
 	total     int
 	perSource map[string]int
+	refusing  chan struct{} // a slot per over-limit connection being answered
 }
 
 func (t *tracker) acquire(src string, l Limits) bool {
@@ -194,7 +206,7 @@ func acceptLoop(ctx context.Context, env Env, l net.Listener, limits Limits, t *
 				env.Events.Emit(event.Event{Type: env.Events.Namespace() + ".session.rejected",
 					Src: &event.Endpoint{IP: src}, Fields: map[string]any{"reason": "per-source or total connection limit"}})
 			}
-			nc.Close()
+			refuse(env, t, nc)
 			continue
 		}
 		wg.Add(1)
@@ -204,6 +216,29 @@ func acceptLoop(ctx context.Context, env Env, l net.Listener, limits Limits, t *
 			serveConn(ctx, env, nc, limits, h)
 		}()
 	}
+}
+
+// refuse answers an over-limit connection with env.Refuse, when the
+// service has one and fewer than maxRefusing are being answered, and
+// closes it.
+func refuse(env Env, t *tracker, nc net.Conn) {
+	if env.Refuse == nil {
+		nc.Close()
+		return
+	}
+	select {
+	case t.refusing <- struct{}{}:
+	default:
+		nc.Close()
+		return
+	}
+	go func() {
+		defer func() { <-t.refusing }()
+		defer nc.Close()
+		defer func() { _ = recover() }()
+		_ = nc.SetDeadline(time.Now().Add(refuseDeadline))
+		env.Refuse(nc)
+	}()
 }
 
 func serveConn(ctx context.Context, env Env, nc net.Conn, limits Limits, h ConnHandler) {

@@ -93,3 +93,60 @@ func readN(r io.Reader, n int) []byte {
 	io.ReadFull(r, b)
 	return b
 }
+
+// TestDefaultPerSourceAbove100: with the default limits one source holds
+// 100 connections at once (sshd's MaxStartups ceiling) and every one is
+// served; the next over the limit gets the service's Refuse answer.
+func TestDefaultPerSourceAbove100(t *testing.T) {
+	rec := event.NewRecorder()
+	addr := netip.AddrFrom4([4]byte{127, byte(10 + rand.IntN(200)), byte(rand.IntN(256)), 9})
+	env := serve.Env{Addrs: []netip.Addr{addr}, Events: event.NewEmitter(rec, "t", "d", "redis", "redis", nil),
+		Refuse: func(c net.Conn) { c.Write([]byte("busy\n")) }}
+	port := uint16(30000 + rand.IntN(20000))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go serve.TCP(ctx, env, port, func(ctx context.Context, c *serve.Conn) {
+		c.Write([]byte("hi\n"))
+		io.Copy(io.Discard, c)
+	})
+	target := net.JoinHostPort(addr.String(), fmt.Sprint(port))
+	read := func(c net.Conn) string {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b := make([]byte, 5)
+		n, _ := io.ReadAtLeast(c, b, 3)
+		return string(b[:n])
+	}
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range serve.DefaultLimits.PerSource {
+		var c net.Conn
+		var err error
+		for try := 0; try < 200; try++ {
+			if c, err = net.Dial("tcp", target); err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		if got := read(c); got != "hi\n" {
+			t.Fatalf("connection %d: %q", i+1, got)
+		}
+	}
+	over, err := net.Dial("tcp", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer over.Close()
+	got := read(over)
+	t.Logf("%d connections served; the next got %q", len(conns), got)
+	if len(conns) < 100 || got != "busy\n" {
+		t.Errorf("%d served, over the limit %q", len(conns), got)
+	}
+}

@@ -83,6 +83,7 @@ func Start(t testing.TB, slug string, port uint16, o Options) *Running {
 	}
 	seed := fmt.Sprintf("test-seed-%d", rand.Uint64())
 	id := persona.NewIdentity(seed, "decky-test")
+	dist = dist.ForIdentity(id)
 	if o.Hostname == "" {
 		o.Hostname = id.Hostname(dist.HostnameStyle)
 	}

@@ -80,6 +80,8 @@ func (p profile) Missing() []string {
 	return out
 }
 
+var debianUpdateRE = regexp.MustCompile(`Debian-2\+deb12u(\d+)$`)
+
 var versionRE = regexp.MustCompile(`^OpenSSH_(?:for_Windows_)?(\d+)\.(\d+)`)
 
 // OpenSSH default server offers by release (upstream sshd defaults, which
@@ -148,6 +150,13 @@ func profileFor(version, osID string) profile {
 		p.ClaimedKex = kex74
 	}
 	p.RSASHA1 = v < 88
+	if m := debianUpdateRE.FindStringSubmatch(version); m != nil && v == 92 {
+		// Debian's 1:9.2p1-2+deb12u4 made sntrup761x25519-sha512 available
+		// without its @openssh.com suffix, first in the default list.
+		if n, _ := strconv.Atoi(m[1]); n >= 4 {
+			p.ClaimedKex = append([]string{"sntrup761x25519-sha512"}, kex90...)
+		}
+	}
 	switch osID {
 	case "rocky", "fedora":
 		p.ClaimedKex, p.ClaimedCiphers, p.ClaimedMACs = kexRHEL9, ciphersRHEL9, macsRHEL9

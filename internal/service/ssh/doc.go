@@ -101,12 +101,19 @@
 //     the quarantine (capped at 4 MiB with a marker).
 //   - ssh.forward.request: kind (direct-tcpip, tcpip-forward,
 //     cancel-tcpip-forward), host, port, originator_host/port, decision.
-//   - ssh.protocol.error: a malformed client KEXINIT or a recovered panic.
+//   - ssh.protocol.error: a malformed client KEXINIT, a recovered panic, or
+//     a client identification refused as sshd refuses it (error: the text
+//     sent, "Invalid SSH identification string." or "Protocol major
+//     versions differ.").
 //
 // # Known tells and how we avoid them
 //
 // Avoided: the Go banner and Go's algorithm lists and order (profiles per
-// release, see algorithms.go, completed by the fork); Go's auth method
+// release, see algorithms.go, completed by the fork); honeypot default
+// banners (the persona picks a real patch release per decky, never one in
+// persona.HoneypotSSHBanners); Twisted's and Go's answers to bad client
+// identifications (sshd's texts and close, KEXINIT sent before reading,
+// compared with the host's sshd); Go's auth method
 // order and EXT_INFO (fork);
 // instant password failures (PAM delay); shared or fresh-per-start host
 // keys (derived per decky); a 1-byte-stub userland, missing /proc files,
@@ -120,9 +127,10 @@
 // ssh-audit, which shows the decoy's Debian 12 lists identical to a real
 // OpenSSH 9.2p1's):
 //   - kex-strict-s-v00@openssh.com is always sent, also for releases that
-//     predate the Terrapin fix (CentOS 7's 7.4); mlkem768x25519-sha256 and
-//     the plain sntrup761x25519-sha512 name are only offered for releases
-//     that have them (9.9+), so Debian's later backports are not copied.
+//     predate the Terrapin fix (CentOS 7's 7.4); mlkem768x25519-sha256 is
+//     only offered for releases that have it (9.9+); the plain
+//     sntrup761x25519-sha512 name for those and for Debian's bookworm
+//     updates from deb12u4, which backported it.
 //   - the RSA host key is offered for every OpenSSH persona (Debian's key
 //     set); dropbear personas get an approximate profile.
 //   - rekey thresholds, packet size limits and the group-exchange groups

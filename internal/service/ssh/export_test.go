@@ -13,3 +13,9 @@ func ClaimedFor(version, osID string) Claimed {
 	return Claimed{Kex: p.ClaimedKex, Ciphers: p.ClaimedCiphers, MACs: p.ClaimedMACs, Missing: p.Missing(),
 		OfferedKex: p.Kex(), OfferedCiphers: p.Ciphers(), OfferedMACs: p.MACs()}
 }
+
+// ParseMaxStartups checks a max_startups setting.
+func ParseMaxStartups(v string) error {
+	_, err := parseMaxStartups(v)
+	return err
+}

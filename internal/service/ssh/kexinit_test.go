@@ -33,7 +33,7 @@ var opensshLists = [10]string{
 }
 
 func TestTapParsesKexInit(t *testing.T) {
-	data := kexPacket("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3", opensshLists)
+	data := kexPacket("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u7", opensshLists)
 	for _, chunk := range []int{1, 3, 7, 64, len(data)} {
 		var ver string
 		var got *KexInit
@@ -46,7 +46,7 @@ func TestTapParsesKexInit(t *testing.T) {
 		for i := 0; i < len(data); i += chunk {
 			tp.feed(data[i:min(i+chunk, len(data))])
 		}
-		if ver != "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3" || got == nil {
+		if ver != "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u7" || got == nil {
 			t.Fatalf("chunk %d: version %q kex %v", chunk, ver, got)
 		}
 		want := opensshLists[0] + ";" + opensshLists[2] + ";" + opensshLists[4] + ";" + opensshLists[6]

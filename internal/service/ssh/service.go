@@ -14,9 +14,13 @@ type Settings struct {
 	Banner string `json:"banner" doc:"Software version in the identification string (default: the distro's OpenSSH)"`
 	shell.Host
 	Motd string `json:"motd" kind:"text" doc:"Message of the day after login"`
+	// MaxStartups is sshd_config's MaxStartups.
+	MaxStartups string `json:"max_startups" doc:"sshd's MaxStartups, start:rate:full or a count: unauthenticated connections past start are dropped before the banner with a probability rising from rate% to 100% at full (default Debian's 10:30:100)"`
 }
 
-func defaults() *Settings { return &Settings{Logins: authpolicy.Logins{User: "ubuntu"}} }
+func defaults() *Settings {
+	return &Settings{Logins: authpolicy.Logins{User: "ubuntu"}, MaxStartups: "10:30:100"}
+}
 
 func init() {
 	login := []event.FieldDoc{

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +40,59 @@ type Server struct {
 	// delay returns the wait before a failed password reply; tests may
 	// shorten it.
 	delay func() time.Duration
+
+	startups *startups
+}
+
+// startups is sshd's MaxStartups 10:30:100 (Debian's default): of the
+// connections that have not finished authenticating, the first 10 are
+// served, each further one is dropped before the banner with a
+// probability rising from 30% to 100% at 100.
+type startups struct {
+	begin, rate, full int // sshd's max_startups_begin, _rate, max_startups
+
+	mu sync.Mutex
+	n  int
+}
+
+// parseMaxStartups reads sshd_config's "start:rate:full" or "count".
+func parseMaxStartups(v string) (*startups, error) {
+	st := &startups{}
+	if n, err := fmt.Sscanf(v, "%d:%d:%d", &st.begin, &st.rate, &st.full); err == nil && n == 3 {
+		if st.begin <= 0 || st.rate <= 0 || st.rate > 100 || st.full < st.begin {
+			return nil, fmt.Errorf("max_startups %q: want start:rate:full with 0 < rate <= 100 and start <= full", v)
+		}
+		return st, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n <= 0 {
+		return nil, fmt.Errorf("max_startups %q: want start:rate:full or a count", v)
+	}
+	return &startups{begin: n, rate: 100, full: n}, nil
+}
+
+// admit counts a new connection in, or reports that sshd would drop it
+// (sshd's should_drop_connection).
+func (st *startups) admit() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.n >= st.begin {
+		if st.n >= st.full || st.rate == 100 {
+			return false
+		}
+		p := (100-st.rate)*(st.n-st.begin)/(st.full-st.begin) + st.rate
+		if rand.IntN(100) < p {
+			return false
+		}
+	}
+	st.n++
+	return true
+}
+
+func (st *startups) done() {
+	st.mu.Lock()
+	st.n--
+	st.mu.Unlock()
 }
 
 var _ serve.Server = (*Server)(nil)
@@ -56,9 +110,13 @@ func New(env serve.Env) (serve.Server, error) {
 		s.version = strings.TrimPrefix(b, "SSH-2.0-")
 	}
 	if s.version == "" {
-		s.version = "OpenSSH_9.2p1 Debian-2+deb12u3"
+		s.version = "OpenSSH_9.2p1 Debian-2+deb12u7"
 	}
 	s.prof = profileFor(s.version, env.Persona.Distro.OSReleaseID)
+	var err error
+	if s.startups, err = parseMaxStartups(cfg.MaxStartups); err != nil {
+		return nil, fmt.Errorf("service/ssh: %w", err)
+	}
 	keys, err := deriveHostKeys(env.Identity)
 	if err != nil {
 		return nil, fmt.Errorf("service/ssh: %w", err)
@@ -102,6 +160,11 @@ type conn struct {
 }
 
 func (s *Server) handle(ctx context.Context, c *serve.Conn) {
+	if !s.startups.admit() {
+		// Past MaxStartups: sshd closes before its banner.
+		c.SetCloseReason("server")
+		return
+	}
 	src := c.Session.Source()
 	cn := &conn{srv: s, ctx: ctx, sess: c.Session, src: src.IP, srcPort: src.Port}
 	t := &tap{Conn: c,
@@ -123,10 +186,16 @@ func (s *Server) handle(ctx context.Context, c *serve.Conn) {
 	}
 	cfg := s.serverConfig(cn)
 	sc, chans, reqs, err := xssh.NewServerConn(t, cfg)
+	s.startups.done() // authenticated, refused or gone: no longer a startup
 	if err != nil {
 		var de *xssh.ServerAuthError
-		if errors.As(err, &de) {
+		var ie *xssh.IdentError
+		switch {
+		case errors.As(err, &de):
 			c.SetCloseReason("client")
+		case errors.As(err, &ie):
+			// Refused as sshd refuses it: the reply is sent, close.
+			cn.sess.Emit(event.Event{Type: "ssh.protocol.error", Fields: map[string]any{"error": ie.Reply}})
 		}
 		return
 	}

@@ -7,7 +7,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -424,5 +426,194 @@ func TestAlgorithmsWithOpenSSH(t *testing.T) {
 				t.Errorf("%s: %v\n%s", opt, err, out)
 			}
 		})
+	}
+}
+
+// startRealSSHD runs Debian's sshd in the foreground on a loopback port
+// with a fresh host key and the given extra sshd_config lines, and returns
+// its address.
+func startRealSSHD(t *testing.T, extra ...string) string {
+	t.Helper()
+	testenv.RequireTool(t, "/usr/sbin/sshd")
+	testenv.RequireRoot(t)
+	dir := t.TempDir()
+	key := filepath.Join(dir, "host_ed25519")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	cfg := filepath.Join(dir, "sshd_config")
+	lines := append([]string{"UsePAM no", "PidFile none", "KbdInteractiveAuthentication no"}, extra...)
+	if err := os.WriteFile(cfg, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lo := netip.MustParseAddr("127.0.0.1")
+	addr := netip.AddrPortFrom(lo, testenv.FreePort(t, lo)).String()
+	_, port, _ := net.SplitHostPort(addr)
+	testenv.StartDaemon(t, "sshd", exec.Command("/usr/sbin/sshd", "-D", "-e", "-p", port, "-o", "ListenAddress=127.0.0.1",
+		"-f", cfg, "-h", key), testenv.Dialable(addr))
+	return addr
+}
+
+// TestBadIdentificationLikeRealSSHD sends bad client identifications to
+// Debian's sshd and to the decky: after the banner line, the bytes sent
+// and the close must be the same.
+func TestBadIdentificationLikeRealSSHD(t *testing.T) {
+	real := startRealSSHD(t)
+	r := start(t, "debian", nil)
+	decky := net.JoinHostPort(r.Addr.String(), r.Port(22))
+	for _, in := range []string{
+		"GET / HTTP/1.0\r\n\r\n",
+		"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\n",
+		"SSH-1111-OpenSSH_9.0\r\n",
+		"SSH-1.5-OpenSSH_9.0\r\n",
+		"SSH-1.99-x\r\nSSH-3.0-x\r\n",
+		"SSH-3.0-OpenSSH_9.0\r\n",
+		"SSH-2.0-\r\n",
+		"SSH-\r\n",
+		"SSH-2.0-a\rb\r\n",
+		"SSH-2.0-a\x00b\r\n",
+		"\r\n",
+		"HELP\n",
+		"SSH- 2.0-x\r\n",
+		// potsnitch's active probes (Kippo's CR trick, detect-kippo-cowrie's
+		// bad version, spacer and double banner).
+		"\r\r\r\r\r\r\r\r",
+		"SSH-1337\n",
+		"SSH-2.0-OpenSSH\n\n\n\n\n\n\n\n\n\n",
+		"SSH-2.0-OpenSSH_6.0p1 Debian-4+deb7u2\nSSH-2.0-OpenSSH_6.0p1 Debian-4+deb7u2\n",
+		// potsnitch's invalid payloads (a uniform answer to all is its tell).
+		"SSH-9999-Invalid\r\n", "\x00\x00\x00\x00", strings.Repeat("SSH-2.0-Test\r\n", 10),
+		strings.Repeat("\xff", 100), "SSH-1.99-Ancient\r\n", "QUIT\r\n",
+	} {
+		want, wantClosed := testenv.Converse(t, real, []byte(in), 2*time.Second)
+		got, gotClosed := testenv.Converse(t, decky, []byte(in), 2*time.Second)
+		_, want, _ = bytes.Cut(want, []byte("\n"))
+		_, got, _ = bytes.Cut(got, []byte("\n"))
+		// Both may begin a key exchange: their KEXINITs differ by host
+		// key types (compared elsewhere); what follows must not.
+		want, got = skipKexInit(want), skipKexInit(got)
+		t.Logf("%q: sshd %q closed=%v, decky %q closed=%v", in, want, wantClosed, got, gotClosed)
+		if !bytes.Equal(want, got) || wantClosed != gotClosed {
+			t.Errorf("%q: decky sent %q (closed %v), sshd %q (closed %v)", in, got, gotClosed, want, wantClosed)
+		}
+	}
+}
+
+// skipKexInit replaces a leading SSH_MSG_KEXINIT packet by "<KEXINIT>".
+func skipKexInit(b []byte) []byte {
+	if len(b) < 6 || b[5] != 20 {
+		return b
+	}
+	n := int(b[0])<<24 | int(b[1])<<16 | int(b[2])<<8 | int(b[3])
+	if n > len(b)-4 {
+		return b
+	}
+	return append([]byte("<KEXINIT>"), b[4+n:]...)
+}
+
+// TestAlgorithmsLikeRealSSHD claims the banner of the host's Debian sshd
+// and compares ssh-audit's key exchange, cipher and MAC lists with the real
+// one's: a patch release that changed a list (deb12u4 added the unsuffixed
+// sntrup761x25519-sha512) must show in the decky's offer.
+func TestAlgorithmsLikeRealSSHD(t *testing.T) {
+	testenv.RequireTool(t, "ssh-audit")
+	real := startRealSSHD(t)
+	c, err := net.DialTimeout("tcp", real, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line := make([]byte, 256)
+	n, _ := c.Read(line)
+	c.Close()
+	banner := strings.TrimSpace(string(line[:n]))
+	if !strings.HasPrefix(banner, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u") {
+		t.Skipf("host sshd is %q, not bookworm's", banner)
+	}
+	r := start(t, "debian", map[string]any{"users": []any{"root:toor"}, "banner": banner})
+	audit := func(addr string) (lists [3][]string) {
+		host, port, _ := net.SplitHostPort(addr)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		out, _ := exec.CommandContext(ctx, "ssh-audit", "-j", "-p", port, host).Output()
+		var rep struct {
+			Kex []struct{ Algorithm string }
+			Enc []string
+			Mac []string
+		}
+		if err := json.Unmarshal(out, &rep); err != nil {
+			t.Fatalf("ssh-audit %s: %v\n%s", addr, err, out)
+		}
+		for _, k := range rep.Kex {
+			lists[0] = append(lists[0], k.Algorithm)
+		}
+		lists[1], lists[2] = rep.Enc, rep.Mac
+		return lists
+	}
+	want := audit(real)
+	got := audit(net.JoinHostPort(r.Addr.String(), r.Port(22)))
+	for i, name := range []string{"kex", "enc", "mac"} {
+		t.Logf("%s %s: %v", banner, name, got[i])
+		if !slices.Equal(want[i], got[i]) {
+			t.Errorf("%s: decky %v, sshd %v", name, got[i], want[i])
+		}
+	}
+}
+
+// bannersOf opens n connections at once from this host to addr, holds
+// them, and counts those that got an SSH identification line.
+func bannersOf(t *testing.T, addr string, n int) int {
+	t.Helper()
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			continue
+		}
+		conns = append(conns, c)
+	}
+	got := 0
+	for _, c := range conns {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b := make([]byte, 8)
+		if n, _ := io.ReadFull(c, b); n == 8 && string(b) == "SSH-2.0-" {
+			got++
+		}
+	}
+	return got
+}
+
+// TestConcurrentLikeRealSSHD holds 60 connections from one source open at
+// once: Debian's sshd (MaxStartups 10:30:100) serves the first 10 and then
+// drops at random, more and more often; the decky does the same (it must
+// never cut a client below sshd's 10, and its count must be in sshd's
+// range).
+func TestConcurrentLikeRealSSHD(t *testing.T) {
+	real := startRealSSHD(t)
+	r := start(t, "debian", nil)
+	const n = 60
+	want := bannersOf(t, real, n)
+	got := bannersOf(t, net.JoinHostPort(r.Addr.String(), r.Port(22)), n)
+	t.Logf("%d connections held at once: sshd sent %d banners, the decky %d", n, want, got)
+	if got < 10 || got > n || got-want > 20 || want-got > 20 {
+		t.Errorf("decky served %d of %d (sshd %d)", got, n, want)
+	}
+}
+
+// TestMaxStartupsSetting: the setting takes sshd_config's forms and
+// refuses others.
+func TestMaxStartupsSetting(t *testing.T) {
+	for v, ok := range map[string]bool{"10:30:100": true, "2000": true, "10:101:100": false, "x": false, "0": false, "20:30:10": false} {
+		if err := sshsvc.ParseMaxStartups(v); (err == nil) != ok {
+			t.Errorf("max_startups %q: %v", v, err)
+		}
 	}
 }

@@ -177,6 +177,12 @@ func newServerTransport(conn keyingTransport, clientVersion, serverVersion []byt
 	t := newHandshakeTransport(conn, &config.Config, clientVersion, serverVersion)
 	t.hostKeys = config.hostKeys
 	t.publicKeyAuthAlgorithms = config.PublicKeyAuthAlgorithms
+	// sshd sends its KEXINIT right after the identification lines,
+	// before reading anything: a client that then sends garbage still
+	// gets it. kexLoop finds it sent and does not send another.
+	if err := t.sendKexInit(); err != nil {
+		t.recordWriteError(err)
+	}
 	go t.readLoop()
 	go t.kexLoop()
 	return t

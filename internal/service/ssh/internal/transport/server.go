@@ -412,7 +412,7 @@ func (s *connection) serverHandshake(config *ServerConfig) (*Permissions, error)
 		s.serverVersion = []byte(packageVersion)
 	}
 	var err error
-	s.clientVersion, err = exchangeVersions(s.sshConn.conn, s.serverVersion)
+	s.clientVersion, err = serverExchangeVersions(s.sshConn.conn, s.serverVersion)
 	if err != nil {
 		return nil, err
 	}

@@ -371,6 +371,122 @@ func exchangeVersions(rw io.ReadWriter, versionLine []byte) (them []byte, err er
 	return them, err
 }
 
+// IdentError is the error of a server's version exchange when the client's
+// identification was refused as OpenSSH's sshd refuses it (a line not
+// starting with "SSH-", a malformed one, another protocol major); Reply has
+// been sent to the client, which the server then closes.
+type IdentError struct{ Reply string }
+
+func (e *IdentError) Error() string { return "ssh: client identification refused: " + e.Reply }
+
+// The texts sshd sends before closing (kex_exchange_identification).
+const (
+	identInvalid    = "Invalid SSH identification string."
+	identMajorDiffs = "Protocol major versions differ."
+	// maxIdentLine is sshd's SSH_MAX_BANNER_LEN.
+	maxIdentLine = 8192
+)
+
+// serverExchangeVersions sends the server's identification and reads the
+// client's as OpenSSH's sshd does: the first line must be the
+// identification (no preamble from a client), CR only before LF, no NUL,
+// "SSH-<major>.<minor>-<software>" with major 2 (or 1.99).
+func serverExchangeVersions(rw io.ReadWriter, versionLine []byte) ([]byte, error) {
+	if _, err := rw.Write(append(versionLine, '\r', '\n')); err != nil {
+		return nil, err
+	}
+	them, reply, err := readClientVersion(rw)
+	if err != nil {
+		return nil, err
+	}
+	if reply != "" {
+		_, _ = rw.Write([]byte(reply + "\r\n"))
+		return them, &IdentError{Reply: reply}
+	}
+	return them, nil
+}
+
+// readClientVersion reads the client's identification line. It returns
+// the line and, when sshd would refuse it, the reply sshd sends.
+func readClientVersion(r io.Reader) (line []byte, reply string, err error) {
+	line = make([]byte, 0, 64)
+	expectNL := false
+	var b [1]byte
+	for {
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return nil, "", err
+		}
+		c := b[0]
+		if c == '\r' {
+			expectNL = true
+			continue
+		}
+		if c == '\n' {
+			break
+		}
+		if c == 0 || expectNL {
+			return line, identInvalid, nil
+		}
+		line = append(line, c)
+		if len(line) > maxIdentLine {
+			return line, identInvalid, nil
+		}
+	}
+	if len(line) <= 4 || !bytes.HasPrefix(line, []byte("SSH-")) {
+		return line, identInvalid, nil
+	}
+	major, minor, ok := scanIdent(line[4:])
+	if !ok {
+		return line, identInvalid, nil
+	}
+	if major != 2 && (major != 1 || minor != 99) {
+		return line, identMajorDiffs, nil
+	}
+	return line, "", nil
+}
+
+// scanIdent parses "%d.%d-%[^\n]" as sshd's sscanf does: an int (leading
+// white space and a sign allowed), a dot, an int, a dash, then at least one
+// character.
+func scanIdent(s []byte) (major, minor int, ok bool) {
+	if major, s, ok = scanInt(s); !ok || len(s) == 0 || s[0] != '.' {
+		return 0, 0, false
+	}
+	if minor, s, ok = scanInt(s[1:]); !ok || len(s) < 2 || s[0] != '-' {
+		return 0, 0, false
+	}
+	return major, minor, true
+}
+
+// scanInt is scanf's %d: white space, an optional sign, at least one digit.
+// Values beyond an int32 saturate, as glibc's strtol conversion does for a
+// long before the cast; such values are never 1 or 2.
+func scanInt(s []byte) (int, []byte, bool) {
+	for len(s) > 0 && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r')) {
+		s = s[1:]
+	}
+	neg := false
+	if len(s) > 0 && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	n, digits := 0, 0
+	for len(s) > 0 && s[0] >= '0' && s[0] <= '9' {
+		if n < 1<<31 {
+			n = n*10 + int(s[0]-'0')
+		}
+		s = s[1:]
+		digits++
+	}
+	if digits == 0 {
+		return 0, s, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, s, true
+}
+
 // maxVersionStringBytes is the maximum number of bytes that we'll
 // accept as a version string. RFC 4253 section 4.2 limits this at 255
 // chars
