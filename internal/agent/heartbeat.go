@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -24,12 +26,19 @@ type Heartbeater struct {
 	// API is where the master reaches this agent (sent with every beat).
 	API string
 	// Version is this agent's build (sent with every beat).
-	Version  string
-	client   *http.Client
-	interval time.Duration
+	Version string
+	// Self and SHA256 are the running binary and its hash: the build the
+	// master compares with its own for updates.
+	Self, SHA256 string
+	en           *Enrollment
+	client       *http.Client
+	interval     time.Duration
 
 	mu      sync.Mutex
 	observe bool
+	// beat is closed after the first heartbeat the master took.
+	beat     chan struct{}
+	beatOnce sync.Once
 }
 
 // NewHeartbeater returns a heartbeater for an enrolled agent; it starts
@@ -38,7 +47,8 @@ func (a *Agent) NewHeartbeater(en *Enrollment, client *http.Client, interval tim
 	if interval <= 0 {
 		interval = wire.HeartbeatInterval
 	}
-	return &Heartbeater{a: a, url: "https://" + en.Master + wire.PathHeartbeat, client: client, interval: interval}
+	return &Heartbeater{a: a, url: "https://" + en.Master + wire.PathHeartbeat, en: en, client: client, interval: interval,
+		beat: make(chan struct{})}
 }
 
 // Run heartbeats until ctx is done. A failed heartbeat is logged and the
@@ -48,7 +58,12 @@ func (h *Heartbeater) Run(ctx context.Context) error {
 	t := time.NewTicker(h.interval)
 	defer t.Stop()
 	for {
-		if err := h.Beat(ctx); err != nil && ctx.Err() == nil {
+		err := h.Beat(ctx)
+		var restart *RestartError
+		if errors.As(err, &restart) {
+			return err
+		}
+		if err != nil && ctx.Err() == nil {
 			h.a.log.Warn("heartbeat", "err", err)
 		}
 		select {
@@ -64,7 +79,11 @@ func (h *Heartbeater) Beat(ctx context.Context) error {
 	h.mu.Lock()
 	observe := h.observe
 	h.mu.Unlock()
-	body := wire.Heartbeat{API: h.API, Version: h.Version, Capabilities: h.a.capabilities()}
+	if FaultNoHeartbeat != "" {
+		return errNoHeartbeat
+	}
+	body := wire.Heartbeat{API: h.API, Version: h.Version, Capabilities: h.a.capabilities(), BinarySHA256: h.SHA256,
+		UpdateFailed: h.a.pendingFailure()}
 	if observe {
 		// The master asked: this engine call is its request.
 		obs := h.a.observe(ctx)
@@ -103,6 +122,23 @@ func (h *Heartbeater) Beat(ctx context.Context) error {
 	h.mu.Lock()
 	h.observe = reply.Observe
 	h.mu.Unlock()
+	h.beatOnce.Do(func() { close(h.beat) })
+	if body.UpdateFailed != nil {
+		_ = os.Remove(h.a.rollbackFile()) // the master has the report
+	}
+	if o := reply.Update; o != nil && o.SHA256 != h.SHA256 && h.Self != "" {
+		err := h.a.stage(ctx, h.en, h.client, h.Self, o)
+		var restart *RestartError
+		if err != nil && !errors.As(err, &restart) && ctx.Err() == nil {
+			// Reported on the next beat, which ends the master's request.
+			h.a.log.Error("update refused", "version", o.Version, "err", err)
+			b, _ := json.Marshal(wire.UpdateFailure{SHA256: o.SHA256, Version: o.Version, Error: err.Error()})
+			if os.MkdirAll(h.a.binDir(), 0o700) == nil {
+				_ = os.WriteFile(h.a.rollbackFile(), b, 0o600)
+			}
+		}
+		return err
+	}
 	return nil
 }
 

@@ -47,6 +47,11 @@ type Options struct {
 	// Advertise is where the master reaches this agent's API; default the
 	// unix socket (a master on this host).
 	Advertise string
+	// Self is the running binary and SHA256 its hash, reported on every
+	// heartbeat; an update order needs Self. Pending is the update this
+	// build is on trial for (UpdateEnv), nil when none.
+	Self, SHA256 string
+	Pending      *PendingUpdate
 }
 
 // Run serves the agent until ctx is done: its API on every listener, the
@@ -117,7 +122,10 @@ func (a *Agent) Run(ctx context.Context, o Options) error {
 	if en := o.Enrollment; en != nil {
 		sh.Blobs = NewBlobUploader(en, &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{TLSClientConfig: o.MasterTLS}})
 		hb := a.NewHeartbeater(en, &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: o.MasterTLS}}, o.Heartbeat)
-		hb.Version, hb.API = o.Version, o.Advertise
+		hb.Version, hb.API, hb.Self, hb.SHA256 = o.Version, o.Advertise, o.Self, o.SHA256
+		if o.Pending != nil {
+			g.Go(func() error { return a.watchUpdate(gctx, o.Pending, hb.beat) })
+		}
 		if hb.API == "" && o.Socket != "" {
 			if abs, err := filepath.Abs(o.Socket); err == nil {
 				hb.API = "unix://" + abs

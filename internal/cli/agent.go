@@ -121,6 +121,9 @@ the server against --nats-ca.`,
 			}
 			o := agent.Options{Version: versionString(), Socket: socket, Listen: listen, HostID: hostID, SpoolDir: spool,
 				EventsFile: sink, Enrollment: en, MasterTLS: masterTLS, Heartbeat: heartbeat, Advertise: advertise}
+			if err := selfBuild(&o, dir, log); err != nil {
+				return err
+			}
 			if listen != "" {
 				if o.TLS, err = agentTLS(certFile, keyFile, caFile); err != nil {
 					return err
@@ -157,6 +160,7 @@ the server against --nats-ca.`,
 	f := cmd.Flags()
 	f.StringVar(&dir, "dir", "", "state directory (default $"+agent.DirEnv+")")
 	f.DurationVar(&heartbeat, "heartbeat", wire.HeartbeatInterval, "interval of heartbeats to the master (when enrolled)")
+	f.DurationVar(&agent.UpdateDeadline, "update-deadline", agent.UpdateDeadline, "how long a build the master updated this agent to has to heartbeat before the agent goes back to the old one")
 	f.StringVar(&advertise, "advertise", "", "where the master reaches this agent: https://host:port of --listen (default: the unix socket, for a master on this host)")
 	f.StringVar(&socket, "socket", "", "serve the API on this unix socket (mode 0600)")
 	f.StringVar(&listen, "listen", "", "serve the API over mutual TLS on this address")
@@ -479,4 +483,33 @@ on the same directory heartbeats to the master.`,
 	cmd.Flags().StringVar(&caHash, "ca-hash", "", "sha256:... hash of the master's CA")
 	cmd.Flags().StringVar(&dir, "dir", "", "agent state directory (default $"+agent.DirEnv+")")
 	return cmd
+}
+
+// reexecEnv marks a process that an agent start already switched to the
+// build of an earlier update, so it does not switch again.
+const reexecEnv = "DECNET_AGENT_REEXEC"
+
+// selfBuild fills the running build and a pending update into o, or asks
+// to restart into the build an earlier update switched this agent to
+// (a restart of the service runs the packaged binary again).
+func selfBuild(o *agent.Options, dir string, log *slog.Logger) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if v := os.Getenv(agent.UpdateEnv); v != "" {
+		var p agent.PendingUpdate
+		if err := json.Unmarshal([]byte(v), &p); err != nil || p.From == "" {
+			return fmt.Errorf("%s: %q is not a pending update", agent.UpdateEnv, v)
+		}
+		o.Pending = &p
+	} else if os.Getenv(reexecEnv) == "" {
+		if cur := agent.CurrentBinary(dir, self); cur != "" {
+			log.Info("running the build an update switched this agent to", "binary", cur)
+			return &agent.RestartError{Binary: cur, Env: []string{reexecEnv + "=1"}, Reason: "the build of an earlier update"}
+		}
+	}
+	o.Self = self
+	o.SHA256, err = agent.FileSHA256(self)
+	return err
 }

@@ -147,6 +147,7 @@ enrollment and heartbeats over mutual TLS.`,
 // dashboard beside its API. The caller runs and closes it.
 func startMaster(ctx context.Context, logTo io.Writer, f *masterFlags) (*master.Master, error) {
 	f.cfg.Log = newLogger(logTo, f.logLevel, f.logJSON)
+	f.cfg.Version = versionString()
 	outs, err := f.outputs()
 	if err != nil {
 		return nil, err
@@ -211,7 +212,59 @@ func newSwarmCmd() *cobra.Command {
 	join.Flags().StringVar(&name, "name", "", "id of the new host (lowercase letters, digits, '-')")
 	join.Flags().DurationVar(&ttl, "ttl", master.JoinTokenTTL, "how long the token stays usable")
 	join.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.AddCommand(join, newSwarmHostsCmd())
+	cmd.AddCommand(join, newSwarmHostsCmd(), newSwarmUpdateCmd())
+	return cmd
+}
+
+func newSwarmUpdateCmd() *cobra.Command {
+	var f masterFlags
+	var hosts []string
+	var all, cancel, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "update",
+		Short: "Ask agents to run the master's build: each fetches it, checks its SHA-256, switches, and goes back on its own if it cannot heartbeat",
+		Long: `Ask one agent (--host, repeatable) or every live one (--all) to run the
+build the master runs. On its next heartbeat the agent fetches it over
+mutual TLS, checks its SHA-256, checks that it runs, switches to it and
+restarts (same pid). If the new build cannot heartbeat within the agent's
+--update-deadline it goes back to the old one and reports why; decnet
+swarm hosts shows each agent's build and the outcome.`,
+		Example: `  decnet swarm update --data /var/lib/decnet/master --host sensor-1
+  decnet swarm update --data /var/lib/decnet/master --all
+  decnet swarm update --data /var/lib/decnet/master --host sensor-1 --cancel`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if all == (len(hosts) > 0) {
+				return errors.New("name the hosts with --host, or pass --all")
+			}
+			ctx := context.Background()
+			return f.inMaster(ctx, func(m *master.Master) error {
+				ids, err := master.RequestUpdate(ctx, m.Store, hosts, cancel)
+				if err != nil {
+					return err
+				}
+				b := m.Authority.Binary
+				if b == nil {
+					return errors.New("this master's build cannot be read; agents cannot be updated from it")
+				}
+				if asJSON {
+					return writeJSON(cmd.OutOrStdout(), master.UpdateResult{Hosts: ids, SHA256: b.SHA256, Version: b.Version})
+				}
+				verb := "asked to run"
+				if cancel {
+					verb = "no longer asked to run"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %s the master's build (this binary: %s, %s); decnet swarm hosts shows the outcome\n",
+					strings.Join(ids, ", "), verb, b.Version, b.SHA256[:12])
+				return nil
+			})
+		},
+	}
+	f.bind(cmd)
+	cmd.Flags().StringSliceVar(&hosts, "host", nil, "host id to update (repeatable)")
+	cmd.Flags().BoolVar(&all, "all", false, "update every live host")
+	cmd.Flags().BoolVar(&cancel, "cancel", false, "withdraw the request instead")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 
@@ -244,9 +297,16 @@ func newSwarmHostsCmd() *cobra.Command {
 					if h.LastHeartbeat != nil {
 						last = now.Sub(*h.LastHeartbeat).Round(time.Second).String() + " ago"
 					}
-					rows = append(rows, []string{h.ID, master.Liveness(h.LastHeartbeat, now), last, h.AppliedID, h.LastError})
+					build := h.Version
+					switch {
+					case h.UpdateRequested:
+						build += " (update asked)"
+					case h.UpdateError != "":
+						build += " (" + h.UpdateError + ")"
+					}
+					rows = append(rows, []string{h.ID, master.Liveness(h.LastHeartbeat, now), last, build, h.AppliedID, h.LastError})
 				}
-				return table(cmd.OutOrStdout(), "HOST\tLIVENESS\tLAST HEARTBEAT\tAPPLIED\tLAST ERROR", rows)
+				return table(cmd.OutOrStdout(), "HOST\tLIVENESS\tLAST HEARTBEAT\tBUILD\tAPPLIED\tLAST ERROR", rows)
 			})
 		},
 	}

@@ -4,9 +4,15 @@
 package cli
 
 import (
+	"os"
+	"slices"
+	"strings"
+	"syscall"
+
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/decnet/decnet/internal/agent"
 	"io"
 	"runtime"
 	"runtime/debug"
@@ -65,6 +71,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if errors.As(err, &ee) {
 			return ee.code
 		}
+		var re *agent.RestartError
+		if errors.As(err, &re) {
+			// Every goroutine has stopped and every file is closed:
+			// become the other build, same pid, same arguments.
+			err = restart(re, args)
+		}
 		fmt.Fprintf(stderr, "decnet: %v\n", err)
 		return 1
 	}
@@ -108,6 +120,16 @@ services), check it, and deploy it.`,
 	add("topology", newTopologyCmd())
 	add("catalog", newServicesCmd(), newArchetypesCmd(), newDistrosCmd(), newEventTypesCmd(), newVersionCmd(), newManCmd())
 	return root
+}
+
+// restart replaces the process with re.Binary; it returns only on
+// failure.
+func restart(re *agent.RestartError, args []string) error {
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, agent.UpdateEnv+"=") || strings.HasPrefix(kv, reexecEnv+"=")
+	})
+	err := syscall.Exec(re.Binary, append([]string{re.Binary}, args...), append(env, re.Env...))
+	return fmt.Errorf("%s: %w", re.Error(), err)
 }
 
 func versionString() string {

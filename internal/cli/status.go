@@ -40,6 +40,7 @@ func submit(ctx context.Context, f *masterFlags, spec *topology.Spec, host strin
 // inMaster runs fn on the master whose data directory the flags name, as
 // the commands that work on a master's data without running it do.
 func (f *masterFlags) inMaster(ctx context.Context, fn func(*master.Master) error) error {
+	f.cfg.Version = versionString()
 	m, err := master.Open(ctx, f.cfg)
 	if err != nil {
 		return err

@@ -52,6 +52,7 @@ demo down unless --keep is given.`,
 			}
 			cfg := f.cfg
 			cfg.Log, cfg.Outputs, cfg.Dashboard = newLogger(logTo, f.logLevel, f.logJSON), outs, dashboard
+			cfg.Version = versionString()
 			return up.Run(ctx, up.Config{Master: cfg, Driver: drv, Keep: keep, Version: versionString(), Out: cmd.OutOrStdout(),
 				LogPath: logFile.Name(), Terminal: isTerminal(cmd.OutOrStdout())})
 		},

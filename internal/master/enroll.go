@@ -45,6 +45,8 @@ type Authority struct {
 	// OnHeartbeat, when set, learns every accepted heartbeat (the
 	// reconciler).
 	OnHeartbeat func(host string, hb *wire.Heartbeat)
+	// Binary, when set, is the build agents are updated to.
+	Binary *AgentBinary
 }
 
 func (a *Authority) now() time.Time {

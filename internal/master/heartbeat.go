@@ -35,6 +35,7 @@ func (a *Authority) AgentHandler() http.Handler {
 		mux.HandleFunc("HEAD "+wire.PathArtifactPrefix+"{sha}", a.artifactHandler)
 		mux.HandleFunc("PUT "+wire.PathArtifactPrefix+"{sha}", a.artifactHandler)
 	}
+	mux.HandleFunc("GET "+wire.PathAgentBinary, a.serveBinary)
 	mux.HandleFunc("POST "+wire.PathHeartbeat, func(w http.ResponseWriter, r *http.Request) {
 		host, err := a.AgentFromRequest(r)
 		if err != nil {
@@ -67,7 +68,12 @@ func (a *Authority) AgentHandler() http.Handler {
 			agentError(w, http.StatusInternalServerError, "INTERNAL", err.Error())
 			return
 		}
-		agentJSON(w, http.StatusOK, wire.HeartbeatReply{Desired: want, Observe: want != nil})
+		update, err := a.updateFor(r.Context(), host, &hb)
+		if err != nil {
+			agentError(w, http.StatusInternalServerError, "INTERNAL", err.Error())
+			return
+		}
+		agentJSON(w, http.StatusOK, wire.HeartbeatReply{Desired: want, Observe: want != nil, Update: update})
 	})
 	return mux
 }

@@ -71,6 +71,9 @@ type Config struct {
 	// serves the API alone.
 	Dashboard func(m *Master, a *api.Server) (http.Handler, error)
 	Log       *slog.Logger
+	// Version is this build's version, which agents updated from this
+	// master report.
+	Version string
 }
 
 // Master is a running master's parts.
@@ -159,6 +162,12 @@ func Open(ctx context.Context, cfg Config) (*Master, error) {
 	}
 	m.Artifacts = NewArtifacts(filepath.Join(cfg.DataDir, "artifacts"))
 	m.Authority = &Authority{CA: ca, Store: m.Store, Artifacts: m.Artifacts, Log: m.log}
+	// The master serves its own build to agents for updates.
+	if exe, err := os.Executable(); err == nil {
+		if m.Authority.Binary, err = LoadAgentBinary(exe, cfg.Version); err != nil {
+			m.log.Warn("agents cannot be updated from this master", "err", err)
+		}
+	}
 	m.Reconciler = NewReconciler(m.Store, ca, m.Cert, m.log)
 	m.Outputs = NewOutputs(m.Store, cfg.DataDir, m.log)
 	m.Lifecycle = NewLifecycle(m.Store, m.log)

@@ -58,6 +58,8 @@ func (m *Master) Routes() []api.Route {
 		{Method: http.MethodGet, Pattern: "/hosts", Summary: "List enrolled hosts with liveness from heartbeat age", Role: v, Do: m.listHosts, Response: api.List[HostView]{}},
 		{Method: http.MethodGet, Pattern: "/hosts/{id}", Summary: "One host with its observed state and topologies", Role: v, Do: m.getHost, Response: HostDetail{}},
 		{Method: http.MethodPost, Pattern: "/hosts/{id}/decommission", Summary: "Decommission a host and revoke its certificate", Role: a, Mutating: true, Do: m.decommissionHost, Request: decommissionRequest{}, Response: HostDetail{}},
+		{Method: http.MethodPost, Pattern: "/hosts/{id}/update", Summary: "Ask a host's agent to run the master's build (it fetches, checks and switches, and goes back on its own if it cannot heartbeat); {cancel: true} withdraws", Role: a, Mutating: true, Do: m.updateHost, Request: updateRequest{}, Response: UpdateResult{}},
+		{Method: http.MethodPost, Pattern: "/hosts/update", Summary: "Ask every live host's agent to run the master's build", Role: a, Mutating: true, Do: m.updateAll, Request: updateRequest{}, Response: UpdateResult{}},
 		{Method: http.MethodPost, Pattern: "/hosts/join-token", Summary: "Make a single-use join token and the agent's join command", Role: a, Mutating: true, Do: m.joinToken, Request: joinTokenRequest{}, Response: JoinTokenResponse{}},
 	}
 	routes = append(routes, m.outputRoutes()...)
@@ -433,6 +435,12 @@ type HostView struct {
 	AppliedHash    string     `json:"applied_version_hash"`
 	LastError      string     `json:"last_error"`
 	Decommissioned bool       `json:"decommissioned"`
+	// Version and BinarySHA256 are the agent's build; UpdateRequested and
+	// UpdateError follow an update asked of it.
+	Version         string `json:"version"`
+	BinarySHA256    string `json:"binary_sha256"`
+	UpdateRequested bool   `json:"update_requested"`
+	UpdateError     string `json:"update_error"`
 }
 
 // HostDetail is one host with what its engine last reported running
@@ -458,7 +466,8 @@ func Liveness(last *time.Time, now time.Time) string {
 func hostViewOf(h *store.Host, now time.Time) HostView {
 	v := HostView{ID: h.ID, Name: h.Name, CertSerial: h.CertSerial, EnrolledAt: h.EnrolledAt, LastHeartbeat: h.LastHeartbeat,
 		Liveness: Liveness(h.LastHeartbeat, now), AppliedID: h.AppliedID, AppliedHash: h.AppliedHash, LastError: h.LastError,
-		Decommissioned: h.Decommissioned}
+		Decommissioned: h.Decommissioned, Version: h.Version, BinarySHA256: h.BinarySHA256, UpdateRequested: h.UpdateRequested,
+		UpdateError: h.UpdateError}
 	if h.LastHeartbeat != nil {
 		age := max(0, now.Sub(*h.LastHeartbeat).Seconds())
 		v.HeartbeatAge = &age

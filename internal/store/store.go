@@ -83,6 +83,14 @@ type Host struct {
 	LastError      string          `json:"last_error,omitempty"`
 	Observed       json.RawMessage `json:"observed,omitempty"`
 	Decommissioned bool            `json:"decommissioned"`
+	// Version and BinarySHA256 are the agent's build, from its last
+	// heartbeat.
+	Version      string `json:"version,omitempty"`
+	BinarySHA256 string `json:"binary_sha256,omitempty"`
+	// UpdateRequested asks the agent to run the master's build;
+	// UpdateError is why the last update did not take.
+	UpdateRequested bool   `json:"update_requested"`
+	UpdateError     string `json:"update_error,omitempty"`
 }
 
 // Topology status values and their legal transitions.
@@ -271,6 +279,13 @@ type Store interface {
 	Host(ctx context.Context, id string) (*Host, error)
 	ListHosts(ctx context.Context) ([]Host, error)
 	RecordHeartbeat(ctx context.Context, id string, at time.Time, appliedID, appliedHash, lastError string, observed json.RawMessage) error
+	// RecordAgentBuild stores the build a host's agent reports running.
+	RecordAgentBuild(ctx context.Context, id, version, sha256 string) error
+	// SetUpdate asks a live host's agent to run the master's build
+	// (requested), or ends that request with the reason it did not take
+	// (errText, "" when it did); ErrNotFound for an unknown or
+	// decommissioned host.
+	SetUpdate(ctx context.Context, id string, requested bool, errText string) error
 	Decommission(ctx context.Context, id string) error // also revokes its certificate serial
 	Revoked(ctx context.Context, serial string) (bool, error)
 	RevokedSerials(ctx context.Context) ([]string, error)

@@ -23,12 +23,17 @@ const (
 // Paths of the agent API (mutual TLS or the agent's unix socket) and of the
 // master's agent listener.
 const (
-	PathHealth         = "/health"
-	PathState          = "/topology/state"
-	PathStatus         = "/status"
-	PathApply          = "/topology/apply"
-	PathTeardown       = "/topology/teardown"
-	PathHeartbeat      = "/agent/v1/heartbeat"
+	PathHealth    = "/health"
+	PathState     = "/topology/state"
+	PathStatus    = "/status"
+	PathApply     = "/topology/apply"
+	PathTeardown  = "/topology/teardown"
+	PathHeartbeat = "/agent/v1/heartbeat"
+	// PathAgentBinary serves the master's own build to enrolled agents
+	// (agent certificate required), for updates.
+	PathAgentBinary = "/agent/v1/binary"
+	// HeaderBinarySHA256 carries the hex SHA-256 of the served build.
+	HeaderBinarySHA256 = "X-Decnet-Binary-Sha256"
 	PathEnroll         = "/agent/v1/enroll"
 	PathCA             = "/agent/v1/ca"
 	PathArtifactPrefix = "/agent/v1/artifacts/"
@@ -177,6 +182,28 @@ type Heartbeat struct {
 	// Capabilities say what the agent's driver can build, so that the
 	// master refuses at once what the agent would refuse at apply.
 	Capabilities *topology.HostCapabilities `json:"capabilities,omitempty"`
+	// BinarySHA256 is the hex SHA-256 of the agent's running binary.
+	BinarySHA256 string `json:"binary_sha256,omitempty"`
+	// UpdateFailed reports an update the agent rolled back, until the
+	// master has taken the report.
+	UpdateFailed *UpdateFailure `json:"update_failed,omitempty"`
+}
+
+// UpdateFailure is an update that did not take: the build it tried and
+// why it went back.
+type UpdateFailure struct {
+	SHA256  string `json:"sha256"`
+	Version string `json:"version,omitempty"`
+	Error   string `json:"error"`
+}
+
+// UpdateOrder asks an agent to run the master's build: fetch it from
+// PathAgentBinary, check its SHA-256, switch to it, and go back on its own
+// if it cannot heartbeat within its deadline.
+type UpdateOrder struct {
+	SHA256  string `json:"sha256"`
+	Version string `json:"version"`
+	Size    int64  `json:"size"`
 }
 
 // OperationIDs returns the ids of the finished operations the heartbeat
@@ -196,6 +223,8 @@ type HeartbeatReply struct {
 	// Observe asks the agent to include what its engine runs next time;
 	// the master asks whenever the host should be running something.
 	Observe bool `json:"observe"`
+	// Update, when set, asks the agent to switch to the master's build.
+	Update *UpdateOrder `json:"update,omitempty"`
 }
 
 // Desired names a topology and the hash the host should have applied.

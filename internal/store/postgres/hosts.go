@@ -46,13 +46,16 @@ func (s *Store) ConsumeJoinToken(ctx context.Context, hash string, now time.Time
 	return name, nil
 }
 
-const hostCols = `id, name, cert_serial, enrolled_at, last_heartbeat_at, applied_id, applied_hash, last_error, observed, decommissioned`
+const (
+	insertHostCols = `id, name, cert_serial, enrolled_at, last_heartbeat_at, applied_id, applied_hash, last_error, observed, decommissioned`
+	hostCols       = insertHostCols + `, version, binary_sha256, update_requested, update_error`
+)
 
 func scanHost(row pgx.Row) (*store.Host, error) {
 	var h store.Host
 	var observed *string
 	if err := row.Scan(&h.ID, &h.Name, &h.CertSerial, &h.EnrolledAt, &h.LastHeartbeat, &h.AppliedID, &h.AppliedHash,
-		&h.LastError, &observed, &h.Decommissioned); err != nil {
+		&h.LastError, &observed, &h.Decommissioned, &h.Version, &h.BinarySHA256, &h.UpdateRequested, &h.UpdateError); err != nil {
 		return nil, err
 	}
 	h.EnrolledAt = h.EnrolledAt.UTC()
@@ -77,7 +80,7 @@ func (s *Store) CreateHost(ctx context.Context, h *store.Host) error {
 	if h.EnrolledAt.IsZero() {
 		h.EnrolledAt = ts(time.Now())
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO hosts (`+hostCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	_, err := s.pool.Exec(ctx, `INSERT INTO hosts (`+insertHostCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		h.ID, h.Name, h.CertSerial, ts(h.EnrolledAt), tsPtr(h.LastHeartbeat), h.AppliedID, h.AppliedHash,
 		h.LastError, nullJSON(h.Observed), h.Decommissioned)
 	if isUnique(err) {
@@ -116,6 +119,18 @@ func (s *Store) RecordHeartbeat(ctx context.Context, id string, at time.Time, ap
 	return wrap("record heartbeat of "+id, one(s.pool.Exec(ctx, `UPDATE hosts SET last_heartbeat_at = $1, applied_id = $2,
 		applied_hash = $3, last_error = $4, observed = $5 WHERE id = $6 AND NOT decommissioned`,
 		ts(at), appliedID, appliedHash, lastError, nullJSON(observed), id)))
+}
+
+// RecordAgentBuild implements store.Store.
+func (s *Store) RecordAgentBuild(ctx context.Context, id, version, sha256 string) error {
+	return wrap("record the build of "+id, one(s.pool.Exec(ctx,
+		`UPDATE hosts SET version = $1, binary_sha256 = $2 WHERE id = $3 AND NOT decommissioned`, version, sha256, id)))
+}
+
+// SetUpdate implements store.Store.
+func (s *Store) SetUpdate(ctx context.Context, id string, requested bool, errText string) error {
+	return wrap("set the update of "+id, one(s.pool.Exec(ctx,
+		`UPDATE hosts SET update_requested = $1, update_error = $2 WHERE id = $3 AND NOT decommissioned`, requested, errText, id)))
 }
 
 // Decommission implements store.Store: in one transaction the host is

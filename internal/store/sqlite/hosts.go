@@ -47,7 +47,10 @@ func (s *Store) ConsumeJoinToken(ctx context.Context, hash string, now time.Time
 	return name, nil
 }
 
-const hostCols = `id, name, cert_serial, enrolled_at, last_heartbeat_at, applied_id, applied_hash, last_error, observed, decommissioned`
+const (
+	insertHostCols = `id, name, cert_serial, enrolled_at, last_heartbeat_at, applied_id, applied_hash, last_error, observed, decommissioned`
+	hostCols       = insertHostCols + `, version, binary_sha256, update_requested, update_error`
+)
 
 func scanHost(row interface{ Scan(...any) error }) (*store.Host, error) {
 	var h store.Host
@@ -55,7 +58,7 @@ func scanHost(row interface{ Scan(...any) error }) (*store.Host, error) {
 	var beat sql.NullInt64
 	var observed sql.NullString
 	if err := row.Scan(&h.ID, &h.Name, &h.CertSerial, &enrolled, &beat, &h.AppliedID, &h.AppliedHash,
-		&h.LastError, &observed, &h.Decommissioned); err != nil {
+		&h.LastError, &observed, &h.Decommissioned, &h.Version, &h.BinarySHA256, &h.UpdateRequested, &h.UpdateError); err != nil {
 		return nil, err
 	}
 	h.EnrolledAt = fromMicro(enrolled)
@@ -79,7 +82,7 @@ func (s *Store) CreateHost(ctx context.Context, h *store.Host) error {
 	if h.EnrolledAt.IsZero() {
 		h.EnrolledAt = time.Now().UTC().Truncate(time.Microsecond)
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO hosts (`+hostCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.w.ExecContext(ctx, `INSERT INTO hosts (`+insertHostCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		h.ID, h.Name, h.CertSerial, micro(h.EnrolledAt), nullMicro(h.LastHeartbeat), h.AppliedID, h.AppliedHash,
 		h.LastError, nullJSON(h.Observed), h.Decommissioned)
 	if isUnique(err) {
@@ -125,6 +128,18 @@ func (s *Store) RecordHeartbeat(ctx context.Context, id string, at time.Time, ap
 	return wrap("record heartbeat of "+id, one(s.w.ExecContext(ctx, `UPDATE hosts SET last_heartbeat_at = ?, applied_id = ?,
 		applied_hash = ?, last_error = ?, observed = ? WHERE id = ? AND decommissioned = 0`,
 		micro(at), appliedID, appliedHash, lastError, nullJSON(observed), id)))
+}
+
+// RecordAgentBuild implements store.Store.
+func (s *Store) RecordAgentBuild(ctx context.Context, id, version, sha256 string) error {
+	return wrap("record the build of "+id, one(s.w.ExecContext(ctx,
+		`UPDATE hosts SET version = ?, binary_sha256 = ? WHERE id = ? AND decommissioned = 0`, version, sha256, id)))
+}
+
+// SetUpdate implements store.Store.
+func (s *Store) SetUpdate(ctx context.Context, id string, requested bool, errText string) error {
+	return wrap("set the update of "+id, one(s.w.ExecContext(ctx,
+		`UPDATE hosts SET update_requested = ?, update_error = ? WHERE id = ? AND decommissioned = 0`, requested, errText, id)))
 }
 
 // Decommission implements store.Store: in one transaction the host is

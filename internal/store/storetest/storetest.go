@@ -353,6 +353,21 @@ func testHosts(t *testing.T, open Opener) {
 	}
 	wantErr(t, s.RecordHeartbeat(c, "nope", beat, "", "", "", nil), store.ErrNotFound, "heartbeat of unknown host")
 
+	// The agent's build and the update asked of it.
+	must(t, s.RecordAgentBuild(c, "h1", "1.2.3", "ab12"))
+	must(t, s.SetUpdate(c, "h1", true, ""))
+	got, _ = s.Host(c, "h1")
+	if got.Version != "1.2.3" || got.BinarySHA256 != "ab12" || !got.UpdateRequested || got.UpdateError != "" {
+		t.Fatalf("after build and update request: %+v", got)
+	}
+	must(t, s.SetUpdate(c, "h1", false, "rolled back"))
+	got, _ = s.Host(c, "h1")
+	if got.UpdateRequested || got.UpdateError != "rolled back" || got.Version != "1.2.3" {
+		t.Fatalf("after a rolled-back update: %+v", got)
+	}
+	wantErr(t, s.SetUpdate(c, "nope", true, ""), store.ErrNotFound, "SetUpdate(missing)")
+	wantErr(t, s.RecordAgentBuild(c, "nope", "1", "x"), store.ErrNotFound, "RecordAgentBuild(missing)")
+
 	list, err := s.ListHosts(c)
 	must(t, err)
 	if len(list) != 2 || list[0].ID != "h1" || list[1].ID != "h2" {
