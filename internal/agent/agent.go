@@ -43,6 +43,14 @@ type Agent struct {
 	work   context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// wiped is closed once a wipe tore everything down: Run then stops
+	// and erases the directory.
+	wiped    chan struct{}
+	wipeOnce sync.Once
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // New opens the agent directory (creating it) and its store. It starts
@@ -67,14 +75,18 @@ func New(dir string, drv driver.Driver, log *slog.Logger) (*Agent, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	work, cancel := context.WithCancel(context.Background())
-	return &Agent{dir: dir, store: st, driver: drv, ops: ops, log: log.With("component", "agent"), work: work, cancel: cancel}, nil
+	return &Agent{dir: dir, store: st, driver: drv, ops: ops, log: log.With("component", "agent"), work: work, cancel: cancel,
+		wiped: make(chan struct{})}, nil
 }
 
 // Close waits for a running operation to finish, then closes the store.
 func (a *Agent) Close() error {
-	a.wg.Wait()
-	a.cancel()
-	return a.store.Close()
+	a.closeOnce.Do(func() {
+		a.wg.Wait()
+		a.cancel()
+		a.closeErr = a.store.Close()
+	})
+	return a.closeErr
 }
 
 // RequestError is a refused request: the HTTP status and the wire error.

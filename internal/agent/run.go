@@ -135,8 +135,24 @@ func (a *Agent) Run(ctx context.Context, o Options) error {
 		a.log.Info("enrolled", "master", en.Master, "host_id", en.HostID)
 	}
 	g.Go(func() error { return sh.Run(gctx) })
+	g.Go(func() error {
+		select {
+		case <-a.wiped:
+			return ErrWiped
+		case <-gctx.Done():
+			return nil
+		}
+	})
 	a.log.Info("agent running", "dir", a.dir, "socket", o.Socket, "listen", o.Listen)
-	return g.Wait()
+	err = g.Wait()
+	if errors.Is(err, ErrWiped) {
+		// Every goroutine has stopped: close the cache and erase.
+		if cerr := a.Close(); cerr != nil {
+			return errors.Join(err, cerr)
+		}
+		return errors.Join(err, a.erase())
+	}
+	return err
 }
 
 // MasterOnly admits requests whose TLS client certificate has the master

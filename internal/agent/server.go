@@ -91,6 +91,19 @@ func (a *Agent) Handler(version string, check RoleChecker) http.Handler {
 		}
 		writeResult(w, false, res)
 	})
+	mux.HandleFunc("POST "+wire.PathWipe, func(w http.ResponseWriter, r *http.Request) {
+		var req wire.TeardownRequest
+		if err := decodeBody(w, r, &req); err != nil {
+			writeError(w, err)
+			return
+		}
+		res, err := a.Wipe(&req)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeResult(w, false, res)
+	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if check != nil {
 			if err := check(r); err != nil {

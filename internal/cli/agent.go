@@ -154,7 +154,12 @@ the server against --nats-ca.`,
 			defer a.Close()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return a.Run(ctx, o)
+			err = a.Run(ctx, o)
+			if errors.Is(err, agent.ErrWiped) {
+				fmt.Fprintln(cmd.ErrOrStderr(), "decnet agent: wiped by the master: every decky is gone and "+dir+" is empty; enroll again to reuse this host")
+				return nil
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()

@@ -384,6 +384,36 @@ func (r *Reconciler) teardown(ctx context.Context, host, api string, t *store.To
 	r.transition(ctx, t.ID, store.TearingDown, store.TornDown, "torn down by "+host)
 }
 
+// Wipe asks a host's agent to tear everything down and erase its state,
+// waiting for any operation in flight on the host first.
+func (r *Reconciler) Wipe(ctx context.Context, host string) error {
+	for {
+		r.mu.Lock()
+		h := r.hosts[host]
+		if h == nil || h.API == "" {
+			r.mu.Unlock()
+			return errors.New("the agent has not reported where to reach it")
+		}
+		if !h.Inflight {
+			h.Inflight = true
+			api := h.API
+			r.mu.Unlock()
+			res, err := r.call(ctx, host, api, wire.PathWipe, wire.TeardownRequest{OperationID: event.NewID()})
+			if err == nil && !res.OK {
+				err = errors.New(res.Error)
+			}
+			r.done(host, err)
+			return err
+		}
+		r.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // transportError is a push that never reached the agent.
 type transportError struct{ err error }
 

@@ -521,6 +521,9 @@ type decommissionRequest struct {
 	// Force decommissions a host that still has live topologies: they
 	// are marked torn_down, although nothing was removed on the host.
 	Force bool `json:"force"`
+	// Wipe first asks the agent to tear everything down and erase its
+	// state (it then exits); a wipe that fails stops the decommission.
+	Wipe bool `json:"wipe,omitempty"`
 }
 
 func (m *Master) decommissionHost(r *http.Request, who *api.Principal) (any, error) {
@@ -531,7 +534,17 @@ func (m *Master) decommissionHost(r *http.Request, who *api.Principal) (any, err
 		}
 	}
 	id := r.PathValue("id")
-	api.SetAudit(r, "host/"+id, "force="+strconv.FormatBool(req.Force))
+	api.SetAudit(r, "host/"+id, "force="+strconv.FormatBool(req.Force)+" wipe="+strconv.FormatBool(req.Wipe))
+	if req.Wipe {
+		if _, err := m.Store.Host(r.Context(), id); err != nil {
+			return nil, err
+		}
+		if err := m.Reconciler.Wipe(r.Context(), id); err != nil {
+			return nil, api.Errorf(http.StatusServiceUnavailable, api.CodeUnavailable,
+				"could not wipe the agent of %s: %v; retry when it heartbeats, or decommission without wipe", id, err)
+		}
+		req.Force = true // its topologies are gone with everything else
+	}
 	if err := m.Lifecycle.Decommission(r.Context(), id, req.Force, who.Name); err != nil {
 		return nil, err
 	}

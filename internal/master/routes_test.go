@@ -599,6 +599,11 @@ func TestHosts(t *testing.T) {
 	top := e.create(map[string]any{"spec": specDoc("lab", "alive-1", "")})
 	want(t, "deploy", e.admin.do("POST", "/topologies/lab/deploy", nil), http.StatusAccepted, "")
 	want(t, "decommission live", e.admin.do("POST", "/hosts/alive-1/decommission", nil), http.StatusConflict, api.CodeConflict)
+	r = e.admin.do("POST", "/hosts/alive-1/decommission", map[string]any{"wipe": true})
+	want(t, "wipe an agent that never said where it listens", r, http.StatusServiceUnavailable, api.CodeUnavailable)
+	if !strings.Contains(string(r.body), "decommission without wipe") {
+		t.Fatalf("the refusal does not say what to do: %s", r.body)
+	}
 	r = e.admin.do("POST", "/hosts/alive-1/decommission", map[string]any{"force": true})
 	want(t, "decommission forced", r, http.StatusOK, "")
 	if h := decode[master.HostDetail](t, r); !h.Decommissioned {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -66,16 +67,15 @@ func TestWireBetweenMasterAndAgent(t *testing.T) {
 	}
 	defer pub.Close()
 	sock := filepath.Join(t.TempDir(), "a.sock")
+	agentDone := make(chan error, 1)
 	go func() {
-		done <- a.Run(ctx, agent.Options{Version: "test", Socket: sock, HostID: "wire-host", Publisher: pub,
+		agentDone <- a.Run(ctx, agent.Options{Version: "test", Socket: sock, HostID: "wire-host", Publisher: pub,
 			Enrollment: en, MasterTLS: masterTLS, Heartbeat: 100 * time.Millisecond})
 	}()
 	defer func() {
 		cancel()
-		for range 2 {
-			if err := <-done; err != nil {
-				t.Errorf("run: %v", err)
-			}
+		if err := <-done; err != nil {
+			t.Errorf("master run: %v", err)
 		}
 	}()
 
@@ -137,6 +137,34 @@ func TestWireBetweenMasterAndAgent(t *testing.T) {
 	st = agentState(t, sock)
 	if st.TopologyID != nil || len(st.Observed.Deckies) != 0 || st.Operations[len(st.Operations)-1].Kind != wire.OpTeardown {
 		t.Fatalf("agent state after teardown: %+v", st)
+	}
+
+	// Decommission with wipe: deployed again, then the wipe request tears
+	// it down, the agent erases its directory and stops, and the host is
+	// decommissioned.
+	if _, err := m.Lifecycle.Deploy(ctx, tp.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, m, tp.ID, store.Active)
+	if err := m.Reconciler.Wipe(ctx, "wire-host"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Lifecycle.Decommission(ctx, "wire-host", true, "test"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-agentDone:
+		if !errors.Is(err, agent.ErrWiped) {
+			t.Fatalf("the agent after a wipe: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the agent did not stop after the wipe")
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("the agent directory still holds %v", left)
+	}
+	if h, err := m.Store.Host(ctx, "wire-host"); err != nil || !h.Decommissioned {
+		t.Fatalf("host after the wipe: %+v %v", h, err)
 	}
 }
 

@@ -28,6 +28,10 @@ const (
 	PathStatus    = "/status"
 	PathApply     = "/topology/apply"
 	PathTeardown  = "/topology/teardown"
+	// PathWipe tears everything down, then the agent erases its state
+	// (certificates, cache, spools, builds) and exits: decommission with
+	// wipe.
+	PathWipe = "/agent/wipe"
 	PathHeartbeat = "/agent/v1/heartbeat"
 	// PathAgentBinary serves the master's own build to enrolled agents
 	// (agent certificate required), for updates.
