@@ -23,15 +23,15 @@ const (
 // Paths of the agent API (mutual TLS or the agent's unix socket) and of the
 // master's agent listener.
 const (
-	PathHealth    = "/health"
-	PathState     = "/topology/state"
-	PathStatus    = "/status"
-	PathApply     = "/topology/apply"
-	PathTeardown  = "/topology/teardown"
+	PathHealth   = "/health"
+	PathState    = "/topology/state"
+	PathStatus   = "/status"
+	PathApply    = "/topology/apply"
+	PathTeardown = "/topology/teardown"
 	// PathWipe tears everything down, then the agent erases its state
 	// (certificates, cache, spools, builds) and exits: decommission with
 	// wipe.
-	PathWipe = "/agent/wipe"
+	PathWipe      = "/agent/wipe"
 	PathHeartbeat = "/agent/v1/heartbeat"
 	// PathAgentBinary serves the master's own build to enrolled agents
 	// (agent certificate required), for updates.
