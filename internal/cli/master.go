@@ -29,6 +29,7 @@ type masterFlags struct {
 	outSyslog string
 	syslogTLS bool
 	syslogFmt string
+	syslogRLP bool
 	outHook   string
 	hookKey   string
 	hookLocal bool
@@ -51,7 +52,7 @@ func (f *masterFlags) outputs() ([]output.Config, error) {
 		cfgs = append(cfgs, output.Config{Name: "file", Kind: output.KindFile, Path: f.outFile})
 	}
 	if f.outSyslog != "" {
-		c := output.Config{Name: "syslog", Kind: output.KindSyslog, Address: f.outSyslog, TLS: f.syslogTLS, Format: f.syslogFmt}
+		c := output.Config{Name: "syslog", Kind: output.KindSyslog, Address: f.outSyslog, TLS: f.syslogTLS, Format: f.syslogFmt, RELP: f.syslogRLP}
 		if f.syslogTLS {
 			c = tlsFiles(c)
 		}
@@ -91,6 +92,7 @@ func (f *masterFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.outFile, "output-file", "", "also write every event as JSON lines to this file")
 	fl.StringVar(&f.outSyslog, "output-syslog", "", "also send every event as RFC 5424 syslog (octet-counted) to this host:port")
 	fl.BoolVar(&f.syslogTLS, "output-syslog-tls", false, "use TLS (RFC 5425) for --output-syslog")
+	fl.BoolVar(&f.syslogRLP, "output-syslog-relp", false, "send --output-syslog over RELP (rsyslog's imrelp: every message acknowledged, none lost when the receiver restarts)")
 	fl.StringVar(&f.syslogFmt, "output-syslog-format", "rfc5424", "message format of --output-syslog: rfc5424 (the JSON document), cef (ArcSight) or leef (QRadar)")
 	fl.StringVar(&f.outHook, "output-webhook", "", "also POST event batches to this URL, signed with --webhook-secret")
 	fl.StringVar(&f.hookKey, "webhook-secret", "", "HMAC-SHA256 key of --output-webhook (16+ bytes)")

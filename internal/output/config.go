@@ -35,6 +35,9 @@ type Config struct {
 	Address string `json:"address,omitempty" yaml:"address,omitempty"`
 	// TLS uses syslog over TLS, RFC 5425 (syslog).
 	TLS bool `json:"tls,omitempty" yaml:"tls,omitempty"`
+	// RELP sends syslog over RELP, acknowledged per message (rsyslog's
+	// imrelp), instead of plain TCP (syslog).
+	RELP bool `json:"relp,omitempty" yaml:"relp,omitempty"`
 	// Hostname overrides the syslog HOSTNAME (syslog; see
 	// SyslogOptions.Hostname).
 	Hostname string `json:"hostname,omitempty" yaml:"hostname,omitempty"`
@@ -200,7 +203,7 @@ func New(cfg Config) (Output, error) {
 			}
 			opts.TLS = t
 		}
-		opts.Format = cfg.Format
+		opts.Format, opts.RELP = cfg.Format, cfg.RELP
 		return NewSyslog(cfg.Name, cfg.Address, opts)
 	}
 	if cfg.Kind == KindKafka {

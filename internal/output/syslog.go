@@ -47,6 +47,9 @@ type SyslogOptions struct {
 	// Format is the message: FormatRFC5424 (default: structured data and
 	// the JSON document), FormatCEF or FormatLEEF (the line as MSG).
 	Format string
+	// RELP sends over RELP (rsyslog's imrelp, acknowledged) instead of
+	// octet-counted TCP.
+	RELP bool
 }
 
 // Syslog message formats.
@@ -82,6 +85,10 @@ type Syslog struct {
 	closed    bool
 	dialFails int
 	nextDial  time.Time
+	// relp is the open RELP session on conn (RELP outputs).
+	relp      *relpSession
+	relpSeen  map[string]struct{}
+	relpOrder []string
 }
 
 var (
@@ -138,19 +145,37 @@ func (o *Syslog) encode(e *event.Event) ([]byte, error) {
 
 func (o *Syslog) deliver(ctx context.Context, events []event.Event) error {
 	var buf []byte
+	msgs := make([][]byte, len(events))
 	for i := range events {
 		msg, err := o.encode(&events[i])
 		if err != nil {
 			return fmt.Errorf("output %s: encode event %s: %w", o.name, events[i].ID, err)
 		}
+		msgs[i] = msg
 		buf = append(buf, event.OctetCounted(msg)...)
+	}
+	if o.opts.RELP {
+		return o.deliverRELP(ctx, events, msgs)
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	err := o.retry(ctx, func() (bool, error) {
+		err := o.write(buf)
+		return err == nil, err
+	})
+	if err != nil {
+		return fmt.Errorf("output %s: send %d events to %s: %w", o.name, len(events), o.addr, err)
+	}
+	return nil
+}
+
+// retry connects and runs step until it reports done, up to Attempts
+// times with backoff; it returns the last error. Called with mu held.
+func (o *Syslog) retry(ctx context.Context, step func() (done bool, err error)) error {
 	var err error
 	for attempt := range o.opts.Attempts {
 		if o.closed {
-			return fmt.Errorf("output %s: %w", o.name, ErrClosed)
+			return ErrClosed
 		}
 		if attempt > 0 && !sleep(ctx, backoff(o.opts.MinBackoff, o.opts.MaxBackoff, attempt)) {
 			break
@@ -158,14 +183,15 @@ func (o *Syslog) deliver(ctx context.Context, events []event.Event) error {
 		if err = o.connect(ctx); err != nil {
 			continue
 		}
-		if err = o.write(buf); err == nil {
+		var done bool
+		if done, err = step(); done {
 			return nil
 		}
 	}
 	if ctx.Err() != nil {
-		err = ctx.Err()
+		return ctx.Err()
 	}
-	return fmt.Errorf("output %s: send %d events to %s: %w", o.name, len(events), o.addr, err)
+	return err
 }
 
 func (o *Syslog) hostnameOf(e *event.Event) string {
@@ -184,7 +210,8 @@ func (o *Syslog) hostnameOf(e *event.Event) string {
 // backoff. Called with mu held.
 func (o *Syslog) connect(ctx context.Context) error {
 	if o.conn != nil {
-		if alive(o.conn, time.Millisecond) {
+		// A RELP receiver talks back; its acknowledgements tell.
+		if o.opts.RELP || alive(o.conn, time.Millisecond) {
 			return nil
 		}
 		_ = o.conn.Close()
@@ -263,8 +290,13 @@ func (o *Syslog) Close() error {
 	if o.conn == nil {
 		return nil
 	}
+	if o.relp != nil {
+		// Say goodbye; the receiver's answer is not waited for.
+		_ = o.conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = o.conn.Write(relpFrameBytes(o.relp.txnr, "close", nil))
+	}
 	err := o.conn.Close()
-	o.conn = nil
+	o.conn, o.relp = nil, nil
 	if err != nil {
 		return fmt.Errorf("output %s: close: %w", o.name, err)
 	}

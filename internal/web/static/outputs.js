@@ -50,6 +50,7 @@ function body() {
     b.address = field('address').value.trim();
     b.tls = field('tls').checked;
     if (field('format').value !== 'rfc5424') b.format = field('format').value;
+    if (field('relp').checked) b.relp = true;
     if (field('hostname').value.trim()) b.hostname = field('hostname').value.trim();
   }
   if (kind === 'webhook' || kind === 'splunk_hec' || kind === 'elasticsearch') {
@@ -85,6 +86,7 @@ function edit(row) {
   field('path').value = d.path || '';
   field('address').value = d.address || '';
   field('tls').checked = d.tls === 'true';
+  field('relp').checked = d.relp === 'true';
   field('hostname').value = d.hostname || '';
   field('url').value = d.url || '';
   field('secret').value = '';
