@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -200,3 +201,77 @@ func BenchmarkSSHAgainstOpenSSH(b *testing.B) {
 }
 
 var execCommand = exec.Command
+
+// failDelays measures, over workers concurrent clients for d, how long
+// the server at addr takes to refuse a wrong password: from the password
+// request to the refusal.
+func failDelays(addr string, workers int, d time.Duration) []time.Duration {
+	var mu sync.Mutex
+	var out []time.Duration
+	var wg sync.WaitGroup
+	end := time.Now().Add(d)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(end) {
+				var sent time.Time
+				cfg := &ssh.ClientConfig{User: "nosuchuser", HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second,
+					Auth: []ssh.AuthMethod{ssh.RetryableAuthMethod(ssh.PasswordCallback(func() (string, error) {
+						sent = time.Now()
+						return "wrong-password", nil
+					}), 1)}}
+				c, err := ssh.Dial("tcp", addr, cfg)
+				if err == nil {
+					c.Close()
+					continue
+				}
+				if !sent.IsZero() && strings.Contains(err.Error(), "unable to authenticate") {
+					mu.Lock()
+					out = append(out, time.Since(sent))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func delayStats(ds []time.Duration) (mean, sd, lo, hi float64) {
+	lo = 1e9
+	for _, d := range ds {
+		s := d.Seconds()
+		mean += s
+		lo, hi = min(lo, s), max(hi, s)
+	}
+	mean /= float64(len(ds))
+	for _, d := range ds {
+		sd += (d.Seconds() - mean) * (d.Seconds() - mean)
+	}
+	return mean, math.Sqrt(sd / float64(len(ds))), lo, hi
+}
+
+// BenchmarkFailedPasswordDelay compares how long the SSH decky and
+// OpenSSH's sshd with PAM take to refuse a wrong password: mean, spread
+// and range of the delay, measured the same way in the same run.
+func BenchmarkFailedPasswordDelay(b *testing.B) {
+	testenv.RequireRoot(b)
+	realAddr := "127.0.0.1:2223"
+	deckyIP := "127.88.0.11"
+	startSSHD(b, realAddr)
+	startDecky(b, deckyIP, "ssh", "")
+	waitListen(b, deckyIP+":22")
+	for range b.N {
+		real := failDelays(realAddr, 8, 20*time.Second)
+		ours := failDelays(deckyIP+":22", 8, 20*time.Second)
+		if len(real) < 20 || len(ours) < 20 {
+			b.Fatalf("too few refusals measured: sshd %d, decky %d", len(real), len(ours))
+		}
+		rm, rs, rlo, rhi := delayStats(real)
+		om, os_, olo, ohi := delayStats(ours)
+		fmt.Printf("failed-password delay, OpenSSH sshd (PAM), %d samples: mean %.3f s, sd %.3f s, range %.3f-%.3f s\n", len(real), rm, rs, rlo, rhi)
+		fmt.Printf("failed-password delay, ssh decky, %d samples: mean %.3f s, sd %.3f s, range %.3f-%.3f s\n", len(ours), om, os_, olo, ohi)
+		fmt.Printf("ratio decky/sshd: mean %.2f, sd %.2f\n", om/rm, os_/rs)
+	}
+}

@@ -24,8 +24,17 @@ import (
 const Port = 22
 
 // failDelay is how long OpenSSH with PAM takes to answer a wrong password
-// (pam_unix's delay); each reply is jittered around it.
+// (pam_unix's delay); each reply is jittered around it as PAM does.
 const failDelay = 2 * time.Second
+
+// pamDelay is Linux-PAM's randomised fail delay around base (pam_delay.c,
+// _pam_compute_delay): base × (1 + m − ½), m the mean of three uniform
+// draws, so between half and one and a half times base, bell-shaped, with
+// a standard deviation of base/6.
+func pamDelay(base time.Duration, uniform func() float64) time.Duration {
+	m := (uniform() + uniform() + uniform()) / 3
+	return time.Duration(float64(base) * (0.5 + m))
+}
 
 // Server is the SSH service of one decky.
 type Server struct {
@@ -131,9 +140,7 @@ func New(env serve.Env) (serve.Server, error) {
 			s.motd = string(dec)
 		}
 	}
-	s.delay = func() time.Duration {
-		return failDelay + time.Duration(rand.Int64N(int64(600*time.Millisecond))) - 200*time.Millisecond
-	}
+	s.delay = func() time.Duration { return pamDelay(failDelay, rand.Float64) }
 	return s, nil
 }
 
