@@ -3,6 +3,7 @@ package testenv
 import (
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os/exec"
@@ -11,15 +12,17 @@ import (
 )
 
 // FreePort returns a port free for both TCP and UDP on addr: a reference
-// daemon started on it, or a service moved to it, can take either.
+// daemon started on it, or a service moved to it, can take either. It is
+// picked below the kernel's ephemeral range (32768 and up by default), so
+// no client socket of another test takes it between now and its use.
 func FreePort(t testing.TB, addr netip.Addr) uint16 {
 	t.Helper()
-	for range 100 {
-		l, err := net.Listen("tcp", netip.AddrPortFrom(addr, 0).String())
+	for range 200 {
+		p := uint16(20000 + rand.IntN(12000))
+		l, err := net.Listen("tcp", netip.AddrPortFrom(addr, p).String())
 		if err != nil {
-			t.Fatalf("find a free port on %s: %v", addr, err)
+			continue
 		}
-		p := uint16(l.Addr().(*net.TCPAddr).Port)
 		u, err := net.ListenPacket("udp", netip.AddrPortFrom(addr, p).String())
 		l.Close()
 		if err == nil {

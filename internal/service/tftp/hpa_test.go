@@ -27,16 +27,6 @@ import (
 // own bait files, and drives both with the same packets and with the
 // tftp-hpa client.
 
-func freeUDP(t *testing.T, addr string) uint16 {
-	t.Helper()
-	c, err := net.ListenPacket("udp", addr+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return uint16(c.LocalAddr().(*net.UDPAddr).Port)
-}
-
 type decky struct {
 	srv    *Server
 	addr   string
@@ -47,7 +37,7 @@ type decky struct {
 func startDecky(t *testing.T, settings *Settings) *decky {
 	t.Helper()
 	a := netip.AddrFrom4([4]byte{127, 69, byte(time.Now().UnixNano() % 250), 9})
-	port := freeUDP(t, a.String())
+	port := testenv.FreePort(t, a)
 	rec := event.NewRecorder()
 	quar := t.TempDir()
 	dist, _ := persona.LookupDistro("debian")
@@ -108,7 +98,7 @@ func startHPA(t *testing.T, tr *tree) string {
 		}
 	}
 	os.Chmod(dir, 0o777) // writable by the tftp user, as /srv/tftp is its own
-	port := freeUDP(t, "127.0.0.1")
+	port := testenv.FreePort(t, netip.MustParseAddr("127.0.0.1"))
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cmd := exec.Command(bin, "-L", "-u", "tftp", "-c", "-s", dir, "-a", addr)
 	var log bytes.Buffer
