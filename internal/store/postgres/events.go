@@ -197,6 +197,17 @@ func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int64, err
 			return total, wrap("delete event tags", err)
 		}
 		if tag.RowsAffected() < deleteChunk {
+			break
+		}
+	}
+	// The matches of alert rules go with their events (the alerts stay).
+	for {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM alert_matches WHERE (rule_id, event_id) IN
+			(SELECT rule_id, event_id FROM alert_matches WHERE ts < $1 LIMIT $2)`, ts(t), deleteChunk)
+		if err != nil {
+			return total, wrap("delete alert matches", err)
+		}
+		if tag.RowsAffected() < deleteChunk {
 			return total, nil
 		}
 	}

@@ -177,6 +177,17 @@ func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int64, err
 			return total, wrap("delete event tags", err)
 		}
 		if n < deleteChunk {
+			break
+		}
+	}
+	// The matches of alert rules go with their events (the alerts stay).
+	for {
+		n, err := affected(s.w.ExecContext(ctx, `DELETE FROM alert_matches WHERE (rule_id, event_id) IN
+			(SELECT rule_id, event_id FROM alert_matches WHERE ts < ? LIMIT ?)`, micro(t), deleteChunk))
+		if err != nil {
+			return total, wrap("delete alert matches", err)
+		}
+		if n < deleteChunk {
 			return total, nil
 		}
 	}
