@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/store"
+	"github.com/decnet/decnet/internal/store/internal/evidence"
 	"github.com/decnet/decnet/internal/store/internal/query"
 )
 
@@ -136,28 +134,17 @@ func scanAlert(row pgx.Row) (*store.Alert, error) {
 		&a.First, &a.Last, &a.CreatedAt, &a.UpdatedAt, &a.AckedBy, &a.AckedAt, &a.ClosedBy, &a.ClosedAt); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(ids), &a.EventIDs); err != nil {
-		return nil, fmt.Errorf("alert %s: evidence: %w", a.ID, err)
+	if err := evidence.Decode(&a, ids); err != nil {
+		return nil, err
 	}
 	a.First, a.Last, a.CreatedAt, a.UpdatedAt = a.First.UTC(), a.Last.UTC(), a.CreatedAt.UTC(), a.UpdatedAt.UTC()
 	a.AckedAt, a.ClosedAt = utcPtr(a.AckedAt), utcPtr(a.ClosedAt)
 	return &a, nil
 }
 
-func evidence(ids []string) (string, error) {
-	if ids == nil {
-		ids = []string{}
-	}
-	b, err := json.Marshal(ids[:min(len(ids), store.MaxAlertEvidence)])
-	return string(b), err
-}
-
 // OpenAlert implements store.Store.
 func (s *Store) OpenAlert(ctx context.Context, a *store.Alert) (bool, error) {
-	if a.ID == "" {
-		a.ID = event.NewID()
-	}
-	ids, err := evidence(a.EventIDs)
+	ids, err := evidence.New(a)
 	if err != nil {
 		return false, wrap("open alert", err)
 	}
@@ -209,16 +196,9 @@ func (s *Store) TouchAlert(ctx context.Context, id, eventID string, t time.Time)
 			a.RuleID, a.Source, ts(a.First)).Scan(&n); err != nil {
 			return err
 		}
-		if !slices.Contains(a.EventIDs, eventID) && len(a.EventIDs) < store.MaxAlertEvidence {
-			a.EventIDs = append(a.EventIDs, eventID)
-		}
-		ids, err := evidence(a.EventIDs)
+		ids, last, err := evidence.Touch(a, eventID, t)
 		if err != nil {
 			return err
-		}
-		last := a.Last
-		if t.After(last) {
-			last = t
 		}
 		_, err = tx.Exec(ctx, `UPDATE alerts SET count = GREATEST(count, $1), last_seen = $2, event_ids = $3, updated_at = $4 WHERE id = $5`,
 			n, ts(last), ids, ts(time.Now()), id)
@@ -234,33 +214,22 @@ func (s *Store) Alert(ctx context.Context, id string) (*store.Alert, error) {
 
 // ListAlerts implements store.Store, newest first.
 func (s *Store) ListAlerts(ctx context.Context, f store.AlertFilter) ([]store.Alert, error) {
-	var where []string
-	var args []any
-	for _, c := range []struct{ col, v string }{{"status = ", f.Status}, {"rule_id = ", f.RuleID}, {"source = ", f.Source}, {"id < ", f.Before}} {
-		if c.v != "" {
-			args = append(args, c.v)
-			where = append(where, c.col+"$"+strconv.Itoa(len(args)))
-		}
-	}
-	q := `SELECT ` + alertCols + ` FROM alerts`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	args = append(args, query.Limit(f.Limit))
-	rows, err := s.pool.Query(ctx, q+` ORDER BY id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+	q, args := dialect.Alerts(alertCols, f)
+	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, wrap("list alerts", err)
 	}
-	defer rows.Close()
-	out := []store.Alert{}
-	for rows.Next() {
-		a, err := scanAlert(rows)
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Alert, error) {
+		a, err := scanAlert(row)
 		if err != nil {
-			return nil, wrap("list alerts", err)
+			return store.Alert{}, err
 		}
-		out = append(out, *a)
+		return *a, nil
+	})
+	if out == nil {
+		out = []store.Alert{}
 	}
-	return out, wrap("list alerts", rows.Err())
+	return out, wrap("list alerts", err)
 }
 
 // SetAlertStatus implements store.Store.
@@ -289,19 +258,13 @@ func (s *Store) SetAlertStatus(ctx context.Context, id string, from []string, to
 
 // ActiveAlertCounts implements store.Store.
 func (s *Store) ActiveAlertCounts(ctx context.Context) (map[int]int64, error) {
-	rows, err := s.pool.Query(ctx, `SELECT severity, count(*) FROM alerts WHERE status <> $1 GROUP BY severity`, store.AlertClosed)
-	if err != nil {
-		return nil, wrap("active alert counts", err)
+	var sevs []int32
+	var ns []int64
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(array_agg(severity ORDER BY severity), '{}'), coalesce(array_agg(n ORDER BY severity), '{}')
+		FROM (SELECT severity, count(*) AS n FROM alerts WHERE status <> $1 GROUP BY severity) c`, store.AlertClosed).Scan(&sevs, &ns)
+	out := make(map[int]int64, len(sevs))
+	for i := range min(len(sevs), len(ns)) {
+		out[int(sevs[i])] = ns[i]
 	}
-	defer rows.Close()
-	out := map[int]int64{}
-	for rows.Next() {
-		var sev int
-		var n int64
-		if err := rows.Scan(&sev, &n); err != nil {
-			return nil, wrap("active alert counts", err)
-		}
-		out[sev] = n
-	}
-	return out, wrap("active alert counts", rows.Err())
+	return out, wrap("active alert counts", err)
 }

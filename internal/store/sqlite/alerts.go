@@ -6,11 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
-	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/store"
+	"github.com/decnet/decnet/internal/store/internal/evidence"
 	"github.com/decnet/decnet/internal/store/internal/query"
 )
 
@@ -145,28 +144,17 @@ func scanAlert(row interface{ Scan(...any) error }) (*store.Alert, error) {
 		&first, &last, &created, &updated, &a.AckedBy, &acked, &a.ClosedBy, &closed); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(ids), &a.EventIDs); err != nil {
-		return nil, fmt.Errorf("alert %s: evidence: %w", a.ID, err)
+	if err := evidence.Decode(&a, ids); err != nil {
+		return nil, err
 	}
 	a.First, a.Last, a.CreatedAt, a.UpdatedAt = fromMicro(first), fromMicro(last), fromMicro(created), fromMicro(updated)
 	a.AckedAt, a.ClosedAt = fromNullMicro(acked), fromNullMicro(closed)
 	return &a, nil
 }
 
-func evidence(ids []string) (string, error) {
-	if ids == nil {
-		ids = []string{}
-	}
-	b, err := json.Marshal(ids[:min(len(ids), store.MaxAlertEvidence)])
-	return string(b), err
-}
-
 // OpenAlert implements store.Store.
 func (s *Store) OpenAlert(ctx context.Context, a *store.Alert) (bool, error) {
-	if a.ID == "" {
-		a.ID = event.NewID()
-	}
-	ids, err := evidence(a.EventIDs)
+	ids, err := evidence.New(a)
 	if err != nil {
 		return false, wrap("open alert", err)
 	}
@@ -218,16 +206,9 @@ func (s *Store) TouchAlert(ctx context.Context, id, eventID string, t time.Time)
 			a.RuleID, a.Source, micro(a.First)).Scan(&n); err != nil {
 			return err
 		}
-		if !slices.Contains(a.EventIDs, eventID) && len(a.EventIDs) < store.MaxAlertEvidence {
-			a.EventIDs = append(a.EventIDs, eventID)
-		}
-		ids, err := evidence(a.EventIDs)
+		ids, last, err := evidence.Touch(a, eventID, t)
 		if err != nil {
 			return err
-		}
-		last := a.Last
-		if t.After(last) {
-			last = t
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE alerts SET count = max(count, ?), last_seen = ?, event_ids = ?, updated_at = ? WHERE id = ?`,
 			n, micro(last), ids, micro(time.Now()), id)
@@ -243,19 +224,8 @@ func (s *Store) Alert(ctx context.Context, id string) (*store.Alert, error) {
 
 // ListAlerts implements store.Store, newest first.
 func (s *Store) ListAlerts(ctx context.Context, f store.AlertFilter) ([]store.Alert, error) {
-	var where []string
-	var args []any
-	for _, c := range []struct{ col, v string }{{"status = ?", f.Status}, {"rule_id = ?", f.RuleID}, {"source = ?", f.Source}, {"id < ?", f.Before}} {
-		if c.v != "" {
-			where = append(where, c.col)
-			args = append(args, c.v)
-		}
-	}
-	q := `SELECT ` + alertCols + ` FROM alerts`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	rows, err := s.r.QueryContext(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, query.Limit(f.Limit))...)
+	q, args := dialect.Alerts(alertCols, f)
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, wrap("list alerts", err)
 	}
