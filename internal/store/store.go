@@ -354,11 +354,13 @@ type Store interface {
 	// at or before t; ErrNotFound when there is none.
 	AlertAt(ctx context.Context, ruleID, source string, t time.Time) (*Alert, error)
 	// TouchAlert adds a matching event to an active alert: last seen
-	// widens, the event id joins the evidence (up to MaxAlertEvidence),
-	// and the count becomes the number of the rule's matches from the
-	// source since the alert's first event (never less than it was). A
-	// closed alert is left as it is. It is idempotent.
-	TouchAlert(ctx context.Context, id, eventID string, t time.Time) error
+	// widens and the event id joins the evidence (up to
+	// MaxAlertEvidence). The count grows by one when fresh (the match was
+	// just recorded, AddAlertMatch said so); otherwise (a redelivery) it
+	// becomes the number of the rule's matches from the source since the
+	// alert's first event, never less than it was, which repairs a count
+	// a crash left behind. A closed alert is left as it is.
+	TouchAlert(ctx context.Context, id, eventID string, t time.Time, fresh bool) error
 	Alert(ctx context.Context, id string) (*Alert, error)
 	// ListAlerts returns the alerts f selects, newest first.
 	ListAlerts(ctx context.Context, f AlertFilter) ([]Alert, error)

@@ -72,7 +72,7 @@ type Store interface {
 	EarlierAlertMatch(ctx context.Context, ruleID, source string, t time.Time, eventID string) (bool, error)
 	OpenAlert(ctx context.Context, a *store.Alert) (bool, error)
 	AlertAt(ctx context.Context, ruleID, source string, t time.Time) (*store.Alert, error)
-	TouchAlert(ctx context.Context, id, eventID string, t time.Time) error
+	TouchAlert(ctx context.Context, id, eventID string, t time.Time, fresh bool) error
 	CountEvents(ctx context.Context, f store.EventFilter) (int64, error)
 	ListTopologies(ctx context.Context) ([]store.Topology, error)
 }
@@ -293,7 +293,8 @@ func (e *Evaluator) matches(r *compiled, ev *event.Event, tags []string, topo to
 func (e *Evaluator) evaluate(ctx context.Context, r *compiled, ev *event.Event) error {
 	src := sourceOf(ev)
 	key := r.ID + "|" + src + "|" + ev.ID
-	if _, err := e.st.AddAlertMatch(ctx, store.AlertMatch{RuleID: r.ID, EventID: ev.ID, Source: src, Time: ev.Time}); err != nil {
+	fresh, err := e.st.AddAlertMatch(ctx, store.AlertMatch{RuleID: r.ID, EventID: ev.ID, Source: src, Time: ev.Time})
+	if err != nil {
 		return err
 	}
 	// The event belongs to the alert that was active at its time: it
@@ -310,7 +311,7 @@ func (e *Evaluator) evaluate(ctx context.Context, r *compiled, ev *event.Event) 
 		// stream drops the duplicate, same message id, if it made it).
 		return e.publish(ctx, prev, r.Condition.Kind, ev.Decky)
 	case prev.Status != store.AlertClosed:
-		return e.st.TouchAlert(ctx, prev.ID, ev.ID, ev.Time)
+		return e.st.TouchAlert(ctx, prev.ID, ev.ID, ev.Time, fresh)
 	case !ev.Time.After(prev.Last):
 		return nil
 	}
@@ -352,7 +353,7 @@ func (e *Evaluator) evaluate(ctx context.Context, r *compiled, ev *event.Event) 
 	if !created && a.Key != key {
 		// Another alert is active (an older event arriving late): it
 		// takes this one.
-		return e.st.TouchAlert(ctx, a.ID, ev.ID, ev.Time)
+		return e.st.TouchAlert(ctx, a.ID, ev.ID, ev.Time, fresh)
 	}
 	if created {
 		e.log.Info("alert raised", "alert_id", a.ID, "rule_id", r.ID, "rule", r.Name, "source", src, "count", a.Count)

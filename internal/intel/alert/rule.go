@@ -142,6 +142,11 @@ func (r *Rule) Validate(honey bool) error {
 		bad("severity: 0 (info) to 4 (critical)")
 	}
 	m := &r.Match
+	for _, l := range []*[]string{&m.Types, &m.Services, &m.Deckies, &m.Topologies, &m.LANs, &m.Tags, &m.Sources} {
+		if len(*l) == 0 {
+			*l = nil // an empty list is no filter, as an absent one
+		}
+	}
 	if m.MinSeverity < event.Info || m.MinSeverity > event.Critical {
 		bad("match.min_severity: 0 to 4")
 	}

@@ -182,7 +182,7 @@ func (s *Store) AlertAt(ctx context.Context, ruleID, source string, t time.Time)
 }
 
 // TouchAlert implements store.Store.
-func (s *Store) TouchAlert(ctx context.Context, id, eventID string, t time.Time) error {
+func (s *Store) TouchAlert(ctx context.Context, id, eventID string, t time.Time, fresh bool) error {
 	return wrap("touch alert "+id, pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		a, err := scanAlert(tx.QueryRow(ctx, `SELECT `+alertCols+` FROM alerts WHERE id = $1 FOR UPDATE`, id))
 		if err != nil {
@@ -191,10 +191,12 @@ func (s *Store) TouchAlert(ctx context.Context, id, eventID string, t time.Time)
 		if a.Status == store.AlertClosed {
 			return nil
 		}
-		var n int64
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM alert_matches WHERE rule_id = $1 AND source = $2 AND ts >= $3`,
-			a.RuleID, a.Source, ts(a.First)).Scan(&n); err != nil {
-			return err
+		n := a.Count + 1
+		if !fresh {
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM alert_matches WHERE rule_id = $1 AND source = $2 AND ts >= $3`,
+				a.RuleID, a.Source, ts(a.First)).Scan(&n); err != nil {
+				return err
+			}
 		}
 		ids, last, err := evidence.Touch(a, eventID, t)
 		if err != nil {

@@ -192,7 +192,7 @@ func (s *Store) AlertAt(ctx context.Context, ruleID, source string, t time.Time)
 }
 
 // TouchAlert implements store.Store.
-func (s *Store) TouchAlert(ctx context.Context, id, eventID string, t time.Time) error {
+func (s *Store) TouchAlert(ctx context.Context, id, eventID string, t time.Time, fresh bool) error {
 	return wrap("touch alert "+id, s.write(ctx, func(tx *sql.Tx) error {
 		a, err := scanAlert(tx.QueryRowContext(ctx, `SELECT `+alertCols+` FROM alerts WHERE id = ?`, id))
 		if err != nil {
@@ -201,10 +201,12 @@ func (s *Store) TouchAlert(ctx context.Context, id, eventID string, t time.Time)
 		if a.Status == store.AlertClosed {
 			return nil
 		}
-		var n int64
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM alert_matches WHERE rule_id = ? AND source = ? AND ts >= ?`,
-			a.RuleID, a.Source, micro(a.First)).Scan(&n); err != nil {
-			return err
+		n := a.Count + 1
+		if !fresh {
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM alert_matches WHERE rule_id = ? AND source = ? AND ts >= ?`,
+				a.RuleID, a.Source, micro(a.First)).Scan(&n); err != nil {
+				return err
+			}
 		}
 		ids, last, err := evidence.Touch(a, eventID, t)
 		if err != nil {

@@ -119,9 +119,14 @@ func testAlerts(t *testing.T, open Opener) {
 			t.Fatalf("OpenAlert(%s) while active = %v %+v", key, created, b)
 		}
 	}
-	for range 2 { // idempotent
-		must(t, s.TouchAlert(c, a.ID, ids[3], base.Add(30*time.Second)))
+	// Fresh, the count grows by one; a redelivery recounts the matches
+	// since the first event (5: ids[0] to ids[4]) and keeps the evidence
+	// free of duplicates.
+	must(t, s.TouchAlert(c, a.ID, ids[3], base.Add(30*time.Second), true))
+	if got, _ := s.Alert(c, a.ID); got.Count != 4 {
+		t.Fatalf("after a fresh TouchAlert: count %d, want 4", got.Count)
 	}
+	must(t, s.TouchAlert(c, a.ID, ids[3], base.Add(30*time.Second), false))
 	got1, err := s.Alert(c, a.ID)
 	must(t, err)
 	if got1.Count != 5 || len(got1.EventIDs) != 4 || got1.EventIDs[3] != ids[3] || !got1.Last.Equal(base.Add(30*time.Second)) {
@@ -152,7 +157,7 @@ func testAlerts(t *testing.T, open Opener) {
 	if closed.Status != store.AlertClosed || closed.ClosedBy != "bob" || closed.AckedBy != "alice" {
 		t.Fatalf("closed: %+v", closed)
 	}
-	must(t, s.TouchAlert(c, a.ID, ids[4], base.Add(40*time.Second)))
+	must(t, s.TouchAlert(c, a.ID, ids[4], base.Add(40*time.Second), true))
 	if got, _ := s.Alert(c, a.ID); got.Count != 5 || len(got.EventIDs) != 4 {
 		t.Fatalf("a closed alert was touched: %+v", got)
 	}
