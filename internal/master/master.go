@@ -284,6 +284,7 @@ func (m *Master) Run(ctx context.Context) error {
 	g.Go(func() error { return tagger.Run(gctx, m.JS) })
 	g.Go(func() error { return m.Geo.Run(gctx, m.Config.GeoReload) })
 	g.Go(func() error { return enricher.Run(gctx, m.JS) })
+	m.Alerts.OnRaise = func(a store.Alert) { m.api.RecordAlert(a.Severity) }
 	g.Go(func() error { return m.Alerts.Run(gctx, m.JS) })
 	g.Go(func() error { return m.Reconciler.Run(gctx, interval) })
 	g.Go(func() error {

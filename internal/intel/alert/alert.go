@@ -103,9 +103,7 @@ type Options struct {
 	// RulesTTL is how often rules are read again without a Reload
 	// (default 10 s).
 	RulesTTL time.Duration
-	// OnRaise, when set, learns every alert raised.
-	OnRaise func(a store.Alert)
-	Log     *slog.Logger
+	Log *slog.Logger
 }
 
 // Evaluator runs the alert rules. Handle is called by one goroutine at a
@@ -114,6 +112,8 @@ type Evaluator struct {
 	st   Store
 	opts Options
 	log  *slog.Logger
+	// OnRaise, when set (before Run), learns every alert raised.
+	OnRaise func(a store.Alert)
 
 	mu     sync.Mutex
 	dirty  bool
@@ -357,8 +357,8 @@ func (e *Evaluator) evaluate(ctx context.Context, r *compiled, ev *event.Event) 
 	}
 	if created {
 		e.log.Info("alert raised", "alert_id", a.ID, "rule_id", r.ID, "rule", r.Name, "source", src, "count", a.Count)
-		if e.opts.OnRaise != nil {
-			e.opts.OnRaise(*a)
+		if e.OnRaise != nil {
+			e.OnRaise(*a)
 		}
 	}
 	return e.publish(ctx, a, r.Condition.Kind, ev.Decky)
