@@ -103,7 +103,7 @@ type Options struct {
 	// RulesTTL is how often rules are read again without a Reload
 	// (default 10 s).
 	RulesTTL time.Duration
-	Log *slog.Logger
+	Log      *slog.Logger
 }
 
 // Evaluator runs the alert rules. Handle is called by one goroutine at a
