@@ -94,8 +94,9 @@ func WithLogger(l *slog.Logger) ConsumeOption {
 // with a growing delay and redelivered, and nothing is skipped. A message
 // that is not an event is terminated (logged, never redelivered).
 //
-// Consume returns nil when ctx is done and an error only when it cannot
-// create the consumer.
+// Consume returns nil when ctx is done and an error only when the server
+// refuses to create the consumer; while the connection is closed or the
+// server does not answer, it keeps trying.
 func Consume(ctx context.Context, js jetstream.JetStream, durable string, handle Handler, opts ...ConsumeOption) error {
 	o := consumeOptions{batch: 256, maxWait: time.Second, ackWait: time.Minute,
 		minBackoff: time.Second, maxBackoff: time.Minute, filter: SubjectAll, log: slog.New(slog.DiscardHandler)}
@@ -103,7 +104,7 @@ func Consume(ctx context.Context, js jetstream.JetStream, durable string, handle
 		opt(&o)
 	}
 	log := o.log.With("component", "bus_consumer", "durable", durable)
-	cons, err := js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
+	cfg := jetstream.ConsumerConfig{
 		Durable:       durable,
 		Description:   "DECNET durable consumer " + durable,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
@@ -113,9 +114,27 @@ func Consume(ctx context.Context, js jetstream.JetStream, durable string, handle
 		FilterSubject: o.filter,
 		MaxAckPending: max(4*o.batch, 1000),
 		MaxWaiting:    16,
-	})
-	if err != nil {
-		return fmt.Errorf("bus: create consumer %s: %w", durable, err)
+	}
+	var cons jetstream.Consumer
+	for {
+		var err error
+		if cons, err = js.CreateOrUpdateConsumer(ctx, StreamName, cfg); err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !transient(err) {
+			return fmt.Errorf("bus: create consumer %s: %w", durable, err)
+		}
+		// The connection went or the server did not answer in time (its
+		// answer may be lost although the consumer was made): try again.
+		log.Warn("create consumer; retrying", "retry_in", o.minBackoff, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(o.minBackoff):
+		}
 	}
 	failures := 0
 	for ctx.Err() == nil {
@@ -185,6 +204,13 @@ func fetch(ctx context.Context, cons jetstream.Consumer, o consumeOptions, log *
 		log.Warn("fetch events", "err", err)
 	}
 	return msgs, events
+}
+
+// transient reports an error of the connection rather than of the
+// request.
+func transient(err error) bool {
+	return errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrConnectionDraining) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders)
 }
 
 func isFetchTimeout(err error) bool {

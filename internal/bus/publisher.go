@@ -132,15 +132,24 @@ func (p *Publisher) Publish(ctx context.Context, events []event.Event) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.opts.AckTimeout)
 	defer cancel()
+	return PublishTo(ctx, js, p.subject, p.host, events)
+}
+
+// PublishTo sends every event to subject with its id as the message id,
+// the host of each set to host, and returns nil only when JetStream has
+// acknowledged all of them (a duplicate within the stream's window counts:
+// it is stored already). ctx bounds the wait for acknowledgements. The
+// master publishes what it makes itself (raised alerts) with it.
+func PublishTo(ctx context.Context, js jetstream.JetStream, subject, host string, events []event.Event) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(events))
 	for i := range events {
 		e := events[i]
-		e.Host = p.host
+		e.Host = host
 		data, err := json.Marshal(&e)
 		if err != nil {
 			return fmt.Errorf("bus: encode event %s: %w", e.ID, err)
 		}
-		msg := &nats.Msg{Subject: p.subject, Data: data, Header: nats.Header{}}
+		msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
 		f, err := js.PublishMsgAsync(msg, jetstream.WithMsgID(e.ID))
 		if err != nil {
 			return fmt.Errorf("bus: publish event %s: %w", e.ID, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/decnet/decnet/internal/intel"
+	"github.com/decnet/decnet/internal/intel/alert"
 	"github.com/decnet/decnet/internal/intel/attack"
 	"github.com/decnet/decnet/internal/master"
 )
@@ -47,7 +48,13 @@ events. Safe while the master runs: both write idempotently.`,
 				if err != nil {
 					return err
 				}
+				alertTags, err := attack.Load()
+				if err != nil {
+					return err
+				}
+				// Alerts too (stored, not published: outputs had the live ones).
 				o := intel.RebuildOptions{Tagger: intel.NewTagger(eng, m.Store, nil), Reset: !keep,
+					Alerts: alert.New(m.Store, alert.Options{Tagger: alertTags}),
 					Progress: func(done int) {
 						if done%50000 == 0 {
 							fmt.Fprintf(cmd.ErrOrStderr(), "%d events\n", done)

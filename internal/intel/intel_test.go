@@ -13,6 +13,7 @@ import (
 	"github.com/decnet/decnet/internal/bus/bustest"
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/intel"
+	"github.com/decnet/decnet/internal/intel/alert"
 	"github.com/decnet/decnet/internal/intel/attack"
 	"github.com/decnet/decnet/internal/intel/geo"
 	"github.com/decnet/decnet/internal/intel/geo/geotest"
@@ -282,5 +283,49 @@ func TestRebuildReproducesTheTags(t *testing.T) {
 	}
 	if got := snapshot(); got != want {
 		t.Fatalf("rebuilt:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestRebuildRaisesNoAlertTwice: replaying the stored events through a
+// fresh alert evaluator leaves the alerts as the live one made them,
+// also after one was closed.
+func TestRebuildRaisesNoAlertTwice(t *testing.T) {
+	st := storetest.SQLite(t)
+	ctx := context.Background()
+	r := alert.Rule{Name: "any login", Severity: event.High, Match: alert.Match{Types: []string{"ssh.login.*"}}}
+	if err := r.Validate(false); err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := alert.SpecOf(&r)
+	if err := st.CreateAlertRule(ctx, &store.AlertRuleRow{ID: event.NewID(), Name: r.Name, Enabled: true, Spec: spec}); err != nil {
+		t.Fatal(err)
+	}
+	evs := events()
+	if _, err := st.InsertEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := alert.New(st, alert.Options{}).Handle(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	list := func() []store.Alert {
+		as, err := st.ListAlerts(ctx, store.AlertFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return as
+	}
+	before := list()
+	if len(before) != 1 || before[0].Count != 2 {
+		t.Fatalf("live alerts %+v", before)
+	}
+	if _, err := st.SetAlertStatus(ctx, before[0].ID, []string{store.AlertOpen}, store.AlertClosed, "alice", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := intel.Rebuild(ctx, st, intel.RebuildOptions{Alerts: alert.New(st, alert.Options{})}); err != nil {
+		t.Fatal(err)
+	}
+	after := list()
+	if len(after) != 1 || after[0].ID != before[0].ID || after[0].Count != 2 || after[0].Status != store.AlertClosed {
+		t.Fatalf("after the rebuild: %+v", after)
 	}
 }

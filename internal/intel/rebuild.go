@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/intel/alert"
 	"github.com/decnet/decnet/internal/store"
 )
 
@@ -26,6 +27,12 @@ type RebuildOptions struct {
 	// Enricher, when set, enriches every stored source address again
 	// with the databases as they are now.
 	Enricher *Enricher
+	// Alerts, when set, evaluates the alert rules on every stored event
+	// again. Alerts are keyed by the event that raised them, so a replay
+	// raises only what the live evaluator missed (rules created after
+	// their events, for instance), and never clears an alert: they are
+	// the operators' records (acknowledged, closed).
+	Alerts *alert.Evaluator
 	// Progress, when set, learns the events done so far after each page.
 	Progress func(done int)
 }
@@ -33,9 +40,9 @@ type RebuildOptions struct {
 // rebuildPage is the page size of a rebuild.
 const rebuildPage = 500
 
-// Rebuild replays the stored events, oldest first, through the tagger and
-// the enricher, as their consumers handled them when they arrived; it
-// returns the number of events replayed. It is safe while the master
+// Rebuild replays the stored events, oldest first, through the tagger,
+// the enricher and the alert evaluator, as their consumers handled them
+// when they arrived; it returns the number of events replayed. It is safe while the master
 // runs: storage is idempotent, and the live consumers keep going.
 func Rebuild(ctx context.Context, st RebuildStore, o RebuildOptions) (int, error) {
 	if o.Reset && o.Tagger != nil {
@@ -60,6 +67,11 @@ func Rebuild(ctx context.Context, st RebuildStore, o RebuildOptions) (int, error
 		if o.Enricher != nil {
 			if err := o.Enricher.Handle(ctx, page); err != nil {
 				return done, fmt.Errorf("rebuild: enrich: %w", err)
+			}
+		}
+		if o.Alerts != nil {
+			if err := o.Alerts.Handle(ctx, page); err != nil {
+				return done, fmt.Errorf("rebuild: alerts: %w", err)
 			}
 		}
 		done += len(page)

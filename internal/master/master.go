@@ -20,7 +20,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/decnet/decnet/internal/bus"
+	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/intel"
+	"github.com/decnet/decnet/internal/intel/alert"
 	"github.com/decnet/decnet/internal/intel/attack"
 	"github.com/decnet/decnet/internal/intel/geo"
 	"github.com/decnet/decnet/internal/master/api"
@@ -97,6 +99,8 @@ type Master struct {
 	// Geo holds the enrichment databases.
 	Attack *attack.Engine
 	Geo    *geo.DB
+	// Alerts evaluates the alert rules and publishes what they raise.
+	Alerts *alert.Evaluator
 	log    *slog.Logger
 
 	// Set by Start.
@@ -175,6 +179,13 @@ func Open(ctx context.Context, cfg Config) (*Master, error) {
 		return nil, fmt.Errorf("master: %w", err)
 	}
 	m.Geo = geo.New(geo.Options{City: cfg.GeoCity, ASN: cfg.GeoASN, Log: m.log})
+	// The alert rules' tags come from an engine of their own: the
+	// tagger's windows belong to its consumer.
+	alertTags, err := attack.Load()
+	if err != nil {
+		return nil, fmt.Errorf("master: %w", err)
+	}
+	m.Alerts = alert.New(m.Store, alert.Options{Publisher: alertPublisher{m}, Tagger: alertTags, Log: m.log})
 	m.Lifecycle.HostCapabilities = m.Reconciler.Capabilities
 	m.Authority.OnHeartbeat = m.Reconciler.Observe
 	return m, nil
@@ -256,7 +267,8 @@ func (m *Master) MetricsAddr() string {
 }
 
 // Run serves until ctx is done: the DB ingester, the SIEM outputs, the
-// intelligence consumers (ATT&CK tagger, enricher), the reconciler, retention, and the agent, API and metrics servers. Every
+// intelligence consumers (ATT&CK tagger, enricher, alert evaluator), the
+// reconciler, retention, and the agent, API and metrics servers. Every
 // goroutine is Run's; the first that fails stops the others and its error
 // is returned. Call Start first.
 func (m *Master) Run(ctx context.Context) error {
@@ -281,6 +293,8 @@ func (m *Master) Run(ctx context.Context) error {
 	g.Go(func() error { return tagger.Run(gctx, m.JS) })
 	g.Go(func() error { return m.Geo.Run(gctx, m.Config.GeoReload) })
 	g.Go(func() error { return enricher.Run(gctx, m.JS) })
+	m.Alerts.OnRaise = func(a store.Alert) { m.api.RecordAlert(a.Severity) }
+	g.Go(func() error { return m.Alerts.Run(gctx, m.JS) })
 	g.Go(func() error { return m.Reconciler.Run(gctx, interval) })
 	g.Go(func() error {
 		return RunRetention(gctx, m.Store, m.Artifacts, m.Config.Retention, time.Hour, m.log)
@@ -292,6 +306,20 @@ func (m *Master) Run(ctx context.Context) error {
 	}
 	m.log.Info("master running", "data", m.Config.DataDir, "dashboard", m.DashboardURL(), "agents", m.AgentsAddr(), "ca_hash", m.CA.Hash())
 	return g.Wait()
+}
+
+// alertPublisher publishes raised alerts on the stream as the master's
+// own events (subject decnet.events.master), where every output and the
+// DB ingester consume them like any other.
+type alertPublisher struct{ m *Master }
+
+func (p alertPublisher) Publish(ctx context.Context, events []event.Event) error {
+	if p.m.JS == nil {
+		return errors.New("master: the bus is not started")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return bus.PublishTo(ctx, p.m.JS, bus.SubjectPrefix+alert.Host, alert.Host, events)
 }
 
 func (m *Master) closeListeners() {

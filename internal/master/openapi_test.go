@@ -20,6 +20,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	e := newRoutesEnv(t)
 	e.addHost("sensor-1")
 	e.create(map[string]any{"spec": specDoc("lab", "sensor-1", "")})
+	e.addAlert("rule-1", "alert-1")
 	r := e.admin.do("GET", "/openapi.json", nil)
 	want(t, "openapi", r, http.StatusOK, "")
 	var doc map[string]any
@@ -62,7 +63,8 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 		return ops[i].path+ops[i].method < ops[j].path+ops[j].method
 	})
 	fill := strings.NewReplacer("/topologies/{id}", "/topologies/lab", "/hosts/{id}", "/hosts/sensor-1", "{name}", "siem",
-		"{ip}", "192.0.2.7", "{sha}", strings.Repeat("ab", 32), "/users/{id}", "/users/999", "/tokens/{id}", "/tokens/999")
+		"{ip}", "192.0.2.7", "{sha}", strings.Repeat("ab", 32), "/users/{id}", "/users/999", "/tokens/{id}", "/tokens/999",
+		"/alert-rules/{id}", "/alert-rules/rule-1", "/alerts/{id}", "/alerts/alert-1")
 	bodies := map[string]any{
 		"POST /outputs":             map[string]any{"name": "siem", "kind": "file", "path": "siem.jsonl"},
 		"PUT /outputs/{name}":       map[string]any{"kind": "file", "path": "siem2.jsonl"},
@@ -70,6 +72,8 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 		"POST /topologies/validate": map[string]any{"spec": specDoc("lab3", "sensor-1", "")},
 		"POST /hosts/join-token":    map[string]any{"name": "sensor-9"},
 		"POST /tokens":              map[string]any{"name": "ci"},
+		"POST /alert-rules":         sshBruteForce,
+		"PUT /alert-rules/{id}":     map[string]any{"name": "renamed", "severity": 2, "match": map[string]any{"deckies": []string{"db-01"}}, "condition": map[string]any{"kind": "first_touch"}},
 	}
 	ok, failed := 0, 0
 	for _, o := range ops {

@@ -339,4 +339,122 @@ type Store interface {
 	// output and fills UpdatedAt (CreatedAt too, from the row).
 	UpdateOutput(ctx context.Context, o *OutputRow) error
 	DeleteOutput(ctx context.Context, name string) error
+
+	CreateAlertRule(ctx context.Context, r *AlertRuleRow) error // fills the times; ErrConflict on a taken name
+	AlertRule(ctx context.Context, id string) (*AlertRuleRow, error)
+	ListAlertRules(ctx context.Context) ([]AlertRuleRow, error) // by name
+	// UpdateAlertRule replaces the name, spec and enabled flag of the rule
+	// with r.ID and fills the times.
+	UpdateAlertRule(ctx context.Context, r *AlertRuleRow) error
+	// DeleteAlertRule deletes the rule and its recorded matches; its
+	// alerts stay.
+	DeleteAlertRule(ctx context.Context, id string) error
+
+	// AddAlertMatch records that an event matched a rule, idempotently
+	// (unique on rule and event); it reports whether the match was new.
+	AddAlertMatch(ctx context.Context, m AlertMatch) (bool, error)
+	// AlertMatches counts the matches of a rule from one source with
+	// since <= ts <= until and returns the first limit event ids, oldest
+	// first, and the time of the oldest.
+	AlertMatches(ctx context.Context, ruleID, source string, since, until time.Time, limit int) (n int64, ids []string, first time.Time, err error)
+	// EarlierAlertMatch reports whether the rule matched an event from
+	// the source before the given one (by time, then id).
+	EarlierAlertMatch(ctx context.Context, ruleID, source string, t time.Time, eventID string) (bool, error)
+	// OpenAlert stores a new open alert (fills ID when empty, and the
+	// times) unless its key is taken or the rule already has an active
+	// alert for the source; then a holds the alert that prevented it and
+	// created is false.
+	OpenAlert(ctx context.Context, a *Alert) (created bool, err error)
+	// AlertAt returns the rule's alert for the source that started last
+	// at or before t; ErrNotFound when there is none.
+	AlertAt(ctx context.Context, ruleID, source string, t time.Time) (*Alert, error)
+	// TouchAlert adds a matching event to an active alert: last seen
+	// widens and the event id joins the evidence (up to
+	// MaxAlertEvidence). The count grows by one when fresh (the match was
+	// just recorded, AddAlertMatch said so); otherwise (a redelivery) it
+	// becomes the number of the rule's matches from the source since the
+	// alert's first event, never less than it was, which repairs a count
+	// a crash left behind. A closed alert is left as it is.
+	TouchAlert(ctx context.Context, id, eventID string, t time.Time, fresh bool) error
+	Alert(ctx context.Context, id string) (*Alert, error)
+	// ListAlerts returns the alerts f selects, newest first.
+	ListAlerts(ctx context.Context, f AlertFilter) ([]Alert, error)
+	// SetAlertStatus moves an alert to status (acknowledged or closed)
+	// if it is in one of from, recording who and when; ErrConflict when
+	// it is not.
+	SetAlertStatus(ctx context.Context, id string, from []string, to, by string, at time.Time) (*Alert, error)
+	// ActiveAlertCounts counts the active (open or acknowledged) alerts
+	// by severity.
+	ActiveAlertCounts(ctx context.Context) (map[int]int64, error)
 }
+
+// AlertRuleRow is an alert rule as stored. Spec is the rule's JSON
+// (package alert's Rule, without id and times): the store keeps it opaque
+// and the master validates it before it gets here.
+type AlertRuleRow struct {
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Enabled   bool            `json:"enabled"`
+	Spec      json.RawMessage `json:"-"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+// Alert statuses. An alert is open until someone acknowledges it, and
+// active (open or acknowledged) until someone closes it; a rule has at
+// most one active alert per source.
+const (
+	AlertOpen         = "open"
+	AlertAcknowledged = "acknowledged"
+	AlertClosed       = "closed"
+)
+
+// Alert is a rule's finding about one source: the evidence that raised
+// it (a bounded list of event ids), how many matching events it has
+// gathered, and who handled it.
+type Alert struct {
+	ID string `json:"id"`
+	// Key identifies what raised the alert (rule, source and the event
+	// that crossed the rule's condition), so a replay of the same events
+	// raises nothing new.
+	Key      string    `json:"-"`
+	RuleID   string    `json:"rule_id"`
+	RuleName string    `json:"rule_name"`
+	Severity int       `json:"severity"`
+	Source   string    `json:"source"` // the source IP, "" for events without one
+	Status   string    `json:"status"`
+	Title    string    `json:"title"`
+	Count    int64     `json:"count"`
+	EventIDs []string  `json:"event_ids"`
+	First    time.Time `json:"first_seen"`
+	Last     time.Time `json:"last_seen"`
+	// Times and actors of the status changes.
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	AckedBy   string     `json:"acknowledged_by,omitempty"`
+	AckedAt   *time.Time `json:"acknowledged_at,omitempty"`
+	ClosedBy  string     `json:"closed_by,omitempty"`
+	ClosedAt  *time.Time `json:"closed_at,omitempty"`
+}
+
+// AlertMatch is one event that matched an alert rule's filter.
+type AlertMatch struct {
+	RuleID  string
+	EventID string
+	Source  string
+	Time    time.Time
+}
+
+// AlertFilter selects alerts. Zero values match everything.
+type AlertFilter struct {
+	Status string
+	RuleID string
+	Source string
+	// Before is the pagination cursor: alerts with an id below it (ids
+	// are UUIDv7: older alerts).
+	Before string
+	Limit  int
+}
+
+// MaxAlertEvidence bounds the event ids an alert keeps as evidence.
+const MaxAlertEvidence = 50

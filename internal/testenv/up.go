@@ -33,8 +33,14 @@ type Up struct {
 // if the test has not.
 func StartUp(t testing.TB, bin string) *Up {
 	t.Helper()
+	return StartUpIn(t, bin, t.TempDir())
+}
+
+// StartUpIn is StartUp on the data directory data, which may hold a
+// previous run's (then the banner shows no password, and Password is "").
+func StartUpIn(t testing.TB, bin, data string) *Up {
+	t.Helper()
 	port := 20000 + rand.IntN(20000)
-	data := t.TempDir()
 	cmd := exec.Command(bin, "up", "--driver", "host", "--data", data, "--api-listen", fmt.Sprintf("127.0.0.1:%d", port),
 		"--metrics-listen", "127.0.0.1:0")
 	u := &Up{Out: &Buffer{}, API: fmt.Sprintf("https://127.0.0.1:%d/api/v1", port), Data: data, cmd: cmd, exited: make(chan struct{})}
@@ -57,10 +63,13 @@ func StartUp(t testing.TB, bin string) *Up {
 		time.Sleep(100 * time.Millisecond)
 	}
 	text := u.Out.String()
+	if m := regexp.MustCompile(`admin / (\S+)`).FindStringSubmatch(text); m != nil {
+		u.Password = m[1]
+	}
 	for _, f := range []struct {
 		dst *string
 		re  string
-	}{{&u.Password, `admin / (\S+)`}, {&u.Gateway, `ssh root@(\S+)`}, {&u.Dashboard, `Dashboard: (\S+)`}} {
+	}{{&u.Gateway, `ssh root@(\S+)`}, {&u.Dashboard, `Dashboard: (\S+)`}} {
 		m := regexp.MustCompile(f.re).FindStringSubmatch(text)
 		if m == nil {
 			t.Fatalf("the banner lacks %s:\n%s", f.re, text)

@@ -27,7 +27,8 @@ import (
 // dashboard in Debian's Chromium (with the forced password change), sees
 // an SSH attack made during the test reach the live feed without a reload,
 // filters events through the form, opens the attacker and replays its
-// session, and makes a join command on the hosts page. Every page must load
+// session, makes an alert rule in the editor that fires on failed logins
+// and handles the alert, and makes a join command on the hosts page. Every page must load
 // without a console error, and each gets a screenshot in DECNET_SCREENSHOTS
 // (default a temporary directory).
 func TestDashboardInChromium(t *testing.T) {
@@ -138,6 +139,23 @@ func TestDashboardInChromium(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+	// reloadUntil reloads the page until a predicate holds: what the
+	// page shows comes from the database, which consumers fill in their
+	// own time.
+	reloadUntil := func(what, js string, d time.Duration) {
+		t.Helper()
+		for end := time.Now().Add(d); ; {
+			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+			if err == nil && ok {
+				return
+			}
+			if time.Now().After(end) {
+				t.Fatalf("%s: not within %v", what, d)
+			}
+			time.Sleep(500 * time.Millisecond)
+			run("reload for "+what, chromedp.Reload())
+		}
+	}
 	location := func() string {
 		t.Helper()
 		loc, err := chromedp.Run(ctx, chromedp.Location())
@@ -205,17 +223,7 @@ func TestDashboardInChromium(t *testing.T) {
 	waitFor("the filtered page", `location.search.includes('type=ssh.login.success') && document.readyState === 'complete'`, 15*time.Second)
 	// The feed is fed by the bus, the list by the database: the ingester
 	// may still be writing the login, so reload until it is listed.
-	for end := time.Now().Add(15 * time.Second); ; {
-		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('ol.events details summary').length`))
-		if err == nil && n > 0 {
-			break
-		}
-		if time.Now().After(end) {
-			t.Fatal("the ssh login never reached the filtered events page")
-		}
-		time.Sleep(500 * time.Millisecond)
-		run("reload the filtered events", chromedp.Reload())
-	}
+	reloadUntil("the ssh login on the filtered events page", `document.querySelectorAll('ol.events details summary').length > 0`, 15*time.Second)
 	if loc := location(); !strings.Contains(loc, "type=ssh.login.success") || strings.Contains(loc, "decky=") {
 		t.Fatalf("the URL does not hold the filter alone: %s", loc)
 	}
@@ -273,6 +281,44 @@ func TestDashboardInChromium(t *testing.T) {
 
 	run("open credentials", chromedp.Navigate(base+"/credentials"), chromedp.WaitVisible(`table`))
 	shot("10-credentials")
+
+	// Alerts: a rule made in the editor ("3 ssh.login.failed from one
+	// source within 60 s") raises an alert on real failed logins; it is
+	// acknowledged and closed from the alerts page.
+	run("open alert rules", chromedp.Navigate(base+"/alert-rules"), chromedp.WaitVisible(`#rule-form`))
+	waitFor("the rule form filled", `(() => { const f = document.getElementById('rule-form');
+		f.name.value = 'ssh brute force'; f.types.value = 'ssh.login.failed'; f.severity.value = '3';
+		f.kind.value = 'threshold'; f.kind.dispatchEvent(new Event('change'));
+		f.count.value = '3'; f.window.value = '60s'; return !f.count.closest('label').hidden; })()`, 5*time.Second)
+	run("create the rule", chromedp.Click(`#rule-submit`))
+	waitFor("the rule listed", `document.readyState === 'complete' && [...document.querySelectorAll('#alert-rules tr[data-rule]')].some(r =>
+		r.textContent.includes('ssh brute force') && r.textContent.includes('3 from one source within 1m0s'))`, 15*time.Second)
+	run("edit the rule", chromedp.Click(`#alert-rules tr[data-rule] button[data-action="edit"]`))
+	waitFor("the editor holds the rule", `(() => { const f = document.getElementById('rule-form');
+		return f.kind.value === 'threshold' && f.count.value === '3' && f.types.value === 'ssh.login.failed' &&
+			document.getElementById('rule-submit').textContent === 'Save rule'; })()`, 5*time.Second)
+	shot("10a-alert-rule-editor")
+	waitFor("the description set", `(() => { document.getElementById('rule-form').description.value = 'password guessing on SSH'; return true; })()`, 5*time.Second)
+	run("save the rule", chromedp.Click(`#rule-submit`))
+	waitFor("the edited rule listed", `document.readyState === 'complete' && document.getElementById('rule-cancel').hidden &&
+		document.querySelector('#alert-rules tr[data-rule]')?.textContent.includes('password guessing on SSH')`, 15*time.Second)
+	for range 3 {
+		if o, err := exec.Command(sshpass, "-p", "wrong-password", "ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+			"-o", "NumberOfPasswordPrompts=1", "-o", "PreferredAuthentications=password", "root@"+gw[1], "id").CombinedOutput(); err == nil {
+			t.Fatalf("a wrong password was accepted: %s", o)
+		}
+	}
+	run("open alerts", chromedp.Navigate(base+"/alerts"))
+	reloadUntil("the alert on the alerts page", `!!document.querySelector('#alerts tr[data-alert][data-status="open"]')`, 20*time.Second)
+	waitFor("the threat level high", `document.getElementById('threat').dataset.level === 'high' &&
+		document.querySelector('#alerts tr[data-alert] [data-role="count"]').textContent === '3'`, 5*time.Second)
+	shot("10b-alerts")
+	run("acknowledge", chromedp.Click(`#alerts tr[data-alert] button[data-action="ack"]`))
+	waitFor("acknowledged", `document.readyState === 'complete' && document.querySelector('#alerts tr[data-alert]')?.dataset.status === 'acknowledged'`, 15*time.Second)
+	run("close", chromedp.Click(`#alerts tr[data-alert] button[data-action="close"]`))
+	waitFor("closed", `document.readyState === 'complete' && document.querySelector('#alerts tr[data-alert]')?.dataset.status === 'closed' &&
+		document.getElementById('threat').dataset.level === 'none'`, 15*time.Second)
+	shot("10c-alerts-closed")
 
 	// The agent join flow.
 	run("open hosts", chromedp.Navigate(base+"/hosts"), chromedp.WaitVisible(`#join-form`))

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/intel/alert"
 	"github.com/decnet/decnet/internal/master"
 	"github.com/decnet/decnet/internal/master/api"
 	"github.com/decnet/decnet/internal/store"
@@ -51,6 +52,7 @@ type ranked struct {
 }
 
 type overviewView struct {
+	Threat   alert.ThreatLevel
 	Counters []counter
 	Chart    *Chart
 	Deckies  []ranked
@@ -103,7 +105,11 @@ func (s *Server) overview(r *http.Request, _ *api.Principal) (string, any, error
 			deckies[d] = true
 		}
 	}
-	v := overviewView{Chart: ch, Counters: []counter{
+	threat, err := s.threat(r)
+	if err != nil {
+		return "", nil, err
+	}
+	v := overviewView{Threat: threat, Chart: ch, Counters: []counter{
 		{"Interactions (24 h)", fmt.Sprint(day), "/events?range=24h"},
 		{"Unique attackers", capped(len(attackers)), "/attackers"},
 		{"Active deckies", fmt.Sprint(active), ""},

@@ -160,6 +160,8 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /events/export.csv", s.auth(store.Viewer, s.exportCSV))
 	s.mux.Handle("GET /attackers", s.page("attackers", store.Viewer, s.attackers))
 	s.mux.Handle("GET /attackers/{ip}", s.page("attacker", store.Viewer, s.attacker))
+	s.mux.Handle("GET /alerts", s.page("alerts", store.Viewer, s.alertsPage))
+	s.mux.Handle("GET /alert-rules", s.page("alert-rules", store.Viewer, s.alertRulesPage))
 	s.mux.Handle("GET /credentials", s.page("credentials", store.Viewer, s.credentials))
 	s.mux.Handle("GET /hosts", s.page("hosts", store.Viewer, s.hosts))
 	s.mux.Handle("GET /topologies", s.page("topologies", store.Viewer, s.topologies))

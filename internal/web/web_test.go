@@ -270,16 +270,7 @@ func TestPages(t *testing.T) {
 			if resp.StatusCode != tc.status {
 				t.Fatalf("GET %s: %s\n%s", tc.path, resp.Status, body)
 			}
-			for _, w := range tc.want {
-				if !strings.Contains(body, w) {
-					t.Errorf("GET %s lacks %q", tc.path, w)
-				}
-			}
-			for _, w := range tc.not {
-				if strings.Contains(body, w) {
-					t.Errorf("GET %s has %q", tc.path, w)
-				}
-			}
+			contains(t, tc.path, body, tc.want, tc.not)
 			if resp.Header.Get("Content-Security-Policy") != CSP {
 				t.Errorf("no CSP on %s", tc.path)
 			}

@@ -572,6 +572,7 @@ func TestMetrics(t *testing.T) {
 	e.anon().do("GET", "/events", nil)
 	e.srv.RecordIngest(10, 7)
 	e.srv.RecordTagging(10, 4)
+	e.srv.RecordAlert(3)
 	rec := httptest.NewRecorder()
 	e.srv.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body := rec.Body.String()
@@ -580,6 +581,7 @@ func TestMetrics(t *testing.T) {
 		`decnet_ingest_events_stored_total 7`,
 		`decnet_intel_tagger_events_total 10`,
 		`decnet_intel_tags_stored_total 4`,
+		`decnet_alerts_raised_total{severity="3"} 1`,
 		`decnet_api_request_duration_seconds_bucket`,
 	} {
 		if !strings.Contains(body, want) {

@@ -28,6 +28,7 @@ type metrics struct {
 	tagEvents     prometheus.Counter
 	tagStored     prometheus.Counter
 	tagLast       prometheus.Gauge
+	alertsRaised  *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -76,8 +77,11 @@ func newMetrics() *metrics {
 		tagLast: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "decnet_intel_tagger_last_batch_timestamp_seconds", Help: "When the ATT&CK tagger last handled a batch.",
 		}),
+		alertsRaised: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "decnet_alerts_raised_total", Help: "Alerts the alert rules raised, by severity (0 info to 4 critical).",
+		}, []string{"severity"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.streams, m.liveEvents, m.liveDropped, m.liveLast,
+	m.reg.MustRegister(m.alertsRaised, m.requests, m.latency, m.streams, m.liveEvents, m.liveDropped, m.liveLast,
 		m.loginFailures, m.loginLimited, m.ingestRecv, m.ingestStored, m.ingestLast, m.tagEvents, m.tagStored, m.tagLast,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -110,4 +114,9 @@ func (s *Server) RecordTagging(events, tags int) {
 	s.metrics.tagEvents.Add(float64(events))
 	s.metrics.tagStored.Add(float64(tags))
 	s.metrics.tagLast.Set(float64(s.now().UnixMilli()) / 1000)
+}
+
+// RecordAlert counts an alert the alert evaluator raised.
+func (s *Server) RecordAlert(severity int) {
+	s.metrics.alertsRaised.WithLabelValues(strconv.Itoa(severity)).Inc()
 }

@@ -179,27 +179,28 @@ const deleteChunk = 5000
 // chunks; the aggregates keep counting them.
 func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int64, error) {
 	var total int64
-	for {
-		tag, err := s.pool.Exec(ctx, `DELETE FROM events WHERE id IN
-			(SELECT id FROM events WHERE ts < $1 LIMIT $2)`, ts(t), deleteChunk)
-		if err != nil {
-			return total, wrap("delete events", err)
-		}
-		total += tag.RowsAffected()
-		if tag.RowsAffected() < deleteChunk {
-			break
+	for _, d := range []struct{ what, sql string }{
+		{"events", `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < $1 LIMIT $2)`},
+		{"event tags", `DELETE FROM event_tags WHERE (event_id, technique) IN
+			(SELECT event_id, technique FROM event_tags WHERE ts < $1 LIMIT $2)`},
+		// The matches of alert rules go with their events (the alerts stay).
+		{"alert matches", `DELETE FROM alert_matches WHERE (rule_id, event_id) IN
+			(SELECT rule_id, event_id FROM alert_matches WHERE ts < $1 LIMIT $2)`},
+	} {
+		for {
+			tag, err := s.pool.Exec(ctx, d.sql, ts(t), deleteChunk)
+			if err != nil {
+				return total, wrap("delete "+d.what, err)
+			}
+			if d.what == "events" {
+				total += tag.RowsAffected()
+			}
+			if tag.RowsAffected() < deleteChunk {
+				break
+			}
 		}
 	}
-	for {
-		tag, err := s.pool.Exec(ctx, `DELETE FROM event_tags WHERE (event_id, technique) IN
-			(SELECT event_id, technique FROM event_tags WHERE ts < $1 LIMIT $2)`, ts(t), deleteChunk)
-		if err != nil {
-			return total, wrap("delete event tags", err)
-		}
-		if tag.RowsAffected() < deleteChunk {
-			return total, nil
-		}
-	}
+	return total, nil
 }
 
 // ListCredentials implements store.Store: most recently seen first.

@@ -159,27 +159,28 @@ const deleteChunk = 5000
 // them.
 func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int64, error) {
 	var total int64
-	for {
-		n, err := affected(s.w.ExecContext(ctx, `DELETE FROM events WHERE rowid IN
-			(SELECT rowid FROM events WHERE ts < ? LIMIT ?)`, micro(t), deleteChunk))
-		if err != nil {
-			return total, wrap("delete events", err)
-		}
-		total += n
-		if n < deleteChunk {
-			break
+	for _, d := range []struct{ what, sql string }{
+		{"events", `DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE ts < ? LIMIT ?)`},
+		{"event tags", `DELETE FROM event_tags WHERE (event_id, technique) IN
+			(SELECT event_id, technique FROM event_tags WHERE ts < ? LIMIT ?)`},
+		// The matches of alert rules go with their events (the alerts stay).
+		{"alert matches", `DELETE FROM alert_matches WHERE (rule_id, event_id) IN
+			(SELECT rule_id, event_id FROM alert_matches WHERE ts < ? LIMIT ?)`},
+	} {
+		for {
+			n, err := affected(s.w.ExecContext(ctx, d.sql, micro(t), deleteChunk))
+			if err != nil {
+				return total, wrap("delete "+d.what, err)
+			}
+			if d.what == "events" {
+				total += n
+			}
+			if n < deleteChunk {
+				break
+			}
 		}
 	}
-	for {
-		n, err := affected(s.w.ExecContext(ctx, `DELETE FROM event_tags WHERE (event_id, technique) IN
-			(SELECT event_id, technique FROM event_tags WHERE ts < ? LIMIT ?)`, micro(t), deleteChunk))
-		if err != nil {
-			return total, wrap("delete event tags", err)
-		}
-		if n < deleteChunk {
-			return total, nil
-		}
-	}
+	return total, nil
 }
 
 // ListCredentials implements store.Store: most recently seen first.

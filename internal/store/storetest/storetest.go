@@ -56,6 +56,8 @@ func Run(t *testing.T, open Opener) {
 		{"Outputs", testOutputs},
 		{"Intel", testIntel},
 		{"EventTags", testEventTags},
+		{"AlertRules", testAlertRules},
+		{"Alerts", testAlerts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,6 +14,8 @@ const modules = [
   ['topology', './topology.js'],
   ['topology-new', './topology-new.js'],
   ['out-form', './outputs.js'],
+  ['alerts', './alerts.js'],
+  ['rule-form', './rules.js'],
 ];
 for (const [id, mod] of modules) {
   if (document.getElementById(id)) import(mod);

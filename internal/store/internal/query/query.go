@@ -150,3 +150,22 @@ func Order(f store.EventFilter) string {
 	}
 	return " ORDER BY id DESC"
 }
+
+// Alerts returns the query of the alerts f selects, newest first, and its
+// arguments; cols are the columns to select.
+func (d Dialect) Alerts(cols string, f store.AlertFilter) (string, []any) {
+	var where []string
+	var args []any
+	for _, c := range []struct{ col, v string }{{"status = ", f.Status}, {"rule_id = ", f.RuleID}, {"source = ", f.Source}, {"id < ", f.Before}} {
+		if c.v != "" {
+			args = append(args, c.v)
+			where = append(where, c.col+d.Placeholder(len(args)))
+		}
+	}
+	q := `SELECT ` + cols + ` FROM alerts`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	args = append(args, Limit(f.Limit))
+	return q + ` ORDER BY id DESC LIMIT ` + d.Placeholder(len(args)), args
+}
