@@ -371,3 +371,29 @@ func TestPublishFailsWithoutServer(t *testing.T) {
 		t.Fatal("publish without a server acknowledged")
 	}
 }
+
+// An agent cannot forge the master's own events: one of the "decnet."
+// namespace published under an agent's subject is dropped, the master's
+// own subject keeps them, and the agent's other events pass.
+func TestAgentCannotForgeMasterEvents(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, t.TempDir(), ServerOptions{})
+	_, js := masterJS(t, s)
+	agentEvents := makeEvents(3)
+	forged := agentEvents[1]
+	forged.Type = "decnet.alert.raised"
+	agentEvents[1] = forged
+	publishAll(t, newPublisher(t, s, "h1"), agentEvents, 10)
+	own := makeEvents(1)
+	own[0].Type = "decnet.alert.raised"
+	publishAll(t, newPublisher(t, s, MasterHost), own, 10)
+	c := newCollector()
+	runConsumer(t, js, "ingest", c.handle)
+	testenv.Eventually(t, 30*time.Second, "three events consumed", func() bool { _, u := c.counts(); return u == 3 })
+	settle(c)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ids[forged.ID] != 0 || c.ids[own[0].ID] != 1 || c.ids[agentEvents[0].ID] != 1 || c.ids[agentEvents[2].ID] != 1 {
+		t.Fatalf("consumed %v; the forged alert %s must be dropped, the master's %s kept", c.ids, forged.ID, own[0].ID)
+	}
+}

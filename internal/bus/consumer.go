@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -194,6 +195,11 @@ func fetch(ctx context.Context, cons jetstream.Consumer, o consumeOptions, log *
 		var e event.Event
 		if err := json.Unmarshal(m.Data(), &e); err != nil || e.ID == "" {
 			log.Error("dropping a message that is not an event", "subject", m.Subject(), "err", err)
+			_ = m.Term()
+			continue
+		}
+		if strings.HasPrefix(e.Type, "decnet.") && m.Subject() != SubjectPrefix+MasterHost {
+			log.Warn("dropping an event only the master emits, published by an agent", "subject", m.Subject(), "type", e.Type, "id", e.ID)
 			_ = m.Term()
 			continue
 		}

@@ -17,6 +17,12 @@ const StreamName = "DECNET_EVENTS"
 // SubjectPrefix starts the subject of every event; the host id follows.
 const SubjectPrefix = "decnet.events."
 
+// MasterHost is the host id the master publishes its own events under
+// (decnet.events.master: raised alerts). No agent may be enrolled with
+// it, and an event of the master's namespace ("decnet.") on any other
+// subject is dropped: an agent cannot forge the master's events.
+const MasterHost = "master"
+
 // SubjectAll matches the events of every host.
 const SubjectAll = SubjectPrefix + ">"
 

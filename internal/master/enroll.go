@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/decnet/decnet/internal/bus"
 	"io"
 	"log/slog"
 	"net/http"
@@ -67,6 +68,9 @@ func tokenHash(token string) string {
 func (a *Authority) NewJoinToken(ctx context.Context, name string, ttl time.Duration) (string, time.Time, error) {
 	if !pki.ValidHostID(name) {
 		return "", time.Time{}, invalid("name %q must be 1-63 lowercase letters, digits or '-', starting with a letter or digit", name)
+	}
+	if name == bus.MasterHost {
+		return "", time.Time{}, invalid("name %q is the master's own; pick another name", name)
 	}
 	if _, err := a.Store.Host(ctx, name); err == nil {
 		return "", time.Time{}, conflict("host %q is already enrolled (or was decommissioned); pick another name", name)

@@ -585,6 +585,7 @@ func TestHosts(t *testing.T) {
 		t.Fatal("enrolled with a bad CSR")
 	}
 	want(t, "bad name", e.admin.do("POST", "/hosts/join-token", map[string]any{"name": "Bad Name"}), http.StatusBadRequest, api.CodeInvalid)
+	want(t, "the master's own name", e.admin.do("POST", "/hosts/join-token", map[string]any{"name": "master"}), http.StatusBadRequest, api.CodeInvalid)
 	want(t, "bad ttl", e.admin.do("POST", "/hosts/join-token", map[string]any{"name": "x1", "ttl_seconds": 1}), http.StatusBadRequest, api.CodeInvalid)
 	want(t, "taken name", e.admin.do("POST", "/hosts/join-token", map[string]any{"name": "alive-1"}), http.StatusConflict, api.CodeConflict)
 	audit, _ := e.m.Store.ListAudit(ctx, 0, 100)

@@ -44,7 +44,7 @@ const Durable = "intel-alert"
 // the master publishes it under (subject decnet.events.master).
 const (
 	RaisedType = "decnet.alert.raised"
-	Host       = "master"
+	Host       = bus.MasterHost
 )
 
 func init() {
