@@ -55,6 +55,8 @@ func startDecky(t *testing.T, settings *Settings) *decky {
 	go func() { done <- srv.Serve(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	d := &decky{srv: srv.(*Server), addr: net.JoinHostPort(a.String(), strconv.Itoa(int(port))), events: rec, quar: quar}
+	// Watched in /proc/net/udp: a probe that binds the port itself could
+	// take it from the decky starting beside it.
 	testenv.Eventually(t, 5*time.Second, "decky tftp bound", func() bool {
 		select {
 		case err := <-done:
@@ -62,11 +64,7 @@ func startDecky(t *testing.T, settings *Settings) *decky {
 			t.Fatalf("decky stopped: %v", err)
 		default:
 		}
-		c, err := net.ListenPacket("udp", d.addr)
-		if err == nil {
-			c.Close()
-		}
-		return err != nil
+		return testenv.UDPBound(netip.AddrPortFrom(a, port))
 	})
 	return d
 }
@@ -114,11 +112,7 @@ func startHPA(t *testing.T, tr *tree) string {
 		}
 	})
 	testenv.Eventually(t, 5*time.Second, "in.tftpd bound", func() bool {
-		c, err := net.ListenPacket("udp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err != nil
+		return testenv.UDPBound(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port))
 	})
 	return addr
 }
