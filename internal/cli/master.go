@@ -247,17 +247,21 @@ swarm hosts shows each agent's build and the outcome.`,
 				}
 				b := m.Authority.Binary
 				if b == nil {
-					return errors.New("this master's build cannot be read; agents cannot be updated from it")
+					return errors.New("this master's build cannot be found; agents cannot be updated from it")
+				}
+				sum, _, err := b.Hash()
+				if err != nil {
+					return err
 				}
 				if asJSON {
-					return writeJSON(cmd.OutOrStdout(), master.UpdateResult{Hosts: ids, SHA256: b.SHA256, Version: b.Version})
+					return writeJSON(cmd.OutOrStdout(), master.UpdateResult{Hosts: ids, SHA256: sum, Version: b.Version})
 				}
 				verb := "asked to run"
 				if cancel {
 					verb = "no longer asked to run"
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s %s the master's build (this binary: %s, %s); decnet swarm hosts shows the outcome\n",
-					strings.Join(ids, ", "), verb, b.Version, b.SHA256[:12])
+					strings.Join(ids, ", "), verb, b.Version, sum[:12])
 				return nil
 			})
 		},

@@ -168,9 +168,7 @@ func Open(ctx context.Context, cfg Config) (*Master, error) {
 	m.Authority = &Authority{CA: ca, Store: m.Store, Artifacts: m.Artifacts, Log: m.log}
 	// The master serves its own build to agents for updates.
 	if exe, err := os.Executable(); err == nil {
-		if m.Authority.Binary, err = LoadAgentBinary(exe, cfg.Version); err != nil {
-			m.log.Warn("agents cannot be updated from this master", "err", err)
-		}
+		m.Authority.Binary = &AgentBinary{Path: exe, Version: cfg.Version}
 	}
 	m.Reconciler = NewReconciler(m.Store, ca, m.Cert, m.log)
 	m.Outputs = NewOutputs(m.Store, cfg.DataDir, m.log)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/decnet/decnet/internal/master/api"
@@ -18,27 +19,36 @@ import (
 
 // AgentBinary is the build the master serves to its agents: its own
 // executable. An operator's update asks an agent to run it; the agent
-// fetches it over mutual TLS and checks its SHA-256 before switching.
+// fetches it over mutual TLS and checks its SHA-256 before switching. It
+// is hashed on first use, not when the master (or a CLI command over its
+// data) opens.
 type AgentBinary struct {
 	Path    string
-	SHA256  string
 	Version string
-	Size    int64
+
+	once   sync.Once
+	sha256 string
+	size   int64
+	err    error
 }
 
-// LoadAgentBinary hashes the executable at path.
-func LoadAgentBinary(path, version string) (*AgentBinary, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("master: the build to serve agents: %w", err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return nil, fmt.Errorf("master: hash %s: %w", path, err)
-	}
-	return &AgentBinary{Path: path, SHA256: hex.EncodeToString(h.Sum(nil)), Version: version, Size: n}, nil
+// Hash returns the build's hex SHA-256 and size, reading it once.
+func (b *AgentBinary) Hash() (string, int64, error) {
+	b.once.Do(func() {
+		f, err := os.Open(b.Path)
+		if err != nil {
+			b.err = fmt.Errorf("master: the build to serve agents: %w", err)
+			return
+		}
+		defer f.Close()
+		h := sha256.New()
+		if b.size, err = io.Copy(h, f); err != nil {
+			b.err = fmt.Errorf("master: hash %s: %w", b.Path, err)
+			return
+		}
+		b.sha256 = hex.EncodeToString(h.Sum(nil))
+	})
+	return b.sha256, b.size, b.err
 }
 
 // serveBinary is GET PathAgentBinary for enrolled agents.
@@ -52,6 +62,11 @@ func (a *Authority) serveBinary(w http.ResponseWriter, r *http.Request) {
 		agentError(w, http.StatusNotFound, "NOT_FOUND", "this master serves no build")
 		return
 	}
+	sum, _, err := b.Hash()
+	if err != nil {
+		agentError(w, http.StatusInternalServerError, "INTERNAL", err.Error())
+		return
+	}
 	f, err := os.Open(b.Path)
 	if err != nil {
 		agentError(w, http.StatusInternalServerError, "INTERNAL", err.Error())
@@ -59,7 +74,7 @@ func (a *Authority) serveBinary(w http.ResponseWriter, r *http.Request) {
 	}
 	defer f.Close()
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set(wire.HeaderBinarySHA256, b.SHA256)
+	w.Header().Set(wire.HeaderBinarySHA256, sum)
 	http.ServeContent(w, r, "decnet", time.Time{}, f)
 }
 
@@ -68,28 +83,32 @@ func (a *Authority) serveBinary(w http.ResponseWriter, r *http.Request) {
 // master's build gets it; one that runs it, or reports that it went back,
 // ends the request.
 func (a *Authority) updateFor(ctx context.Context, host string, hb *wire.Heartbeat) (*wire.UpdateOrder, error) {
-	if err := a.Store.RecordAgentBuild(ctx, host, hb.Version, hb.BinarySHA256); err != nil {
-		return nil, err
-	}
-	h, err := a.Store.Host(ctx, host)
+	requested, err := a.Store.RecordAgentBuild(ctx, host, hb.Version, hb.BinarySHA256)
 	if err != nil {
 		return nil, err
 	}
 	b := a.Binary
+	var sum string
+	var size int64
+	if requested && b != nil {
+		if sum, size, err = b.Hash(); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case hb.UpdateFailed != nil:
 		a.Log.Warn("agent update rolled back", "host_id", host, "sha256", hb.UpdateFailed.SHA256, "err", hb.UpdateFailed.Error)
 		msg := fmt.Sprintf("update to %s (%s) rolled back: %s", hb.UpdateFailed.Version, short(hb.UpdateFailed.SHA256), hb.UpdateFailed.Error)
 		return nil, a.Store.SetUpdate(ctx, host, false, msg)
-	case !h.UpdateRequested || b == nil:
+	case !requested || b == nil:
 		return nil, nil
-	case hb.BinarySHA256 == b.SHA256:
+	case hb.BinarySHA256 == sum:
 		a.Log.Info("agent updated", "host_id", host, "version", hb.Version)
 		return nil, a.Store.SetUpdate(ctx, host, false, "")
 	case hb.BinarySHA256 == "":
 		return nil, a.Store.SetUpdate(ctx, host, false, "the agent does not report its build; it cannot be updated from here")
 	}
-	return &wire.UpdateOrder{SHA256: b.SHA256, Version: b.Version, Size: b.Size}, nil
+	return &wire.UpdateOrder{SHA256: sum, Version: b.Version, Size: size}, nil
 }
 
 func short(sha string) string {
@@ -132,12 +151,16 @@ func (m *Master) requestUpdate(r *http.Request, ids []string) (any, error) {
 	if b == nil {
 		return nil, api.Errorf(http.StatusConflict, api.CodeConflict, "this master serves no build to agents")
 	}
-	ids, err := RequestUpdate(r.Context(), m.Store, ids, req.Cancel)
+	sum, _, err := b.Hash()
+	if err != nil {
+		return nil, api.Errorf(http.StatusConflict, api.CodeConflict, "this master's build cannot be read: %v", err)
+	}
+	ids, err = RequestUpdate(r.Context(), m.Store, ids, req.Cancel)
 	if err != nil {
 		return nil, err
 	}
-	api.SetAudit(r, "host/"+joinIDs(ids), "update to "+b.Version+" ("+short(b.SHA256)+") cancel="+strconv.FormatBool(req.Cancel))
-	return UpdateResult{Hosts: ids, SHA256: b.SHA256, Version: b.Version}, nil
+	api.SetAudit(r, "host/"+joinIDs(ids), "update to "+b.Version+" ("+short(sum)+") cancel="+strconv.FormatBool(req.Cancel))
+	return UpdateResult{Hosts: ids, SHA256: sum, Version: b.Version}, nil
 }
 
 func joinIDs(ids []string) string {

@@ -279,8 +279,10 @@ type Store interface {
 	Host(ctx context.Context, id string) (*Host, error)
 	ListHosts(ctx context.Context) ([]Host, error)
 	RecordHeartbeat(ctx context.Context, id string, at time.Time, appliedID, appliedHash, lastError string, observed json.RawMessage) error
-	// RecordAgentBuild stores the build a host's agent reports running.
-	RecordAgentBuild(ctx context.Context, id, version, sha256 string) error
+	// RecordAgentBuild stores the build a host's agent reports running and
+	// returns whether an update is asked of it (one statement: it runs on
+	// every heartbeat).
+	RecordAgentBuild(ctx context.Context, id, version, sha256 string) (updateRequested bool, err error)
 	// SetUpdate asks a live host's agent to run the master's build
 	// (requested), or ends that request with the reason it did not take
 	// (errText, "" when it did); ErrNotFound for an unknown or

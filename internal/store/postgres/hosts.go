@@ -122,9 +122,11 @@ func (s *Store) RecordHeartbeat(ctx context.Context, id string, at time.Time, ap
 }
 
 // RecordAgentBuild implements store.Store.
-func (s *Store) RecordAgentBuild(ctx context.Context, id, version, sha256 string) error {
-	return wrap("record the build of "+id, one(s.pool.Exec(ctx,
-		`UPDATE hosts SET version = $1, binary_sha256 = $2 WHERE id = $3 AND NOT decommissioned`, version, sha256, id)))
+func (s *Store) RecordAgentBuild(ctx context.Context, id, version, sha256 string) (bool, error) {
+	var requested bool
+	err := s.pool.QueryRow(ctx, `UPDATE hosts SET version = $1, binary_sha256 = $2 WHERE id = $3 AND NOT decommissioned
+		RETURNING update_requested`, version, sha256, id).Scan(&requested)
+	return requested, wrap("record the build of "+id, notFound(err))
 }
 
 // SetUpdate implements store.Store.

@@ -131,9 +131,11 @@ func (s *Store) RecordHeartbeat(ctx context.Context, id string, at time.Time, ap
 }
 
 // RecordAgentBuild implements store.Store.
-func (s *Store) RecordAgentBuild(ctx context.Context, id, version, sha256 string) error {
-	return wrap("record the build of "+id, one(s.w.ExecContext(ctx,
-		`UPDATE hosts SET version = ?, binary_sha256 = ? WHERE id = ? AND decommissioned = 0`, version, sha256, id)))
+func (s *Store) RecordAgentBuild(ctx context.Context, id, version, sha256 string) (bool, error) {
+	var requested bool
+	err := s.w.QueryRowContext(ctx, `UPDATE hosts SET version = ?, binary_sha256 = ? WHERE id = ? AND decommissioned = 0
+		RETURNING update_requested`, version, sha256, id).Scan(&requested)
+	return requested, wrap("record the build of "+id, notFound(err))
 }
 
 // SetUpdate implements store.Store.

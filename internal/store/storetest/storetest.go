@@ -356,8 +356,15 @@ func testHosts(t *testing.T, open Opener) {
 	wantErr(t, s.RecordHeartbeat(c, "nope", beat, "", "", "", nil), store.ErrNotFound, "heartbeat of unknown host")
 
 	// The agent's build and the update asked of it.
-	must(t, s.RecordAgentBuild(c, "h1", "1.2.3", "ab12"))
+	requested, err := s.RecordAgentBuild(c, "h1", "1.2.3", "ab12")
+	must(t, err)
+	if requested {
+		t.Fatal("an update asked of a host nobody asked")
+	}
 	must(t, s.SetUpdate(c, "h1", true, ""))
+	if requested, err = s.RecordAgentBuild(c, "h1", "1.2.3", "ab12"); err != nil || !requested {
+		t.Fatalf("RecordAgentBuild after SetUpdate: %v %v", requested, err)
+	}
 	got, _ = s.Host(c, "h1")
 	if got.Version != "1.2.3" || got.BinarySHA256 != "ab12" || !got.UpdateRequested || got.UpdateError != "" {
 		t.Fatalf("after build and update request: %+v", got)
@@ -368,7 +375,8 @@ func testHosts(t *testing.T, open Opener) {
 		t.Fatalf("after a rolled-back update: %+v", got)
 	}
 	wantErr(t, s.SetUpdate(c, "nope", true, ""), store.ErrNotFound, "SetUpdate(missing)")
-	wantErr(t, s.RecordAgentBuild(c, "nope", "1", "x"), store.ErrNotFound, "RecordAgentBuild(missing)")
+	_, err = s.RecordAgentBuild(c, "nope", "1", "x")
+	wantErr(t, err, store.ErrNotFound, "RecordAgentBuild(missing)")
 
 	list, err := s.ListHosts(c)
 	must(t, err)
