@@ -78,7 +78,7 @@ func (s *Server) overview(r *http.Request, _ *api.Principal) (string, any, error
 	if err != nil {
 		return "", nil, err
 	}
-	creds, err := s.st.ListCredentials(ctx, listCap)
+	creds, err := s.st.ListCredentials(ctx, store.CredentialFilter{Limit: listCap})
 	if err != nil {
 		return "", nil, err
 	}
@@ -476,7 +476,7 @@ type credentialsView struct {
 }
 
 func (s *Server) credentials(r *http.Request, _ *api.Principal) (string, any, error) {
-	cs, err := s.st.ListCredentials(r.Context(), listCap)
+	cs, err := s.st.ListCredentials(r.Context(), store.CredentialFilter{Limit: listCap})
 	if err != nil {
 		return "", nil, err
 	}

@@ -279,7 +279,9 @@ func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, _ *Prin
 		WriteError(w, err)
 		return
 	}
-	l, err := offsetPage(r, func(n int) ([]store.Credential, error) { return s.st.ListCredentials(r.Context(), n) })
+	l, err := offsetPage(r, func(n int) ([]store.Credential, error) {
+		return s.st.ListCredentials(r.Context(), store.CredentialFilter{Limit: n})
+	})
 	if err != nil {
 		WriteError(w, err)
 		return
