@@ -146,7 +146,7 @@ func (s *Store) ClearCorrelation(ctx context.Context) error {
 // groups lists identities or campaigns (col) with their sources.
 func (s *Store) groups(ctx context.Context, col, having, where string, limit int, args ...any) ([]query.Group, error) {
 	args = append(args, query.Limit(limit))
-	rows, err := s.pool.Query(ctx, `SELECT m.`+col+`, min(m.campaign), array_agg(m.src_ip), array_agg(DISTINCT m.identity),
+	rows, err := s.pool.Query(ctx, `SELECT m.`+col+`, `+query.GroupCampaign(col)+`, array_agg(m.src_ip), array_agg(DISTINCT m.identity),
 		min(a.first_seen), max(a.last_seen), coalesce(sum(a.events), 0)::bigint
 		FROM intel_members m LEFT JOIN attackers a ON a.ip = m.src_ip `+where+`
 		GROUP BY m.`+col+` HAVING `+having+` ORDER BY max(a.last_seen) DESC NULLS LAST, m.`+col+` COLLATE "C"
@@ -178,74 +178,42 @@ func (s *Store) groupIndicators(ctx context.Context, sources []string, campaignO
 
 // ListIdentities implements store.Store.
 func (s *Store) ListIdentities(ctx context.Context, limit int) ([]store.Identity, error) {
-	gs, err := s.groups(ctx, "identity", "count(*) >= 2", "", limit)
-	if err != nil {
-		return nil, wrap("list identities", err)
-	}
-	out := []store.Identity{}
-	for _, g := range gs {
-		ls, err := s.groupLinks(ctx, g.Sources, false)
-		if err != nil {
-			return nil, wrap("list identities", err)
-		}
-		out = append(out, g.AsIdentity(ls))
-	}
-	return out, nil
+	out, err := query.ListIdentities(ctx, groupReader{s}, limit)
+	return out, wrap("list identities", err)
 }
 
 // IdentityByID implements store.Store.
 func (s *Store) IdentityByID(ctx context.Context, id string) (*store.IdentityDetail, error) {
-	gs, err := s.groups(ctx, "identity", "count(*) >= 1", "WHERE m.identity = $1", 1, id)
-	if err == nil && len(gs) == 0 {
-		err = pgx.ErrNoRows
-	}
-	if err != nil {
-		return nil, wrap("identity "+id, notFound(err))
-	}
-	d := &store.IdentityDetail{}
-	if d.Links, err = s.groupLinks(ctx, gs[0].Sources, false); err != nil {
-		return nil, wrap("identity "+id, err)
-	}
-	if d.Indicators, err = s.groupIndicators(ctx, gs[0].Sources, false); err != nil {
-		return nil, wrap("identity "+id, err)
-	}
-	d.Identity = gs[0].AsIdentity(d.Links)
-	return d, nil
+	d, err := query.IdentityByID(ctx, groupReader{s}, id)
+	return d, wrap("identity "+id, err)
 }
 
 // ListCampaigns implements store.Store.
 func (s *Store) ListCampaigns(ctx context.Context, limit int) ([]store.Campaign, error) {
-	gs, err := s.groups(ctx, "campaign", "count(DISTINCT m.identity) >= 2", "", limit)
-	if err != nil {
-		return nil, wrap("list campaigns", err)
-	}
-	out := []store.Campaign{}
-	for _, g := range gs {
-		ls, err := s.groupLinks(ctx, g.Sources, true)
-		if err != nil {
-			return nil, wrap("list campaigns", err)
-		}
-		out = append(out, g.AsCampaign(ls))
-	}
-	return out, nil
+	out, err := query.ListCampaigns(ctx, groupReader{s}, limit)
+	return out, wrap("list campaigns", err)
 }
 
 // CampaignByID implements store.Store.
 func (s *Store) CampaignByID(ctx context.Context, id string) (*store.CampaignDetail, error) {
-	gs, err := s.groups(ctx, "campaign", "count(*) >= 1", "WHERE m.campaign = $1", 1, id)
-	if err == nil && len(gs) == 0 {
-		err = pgx.ErrNoRows
+	d, err := query.CampaignByID(ctx, groupReader{s}, id)
+	return d, wrap("campaign "+id, err)
+}
+
+// groupReader is the store as query.GroupReader.
+type groupReader struct{ s *Store }
+
+func (g groupReader) Groups(ctx context.Context, col, id string, min, limit int) ([]query.Group, error) {
+	if id != "" {
+		return g.s.groups(ctx, col, "count(*) >= 1", "WHERE m."+col+" = $1", limit, id)
 	}
-	if err != nil {
-		return nil, wrap("campaign "+id, notFound(err))
-	}
-	d := &store.CampaignDetail{}
-	if d.Links, err = s.groupLinks(ctx, gs[0].Sources, true); err != nil {
-		return nil, wrap("campaign "+id, err)
-	}
-	if d.Indicators, err = s.groupIndicators(ctx, gs[0].Sources, true); err != nil {
-		return nil, wrap("campaign "+id, err)
-	}
-	d.Campaign = gs[0].AsCampaign(d.Links)
-	return d, nil
+	return g.s.groups(ctx, col, query.GroupHaving(col, min), "", limit)
+}
+
+func (g groupReader) GroupLinks(ctx context.Context, sources []string, campaigns bool) ([]store.Link, error) {
+	return g.s.groupLinks(ctx, sources, campaigns)
+}
+
+func (g groupReader) GroupIndicators(ctx context.Context, sources []string, campaignOnly bool) ([]store.Indicator, error) {
+	return g.s.groupIndicators(ctx, sources, campaignOnly)
 }

@@ -171,7 +171,7 @@ var attackerSelect = `SELECT a.ip, a.first_seen, a.last_seen, a.events, a.creden
 	ARRAY(SELECT first_seen FROM attacker_techniques t WHERE t.ip = a.ip ORDER BY technique COLLATE "C"),
 	ARRAY(SELECT last_seen FROM attacker_techniques t WHERE t.ip = a.ip ORDER BY technique COLLATE "C"),
 	i.country, i.country_name, i.city, i.asn, i.as_org, i.ptr, i.updated_at,
-	coalesce(m.identity, ''), coalesce(m.campaign, ''), ` + query.AttackerScore("LEAST") + ` AS score` + query.AttackerFrom
+	` + query.AttackerGroups + `, ` + query.AttackerScore("LEAST") + ` AS score` + query.AttackerFrom
 
 func scanAttacker(row pgx.Row) (*store.Attacker, error) {
 	var a store.Attacker

@@ -149,7 +149,7 @@ var attackerSelect = `SELECT a.ip, a.first_seen, a.last_seen, a.events, a.creden
 	(SELECT json_group_array(json_object('id', technique, 'events', events, 'first', first_seen, 'last', last_seen))
 		FROM (SELECT * FROM attacker_techniques t WHERE t.ip = a.ip ORDER BY technique)),
 	i.country, i.country_name, i.city, i.asn, i.as_org, i.ptr, i.updated_at,
-	coalesce(m.identity, ''), coalesce(m.campaign, ''), ` + query.AttackerScore("min") + ` AS score` + query.AttackerFrom
+	` + query.AttackerGroups + `, ` + query.AttackerScore("min") + ` AS score` + query.AttackerFrom
 
 func scanAttacker(row interface{ Scan(...any) error }) (*store.Attacker, error) {
 	var a store.Attacker

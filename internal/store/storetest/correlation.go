@@ -78,6 +78,21 @@ func testCorrelation(t *testing.T, open Opener) {
 	if at.Identity != "I-1" || at.Campaign != "C-1" {
 		t.Fatalf("attacker %+v", at)
 	}
+	// A group of one is not shown: d's identity holds only d.
+	at, _ = s.Attacker(c, d)
+	if at.Identity != "" || at.Campaign != "C-1" {
+		t.Fatalf("attacker %s: identity %q campaign %q, want none and C-1", d, at.Identity, at.Campaign)
+	}
+	// A campaign of one identity is not shown either.
+	must(t, s.ApplyCorrelation(c, &store.CorrelationBatch{Members: []store.Membership{{SrcIP: d, Identity: "I-2", Campaign: "C-2"}}}))
+	at, _ = s.Attacker(c, d)
+	if at.Identity != "" || at.Campaign != "" {
+		t.Fatalf("attacker %s alone: identity %q campaign %q", d, at.Identity, at.Campaign)
+	}
+	if ids, _ := s.ListIdentities(c, 0); len(ids) != 1 || ids[0].Campaign != "" {
+		t.Fatalf("identity of a campaign of one: %+v", ids)
+	}
+	must(t, s.ApplyCorrelation(c, &store.CorrelationBatch{Members: []store.Membership{{SrcIP: d, Identity: "I-2", Campaign: "C-1"}}}))
 	got, err := s.ListAttackers(c, store.AttackerFilter{Identity: "I-1"})
 	must(t, err)
 	if !slices.Equal(attackerIPs(got), []string{b, a}) {

@@ -156,6 +156,15 @@ func AttackerWhere(f store.AttackerFilter, d Dialect) (string, []any) {
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
+// AttackerGroups are the attacker's identity and campaign columns over
+// AttackerFrom: an identity only when it holds another address, a
+// campaign only when it holds another identity (every address has a
+// membership row once linked to anything, and a group of one is noise).
+const AttackerGroups = `CASE WHEN EXISTS (SELECT 1 FROM intel_members o WHERE o.identity = m.identity AND o.src_ip <> m.src_ip)
+		THEN m.identity ELSE '' END,
+	CASE WHEN EXISTS (SELECT 1 FROM intel_members o WHERE o.campaign = m.campaign AND o.identity <> m.identity)
+		THEN m.campaign ELSE '' END`
+
 // AttackerFrom is what AttackerWhere and AttackerOrder select from: the
 // attackers with their enrichment and their identity.
 const AttackerFrom = ` FROM attackers a LEFT JOIN attacker_intel i ON i.ip = a.ip LEFT JOIN intel_members m ON m.src_ip = a.ip`
