@@ -1,14 +1,22 @@
 package master_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/decnet/decnet/internal/intel/misp/misptest"
+	"github.com/decnet/decnet/internal/intel/stix/stixtest"
 	"github.com/decnet/decnet/internal/store"
 	"github.com/decnet/decnet/internal/testenv"
 )
@@ -138,6 +146,8 @@ func TestIntelligenceEndToEnd(t *testing.T) {
 		t.Fatalf("the webhook did not get decnet.identity.linked")
 	}
 
+	exportsAndTAXII(t, c, up.API, ident.ID, a)
+
 	// A rebuild reproduces the tags and the identity.
 	if err := up.Stop(t); err != nil {
 		t.Fatalf("decnet up did not stop: %v", err)
@@ -145,6 +155,13 @@ func TestIntelligenceEndToEnd(t *testing.T) {
 	out, err := exec.Command(bin, "intel", "rebuild", "--data", up.Data, "--log-level", "error").CombinedOutput()
 	if err != nil {
 		t.Fatalf("decnet intel rebuild: %v %s", err, out)
+	}
+	cliBundle, err := exec.Command(bin, "intel", "export", "--data", up.Data, "--log-level", "error", "--identity", ident.ID).Output()
+	if err != nil {
+		t.Fatalf("decnet intel export: %v", err)
+	}
+	if err := stixtest.Validate(cliBundle); err != nil || !strings.Contains(string(cliBundle), ident.ID) {
+		t.Fatalf("decnet intel export: %v\n%.500s", err, cliBundle)
 	}
 	up2 := testenv.StartUpIn(t, bin, up.Data)
 	c = newUpClient(t, up2.API)
@@ -218,4 +235,124 @@ func deckyAddress(t *testing.T, c *upClient, name string) string {
 	}
 	t.Fatalf("no decky %s in the topologies", name)
 	return ""
+}
+
+// exportsAndTAXII checks the threat-intelligence exports of the attack:
+// the identity's STIX bundle and the attacker's MISP event validate
+// against what OASIS and MISP publish and hold the attack, the MISP event
+// is pushed to a stand-in MISP, and a TAXII client's sequence (discovery,
+// API root, collections, objects page by page, then added_after) gets
+// the same objects.
+func exportsAndTAXII(t *testing.T, c *upClient, apiURL, identity, attacker string) {
+	t.Helper()
+	bundle := c.do("GET", "/exports/stix?identity="+identity, nil, 200)
+	if err := stixtest.Validate(bundle); err != nil {
+		t.Fatalf("the STIX bundle does not validate: %v", err)
+	}
+	for _, want := range []string{`"type":"threat-actor"`, `"external_id":"T1053.003"`, `x-decnet-ssh-key:fingerprint`, `"type":"sighting"`,
+		`"relationship_type":"uses"`, `[ipv4-addr:value = '` + attacker + `']`} {
+		if !strings.Contains(string(bundle), want) {
+			t.Fatalf("the STIX bundle lacks %s", want)
+		}
+	}
+	event := c.do("GET", "/exports/misp?attacker="+attacker, nil, 200)
+	if err := misptest.Validate(event); err != nil {
+		t.Fatalf("the MISP event does not validate: %v", err)
+	}
+	for _, want := range []string{`mitre-attack-pattern=\"Cron - T1053.003\"`, `"type":"ssh-fingerprint"`, `"value":"http://198.51.100.77/bins/x86_64"`,
+		`"name":"network-connection"`, `"name":"file"`, `"value":"toor"`, `"object_relation":"password"`} {
+		if !strings.Contains(string(event), want) {
+			t.Fatalf("the MISP event lacks %s:\n%.2000s", want, event)
+		}
+	}
+	var got struct {
+		sync.Mutex
+		calls []string
+	}
+	mispSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.Lock()
+		got.calls = append(got.calls, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		got.Unlock()
+		if r.Header.Get("Authorization") != "misp-key-0123456789abcdef" || misptest.Validate(b) != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		io.WriteString(w, `{"Event":{"id":"1","uuid":"x"}}`)
+	}))
+	defer mispSrv.Close()
+	c.do("POST", "/exports/misp/push", map[string]any{"url": mispSrv.URL, "api_key": "misp-key-0123456789abcdef", "attacker": attacker}, 502) // private: refused
+	c.do("POST", "/exports/misp/push", map[string]any{"url": mispSrv.URL, "api_key": "misp-key-0123456789abcdef", "attacker": attacker, "allow_private": true}, 200)
+	if len(got.calls) != 1 || got.calls[0] != "POST /events/add misp-key-0123456789abcdef" {
+		t.Fatalf("MISP got %v", got.calls)
+	}
+
+	// TAXII, with an API token.
+	var tok struct {
+		Token string `json:"token"`
+	}
+	json.Unmarshal(c.do("POST", "/tokens", map[string]string{"name": "tip"}, 201), &tok)
+	base := strings.TrimSuffix(apiURL, "/api/v1")
+	taxiiGet := func(path, auth string, want int) (http.Header, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Accept", "application/taxii+json;version=2.1")
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		json.NewDecoder(resp.Body).Decode(&body)
+		if resp.StatusCode != want || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/taxii+json") {
+			t.Fatalf("GET %s: %s %s %v", path, resp.Status, resp.Header.Get("Content-Type"), body)
+		}
+		return resp.Header, body
+	}
+	bearer := "Bearer " + tok.Token
+	taxiiGet("/taxii2/", "", 401)
+	_, disc := taxiiGet("/taxii2/", bearer, 200)
+	root := disc["api_roots"].([]any)[0].(string)
+	_, rootInfo := taxiiGet(root, bearer, 200)
+	if fmt.Sprint(rootInfo["versions"]) != "[application/taxii+json;version=2.1]" {
+		t.Fatalf("api root %v", rootInfo)
+	}
+	_, cols := taxiiGet(root+"collections/", "Basic "+base64.StdEncoding.EncodeToString([]byte("tip:"+tok.Token)), 200)
+	col := cols["collections"].([]any)[0].(map[string]any)["id"].(string)
+	objs := map[string]bool{}
+	next, pages, last := "", 0, ""
+	for {
+		q := "?limit=10"
+		if next != "" {
+			q += "&next=" + next
+		}
+		h, page := taxiiGet(root+"collections/"+col+"/objects/"+q, bearer, 200)
+		for _, o := range page["objects"].([]any) {
+			objs[o.(map[string]any)["id"].(string)] = true
+		}
+		pages++
+		last = h.Get("X-TAXII-Date-Added-Last")
+		if page["more"] != true {
+			break
+		}
+		next = page["next"].(string)
+	}
+	var b struct {
+		Objects []map[string]any `json:"objects"`
+	}
+	json.Unmarshal(c.do("GET", "/exports/stix?since="+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), nil, 200), &b)
+	for _, o := range b.Objects {
+		if !objs[o["id"].(string)] {
+			t.Fatalf("TAXII lacks %s (%v) of the export", o["id"], o["type"])
+		}
+	}
+	_, after := taxiiGet(root+"collections/"+col+"/objects/?added_after="+last, bearer, 200)
+	if n := len(after["objects"].([]any)); n != 0 {
+		t.Fatalf("added_after the last: %d objects", n)
+	}
+	t.Logf("STIX bundle of %s and MISP event of %s validate; pushed to MISP; TAXII served %d objects in %d pages, none added after %s",
+		identity, attacker, len(objs), pages, last)
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/decnet/decnet/internal/intel/attack"
 	"github.com/decnet/decnet/internal/intel/correlate"
 	"github.com/decnet/decnet/internal/intel/geo"
+	"github.com/decnet/decnet/internal/intel/taxii"
 	"github.com/decnet/decnet/internal/master/api"
 	"github.com/decnet/decnet/internal/output"
 	"github.com/decnet/decnet/internal/pki"
@@ -228,6 +229,7 @@ func (m *Master) Start(ctx context.Context) (err error) {
 	m.api.Mount(m.Routes()...)
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix+"/", m.api.Handler())
+	mux.Handle(taxii.Prefix, m.taxiiServer())
 	if m.Config.Dashboard != nil {
 		ui, err := m.Config.Dashboard(m, m.api)
 		if err != nil {

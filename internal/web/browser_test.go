@@ -309,6 +309,19 @@ func TestDashboardInChromium(t *testing.T) {
 	waitFor("the identity page", `document.readyState === 'complete' && !!document.getElementById('why-h') &&
 		document.querySelector('#links').textContent.includes('SSH client key')`, 15*time.Second)
 	shot("10c-identity")
+	// Its exports download from the page.
+	exported, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => {
+		const out = [];
+		for (const a of document.querySelectorAll('a[href^="/api/v1/exports/"]')) {
+			const r = await fetch(a.href);
+			const j = await r.json();
+			out.push(r.status + ' ' + (j.type || Object.keys(j)[0]));
+		}
+		return out.join(', ');
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil || exported != "200 bundle, 200 Event" {
+		t.Fatalf("the identity's exports: %q %v", exported, err)
+	}
 	run("open campaigns", chromedp.Navigate(base+"/campaigns"))
 	reloadUntil("the campaign of the dropped file", `!!document.querySelector('#campaigns tbody tr') &&
 		document.querySelector('#campaigns tbody tr').textContent.includes('127.0.0.4')`, 30*time.Second)
