@@ -43,7 +43,7 @@ func init() {
 		"tail": cmdTail, "wc": cmdWc, "base64": cmdBase64, "md5sum": cmdSum, "sha256sum": cmdSum,
 		"date": cmdDate, "df": cmdDf, "sudo": cmdSudo, "nohup": cmdSudo, "chpasswd": cmdNop,
 		"passwd": cmdPasswd, "ulimit": cmdNop, "sync": cmdNop, "cut": cmdCut, "sort": cmdSort,
-		"uniq": cmdUniq, "tr": cmdTr, "yes": cmdYes, "clear": cmdClear, "lsb_release": cmdLsbRelease,
+		"uniq": cmdUniq, "tr": cmdTr, "awk": cmdAwk, "gawk": cmdAwk, "mawk": cmdAwk, "sed": cmdSed, "xargs": cmdXargs, "seq": cmdSeq, "yes": cmdYes, "clear": cmdClear, "lsb_release": cmdLsbRelease,
 		"dd": cmdDd, "ln": cmdNop, "chown": cmdNop, "service": cmdNop, "systemctl": cmdNop,
 		"last": cmdNop, "who": cmdWho, "dmesg": cmdNop, "mount": cmdMount, "su": cmdNop,
 		"shopt": cmdNop, "type": cmdType, "command": cmdCommand, "test": cmdTest, "[": cmdTest,
@@ -1462,60 +1462,6 @@ func cmdCut(s *Shell, args []string, out, errw io.Writer, in []byte) int {
 		}
 	}
 	return code
-}
-
-func cmdSort(s *Shell, args []string, out, errw io.Writer, in []byte) int {
-	f, rest := flags(args[1:])
-	data, code := s.inputs(rest, in, "sort", errw)
-	ls := lines(data)
-	sort.Strings(ls)
-	if f['r'] {
-		for i, j := 0, len(ls)-1; i < j; i, j = i+1, j-1 {
-			ls[i], ls[j] = ls[j], ls[i]
-		}
-	}
-	io.WriteString(out, strings.Join(ls, ""))
-	return code
-}
-
-func cmdUniq(s *Shell, args []string, out, errw io.Writer, in []byte) int {
-	_, rest := flags(args[1:])
-	data, code := s.inputs(rest, in, "uniq", errw)
-	prev := "\x00"
-	for _, l := range lines(data) {
-		if l != prev {
-			io.WriteString(out, l)
-		}
-		prev = l
-	}
-	return code
-}
-
-func cmdTr(_ *Shell, args []string, out, _ io.Writer, in []byte) int {
-	f, rest := flags(args[1:])
-	if f['d'] && len(rest) > 0 {
-		out.Write([]byte(strings.Map(func(r rune) rune {
-			if strings.ContainsRune(rest[0], r) {
-				return -1
-			}
-			return r
-		}, string(in))))
-		return 0
-	}
-	if len(rest) < 2 {
-		out.Write(in)
-		return 0
-	}
-	from, to := []rune(rest[0]), []rune(rest[1])
-	out.Write([]byte(strings.Map(func(r rune) rune {
-		for i, c := range from {
-			if c == r && len(to) > 0 {
-				return to[min(i, len(to)-1)]
-			}
-		}
-		return r
-	}, string(in))))
-	return 0
 }
 
 func cmdYes(_ *Shell, args []string, out, _ io.Writer, _ []byte) int {

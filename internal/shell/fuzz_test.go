@@ -17,6 +17,8 @@ func FuzzParse(f *testing.F) {
 		"dd if=/proc/self/exe bs=1 count=20 skip=2 of=/tmp/x", "head -c 4 /proc/self/exe", "openssl rand -hex 9999999",
 		"strace strace id", "lsof -i :22", "cat /proc/net/arp", "readlink -f /bin/../proc/self/exe", "file -L /bin/bash /x",
 		"(crontab -l; echo x) | crontab -", "((((((echo deep))))))", "(cd /; (exit 2)) || echo $?", `( ')' "(" )`, "(a) b",
+		`echo 'a b' | awk -F: '{s+=$2; print $1, NF} END {print s/0}'`, `awk 'BEGIN{while(1)print}'`, `echo x | sed 's/\(x\)/\1\1/g;/y/d;$p'`,
+		"echo $((2**62*4)) $((1/0)) $((((((1))))))", "seq 1 0 5; seq 99999999", "yes | xargs -n1 echo | head -n 2", "tr -s '[:alpha:]' <<< aaab ~",
 	} {
 		f.Add(s)
 	}

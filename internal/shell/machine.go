@@ -264,7 +264,7 @@ var binaries = []string{"ls", "cat", "echo", "ps", "id", "uname", "hostname", "w
 	"sleep", "kill", "dd", "df", "date", "sort", "uniq", "cut", "tr", "base64", "md5sum", "sha256sum",
 	"find", "tar", "gzip", "su", "sudo", "passwd", "last", "lsb_release", "who", "true", "false", "scp",
 	"sftp", "ssh", "perl", "python3", "awk", "sed", "ping", "nohup", "history", "ulimit", "yes", "du",
-	"ln", "readlink", "stat", "file", "mount", "dmesg", "systemctl", "service", "ifconfig", "ss", "lsof"}
+	"ln", "readlink", "stat", "file", "mount", "dmesg", "systemctl", "service", "ifconfig", "ss", "lsof", "xargs", "seq"}
 
 func (m Machine) build(f *FS) {
 	h := m.hw()

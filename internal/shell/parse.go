@@ -2,6 +2,7 @@ package shell
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 )
 
@@ -32,7 +33,7 @@ const (
 // Redir is one redirection of a simple command.
 type Redir struct {
 	Fd     int    // 1 for stdout, 2 for stderr, 0 for stdin
-	Op     string // ">", ">>", "<", ">&"
+	Op     string // ">", ">>", "<", ">&", "<<<" (a here-string: Target is the text)
 	Target string
 }
 
@@ -79,7 +80,8 @@ type parser struct {
 
 // Parse parses one command line the way bash would for the constructs bots
 // use: quotes, backslashes, $VAR, ${VAR}, $(...), backticks, comments, ;,
-// &&, ||, |, &, ( subshells ), and the redirections <, >, >>, 2>, 2>&1, &>.
+// &&, ||, |, &, ( subshells ), $(( arithmetic )), ~, and the
+// redirections <, >, >>, 2>, 2>&1, &> and <<< (a here-string).
 func Parse(src string, x Expander) (List, error) {
 	if len(src) > MaxLine {
 		src = src[:MaxLine]
@@ -184,6 +186,14 @@ func Parse(src string, x Expander) (List, error) {
 			if err := flushCmd(); err != nil {
 				return nil, err
 			}
+			continue
+		case strings.HasPrefix(p.src[p.i:], "<<<"):
+			p.i += 3
+			t, err := p.target()
+			if err != nil {
+				return nil, err
+			}
+			cmd.Redirs = append(cmd.Redirs, Redir{Fd: 0, Op: "<<<", Target: t})
 			continue
 		case c == '>' || c == '<' || ((c == '1' || c == '2' || c == '0') && p.i+1 < len(p.src) && (p.src[p.i+1] == '>' || p.src[p.i+1] == '<')):
 			r := Redir{Fd: 1}
@@ -333,6 +343,7 @@ func isMeta(c byte) bool {
 func (p *parser) word() (string, bool, error) {
 	var b strings.Builder
 	quoted := false
+	p.tilde(&b)
 	for p.i < len(p.src) && !isMeta(p.src[p.i]) {
 		c := p.src[p.i]
 		switch c {
@@ -398,6 +409,30 @@ func (p *parser) word() (string, bool, error) {
 	return b.String(), quoted, nil
 }
 
+// tilde expands a ~ or ~user that starts a word (before a / or the
+// word's end) to the home directory, as bash does.
+func (p *parser) tilde(b *strings.Builder) {
+	if p.i >= len(p.src) || p.src[p.i] != '~' {
+		return
+	}
+	j := p.i + 1
+	for j < len(p.src) && p.src[j] != '/' && !isMeta(p.src[j]) {
+		if !isWordByte(p.src[j]) || p.src[j] == '$' {
+			return
+		}
+		j++
+	}
+	switch user := p.src[p.i+1 : j]; user {
+	case "":
+		b.WriteString(p.variable("HOME"))
+	case "root":
+		b.WriteString("/root")
+	default:
+		return // other users: left as typed (bash does so for unknown ones)
+	}
+	p.i = j
+}
+
 // expand handles $NAME, ${NAME}, $?, $$, $(...) and `...` at p.i.
 func (p *parser) expand(b *strings.Builder) error {
 	s := p.src[p.i:]
@@ -429,6 +464,15 @@ func (p *parser) expand(b *strings.Builder) error {
 		}
 		if j >= len(s) {
 			return ErrSyntax
+		}
+		if len(s) > 3 && s[2] == '(' && s[j-1] == ')' { // $(( arithmetic ))
+			v, err := arith(s[3:j-1], p.variable)
+			if err != nil {
+				return ErrSyntax
+			}
+			b.WriteString(strconv.FormatInt(v, 10))
+			p.i += j + 1
+			return nil
 		}
 		b.WriteString(p.subst(s[2:j]))
 		p.i += j + 1

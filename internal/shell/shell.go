@@ -287,6 +287,8 @@ func (s *Shell) simple(c Cmd, stdout, stderr io.Writer, stdin []byte) int {
 	}
 	for _, r := range c.Redirs {
 		switch r.Op {
+		case "<<<":
+			stdin = []byte(r.Target + "\n")
 		case "<":
 			data, err := s.FS.ReadFile(Clean(s.Cwd, r.Target))
 			if err != nil {

@@ -1,0 +1,100 @@
+package shell
+
+import (
+	"bytes"
+	"os/exec"
+	"sort"
+	"testing"
+
+	"github.com/decnet/decnet/internal/testenv"
+)
+
+// oneLiners are the forms bots pipe through, by category; each runs in
+// the emulated shell and in the real bash with the real coreutils, sed
+// and awk of this Debian host, from the same input, and must print the
+// same and exit the same.
+var oneLiners = map[string][]string{
+	"arithmetic": {
+		"echo $((1+2*3))", "echo $(( (7-2)*3 % 4 ))", "x=6; echo $((x/4)) $((x**2)) $((-x+1))", "echo $((0x1f + 010))",
+		"echo $((3>2 && 1<0)) $((5==5)) $((2<<3)) $((7&3|8))", "n=5; echo $((n>3 ? 10 : 20))",
+	},
+	"expansion": {
+		"echo ~", "echo ~/x ~root/y", "echo a~b", "X=1; echo ${X} ${Y:-def}", `echo "$((1+1)) $(echo sub)"`,
+	},
+	"tr": {
+		"echo hello | tr a-z A-Z", "echo 'Hello World' | tr '[:lower:]' '[:upper:]'", "echo 'a  b   c' | tr -s ' '",
+		"echo abc123 | tr -d 0-9", "echo abc123 | tr -cd 0-9", "printf 'a\\nb\\n' | tr '\\n' ','",
+	},
+	"sort and uniq": {
+		"printf 'b\\na\\nb\\n' | sort | uniq -c", "printf '10\\n9\\n100\\n' | sort -n", "printf '10\\n9\\n100\\n' | sort -nr",
+		"printf 'b\\na\\nb\\nc\\n' | sort -u", "printf 'x 3\\ny 1\\nz 2\\n' | sort -k2 -n", "printf 'a\\na\\nb\\n' | uniq -d",
+		"printf 'a\\na\\nb\\n' | uniq -u", "printf 'root:x:0\\nbob:x:1000\\nal:x:5\\n' | sort -t: -k3 -n",
+	},
+	"sed": {
+		"echo abc | sed s/b/X/", "echo aaa | sed 's/a/b/g'", "echo 'hello world' | sed 's/\\(hello\\) \\(world\\)/\\2 \\1/'",
+		"printf 'a\\nb\\nc\\n' | sed -n 2p", "printf 'a\\nb\\nc\\n' | sed '/b/d'", "printf 'a\\nb\\nc\\n' | sed '$d'",
+		"echo 'path/to/x' | sed 's#/#_#g'", "echo foo | sed -e 's/f/F/' -e 's/o$/O/'", "echo x.y | sed 's/\\./-/'", "echo ab | sed 's/b/[&]/'",
+	},
+	"awk": {
+		"echo 'a b c' | awk '{print $2}'", "printf 'root:x:0:0\\nbob:x:1000:1000\\n' | awk -F: '{print $1, $3}'",
+		"printf 'a 1\\nb 2\\nc 3\\n' | awk '{s+=$2} END {print s}'", "printf 'a\\nb\\nc\\n' | awk 'NR==2'",
+		"printf 'a 1\\nb 5\\n' | awk '$2 > 3 {print $1}'", "printf 'x\\ny\\n' | awk 'END {print NR}'",
+		"echo 'a b c d' | awk '{print $NF, NF}'", "printf 'root\\nbob\\n' | awk '/ro/'", "printf 'root\\nbob\\n' | awk '!/ro/ {print \"no \" $0}'",
+		"echo 'a:b' | awk -F: '{print $1 \"-\" $2}'", "awk 'BEGIN {print 2+3, \"x\"}'", "echo 'Hello' | awk '{print toupper($0), length($0)}'",
+		"echo 'abcdef' | awk '{print substr($0, 2, 3)}'", "printf '1\\n2\\n' | awk '{printf \"%s;\", $1} END {print \"\"}'",
+		"echo 'a b' | awk '{print $(NF-1)}'", "printf 'a\\nb\\n' | awk '{n++} END {print n}'", "echo '3 4' | awk '{print $1*$2, $1/2}'",
+	},
+	"xargs and seq": {
+		"seq 3", "seq 2 4", "seq 1 2 7", "echo a b c | xargs echo x", "echo a b c | xargs -n1 echo", "printf 'a\\nb\\n' | xargs -I{} echo [{}]",
+		"seq 3 | xargs", "seq 5 | tail -n 2", "seq 10 | head -n 3 | wc -l",
+	},
+	"here-strings and subshells": {
+		"cat <<< hello", "tr a-z A-Z <<< abc", "(echo a; echo b) | sort -r", "(cd /tmp && pwd); pwd", "(exit 3); echo $?",
+	},
+	"cut grep wc": {
+		"echo a:b:c | cut -d: -f2", "printf 'a\\nb\\na\\n' | grep -c a", "printf 'a\\nb\\n' | grep -v a", "printf 'A\\nb\\n' | grep -i a",
+		"echo 'one two three' | wc -w", "printf 'x\\ny\\n' | wc -l",
+	},
+}
+
+func TestTextToolsAgainstRealOnes(t *testing.T) {
+	bash := testenv.RequireTool(t, "bash")
+	for _, tool := range []string{"awk", "sed", "seq", "xargs"} {
+		testenv.RequireTool(t, tool)
+	}
+	cats := make([]string, 0, len(oneLiners))
+	for c := range oneLiners {
+		cats = append(cats, c)
+	}
+	sort.Strings(cats)
+	total, passed := 0, 0
+	for _, cat := range cats {
+		ok := 0
+		for _, line := range oneLiners[cat] {
+			total++
+			s := newShell(t, "debian")
+			s.Cwd = "/root"
+			got, code := run(s, line)
+			cmd := exec.Command(bash, "--norc", "--noprofile", "-c", line)
+			cmd.Dir = "/root"
+			cmd.Env = []string{"HOME=/root", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			wantCode := 0
+			if e, isExit := err.(*exec.ExitError); isExit {
+				wantCode = e.ExitCode()
+			} else if err != nil {
+				t.Fatalf("bash -c %q: %v", line, err)
+			}
+			if got != stdout.String() || code != wantCode {
+				t.Errorf("%s: %q\n emulated: %q (exit %d)\n     real: %q (exit %d) %s", cat, line, got, code, stdout.String(), wantCode, stderr.String())
+				continue
+			}
+			ok++
+		}
+		passed += ok
+		t.Logf("%-28s %2d/%d as the real tools", cat, ok, len(oneLiners[cat]))
+	}
+	t.Logf("%d/%d one-liners print and exit as real bash, coreutils, sed and awk", passed, total)
+}
