@@ -43,7 +43,7 @@ func init() {
 		"tail": cmdTail, "wc": cmdWc, "base64": cmdBase64, "md5sum": cmdSum, "sha256sum": cmdSum,
 		"date": cmdDate, "df": cmdDf, "sudo": cmdSudo, "nohup": cmdSudo, "chpasswd": cmdNop,
 		"passwd": cmdPasswd, "ulimit": cmdNop, "sync": cmdNop, "cut": cmdCut, "sort": cmdSort,
-		"uniq": cmdUniq, "tr": cmdTr, "awk": cmdAwk, "gawk": cmdAwk, "mawk": cmdAwk, "sed": cmdSed, "xargs": cmdXargs, "seq": cmdSeq, "yes": cmdYes, "clear": cmdClear, "lsb_release": cmdLsbRelease,
+		"uniq": cmdUniq, "tr": cmdTr, "break": cmdBreak, "continue": cmdBreak, "awk": cmdAwk, "gawk": cmdAwk, "mawk": cmdAwk, "sed": cmdSed, "xargs": cmdXargs, "seq": cmdSeq, "yes": cmdYes, "clear": cmdClear, "lsb_release": cmdLsbRelease,
 		"dd": cmdDd, "ln": cmdNop, "chown": cmdNop, "service": cmdNop, "systemctl": cmdNop,
 		"last": cmdNop, "who": cmdWho, "dmesg": cmdNop, "mount": cmdMount, "su": cmdNop,
 		"shopt": cmdNop, "type": cmdType, "command": cmdCommand, "test": cmdTest, "[": cmdTest,
@@ -1614,6 +1614,12 @@ func cmdTest(s *Shell, args []string, _, _ io.Writer, _ []byte) int {
 			res = a[1] == ""
 		case "-n":
 			res = a[1] != ""
+		case "-s":
+			res = err == nil && n.Size() > 0
+		case "-r", "-w":
+			res = err == nil
+		case "-L", "-h":
+			res = err == nil && n.Mode&fs.ModeSymlink != 0
 		}
 	case len(a) == 3:
 		x, _ := strconv.Atoi(a[0])
@@ -1631,6 +1637,10 @@ func cmdTest(s *Shell, args []string, _, _ io.Writer, _ []byte) int {
 			res = x > y
 		case "-lt":
 			res = x < y
+		case "-ge":
+			res = x >= y
+		case "-le":
+			res = x <= y
 		}
 	}
 	if res != neg {

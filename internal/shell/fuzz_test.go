@@ -19,6 +19,8 @@ func FuzzParse(f *testing.F) {
 		"(crontab -l; echo x) | crontab -", "((((((echo deep))))))", "(cd /; (exit 2)) || echo $?", `( ')' "(" )`, "(a) b",
 		`echo 'a b' | awk -F: '{s+=$2; print $1, NF} END {print s/0}'`, `awk 'BEGIN{while(1)print}'`, `echo x | sed 's/\(x\)/\1\1/g;/y/d;$p'`,
 		"echo $((2**62*4)) $((1/0)) $((((((1))))))", "seq 1 0 5; seq 99999999", "yes | xargs -n1 echo | head -n 2", "tr -s '[:alpha:]' <<< aaab ~",
+		"for i in $(seq 3); do echo $i; done | sort", "while true; do echo x; done", "if true; then for a in b; do break; done; elif; fi", "until false; do continue; done",
+		"for; do done", "if then fi", "done; fi; for x in; do :; done && echo ok",
 	} {
 		f.Add(s)
 	}

@@ -86,6 +86,7 @@ func Parse(src string, x Expander) (List, error) {
 	if len(src) > MaxLine {
 		src = src[:MaxLine]
 	}
+	src = strings.ReplaceAll(src, "\x00", "") // bash drops NULs; the parser uses them as marks
 	p := &parser{src: src, x: x}
 	var list List
 	var pl Pipeline
@@ -224,6 +225,7 @@ func Parse(src string, x Expander) (List, error) {
 			cmd.Redirs = append(cmd.Redirs, r)
 			continue
 		}
+		raw := p.i
 		w, quoted, err := p.word()
 		if err != nil {
 			return nil, err
@@ -234,8 +236,12 @@ func Parse(src string, x Expander) (List, error) {
 		if cmd.Group != "" {
 			return nil, ErrSyntax // (a) b
 		}
-		if len(cmd.Args) == 0 && !quoted && isAssign(w) {
-			cmd.Assign = append(cmd.Assign, w)
+		if len(cmd.Args) == 0 && isAssign(p.src[raw:p.i]) && isAssign(w) { // NAME= unquoted, the value may be quoted
+			cmd.Assign = append(cmd.Assign, strings.ReplaceAll(w, "\x00", ""))
+			continue
+		}
+		if strings.IndexByte(w, splitMark) >= 0 {
+			cmd.Args = append(cmd.Args, splitMarked(w)...)
 			continue
 		}
 		if w == "" && !quoted {
@@ -298,6 +304,31 @@ func (p *parser) target() (string, error) {
 		return "", err
 	}
 	return w, nil
+}
+
+// splitMark precedes each blank that word splitting may cut at (a blank
+// of an unquoted expansion); NUL never reaches a word otherwise.
+const splitMark = 0
+
+// splitMarked cuts a word at its marked blanks, dropping empty fields.
+func splitMarked(w string) []string {
+	var out []string
+	var b strings.Builder
+	for i := 0; i < len(w); i++ {
+		if w[i] == splitMark && i+1 < len(w) {
+			if b.Len() > 0 {
+				out = append(out, b.String())
+				b.Reset()
+			}
+			i++ // the blank itself
+			continue
+		}
+		b.WriteByte(w[i])
+	}
+	if b.Len() > 0 {
+		out = append(out, b.String())
+	}
+	return out
 }
 
 // closing returns the index of the parenthesis that closes the one at
@@ -395,8 +426,18 @@ func (p *parser) word() (string, bool, error) {
 				return "", false, ErrSyntax
 			}
 		case '$', '`':
-			if err := p.expand(&b); err != nil {
+			// Unquoted, the expansion's blanks split words: each is
+			// marked, and Parse splits on the marks (an assignment
+			// keeps the text whole).
+			var e strings.Builder
+			if err := p.expand(&e); err != nil {
 				return "", false, err
+			}
+			for _, r := range e.String() {
+				if r == ' ' || r == '\t' || r == '\n' {
+					b.WriteByte(splitMark)
+				}
+				b.WriteRune(r)
 			}
 		default:
 			b.WriteByte(c)

@@ -46,7 +46,14 @@ type Shell struct {
 	history  []string
 	lastExit int
 	depth    int
-	start    time.Time
+	// loops counts the loops running; jump is a pending break or
+	// continue of the innermost one.
+	loops int
+	jump  string
+	// steps counts the loop iterations of one Run, bounded by
+	// maxSteps over all its loops (nested ones multiply).
+	steps int
+	start time.Time
 }
 
 // New returns a shell for user on m with a freshly built file system.
@@ -183,6 +190,7 @@ func (s *Shell) Run(line string, out io.Writer) int {
 		}
 	}
 	lw := &limitedBuffer{}
+	s.steps = 0
 	code := s.run(line, lw, lw, nil)
 	_, _ = out.Write(lw.Bytes())
 	return code
@@ -217,6 +225,9 @@ func bash51(m Machine) bool {
 }
 
 func (s *Shell) run(line string, stdout, stderr io.Writer, stdin []byte) int {
+	if hasCompound(line) {
+		return s.compoundRun(line, stdout, stderr, stdin)
+	}
 	// The structure is parsed first without expansion; each pipeline is
 	// expanded just before it runs, so $? and $(...) see earlier effects.
 	list, err := Parse(line, nil)
@@ -245,7 +256,7 @@ func (s *Shell) run(line string, stdout, stderr io.Writer, stdin []byte) int {
 			code = s.pipeline(cur, stdout, stderr, stdin)
 			s.lastExit = code
 		}
-		if s.Exited {
+		if s.Exited || s.jump != "" {
 			return code
 		}
 		prev = pl.Op

@@ -210,3 +210,16 @@ func newFuzzShell() *Shell {
 	d, _ := persona.LookupDistro("debian")
 	return New(Machine{Distro: d, Hostname: "fuzz", Identity: persona.NewIdentity("seed", "fuzz")}, "root")
 }
+
+// TestNestedLoopsAreBounded: an attacker's nested endless loops end
+// within the step budget of one line.
+func TestNestedLoopsAreBounded(t *testing.T) {
+	s := newShell(t, "debian")
+	run(s, "while true; do while true; do while true; do :; done; done; done; echo after")
+	if s.steps > maxSteps+maxDepth { // each loop level counts its last check
+		t.Fatalf("%d loop steps for one line, budget %d", s.steps, maxSteps)
+	}
+	if out, _ := run(s, "echo next"); out != "next\n" {
+		t.Fatalf("the shell after the loops: %q", out)
+	}
+}

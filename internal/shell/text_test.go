@@ -19,7 +19,7 @@ var oneLiners = map[string][]string{
 		"echo $((3>2 && 1<0)) $((5==5)) $((2<<3)) $((7&3|8))", "n=5; echo $((n>3 ? 10 : 20))",
 	},
 	"expansion": {
-		"echo ~", "echo ~/x ~root/y", "echo a~b", "X=1; echo ${X} ${Y:-def}", `echo "$((1+1)) $(echo sub)"`,
+		"echo ~", "echo ~/x ~root/y", "echo a~b", "echo $(seq 3)", "x=$(printf 'a\\nb'); echo \"$x\"", "L='a b  c'; for w in $L; do echo [$w]; done", "X=1; echo ${X} ${Y:-def}", `echo "$((1+1)) $(echo sub)"`,
 	},
 	"tr": {
 		"echo hello | tr a-z A-Z", "echo 'Hello World' | tr '[:lower:]' '[:upper:]'", "echo 'a  b   c' | tr -s ' '",
@@ -50,6 +50,15 @@ var oneLiners = map[string][]string{
 	},
 	"here-strings and subshells": {
 		"cat <<< hello", "tr a-z A-Z <<< abc", "(echo a; echo b) | sort -r", "(cd /tmp && pwd); pwd", "(exit 3); echo $?",
+	},
+	"loops and conditions": {
+		"for i in 1 2 3; do echo $i; done", "for i in $(seq 3); do echo n$i; done | sort -r", "for f in a b; do for g in x y; do echo $f$g; done; done",
+		"i=0; while [ $i -lt 3 ]; do echo $i; i=$((i+1)); done", "i=0; until [ $i -ge 2 ]; do i=$((i+1)); echo u$i; done",
+		"if [ -d /tmp ]; then echo yes; else echo no; fi", "if [ -f /nonexistent ]; then echo a; elif [ 1 -eq 1 ]; then echo b; fi",
+		"for i in 1 2 3 4; do if [ $i -eq 3 ]; then break; fi; echo $i; done", "for i in 1 2 3; do [ $i -eq 2 ] && continue; echo $i; done",
+		"while true; do echo once; break; done", "echo start; for x in a; do echo $x; done; echo end",
+		"if true; then for i in 1 2; do echo $i; done; fi", "x=5; if [ $x -gt 3 ] && [ $x -lt 10 ]; then echo mid; fi",
+		`for arch in x86 arm mips; do echo "get bins.$arch"; done | head -n 2`,
 	},
 	"cut grep wc": {
 		"echo a:b:c | cut -d: -f2", "printf 'a\\nb\\na\\n' | grep -c a", "printf 'a\\nb\\n' | grep -v a", "printf 'A\\nb\\n' | grep -i a",
