@@ -10,6 +10,7 @@ import (
 
 	"github.com/decnet/decnet/internal/intel"
 	"github.com/decnet/decnet/internal/intel/alert"
+	"github.com/decnet/decnet/internal/intel/honey"
 	"github.com/decnet/decnet/internal/intel/attack"
 	"github.com/decnet/decnet/internal/master"
 )
@@ -54,7 +55,7 @@ events. Safe while the master runs: both write idempotently.`,
 				}
 				// Alerts too (stored, not published: outputs had the live ones).
 				o := intel.RebuildOptions{Tagger: intel.NewTagger(eng, m.Store, nil), Reset: !keep,
-					Alerts: alert.New(m.Store, alert.Options{Tagger: alertTags}),
+					Alerts: alert.New(m.Store, alert.Options{Tagger: alertTags, Honey: honey.New(m.Store, nil)}),
 					Progress: func(done int) {
 						if done%50000 == 0 {
 							fmt.Fprintf(cmd.ErrOrStderr(), "%d events\n", done)

@@ -83,6 +83,9 @@ type Match struct {
 	MinSeverity int `json:"min_severity,omitempty"`
 	// Sources are source addresses or prefixes ("203.0.113.0/24").
 	Sources []string `json:"sources,omitempty"`
+	// Tokens are canary token ids: the rule matches their firings only
+	// (each token has such a rule, made with it: its alert route).
+	Tokens []string `json:"tokens,omitempty"`
 }
 
 // Condition says when matching events raise an alert.
@@ -142,7 +145,7 @@ func (r *Rule) Validate(honey bool) error {
 		bad("severity: 0 (info) to 4 (critical)")
 	}
 	m := &r.Match
-	for _, l := range []*[]string{&m.Types, &m.Services, &m.Deckies, &m.Topologies, &m.LANs, &m.Tags, &m.Sources} {
+	for _, l := range []*[]string{&m.Types, &m.Services, &m.Deckies, &m.Topologies, &m.LANs, &m.Tags, &m.Sources, &m.Tokens} {
 		if len(*l) == 0 {
 			*l = nil // an empty list is no filter, as an absent one
 		}
@@ -153,7 +156,7 @@ func (r *Rule) Validate(honey bool) error {
 	for _, l := range []struct {
 		name string
 		vs   []string
-	}{{"types", m.Types}, {"services", m.Services}, {"deckies", m.Deckies}, {"topologies", m.Topologies}, {"lans", m.LANs}, {"tags", m.Tags}, {"sources", m.Sources}} {
+	}{{"types", m.Types}, {"services", m.Services}, {"deckies", m.Deckies}, {"topologies", m.Topologies}, {"lans", m.LANs}, {"tags", m.Tags}, {"sources", m.Sources}, {"tokens", m.Tokens}} {
 		if len(l.vs) > maxList {
 			bad("match.%s: at most %d values", l.name, maxList)
 		}
