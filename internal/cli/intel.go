@@ -10,8 +10,8 @@ import (
 
 	"github.com/decnet/decnet/internal/intel"
 	"github.com/decnet/decnet/internal/intel/alert"
-	"github.com/decnet/decnet/internal/intel/honey"
 	"github.com/decnet/decnet/internal/intel/attack"
+	"github.com/decnet/decnet/internal/intel/honey"
 	"github.com/decnet/decnet/internal/master"
 )
 
