@@ -90,6 +90,8 @@ type Publisher interface {
 // honey_credential condition; package intel/honey implements it.
 type HoneyCredentials interface {
 	Lookup(ctx context.Context, c *event.Credential) ([]store.HoneyCredential, error)
+	// Planted returns the honey credentials planted on a decky.
+	Planted(ctx context.Context, decky string) ([]store.HoneyCredential, error)
 }
 
 // Options are the evaluator's optional parts.
@@ -124,7 +126,15 @@ type Evaluator struct {
 	rules  []*compiled
 	topos  map[string]topoInfo
 	toposT time.Time
+	// reads remembers, by source, decky and bait path, the event in which
+	// a source read a bait file (the stream may bring the use of the
+	// credential before the DB has stored the read).
+	reads map[string]string
 }
+
+// maxReads bounds the remembered bait reads; past it they start over
+// (older reads are still found in the store).
+const maxReads = 50_000
 
 type topoInfo struct {
 	name string
@@ -214,6 +224,9 @@ func (e *Evaluator) Handle(ctx context.Context, events []event.Event) error {
 		ev := &events[i]
 		if strings.HasPrefix(ev.Type, "decnet.alert.") {
 			continue // our own
+		}
+		if err := e.noteRead(ctx, ev); err != nil {
+			return err
 		}
 		var tags []string
 		if needTags && e.opts.Tagger != nil {
@@ -495,11 +508,13 @@ func (e *Evaluator) honeyUse(ctx context.Context, ev *event.Event) (*honeyUse, e
 		return h, nil
 	}
 	for _, p := range places {
-		base := path.Base(p.Path)
-		if p.Service == "mail" {
-			base = p.Path // the subject
+		if id := e.read(src, p); id != "" {
+			h.planted, h.read = p, id
+			return h, nil
 		}
-		evs, err := e.st.ListEvents(ctx, store.EventFilter{SrcIP: src, Decky: p.Decky, Text: base, Until: ev.Time, Limit: 1})
+	}
+	for _, p := range places {
+		evs, err := e.st.ListEvents(ctx, store.EventFilter{SrcIP: src, Decky: p.Decky, Text: baitName(p), Until: ev.Time, Limit: 1})
 		if err != nil {
 			return nil, err
 		}
@@ -509,4 +524,52 @@ func (e *Evaluator) honeyUse(ctx context.Context, ev *event.Event) (*honeyUse, e
 		}
 	}
 	return h, nil
+}
+
+// baitName is what an event that reads a bait file names: the file's
+// name, or a message's subject.
+func baitName(p store.HoneyCredential) string {
+	if p.Service == "mail" {
+		return p.Path
+	}
+	return path.Base(p.Path)
+}
+
+func readKey(src, decky, p string) string { return src + "|" + decky + "|" + p }
+
+func (e *Evaluator) read(src string, p store.HoneyCredential) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.reads[readKey(src, p.Decky, p.Path)]
+}
+
+// noteRead remembers an event whose source read a bait file: one of its
+// text fields names a file planted on its decky.
+func (e *Evaluator) noteRead(ctx context.Context, ev *event.Event) error {
+	if e.opts.Honey == nil || ev.Src == nil || ev.Decky == "" || len(ev.Fields) == 0 {
+		return nil
+	}
+	planted, err := e.opts.Honey.Planted(ctx, ev.Decky)
+	if err != nil || len(planted) == 0 {
+		return err
+	}
+	src := sourceOf(ev)
+	for _, p := range planted {
+		name := baitName(p)
+		for _, v := range ev.Fields {
+			if s, ok := v.(string); ok && strings.Contains(s, name) {
+				e.mu.Lock()
+				if e.reads == nil || len(e.reads) >= maxReads {
+					e.reads = map[string]string{}
+				}
+				k := readKey(src, p.Decky, p.Path)
+				if _, seen := e.reads[k]; !seen {
+					e.reads[k] = ev.ID
+				}
+				e.mu.Unlock()
+				break
+			}
+		}
+	}
+	return nil
 }

@@ -142,6 +142,22 @@ func (r *Registry) Lookup(ctx context.Context, c *event.Credential) ([]store.Hon
 	return append(same, other...), nil
 }
 
+// Planted returns the honey credentials planted on a decky (of any
+// topology).
+func (r *Registry) Planted(ctx context.Context, decky string) ([]store.HoneyCredential, error) {
+	creds, err := r.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.HoneyCredential
+	for _, h := range creds {
+		if h.Decky == decky {
+			out = append(out, h)
+		}
+	}
+	return out, nil
+}
+
 // Matches reports whether a credential an attacker presented is the
 // password secret: the same text, or a challenge-response only that
 // password answers (MySQL's mysql_native_password scramble).
