@@ -55,6 +55,7 @@ const (
 	maxConnsPerIP = 16
 	maxRequests   = 100
 	idleTimeout   = 15 * time.Second
+	maxFiring     = 64 // DNS hits being recorded at once
 )
 
 var httpLimits = httpapi.Limits{Line: 8 << 10, HeaderBytes: 16 << 10, Headers: 64, Body: 0, Discard: 1 << 20}
@@ -268,6 +269,9 @@ func (l *Listener) ServeDNS(ctx context.Context, pc net.PacketConn) error {
 	z := &zoneAnswer{zone: strings.ToLower(strings.Trim(l.Zone, ".")), addr: l.Addr, serial: uint32(time.Now().Unix())}
 	stop := context.AfterFunc(ctx, func() { pc.Close() })
 	defer stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	firing := make(chan struct{}, maxFiring)
 	buf := make([]byte, 1500)
 	for {
 		n, from, err := pc.ReadFrom(buf)
@@ -296,7 +300,15 @@ func (l *Listener) ServeDNS(ctx context.Context, pc net.PacketConn) error {
 		}
 		if live && l.Fire != nil {
 			ap, _ := netip.ParseAddrPort(from.String())
-			l.Fire(ctx, Hit{Slug: slug, Channel: "dns", Src: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), QName: q.Name, QType: TypeName(q.Type)})
+			h := Hit{Slug: slug, Channel: "dns", Src: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), QName: q.Name, QType: TypeName(q.Type)}
+			// Recording may wait on the store and the bus: not in the
+			// read loop. Past maxFiring at once, hits are dropped.
+			select {
+			case firing <- struct{}{}:
+				wg.Add(1)
+				go func() { defer wg.Done(); defer func() { <-firing }(); l.Fire(ctx, h) }()
+			default:
+			}
 		}
 	}
 }
