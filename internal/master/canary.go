@@ -204,13 +204,9 @@ func (m *Master) listCanaryTokens(r *http.Request, _ *api.Principal) (any, error
 	if err := onlyParams(r); err != nil {
 		return nil, err
 	}
-	ts, err := m.Store.ListCanaryTokens(r.Context())
+	out, err := m.CanaryTokens(r.Context())
 	if err != nil {
 		return nil, err
-	}
-	out := make([]CanaryToken, len(ts))
-	for i := range ts {
-		out[i] = m.canaryView(&ts[i])
 	}
 	return api.List[CanaryToken]{Items: out}, nil
 }
@@ -332,4 +328,18 @@ func (m *Master) canaryTriggers(r *http.Request, _ *api.Principal) (any, error) 
 		return nil, err
 	}
 	return api.List[event.Event]{Items: evs}, nil
+}
+
+// CanaryTokens lists the tokens as the API shows them (the dashboard's
+// token pages).
+func (m *Master) CanaryTokens(ctx context.Context) ([]CanaryToken, error) {
+	ts, err := m.Store.ListCanaryTokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CanaryToken, len(ts))
+	for i := range ts {
+		out[i] = m.canaryView(&ts[i])
+	}
+	return out, nil
 }
