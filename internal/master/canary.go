@@ -93,12 +93,20 @@ func (m *Master) startCanary() error {
 	return nil
 }
 
+// canaryConfig is where tokens call home (nothing before Start).
+func (m *Master) canaryConfig() canary.Config {
+	if m.canary == nil {
+		return canary.Config{}
+	}
+	return m.canary.cfg
+}
+
 // CanaryURL is the base URL of token URLs ("" when no listener runs).
-func (m *Master) CanaryURL() string { return m.canary.cfg.BaseURL }
+func (m *Master) CanaryURL() string { return m.canaryConfig().BaseURL }
 
 // CanaryDNSAddr is the address the canary DNS listener bound ("" when none).
 func (m *Master) CanaryDNSAddr() string {
-	if m.canary.dnsPC == nil {
+	if m.canary == nil || m.canary.dnsPC == nil {
 		return ""
 	}
 	return m.canary.dnsPC.LocalAddr().String()
@@ -244,9 +252,9 @@ func (m *Master) createCanaryToken(r *http.Request, who *api.Principal) (any, er
 		return nil, invalid("memo: 1 to 500 characters saying where the token will be left")
 	case sev < event.Info || sev > event.Critical:
 		return nil, invalid("severity: 0 (info) to 4 (critical)")
-	case canary.NeedsDNS(req.Kind) && m.canary.cfg.Zone == "":
+	case canary.NeedsDNS(req.Kind) && m.canaryConfig().Zone == "":
 		return nil, invalid("dns tokens need the canary DNS listener (--canary-dns-listen and --canary-zone)")
-	case !canary.NeedsDNS(req.Kind) && m.canary.cfg.BaseURL == "":
+	case !canary.NeedsDNS(req.Kind) && m.canaryConfig().BaseURL == "":
 		return nil, invalid("%s tokens need the canary HTTP listener (--canary-listen)", req.Kind)
 	}
 	t := &store.CanaryToken{ID: event.NewID(), Kind: req.Kind, Memo: req.Memo, Slug: canary.NewSlug(), CreatedBy: who.Name}
