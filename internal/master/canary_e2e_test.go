@@ -170,7 +170,7 @@ func TestCanaryTokensEndToEnd(t *testing.T) {
 	p := download(tok)
 	start = time.Now()
 	how := "LibreOffice opened it (soffice --convert-to pdf)"
-	if soffice, err := exec.LookPath("soffice"); err == nil {
+	if soffice := testenv.OptionalTool(t, "soffice"); soffice != "" {
 		run(soffice, "--headless", "-env:UserInstallation=file://"+filepath.Join(dir, "lo-profile"), "--convert-to", "pdf", "--outdir", filepath.Join(dir, "out"), p)
 	}
 	if !fired(tok, 5*time.Second) {
@@ -184,10 +184,10 @@ func TestCanaryTokensEndToEnd(t *testing.T) {
 	p = download(tok)
 	start = time.Now()
 	how = "pdftoppm and mutool rendered it"
-	if pdftoppm, err := exec.LookPath("pdftoppm"); err == nil {
+	if pdftoppm := testenv.OptionalTool(t, "pdftoppm"); pdftoppm != "" {
 		run(pdftoppm, "-png", "-r", "20", p, filepath.Join(dir, "page"))
 	}
-	if mutool, err := exec.LookPath("mutool"); err == nil {
+	if mutool := testenv.OptionalTool(t, "mutool"); mutool != "" {
 		run(mutool, "draw", "-o", filepath.Join(dir, "page-%d.png"), "-r", "20", p)
 	}
 	if !fired(tok, 2*time.Second) {
@@ -228,7 +228,7 @@ func TestCanaryTokensEndToEnd(t *testing.T) {
 	}
 	start = time.Now()
 	how = "git ls-remote origin"
-	if git, err := exec.LookPath("git"); err == nil {
+	if git := testenv.OptionalTool(t, "git"); git != "" {
 		repo := filepath.Join(dir, "repo")
 		os.MkdirAll(filepath.Join(repo, ".git"), 0o755)
 		run(git, "init", "-q", repo)

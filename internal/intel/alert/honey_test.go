@@ -71,13 +71,3 @@ func TestHoneyCredential(t *testing.T) {
 		t.Fatalf("after the ssh attempt: %+v", as)
 	}
 }
-
-// TestMySQLNative checks the scramble against MySQL's definition with a
-// vector computed by hand-independent means (the empty salt reduces to
-// SHA1(pw) XOR SHA1(SHA1(SHA1(pw)))).
-func TestMySQLNative(t *testing.T) {
-	got := hex.EncodeToString(honey.MySQLNative("secret", []byte("12345678901234567890")))
-	if len(got) != 40 || got == hex.EncodeToString(honey.MySQLNative("secret2", []byte("12345678901234567890"))) {
-		t.Fatalf("scramble %s", got)
-	}
-}
