@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	httpsvc "github.com/decnet/decnet/internal/service/http"
 	"github.com/decnet/decnet/internal/service/httpapi"
 )
 
@@ -77,14 +78,10 @@ func (l *Listener) Serve(ctx context.Context, ln net.Listener) error {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+			if done, err := stopOn(ctx, err); done {
+				return wrapErr("canary http", err)
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return fmt.Errorf("canary http: %w", err)
+			continue
 		}
 		ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
 		ip := ap.Addr().Unmap()
@@ -193,32 +190,6 @@ func clip(s string) string {
 // gif is a transparent 1x1 GIF.
 var gif = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff\x21\xf9\x04\x01\x00\x00\x00\x00\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b")
 
-// welcome is Debian's nginx default page.
-const welcome = `<!DOCTYPE html>
-<html>
-<head>
-<title>Welcome to nginx!</title>
-<style>
-html { color-scheme: light dark; }
-body { width: 35em; margin: 0 auto;
-font-family: Tahoma, Verdana, Arial, sans-serif; }
-</style>
-</head>
-<body>
-<h1>Welcome to nginx!</h1>
-<p>If you see this page, the nginx web server is successfully installed and
-working. Further configuration is required.</p>
-
-<p>For online documentation and support please refer to
-<a href="http://nginx.org/">nginx.org</a>.<br/>
-Commercial support is available at
-<a href="http://nginx.com/">nginx.com</a>.</p>
-
-<p><em>Thank you for using nginx.</em></p>
-</body>
-</html>
-`
-
 // staticTime is the modification time the static answers claim.
 var staticTime = time.Date(2025, 4, 11, 8, 2, 17, 0, time.UTC)
 
@@ -227,7 +198,7 @@ func respond(p string) (status int, ctype string, body []byte, static *time.Time
 	lower := strings.ToLower(p)
 	switch {
 	case p == "/" || p == "/index.html":
-		return 200, "text/html", []byte(welcome), &staticTime
+		return 200, "text/html", []byte(httpsvc.NginxIndex), &staticTime
 	case strings.HasSuffix(lower, ".png"), strings.HasSuffix(lower, ".gif"), strings.HasSuffix(lower, ".jpg"), strings.HasSuffix(lower, ".jpeg"):
 		return 200, "image/gif", gif, &staticTime
 	}
@@ -276,14 +247,10 @@ func (l *Listener) ServeDNS(ctx context.Context, pc net.PacketConn) error {
 	for {
 		n, from, err := pc.ReadFrom(buf)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+			if done, err := stopOn(ctx, err); done {
+				return wrapErr("canary dns", err)
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return fmt.Errorf("canary dns: %w", err)
+			continue
 		}
 		q, err := ParseQuery(buf[:n])
 		if q == nil {
@@ -311,4 +278,24 @@ func (l *Listener) ServeDNS(ctx context.Context, pc net.PacketConn) error {
 			}
 		}
 	}
+}
+
+// stopOn tells a serve loop what an accept or read error means: done
+// (with the error to return, nil when ctx ended), or a timeout to retry.
+func stopOn(ctx context.Context, err error) (done bool, _ error) {
+	if ctx.Err() != nil {
+		return true, nil
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return false, nil
+	}
+	return true, err
+}
+
+func wrapErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
