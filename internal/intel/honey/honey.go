@@ -38,9 +38,10 @@ type Registry struct {
 	log *slog.Logger
 	ttl time.Duration
 
-	mu     sync.Mutex
-	creds  []store.HoneyCredential
-	loaded time.Time
+	mu      sync.Mutex
+	creds   []store.HoneyCredential
+	byDecky map[string][]store.HoneyCredential
+	loaded  time.Time
 	dirty  bool
 }
 
@@ -103,18 +104,24 @@ func (r *Registry) Sync(ctx context.Context) error {
 	return nil
 }
 
-func (r *Registry) current(ctx context.Context) ([]store.HoneyCredential, error) {
+// current returns the credentials and their index by decky, read again
+// after a Sync or past the TTL.
+func (r *Registry) current(ctx context.Context) ([]store.HoneyCredential, map[string][]store.HoneyCredential, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.dirty && time.Since(r.loaded) < r.ttl {
-		return r.creds, nil
+		return r.creds, r.byDecky, nil
 	}
 	creds, err := r.st.ListHoneyCredentials(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	r.creds, r.loaded, r.dirty = creds, time.Now(), false
-	return creds, nil
+	by := map[string][]store.HoneyCredential{}
+	for _, c := range creds {
+		by[c.Decky] = append(by[c.Decky], c)
+	}
+	r.creds, r.byDecky, r.loaded, r.dirty = creds, by, time.Now(), false
+	return creds, by, nil
 }
 
 // Lookup returns the honey credentials c is a use of (any principal: a
@@ -124,7 +131,7 @@ func (r *Registry) Lookup(ctx context.Context, c *event.Credential) ([]store.Hon
 	if c == nil {
 		return nil, nil
 	}
-	creds, err := r.current(ctx)
+	creds, _, err := r.current(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -145,17 +152,8 @@ func (r *Registry) Lookup(ctx context.Context, c *event.Credential) ([]store.Hon
 // Planted returns the honey credentials planted on a decky (of any
 // topology).
 func (r *Registry) Planted(ctx context.Context, decky string) ([]store.HoneyCredential, error) {
-	creds, err := r.current(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []store.HoneyCredential
-	for _, h := range creds {
-		if h.Decky == decky {
-			out = append(out, h)
-		}
-	}
-	return out, nil
+	_, by, err := r.current(ctx)
+	return by[decky], err
 }
 
 // Matches reports whether a credential an attacker presented is the
