@@ -42,7 +42,7 @@ type Registry struct {
 	creds   []store.HoneyCredential
 	byDecky map[string][]store.HoneyCredential
 	loaded  time.Time
-	dirty  bool
+	dirty   bool
 }
 
 // New returns a registry over the store; it reads nothing yet.
