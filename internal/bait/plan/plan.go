@@ -92,7 +92,8 @@ func newGen(spec *topology.Spec, d *topology.Decky) *gen {
 func (g *gen) rand(purpose string) *rand.Rand { return g.id.Rand("bait-" + purpose) }
 
 // peer returns the address of another decky running one of services,
-// or a believable internal name when there is none.
+// else the decky's own when it runs one, else a believable internal
+// name.
 func (g *gen) peer(r *rand.Rand, fallback string, services ...string) string {
 	for _, o := range g.spec.Deckies {
 		if o.Name == g.d.Name || len(o.Addresses) == 0 || o.Addresses[0].IP == "" {
@@ -102,6 +103,11 @@ func (g *gen) peer(r *rand.Rand, fallback string, services ...string) string {
 			if slices.Contains(o.Services, s) {
 				return o.Addresses[0].IP
 			}
+		}
+	}
+	for _, s := range services {
+		if slices.Contains(g.d.Services, s) {
+			return "127.0.0.1" // the decky's own service, as its admins reach it
 		}
 	}
 	return fmt.Sprintf("%s%02d.%s", fallback, 1+r.IntN(9), g.domain)
