@@ -185,6 +185,7 @@ func (m *Master) canaryRoutes() []api.Route {
 		{Method: http.MethodGet, Pattern: "/canary-tokens/{id}", Summary: "One canary token", Role: v, Do: m.getCanaryToken, Response: CanaryToken{}},
 		{Method: http.MethodDelete, Pattern: "/canary-tokens/{id}", Summary: "Delete a canary token and its alert rule; its alerts and trigger events stay", Role: a, Mutating: true, Do: m.deleteCanaryToken},
 		{Method: http.MethodGet, Pattern: "/canary-tokens/{id}/document", Summary: "Download the document of a document token (a fresh copy: same call-home, new filler)", Role: v, Handler: m.canaryDocument, Produces: "application/octet-stream"},
+		{Method: http.MethodGet, Pattern: "/honey-credentials", Summary: "The credentials planted in the deckies' bait (?decky): where each lies and whose it claims to be, not the secret", Role: v, Do: m.listHoneyCredentials, Response: api.List[HoneyCredential]{}},
 		{Method: http.MethodGet, Pattern: "/canary-tokens/{id}/triggers", Summary: "The token's trigger events, newest first (at most 100)", Role: v, Do: m.canaryTriggers, Response: api.List[event.Event]{}},
 	}
 }
@@ -350,4 +351,34 @@ func (m *Master) CanaryTokens(ctx context.Context) ([]CanaryToken, error) {
 		out[i] = m.canaryView(&ts[i])
 	}
 	return out, nil
+}
+
+// HoneyCredential is a planted credential as the API shows it: where it
+// lies and whose it claims to be; the secret stays in the store.
+type HoneyCredential struct {
+	TopologyID string    `json:"topology_id"`
+	Decky      string    `json:"decky"`
+	Place      string    `json:"place"`
+	Path       string    `json:"path"`
+	Principal  string    `json:"principal"`
+	Target     string    `json:"target,omitempty"`
+	PlacedAt   time.Time `json:"placed_at"`
+}
+
+func (m *Master) listHoneyCredentials(r *http.Request, _ *api.Principal) (any, error) {
+	if err := onlyParams(r, "decky"); err != nil {
+		return nil, err
+	}
+	cs, err := m.Store.ListHoneyCredentials(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	decky := r.URL.Query().Get("decky")
+	out := []HoneyCredential{}
+	for _, c := range cs {
+		if decky == "" || c.Decky == decky {
+			out = append(out, HoneyCredential{TopologyID: c.TopologyID, Decky: c.Decky, Place: c.Service, Path: c.Path, Principal: c.Principal, Target: c.Target, PlacedAt: c.PlacedAt})
+		}
+	}
+	return api.List[HoneyCredential]{Items: out}, nil
 }

@@ -45,6 +45,11 @@ func TestHoneyCredentialEndToEnd(t *testing.T) {
 		t.Fatalf("no built-in honey credential rule: %+v", rules.Items)
 	}
 
+	hc := string(c.do("GET", "/honey-credentials?decky=gw-01", nil, 200))
+	if !strings.Contains(hc, `"path":"/root/.bash_history"`) || !strings.Contains(hc, `"place":"shell"`) || strings.Contains(hc, "secret") {
+		t.Fatalf("honey credentials of gw-01: %s", hc)
+	}
+
 	out, err := exec.Command(sshpass, "-p", "toor", "ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
 		"-o", "PreferredAuthentications=password", "-o", "ConnectTimeout=10", "root@"+up.Gateway, "cat /root/.bash_history").CombinedOutput()
 	if err != nil {
