@@ -11,6 +11,7 @@ import (
 	"github.com/decnet/decnet/internal/intel"
 	"github.com/decnet/decnet/internal/intel/alert"
 	"github.com/decnet/decnet/internal/intel/attack"
+	"github.com/decnet/decnet/internal/intel/correlate"
 	"github.com/decnet/decnet/internal/intel/honey"
 	"github.com/decnet/decnet/internal/master"
 )
@@ -18,7 +19,7 @@ import (
 func newIntelCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "intel",
-		Short: "Attacker intelligence kept by the master: ATT&CK tags and enrichment",
+		Short: "Attacker intelligence kept by the master: ATT&CK tags, enrichment, identities and campaigns",
 	}
 	cmd.AddCommand(newIntelRebuildCmd())
 	return cmd
@@ -29,13 +30,17 @@ func newIntelRebuildCmd() *cobra.Command {
 	var keep bool
 	cmd := &cobra.Command{
 		Use:   "rebuild",
-		Short: "Tag every stored event again with the ATT&CK rules in force, and enrich every address again",
+		Short: "Tag, correlate and evaluate every stored event again, and enrich every address again",
 		Long: `Replay the events stored in the master's database, oldest first, through the
-ATT&CK tagger (and through the enricher when --geoip-city, --geoip-asn or
---reverse-dns is given), as the master's consumers handle them when they
-arrive. By default the stored tags and technique counts are cleared first,
-so the result is exactly what the rules of this binary make of the stored
-events. Safe while the master runs: both write idempotently.`,
+ATT&CK tagger, the correlator (identities, campaigns, credential reuse,
+lateral movement) and the alert rules (and through the enricher when
+--geoip-city, --geoip-asn or --reverse-dns is given), as the master's
+consumers handle them when they arrive. By default the stored tags,
+technique counts, identities and campaigns are cleared first, so the result
+is exactly what this binary makes of the stored events. Run it with the
+master stopped, or restart the master afterwards: the running master's
+correlator keeps its state in memory. --keep adds to what is stored instead
+and is safe while the master runs (everything is written idempotently).`,
 		Example: `  decnet intel rebuild --data /var/lib/decnet/master
   decnet intel rebuild --data /var/lib/decnet/master --geoip-city GeoLite2-City.mmdb --geoip-asn GeoLite2-ASN.mmdb`,
 		Args: cobra.NoArgs,
@@ -55,7 +60,8 @@ events. Safe while the master runs: both write idempotently.`,
 				}
 				// Alerts too (stored, not published: outputs had the live ones).
 				o := intel.RebuildOptions{Tagger: intel.NewTagger(eng, m.Store, nil), Reset: !keep,
-					Alerts: alert.New(m.Store, alert.Options{Tagger: alertTags, Honey: honey.New(m.Store, nil)}),
+					Alerts:     alert.New(m.Store, alert.Options{Tagger: alertTags, Honey: honey.New(m.Store, nil)}),
+					Correlator: correlate.New(m.Store, nil, nil),
 					Progress: func(done int) {
 						if done%50000 == 0 {
 							fmt.Fprintf(cmd.ErrOrStderr(), "%d events\n", done)

@@ -2,6 +2,7 @@ package event
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"sync"
@@ -45,6 +46,27 @@ func NewID() string {
 	b[6] = 0x70 | byte(seq>>8)
 	b[7] = byte(seq)
 	b[8] = 0x80 | b[8]&0x3f
+	return formatUUID(b)
+}
+
+// DerivedID returns a UUIDv7 made from t and key alone: the same time and
+// key always give the same id. The master names the events it derives
+// (an identity linked, a credential reused) this way, so that deriving
+// them again (a redelivered batch, a rebuild) stores each once.
+func DerivedID(t time.Time, key string) string {
+	sum := sha256.Sum256([]byte(key))
+	var b [16]byte
+	var ts [8]byte
+	binary.BigEndian.PutUint64(ts[:], uint64(t.UnixMilli()))
+	copy(b[:6], ts[2:])
+	copy(b[6:], sum[:10])
+	b[6] = 0x70 | b[6]&0x0f
+	b[8] = 0x80 | b[8]&0x3f
+	return formatUUID(b)
+}
+
+// formatUUID writes b in the 8-4-4-4-12 form.
+func formatUUID(b [16]byte) string {
 	var out [36]byte
 	hex.Encode(out[0:8], b[0:4])
 	out[8] = '-'

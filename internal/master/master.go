@@ -24,6 +24,7 @@ import (
 	"github.com/decnet/decnet/internal/intel"
 	"github.com/decnet/decnet/internal/intel/alert"
 	"github.com/decnet/decnet/internal/intel/attack"
+	"github.com/decnet/decnet/internal/intel/correlate"
 	"github.com/decnet/decnet/internal/intel/geo"
 	"github.com/decnet/decnet/internal/intel/honey"
 	"github.com/decnet/decnet/internal/master/api"
@@ -107,7 +108,9 @@ type Master struct {
 	// Honey knows the honey credentials planted in the deckies' bait.
 	Honey  *honey.Registry
 	canary *canaryState
-	log    *slog.Logger
+	// Correlator links sources into identities and campaigns.
+	Correlator *correlate.Correlator
+	log        *slog.Logger
 
 	// Set by Start.
 	api                     *api.Server
@@ -196,6 +199,7 @@ func Open(ctx context.Context, cfg Config) (*Master, error) {
 			m.log.Warn("honey credentials not recorded", "topology_id", t.ID, "err", err)
 		}
 	}
+	m.Correlator = correlate.New(m.Store, alertPublisher{m}, m.log)
 	m.Lifecycle.HostCapabilities = m.Reconciler.Capabilities
 	m.Authority.OnHeartbeat = m.Reconciler.Observe
 	return m, nil
@@ -309,6 +313,7 @@ func (m *Master) Run(ctx context.Context) error {
 	g.Go(func() error { return tagger.Run(gctx, m.JS) })
 	g.Go(func() error { return m.Geo.Run(gctx, m.Config.GeoReload) })
 	g.Go(func() error { return enricher.Run(gctx, m.JS) })
+	g.Go(func() error { return m.Correlator.Run(gctx, m.JS) })
 	m.Alerts.OnRaise = func(a store.Alert) { m.api.RecordAlert(a.Severity) }
 	g.Go(func() error { return m.Alerts.Run(gctx, m.JS) })
 	g.Go(func() error { return m.Reconciler.Run(gctx, interval) })

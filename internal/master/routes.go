@@ -64,6 +64,7 @@ func (m *Master) Routes() []api.Route {
 	}
 	routes = append(routes, m.outputRoutes()...)
 	routes = append(routes, m.intelRoutes()...)
+	routes = append(routes, m.identityRoutes()...)
 	routes = append(routes, m.alertRoutes()...)
 	routes = append(routes, m.canaryRoutes()...)
 	return append(routes, m.artifactRoutes()...)

@@ -83,6 +83,9 @@ type Match struct {
 	MinSeverity int `json:"min_severity,omitempty"`
 	// Sources are source addresses or prefixes ("203.0.113.0/24").
 	Sources []string `json:"sources,omitempty"`
+	// Identities are identity ids (I-...): the event's source belongs
+	// to one of them when the evaluator sees the event.
+	Identities []string `json:"identities,omitempty"`
 	// Tokens are canary token ids: the rule matches their firings only
 	// (each token has such a rule, made with it: its alert route).
 	Tokens []string `json:"tokens,omitempty"`
@@ -124,7 +127,10 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-var techniqueID = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
+var (
+	techniqueID = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
+	identityID  = regexp.MustCompile(`^I-[0-9a-f]{12}$`)
+)
 
 // ErrInvalid marks a rule that cannot be used; the message says why.
 var ErrInvalid = errors.New("invalid alert rule")
@@ -145,7 +151,7 @@ func (r *Rule) Validate(honey bool) error {
 		bad("severity: 0 (info) to 4 (critical)")
 	}
 	m := &r.Match
-	for _, l := range []*[]string{&m.Types, &m.Services, &m.Deckies, &m.Topologies, &m.LANs, &m.Tags, &m.Sources, &m.Tokens} {
+	for _, l := range []*[]string{&m.Types, &m.Services, &m.Deckies, &m.Topologies, &m.LANs, &m.Tags, &m.Sources, &m.Identities, &m.Tokens} {
 		if len(*l) == 0 {
 			*l = nil // an empty list is no filter, as an absent one
 		}
@@ -156,7 +162,7 @@ func (r *Rule) Validate(honey bool) error {
 	for _, l := range []struct {
 		name string
 		vs   []string
-	}{{"types", m.Types}, {"services", m.Services}, {"deckies", m.Deckies}, {"topologies", m.Topologies}, {"lans", m.LANs}, {"tags", m.Tags}, {"sources", m.Sources}, {"tokens", m.Tokens}} {
+	}{{"types", m.Types}, {"services", m.Services}, {"deckies", m.Deckies}, {"topologies", m.Topologies}, {"lans", m.LANs}, {"tags", m.Tags}, {"sources", m.Sources}, {"identities", m.Identities}, {"tokens", m.Tokens}} {
 		if len(l.vs) > maxList {
 			bad("match.%s: at most %d values", l.name, maxList)
 		}
@@ -175,6 +181,11 @@ func (r *Rule) Validate(honey bool) error {
 	for _, t := range m.Tags {
 		if !techniqueID.MatchString(t) {
 			bad("match.tags: %q is not an ATT&CK technique id such as T1110 or T1110.001", t)
+		}
+	}
+	for _, id := range m.Identities {
+		if !identityID.MatchString(id) {
+			bad("match.identities: %q is not an identity id such as I-0123456789ab", id)
 		}
 	}
 	for _, s := range m.Sources {
