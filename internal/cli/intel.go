@@ -15,6 +15,7 @@ import (
 	"github.com/decnet/decnet/internal/intel/alert"
 	"github.com/decnet/decnet/internal/intel/attack"
 	"github.com/decnet/decnet/internal/intel/correlate"
+	"github.com/decnet/decnet/internal/intel/honey"
 	"github.com/decnet/decnet/internal/intel/misp"
 	"github.com/decnet/decnet/internal/intel/report"
 	"github.com/decnet/decnet/internal/intel/stix"
@@ -146,7 +147,7 @@ and is safe while the master runs (everything is written idempotently).`,
 				}
 				// Alerts too (stored, not published: outputs had the live ones).
 				o := intel.RebuildOptions{Tagger: intel.NewTagger(eng, m.Store, nil), Reset: !keep,
-					Alerts:     alert.New(m.Store, alert.Options{Tagger: alertTags}),
+					Alerts:     alert.New(m.Store, alert.Options{Tagger: alertTags, Honey: honey.New(m.Store, nil)}),
 					Correlator: correlate.New(m.Store, nil, nil),
 					Progress: func(done int) {
 						if done%50000 == 0 {

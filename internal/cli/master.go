@@ -100,6 +100,11 @@ func (f *masterFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.outCA, "output-tls-ca", "", "PEM CA certificates verifying the --output-syslog-tls receiver and an https --output-webhook (default: system roots)")
 	fl.StringVar(&f.outCert, "output-tls-cert", "", "PEM client certificate for --output-syslog-tls and an https --output-webhook (with --output-tls-key)")
 	fl.StringVar(&f.outKey, "output-tls-key", "", "PEM private key of --output-tls-cert")
+	fl.StringVar(&f.cfg.Canary.Listen, "canary-listen", "", "address of the canary token HTTP listener (an nginx look-alike; expose it where stolen documents would call home); empty serves none")
+	fl.StringVar(&f.cfg.Canary.URL, "canary-url", "", "base URL token URLs carry, as victims reach --canary-listen (default http://<canary-listen>)")
+	fl.StringVar(&f.cfg.Canary.DNSListen, "canary-dns-listen", "", "UDP address of the canary token DNS listener, authoritative for --canary-zone; empty serves none")
+	fl.StringVar(&f.cfg.Canary.Zone, "canary-zone", "", "DNS zone of DNS tokens (delegate it to --canary-dns-listen with an NS record)")
+	fl.StringVar(&f.cfg.Canary.DNSAddr, "canary-dns-address", "", "IPv4 address token names resolve to (default: the DNS listener's)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&f.logJSON, "log-json", false, "log as JSON lines")
 }
@@ -169,7 +174,7 @@ func startMaster(ctx context.Context, logTo io.Writer, f *masterFlags) (*master.
 
 // dashboard builds the web UI over the master's API.
 func dashboard(m *master.Master, a *api.Server) (http.Handler, error) {
-	d, err := web.New(web.Options{API: a, Store: m.Store, Blobs: m.Artifacts, Outputs: m.Outputs, Logger: m.Config.Log})
+	d, err := web.New(web.Options{API: a, Store: m.Store, Blobs: m.Artifacts, Outputs: m.Outputs, Tokens: m, Logger: m.Config.Log})
 	if err != nil {
 		return nil, err
 	}

@@ -63,6 +63,10 @@ demo down unless --keep is given.`,
 	_ = cmd.Flags().Set("data", filepath.Join(home, ".decnet"))
 	_ = cmd.Flags().Set("agents-listen", "127.0.0.1:0")
 	_ = cmd.Flags().Set("nats-listen", "127.0.0.1:0")
+	for k, v := range map[string]string{"canary-listen": "127.0.0.1:0", "canary-dns-listen": "127.0.0.1:0", "canary-zone": "tokens.decnet.internal"} {
+		_ = cmd.Flags().Set(k, v)
+		cmd.Flags().Lookup(k).DefValue = v
+	}
 	cmd.Flags().StringVar(&drv, "driver", "auto", "auto, docker or host")
 	cmd.Flags().BoolVar(&keep, "keep", false, "leave the demo running after Ctrl-C")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print the log on stderr as well as to <data>/decnet.log")

@@ -8,7 +8,9 @@ import (
 	"testing"
 
 	"github.com/decnet/decnet/internal/event"
-	// The master declares the events it makes itself (raised alerts).
+	// The master declares the events it makes itself (raised alerts,
+	// fired canary tokens).
+	_ "github.com/decnet/decnet/internal/canary"
 	_ "github.com/decnet/decnet/internal/intel/alert"
 	_ "github.com/decnet/decnet/internal/intel/correlate"
 )

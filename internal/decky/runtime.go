@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/decnet/decnet/internal/bait"
+	"github.com/decnet/decnet/internal/bait/plan"
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/persona"
 	"github.com/decnet/decnet/internal/service"
@@ -106,6 +108,7 @@ func New(spec *topology.Spec, name string, opts Options) (*Runtime, error) {
 		addrs = append(addrs, ip)
 	}
 	var errs []error
+	baits := plan.For(spec, d.Name)
 	for _, slug := range d.Services {
 		if spec.CustomService(slug) != nil {
 			continue
@@ -129,6 +132,7 @@ func New(spec *topology.Spec, name string, opts Options) (*Runtime, error) {
 			Quarantine: quarantine,
 			Limits:     opts.Limits,
 			Ports:      opts.Ports,
+			Bait:       bait.In(baits, bait.PlaceOf(slug)),
 		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("service %s: %w", slug, err))

@@ -67,12 +67,14 @@ type hook struct {
 	mu     sync.Mutex
 	raised []time.Time
 	bodies []string
+	at     []time.Time // when each body arrived
 }
 
 func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	h.mu.Lock()
 	h.bodies = append(h.bodies, string(b))
+	h.at = append(h.at, time.Now())
 	for range strings.Count(string(b), `"type":"decnet.alert.raised"`) {
 		h.raised = append(h.raised, time.Now())
 	}

@@ -243,3 +243,32 @@ func (m *Master) threatLevel(r *http.Request, _ *api.Principal) (any, error) {
 	}
 	return alert.Level(counts), nil
 }
+
+// HoneyRuleName is the built-in honey credential rule.
+const HoneyRuleName = "Honey credential used"
+
+// ensureHoneyRule makes the built-in honey credential rule when no rule
+// has that condition: a high alert on any use of a planted credential,
+// whatever the service or decky. Disable it to silence it; a deleted one
+// comes back at the next start.
+func (m *Master) ensureHoneyRule(ctx context.Context) error {
+	rows, err := m.Store.ListAlertRules(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		if r, err := ruleOf(&rows[i]); err == nil && r.Condition.Kind == alert.HoneyCredential {
+			return nil
+		}
+	}
+	rule := &alert.Rule{ID: event.NewID(), Name: HoneyRuleName, Enabled: true, Severity: event.High,
+		Description: "Built in: a credential planted in a decky's bait was tried against a service. Only someone who read the bait has it.",
+		Condition:   alert.Condition{Kind: alert.HoneyCredential}}
+	if err := rule.Validate(true); err != nil {
+		return err
+	}
+	if err := m.storeRule(ctx, rule, true); err != nil && !errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	return nil
+}

@@ -51,7 +51,7 @@ func TestAlertRoutes(t *testing.T) {
 	for _, bad := range []map[string]any{
 		{"name": "x", "condition": map[string]any{"kind": "threshold"}},
 		{"name": "x", "match": map[string]any{"tags": []string{"brute"}}},
-		{"name": "x", "condition": map[string]any{"kind": "honey_credential"}},
+		{"name": "x", "condition": map[string]any{"kind": "honey_credential", "count": 3}},
 		{"name": "x", "severity": 9},
 	} {
 		has(t, "invalid rule", e.admin.do("POST", "/alert-rules", bad), http.StatusBadRequest, "invalid alert rule")

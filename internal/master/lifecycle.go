@@ -36,6 +36,10 @@ type Lifecycle struct {
 	// HostCapabilities, when set, tells what a host's driver can build:
 	// a topology it cannot is refused here, not at apply.
 	HostCapabilities func(host string) (topology.HostCapabilities, bool)
+	// OnSpec, when set, learns every spec stored (created or replaced),
+	// before it is deployed: the honey credentials of its bait are
+	// recorded from it.
+	OnSpec func(ctx context.Context, t *store.Topology)
 }
 
 // NewLifecycle returns the lifecycle core over a store.
@@ -339,6 +343,9 @@ func (c *Lifecycle) createLocked(ctx context.Context, spec *topology.Spec, by st
 	}
 	c.log.Info("topology created", "topology_id", t.ID, "name", t.Name, "host_id", t.HostID, "by", by)
 	got, err := c.st.Topology(ctx, t.ID)
+	if err == nil && c.OnSpec != nil {
+		c.OnSpec(ctx, got)
+	}
 	return got, Warnings(issues), err
 }
 
@@ -506,6 +513,11 @@ func (c *Lifecycle) ReplaceSpec(ctx context.Context, id string, version int64, s
 			}
 		}
 		return issues, err
+	}
+	if c.OnSpec != nil {
+		stored := *t
+		stored.Spec, stored.Hash = blob, hash
+		c.OnSpec(ctx, &stored)
 	}
 	if hash != t.Hash {
 		// A running topology goes back to deploying: the reconciler pushes

@@ -26,6 +26,7 @@ import (
 	"github.com/decnet/decnet/internal/intel/attack"
 	"github.com/decnet/decnet/internal/intel/correlate"
 	"github.com/decnet/decnet/internal/intel/geo"
+	"github.com/decnet/decnet/internal/intel/honey"
 	"github.com/decnet/decnet/internal/intel/taxii"
 	"github.com/decnet/decnet/internal/master/api"
 	"github.com/decnet/decnet/internal/output"
@@ -78,6 +79,8 @@ type Config struct {
 	// Version is this build's version, which agents updated from this
 	// master report.
 	Version string
+	// Canary is where canary tokens call home.
+	Canary CanaryConfig
 }
 
 // Master is a running master's parts.
@@ -103,6 +106,9 @@ type Master struct {
 	Geo    *geo.DB
 	// Alerts evaluates the alert rules and publishes what they raise.
 	Alerts *alert.Evaluator
+	// Honey knows the honey credentials planted in the deckies' bait.
+	Honey  *honey.Registry
+	canary *canaryState
 	// Correlator links sources into identities and campaigns.
 	Correlator *correlate.Correlator
 	log        *slog.Logger
@@ -187,7 +193,13 @@ func Open(ctx context.Context, cfg Config) (*Master, error) {
 	if err != nil {
 		return nil, fmt.Errorf("master: %w", err)
 	}
-	m.Alerts = alert.New(m.Store, alert.Options{Publisher: alertPublisher{m}, Tagger: alertTags, Log: m.log})
+	m.Honey = honey.New(m.Store, m.log)
+	m.Alerts = alert.New(m.Store, alert.Options{Publisher: alertPublisher{m}, Tagger: alertTags, Honey: m.Honey, Log: m.log})
+	m.Lifecycle.OnSpec = func(ctx context.Context, t *store.Topology) {
+		if err := m.Honey.SyncTopology(ctx, t); err != nil {
+			m.log.Warn("honey credentials not recorded", "topology_id", t.ID, "err", err)
+		}
+	}
 	m.Correlator = correlate.New(m.Store, alertPublisher{m}, m.log)
 	m.Lifecycle.HostCapabilities = m.Reconciler.Capabilities
 	m.Authority.OnHeartbeat = m.Reconciler.Observe
@@ -223,6 +235,9 @@ func (m *Master) Start(ctx context.Context) (err error) {
 			return fmt.Errorf("listen for metrics on %s: %w", m.Config.MetricsListen, err)
 		}
 	}
+	if err := m.startCanary(); err != nil {
+		return err
+	}
 	if m.api, err = m.NewAPI(); err != nil {
 		return err
 	}
@@ -247,7 +262,10 @@ func (m *Master) Start(ctx context.Context) (err error) {
 	if created {
 		m.password = password
 	}
-	return nil
+	if err := m.Honey.Sync(ctx); err != nil {
+		return fmt.Errorf("master: honey credentials: %w", err)
+	}
+	return m.ensureHoneyRule(ctx)
 }
 
 // AdminPassword is the admin password Start generated on the first start
@@ -309,6 +327,12 @@ func (m *Master) Run(ctx context.Context) error {
 	if m.metricsL != nil {
 		g.Go(func() error { return m.ServeMetrics(gctx, m.metricsL, m.api.MetricsHandler()) })
 	}
+	if m.canary.httpL != nil {
+		g.Go(func() error { return m.canary.listener.Serve(gctx, m.canary.httpL) })
+	}
+	if m.canary.dnsPC != nil {
+		g.Go(func() error { return m.canary.listener.ServeDNS(gctx, m.canary.dnsPC) })
+	}
 	m.log.Info("master running", "data", m.Config.DataDir, "dashboard", m.DashboardURL(), "agents", m.AgentsAddr(), "ca_hash", m.CA.Hash())
 	return g.Wait()
 }
@@ -332,6 +356,12 @@ func (m *Master) closeListeners() {
 		if l != nil {
 			l.Close()
 		}
+	}
+	if m.canary != nil && m.canary.httpL != nil {
+		m.canary.httpL.Close()
+	}
+	if m.canary != nil && m.canary.dnsPC != nil {
+		m.canary.dnsPC.Close()
 	}
 }
 

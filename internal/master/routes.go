@@ -67,6 +67,7 @@ func (m *Master) Routes() []api.Route {
 	routes = append(routes, m.identityRoutes()...)
 	routes = append(routes, m.exportRoutes()...)
 	routes = append(routes, m.alertRoutes()...)
+	routes = append(routes, m.canaryRoutes()...)
 	return append(routes, m.artifactRoutes()...)
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/decnet/decnet/internal/bait"
 	"github.com/decnet/decnet/internal/persona"
 )
 
@@ -21,6 +22,8 @@ type Machine struct {
 	Identity persona.Identity
 	// User is an extra login account with a home directory (optional).
 	User string
+	// Bait are files with honey credentials placed in the tree.
+	Bait []bait.File
 }
 
 // hw is the hardware a decky claims.
@@ -340,6 +343,13 @@ func (m Machine) build(f *FS) {
 		dir("/home/"+m.User, 0o750, t(1))
 		file("/home/"+m.User+"/.bashrc", bashrc, 0o644, t(1))
 		file("/home/"+m.User+"/.profile", "# ~/.profile\n", 0o644, t(1))
+	}
+	for _, b := range m.Bait {
+		uid := 0
+		if b.Owner != "" && b.Owner != "root" {
+			uid = 1000
+		}
+		f.Add(b.Path, &Node{Mode: fs.FileMode(b.Mode & 0o777), UID: uid, GID: uid, Data: b.Content, ModTime: time.Now().Add(-b.Age).Truncate(time.Second)})
 	}
 	file("/var/log/auth.log", "", 0o640, time.Now().Add(-time.Minute))
 	file("/var/log/syslog", "", 0o640, time.Now().Add(-time.Minute))

@@ -416,6 +416,51 @@ type Store interface {
 	// ActiveAlertCounts counts the active (open or acknowledged) alerts
 	// by severity.
 	ActiveAlertCounts(ctx context.Context) (map[int]int64, error)
+
+	CreateCanaryToken(ctx context.Context, t *CanaryToken) error // fills CreatedAt; ErrConflict on a taken slug
+	CanaryToken(ctx context.Context, id string) (*CanaryToken, error)
+	CanaryTokenBySlug(ctx context.Context, slug string) (*CanaryToken, error)
+	ListCanaryTokens(ctx context.Context) ([]CanaryToken, error) // newest first
+	DeleteCanaryToken(ctx context.Context, id string) error
+	// RecordCanaryTrigger counts one firing of the token at t.
+	RecordCanaryTrigger(ctx context.Context, id string, t time.Time) error
+
+	// AddHoneyCredentials records planted credentials idempotently
+	// (unique on topology, decky, service, path, principal and secret)
+	// and returns how many were new. Nothing deletes them: a credential
+	// read from a decky may be tried long after the decky is gone.
+	AddHoneyCredentials(ctx context.Context, creds []HoneyCredential) (int, error)
+	ListHoneyCredentials(ctx context.Context) ([]HoneyCredential, error)
+}
+
+// CanaryToken is a canary token an operator made: a URL, a DNS name or a
+// document that calls home. Slug is the unguessable part of its URL and
+// DNS name; RuleID is the alert rule its firings raise alerts through.
+type CanaryToken struct {
+	ID            string     `json:"id"`
+	Kind          string     `json:"kind"`
+	Memo          string     `json:"memo"`
+	Slug          string     `json:"-"`
+	RuleID        string     `json:"alert_rule_id"`
+	CreatedBy     string     `json:"created_by"`
+	CreatedAt     time.Time  `json:"created_at"`
+	Triggers      int64      `json:"triggers"`
+	LastTriggered *time.Time `json:"last_triggered_at,omitempty"`
+}
+
+// HoneyCredential is a credential planted in a decky's bait: where it
+// lies (decky, service, path) and what it is. Secret is kept in clear:
+// the master checks challenge-responses (MySQL's scramble) against it.
+type HoneyCredential struct {
+	TopologyID string    `json:"topology_id"`
+	Decky      string    `json:"decky"`
+	Service    string    `json:"service"` // shell, ftp, smb, mail
+	Path       string    `json:"path"`
+	Kind       string    `json:"kind"` // password
+	Principal  string    `json:"principal"`
+	Secret     string    `json:"secret"`
+	Target     string    `json:"target,omitempty"` // what the bait says it opens (mysql://db07/...)
+	PlacedAt   time.Time `json:"placed_at"`
 }
 
 // AlertRuleRow is an alert rule as stored. Spec is the rule's JSON

@@ -63,6 +63,21 @@ func RequireTool(t testing.TB, name string) string {
 	return path
 }
 
+// OptionalTool returns the path of an external program a test can do
+// without (it falls back to something weaker), or "" after logging that
+// it is missing; under DECNET_REQUIRE_TOOLS=1 a missing one fails.
+func OptionalTool(t testing.TB, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("DECNET_REQUIRE_TOOLS") == "1" {
+			t.Fatalf("%s is not installed (required because DECNET_REQUIRE_TOOLS=1)", name)
+		}
+		t.Logf("%s is not installed: falling back", name)
+	}
+	return path
+}
+
 // DockerHost returns the engine endpoint as the docker CLI resolves it.
 func DockerHost() string {
 	if h := os.Getenv("DOCKER_HOST"); h != "" {

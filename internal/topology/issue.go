@@ -52,6 +52,7 @@ const (
 	ServiceNotImpl       Code = "SERVICE_NOT_IMPLEMENTED"
 	LANSharedMAC         Code = "LAN_SHARED_MAC"
 	HostLANDriver        Code = "HOST_LAN_DRIVER"
+	BaitInvalid          Code = "BAIT_INVALID"
 	HostSubnetNotLocal   Code = "HOST_SUBNET_NOT_LOCAL"
 )
 

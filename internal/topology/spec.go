@@ -66,6 +66,11 @@ type Decky struct {
 	// Force accepts persona inconsistencies (a Windows-only service on a
 	// Linux persona) that validation otherwise refuses.
 	Force bool `json:"force,omitempty" yaml:"force,omitempty"`
+	// Bait lists where the decky carries bait with honey credentials:
+	// shell (the SSH and Telnet filesystem), ftp, smb, mail (IMAP and
+	// POP3 mailboxes), or none. Absent means every place among the
+	// decky's services (package bait).
+	Bait []string `json:"bait,omitempty" yaml:"bait,omitempty"`
 
 	UI *Position `json:"ui,omitempty" yaml:"ui,omitempty" hash:"-"`
 }

@@ -186,6 +186,22 @@ func (v *validator) deckies() {
 		v.addresses(d, used)
 		v.persona(d)
 		v.services(d)
+		v.bait(d)
+	}
+}
+
+// BaitPlaces are the places a decky's bait may go (Decky.Bait).
+var BaitPlaces = []string{"shell", "ftp", "smb", "mail"}
+
+func (v *validator) bait(d *Decky) {
+	ref := Ref{Kind: "decky", Name: d.Name}
+	for _, p := range d.Bait {
+		switch {
+		case p == "none" && len(d.Bait) > 1:
+			v.r.errorf(BaitInvalid, ref, "bait: none goes alone")
+		case p != "none" && !slices.Contains(BaitPlaces, p):
+			v.r.errorf(BaitInvalid, ref, "bait: %q is not shell, ftp, smb, mail or none", p)
+		}
 	}
 }
 

@@ -57,6 +57,8 @@ func TestValidateCodes(t *testing.T) {
 			s.Deckies[0].ForwardsL3 = false
 		}, DMZOrphan, Error, Ref{Kind: "lan", Name: "corp"}, Options{}},
 		{"decky without address", func(s *Spec) { s.Deckies[1].Addresses = nil }, DeckyOrphan, Error, Ref{Kind: "decky", Name: "dc"}, Options{}},
+		{"bait place unknown", func(s *Spec) { s.Deckies[1].Bait = []string{"shell", "desktop"} }, BaitInvalid, Error, Ref{Kind: "decky", Name: "dc"}, Options{}},
+		{"bait none with others", func(s *Spec) { s.Deckies[1].Bait = []string{"none", "smb"} }, BaitInvalid, Error, Ref{Kind: "decky", Name: "dc"}, Options{}},
 		{"lan name dup", func(s *Spec) { s.LANs = append(s.LANs, LAN{Name: "corp", Subnet: "10.91.2.0/24"}) }, LANNameDup, Error, Ref{Kind: "lan", Name: "corp"}, Options{}},
 		{"decky name dup", func(s *Spec) {
 			d := s.Deckies[1]

@@ -173,6 +173,13 @@ func demo(userCtx, ctx context.Context, m *master.Master, c Config, drvName stri
 		}
 	}
 	prog.done("ready")
+	if u := m.CanaryURL(); u != "" {
+		fmt.Fprintf(out, "Canary tokens call home to %s", u)
+		if d := m.CanaryDNSAddr(); d != "" {
+			fmt.Fprintf(out, " and DNS %s (zone %s)", d, m.Config.Canary.Zone)
+		}
+		fmt.Fprintln(out, ": make them on the dashboard's Tokens page.")
+	}
 	PrintBanner(out, m.DashboardURL(), m.AdminPassword(), spec)
 	if c.LogPath != "" {
 		fmt.Fprintf(out, "Log: %s (decnet up -v also prints it here).\n", c.LogPath)

@@ -351,7 +351,7 @@ func TestDashboardInChromium(t *testing.T) {
 	run("create the rule", chromedp.Click(`#rule-submit`))
 	waitFor("the rule listed", `document.readyState === 'complete' && [...document.querySelectorAll('#alert-rules tr[data-rule]')].some(r =>
 		r.textContent.includes('ssh brute force') && r.textContent.includes('3 from one source within 1m0s'))`, 15*time.Second)
-	run("edit the rule", chromedp.Click(`#alert-rules tr[data-rule] button[data-action="edit"]`))
+	run("edit the rule", chromedp.Click(`#alert-rules tr[data-rule]:has(button[data-action="edit"]):nth-last-child(1) button[data-action="edit"]`))
 	waitFor("the editor holds the rule", `(() => { const f = document.getElementById('rule-form');
 		return f.kind.value === 'threshold' && f.count.value === '3' && f.types.value === 'ssh.login.failed' &&
 			document.getElementById('rule-submit').textContent === 'Save rule'; })()`, 5*time.Second)
@@ -359,7 +359,7 @@ func TestDashboardInChromium(t *testing.T) {
 	waitFor("the description set", `(() => { document.getElementById('rule-form').description.value = 'password guessing on SSH'; return true; })()`, 5*time.Second)
 	run("save the rule", chromedp.Click(`#rule-submit`))
 	waitFor("the edited rule listed", `document.readyState === 'complete' && document.getElementById('rule-cancel').hidden &&
-		document.querySelector('#alert-rules tr[data-rule]')?.textContent.includes('password guessing on SSH')`, 15*time.Second)
+		[...document.querySelectorAll('#alert-rules tr[data-rule]')].some(r => r.textContent.includes('password guessing on SSH'))`, 15*time.Second)
 	for range 3 {
 		if o, err := exec.Command(sshpass, "-p", "wrong-password", "ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
 			"-o", "NumberOfPasswordPrompts=1", "-o", "PreferredAuthentications=password", "root@"+gw[1], "id").CombinedOutput(); err == nil {
@@ -540,6 +540,46 @@ func TestDashboardInChromium(t *testing.T) {
 		document.querySelector('#outputs tr[data-name="broken"] [data-role="last-test"]').textContent.startsWith('failed')`, 60*time.Second)
 	dropBadRequest()
 	shot("13b-outputs")
+
+	// Canary tokens: make a URL token and a Word document token, copy the
+	// URL, download the document (a zip with the URL inside), fetch the
+	// URL as a victim would, and see the trigger on the token's page.
+	run("open tokens", chromedp.Navigate(base+"/tokens"))
+	waitFor("the token form", `document.getElementById('token-form')?.dataset.ready === 'true'`, 15*time.Second)
+	shot("13d-tokens-empty")
+	makeToken := func(kind, memo string) {
+		t.Helper()
+		waitFor("the token form", `document.getElementById('token-form')?.dataset.ready === 'true'`, 15*time.Second)
+		run("make a "+kind+" token", chromedp.SetValue(`#token-form select[name="kind"]`, kind),
+			chromedp.SendKeys(`#token-form input[name="memo"]`, memo), chromedp.Click(`#token-form button[type="submit"]`))
+		waitFor(kind+" token listed", fmt.Sprintf(`document.readyState === 'complete' && !!document.querySelector('#tokens tr[data-kind=%q]')`, kind), 15*time.Second)
+	}
+	makeToken("http", "link in the finance wiki")
+	makeToken("docx", "salary review on the HR share")
+	run("copy the URL", chromedp.Click(`#tokens tr[data-kind="http"] button[data-action="copy"]`))
+	waitFor("copied", `(document.getElementById('token-action').dataset.copied || '').includes('/docs/')`, 5*time.Second)
+	tokenURL, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('token-action').dataset.copied`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => {
+		const a = document.querySelector('#tokens tr[data-kind="docx"] a[data-role="download"]');
+		const r = await fetch(a.href);
+		const b = new Uint8Array(await r.arrayBuffer());
+		return r.headers.get('content-disposition') + ' ' + String.fromCharCode(b[0], b[1]) + ' ' + b.length;
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil || !strings.Contains(doc, `filename="Q3-salary-review.docx"`) || !strings.Contains(doc, " PK ") {
+		t.Fatalf("the docx download: %q %v", doc, err)
+	}
+	shot("13e-tokens")
+	resp, err := http.Get(tokenURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	run("open the token", chromedp.Click(`#tokens tr[data-kind="http"] th a`))
+	reloadUntil("the trigger on the token's page", `!!document.querySelector('#triggers a[data-role="src"]')`, 30*time.Second)
+	shot("13f-token-triggers")
 
 	// The dark theme follows the system's preference.
 	dark := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {

@@ -49,6 +49,8 @@ type Options struct {
 	// Outputs lists the SIEM outputs for their page (nil: no page); they
 	// are changed through the API.
 	Outputs OutputLister
+	// Tokens lists the canary tokens for their pages (nil: no pages).
+	Tokens TokenLister
 }
 
 // BlobIndex reports whether the master holds a blob (master.Artifacts).
@@ -62,6 +64,7 @@ type Server struct {
 	st      store.Store
 	blobs   BlobIndex
 	outputs OutputLister
+	tokens  TokenLister
 	log     *slog.Logger
 	now     func() time.Time
 	pages   map[string]*template.Template
@@ -81,7 +84,7 @@ func New(opts Options) (*Server, error) {
 	if opts.API == nil || opts.Store == nil {
 		return nil, errors.New("web: API and Store are required")
 	}
-	s := &Server{api: opts.API, st: opts.Store, blobs: opts.Blobs, outputs: opts.Outputs, log: opts.Logger, now: opts.Clock,
+	s := &Server{api: opts.API, st: opts.Store, blobs: opts.Blobs, outputs: opts.Outputs, tokens: opts.Tokens, log: opts.Logger, now: opts.Clock,
 		pages: map[string]*template.Template{}, files: map[string]staticFile{}, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -174,6 +177,8 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /topologies/{id}", s.page("topology", store.Viewer, s.topology))
 	s.mux.Handle("GET /users", s.page("users", store.Admin, s.users))
 	s.mux.Handle("GET /outputs", s.page("outputs", store.Admin, s.outputsPage))
+	s.mux.Handle("GET /tokens", s.page("tokens", store.Viewer, s.tokensPage))
+	s.mux.Handle("GET /tokens/{id}", s.page("token", store.Viewer, s.tokenPage))
 	s.mux.HandleFunc("/", s.notFound)
 }
 

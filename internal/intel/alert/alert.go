@@ -74,6 +74,7 @@ type Store interface {
 	AlertAt(ctx context.Context, ruleID, source string, t time.Time) (*store.Alert, error)
 	TouchAlert(ctx context.Context, id, eventID string, t time.Time, fresh bool) error
 	CountEvents(ctx context.Context, f store.EventFilter) (int64, error)
+	ListEvents(ctx context.Context, f store.EventFilter) ([]event.Event, error)
 	ListTopologies(ctx context.Context) ([]store.Topology, error)
 	Attacker(ctx context.Context, ip string) (*store.Attacker, error)
 }
@@ -84,10 +85,14 @@ type Publisher interface {
 }
 
 // HoneyCredentials tells whether a credential is a honey credential: one
-// planted on a decky that only an intruder can have found. It is the
-// extension point of the honey_credential condition (issue 16).
+// planted on a decky that only an intruder can have found. Lookup
+// returns where the credential c was planted (none: not a honey one),
+// the best match first. It is the extension point of the
+// honey_credential condition; package intel/honey implements it.
 type HoneyCredentials interface {
-	IsHoney(c *event.Credential) bool
+	Lookup(ctx context.Context, c *event.Credential) ([]store.HoneyCredential, error)
+	// Planted returns the honey credentials planted on a decky.
+	Planted(ctx context.Context, decky string) ([]store.HoneyCredential, error)
 }
 
 // Options are the evaluator's optional parts.
@@ -122,6 +127,10 @@ type Evaluator struct {
 	rules  []*compiled
 	topos  map[string]topoInfo
 	toposT time.Time
+	// reads remembers, by source, decky and bait path, the event in which
+	// a source read a bait file (the stream may bring the use of the
+	// credential before the DB has stored the read).
+	reads  map[string]string
 	idents map[string]cachedIdentity
 }
 
@@ -130,6 +139,10 @@ type cachedIdentity struct {
 	id string
 	at time.Time
 }
+
+// maxReads bounds the remembered bait reads; past it they start over
+// (older reads are still found in the store).
+const maxReads = 50_000
 
 type topoInfo struct {
 	name string
@@ -220,6 +233,9 @@ func (e *Evaluator) Handle(ctx context.Context, events []event.Event) error {
 		ev := &events[i]
 		if strings.HasPrefix(ev.Type, "decnet.alert.") {
 			continue // our own
+		}
+		if err := e.noteRead(ctx, ev); err != nil {
+			return err
 		}
 		var tags []string
 		if needTags && e.opts.Tagger != nil {
@@ -330,8 +346,11 @@ func (e *Evaluator) matches(r *compiled, ev *event.Event, tags []string, topo to
 			return false
 		}
 	}
+	if len(m.Tokens) > 0 && !slices.Contains(m.Tokens, fieldString(ev, "token_id")) {
+		return false
+	}
 	if r.Condition.Kind == HoneyCredential {
-		return e.opts.Honey != nil && ev.Credential != nil && e.opts.Honey.IsHoney(ev.Credential)
+		return e.opts.Honey != nil && ev.Credential != nil // evaluate looks it up
 	}
 	if r.Condition.Kind == FirstTouch && (ev.Src == nil || ev.Decky == "") {
 		return false
@@ -342,6 +361,14 @@ func (e *Evaluator) matches(r *compiled, ev *event.Event, tags []string, topo to
 // evaluate records a match and raises or grows the rule's alert for the
 // event's source.
 func (e *Evaluator) evaluate(ctx context.Context, r *compiled, ev *event.Event) error {
+	var honey *honeyUse
+	if r.Condition.Kind == HoneyCredential {
+		h, err := e.honeyUse(ctx, ev)
+		if err != nil || h == nil {
+			return err
+		}
+		honey = h
+	}
 	src := sourceOf(ev)
 	key := r.ID + "|" + src + "|" + ev.ID
 	fresh, err := e.st.AddAlertMatch(ctx, store.AlertMatch{RuleID: r.ID, EventID: ev.ID, Source: src, Time: ev.Time})
@@ -397,6 +424,12 @@ func (e *Evaluator) evaluate(ctx context.Context, r *compiled, ev *event.Event) 
 		}
 	}
 	a.Title = title(r, src, a.Count, ev)
+	if honey != nil {
+		a.Title = honey.title(r.Name, src, ev.Decky)
+		if honey.read != "" {
+			a.EventIDs = []string{honey.read, ev.ID} // where it was read, then where it was tried
+		}
+	}
 	created, err := e.st.OpenAlert(ctx, a)
 	if err != nil {
 		return err
@@ -433,6 +466,9 @@ func title(r *compiled, src string, n int64, ev *event.Event) string {
 		return fmt.Sprintf("%s: %s touched decky %s for the first time", r.Name, src, ev.Decky)
 	case HoneyCredential:
 		return fmt.Sprintf("%s: %s used a honey credential on %s", r.Name, src, ev.Decky)
+	}
+	if ev.Type == CanaryType {
+		return fmt.Sprintf("%s: canary token %q (%s) fired from %s", r.Name, fieldString(ev, "memo"), fieldString(ev, "kind"), src)
 	}
 	return fmt.Sprintf("%s: %s from %s", r.Name, ev.Type, src)
 }
@@ -481,4 +517,110 @@ func (e *Evaluator) topology(ctx context.Context, id string) (topoInfo, error) {
 		e.topos[t.ID] = info
 	}
 	return e.topos[id], nil
+}
+
+// CanaryType is the event type of a fired canary token (package canary
+// declares it); its alert titles name the token.
+const CanaryType = "decnet.canary.triggered"
+
+func fieldString(ev *event.Event, key string) string {
+	v, _ := ev.Fields[key].(string)
+	return v
+}
+
+// honeyUse is a honey credential tried in an event: where it was
+// planted, and the event in which its source read it there, if stored.
+type honeyUse struct {
+	planted store.HoneyCredential
+	read    string
+}
+
+func (h *honeyUse) title(rule, src, decky string) string {
+	p := h.planted
+	s := fmt.Sprintf("%s: %s tried honey credential %s on decky %s; it was planted on decky %s (%s %s)", rule, src, p.Principal, decky, p.Decky, p.Service, p.Path)
+	if h.read != "" {
+		s += ", read by the same source in event " + h.read
+	}
+	return s
+}
+
+// honeyUse looks the event's credential up among the honey credentials
+// and, for the first place it was planted, the event in which the same
+// source read that file (a command or a transfer naming it) on that
+// decky before the attempt.
+func (e *Evaluator) honeyUse(ctx context.Context, ev *event.Event) (*honeyUse, error) {
+	places, err := e.opts.Honey.Lookup(ctx, ev.Credential)
+	if err != nil || len(places) == 0 {
+		return nil, err
+	}
+	h := &honeyUse{planted: places[0]}
+	src := sourceOf(ev)
+	if src == "" {
+		return h, nil
+	}
+	for _, p := range places {
+		if id := e.read(src, p); id != "" {
+			h.planted, h.read = p, id
+			return h, nil
+		}
+	}
+	for _, p := range places {
+		evs, err := e.st.ListEvents(ctx, store.EventFilter{SrcIP: src, Decky: p.Decky, Text: baitName(p), Until: ev.Time, Limit: 1})
+		if err != nil {
+			return nil, err
+		}
+		if len(evs) > 0 {
+			h.planted, h.read = p, evs[0].ID
+			break
+		}
+	}
+	return h, nil
+}
+
+// baitName is what an event that reads a bait file names: the file's
+// name, or a message's subject.
+func baitName(p store.HoneyCredential) string {
+	if p.Service == "mail" {
+		return p.Path
+	}
+	return path.Base(p.Path)
+}
+
+func readKey(src, decky, p string) string { return src + "|" + decky + "|" + p }
+
+func (e *Evaluator) read(src string, p store.HoneyCredential) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.reads[readKey(src, p.Decky, p.Path)]
+}
+
+// noteRead remembers an event whose source read a bait file: one of its
+// text fields names a file planted on its decky.
+func (e *Evaluator) noteRead(ctx context.Context, ev *event.Event) error {
+	if e.opts.Honey == nil || ev.Src == nil || ev.Decky == "" || len(ev.Fields) == 0 {
+		return nil
+	}
+	planted, err := e.opts.Honey.Planted(ctx, ev.Decky)
+	if err != nil || len(planted) == 0 {
+		return err
+	}
+	src := sourceOf(ev)
+	for _, p := range planted {
+		name := baitName(p)
+		for _, v := range ev.Fields {
+			if s, ok := v.(string); ok && strings.Contains(s, name) {
+				e.mu.Lock()
+				if e.reads == nil || len(e.reads) >= maxReads {
+					e.reads = map[string]string{}
+				}
+				k := readKey(src, p.Decky, p.Path)
+				if _, seen := e.reads[k]; !seen {
+					e.reads[k] = ev.ID
+				}
+				e.mu.Unlock()
+				break
+			}
+		}
+	}
+	return nil
 }

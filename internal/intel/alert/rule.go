@@ -86,6 +86,9 @@ type Match struct {
 	// Identities are identity ids (I-...): the event's source belongs
 	// to one of them when the evaluator sees the event.
 	Identities []string `json:"identities,omitempty"`
+	// Tokens are canary token ids: the rule matches their firings only
+	// (each token has such a rule, made with it: its alert route).
+	Tokens []string `json:"tokens,omitempty"`
 }
 
 // Condition says when matching events raise an alert.
@@ -148,7 +151,7 @@ func (r *Rule) Validate(honey bool) error {
 		bad("severity: 0 (info) to 4 (critical)")
 	}
 	m := &r.Match
-	for _, l := range []*[]string{&m.Types, &m.Services, &m.Deckies, &m.Topologies, &m.LANs, &m.Tags, &m.Sources, &m.Identities} {
+	for _, l := range []*[]string{&m.Types, &m.Services, &m.Deckies, &m.Topologies, &m.LANs, &m.Tags, &m.Sources, &m.Identities, &m.Tokens} {
 		if len(*l) == 0 {
 			*l = nil // an empty list is no filter, as an absent one
 		}
@@ -159,7 +162,7 @@ func (r *Rule) Validate(honey bool) error {
 	for _, l := range []struct {
 		name string
 		vs   []string
-	}{{"types", m.Types}, {"services", m.Services}, {"deckies", m.Deckies}, {"topologies", m.Topologies}, {"lans", m.LANs}, {"tags", m.Tags}, {"sources", m.Sources}, {"identities", m.Identities}} {
+	}{{"types", m.Types}, {"services", m.Services}, {"deckies", m.Deckies}, {"topologies", m.Topologies}, {"lans", m.LANs}, {"tags", m.Tags}, {"sources", m.Sources}, {"identities", m.Identities}, {"tokens", m.Tokens}} {
 		if len(l.vs) > maxList {
 			bad("match.%s: at most %d values", l.name, maxList)
 		}

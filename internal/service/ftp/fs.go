@@ -2,12 +2,14 @@ package ftp
 
 import (
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"path"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/decnet/decnet/internal/bait"
 	"github.com/decnet/decnet/internal/persona"
 )
 
@@ -159,4 +161,34 @@ func (t *tree) lookup(p string) *node {
 		n = c
 	}
 	return n
+}
+
+// place adds the decky's bait files, making their directories.
+func (t *tree) place(files []bait.File) {
+	uids := map[string]int{"root": 0, "ftp": 107, "www-data": 33}
+	now := time.Now()
+	for _, f := range files {
+		parts := strings.Split(strings.Trim(path.Clean("/"+f.Path), "/"), "/")
+		n := t.root
+		mtime := now.Add(-f.Age).Truncate(time.Minute)
+		uid := uids[f.Owner]
+		for _, d := range parts[:len(parts)-1] {
+			c, ok := n.children[d]
+			if !ok {
+				c = &node{name: d, dir: true, mode: "drwxr-xr-x", uid: uid, gid: uid, size: 4096, mtime: mtime, children: map[string]*node{}}
+				n.children[d] = c
+			}
+			if !c.dir {
+				break
+			}
+			n = c
+		}
+		if !n.dir {
+			continue
+		}
+		data := f.Content
+		name := parts[len(parts)-1]
+		n.children[name] = &node{name: name, mode: fs.FileMode(f.Mode & 0o777).String(), uid: uid, gid: uid, size: int64(len(data)), mtime: mtime,
+			data: func() []byte { return data }}
+	}
 }

@@ -83,6 +83,7 @@ func New(env serve.Env) (serve.Server, error) {
 		}
 	}
 	s.tree = newTree(env.Identity, env.Persona.Distro, env.Persona.Hostname, configured)
+	s.tree.place(env.Bait)
 	return s, nil
 }
 

@@ -56,7 +56,7 @@ func startRealNginx(t *testing.T) (addr, version string) {
 	bin := testenv.RequireTool(t, "nginx")
 	out, _ := exec.Command(bin, "-v").CombinedOutput()
 	version = strings.TrimSpace(strings.TrimPrefix(string(out), "nginx version: "))
-	dir, root := webRoot(t, "decnet-nginx-", nginxIndex)
+	dir, root := webRoot(t, "decnet-nginx-", NginxIndex)
 	lo := netip.MustParseAddr("127.0.0.1")
 	port := testenv.FreePort(t, lo)
 	// One process (no worker outliving the killed master).

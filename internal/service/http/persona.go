@@ -226,7 +226,7 @@ func (p *site) indexPage() *response {
 		res.body = []byte(iisIndex)
 		res.extra = []Header{{"Last-Modified", "Sat, 08 Jun 2024 11:22:31 GMT"}, {"Accept-Ranges", "bytes"}, {"ETag", `"c2a3b1e2a8b9da1:0"`}}
 	default:
-		res.body = []byte(nginxIndex)
+		res.body = []byte(NginxIndex)
 		res.extra = []Header{{"Last-Modified", "Tue, 11 Apr 2023 01:45:34 GMT"}, {"ETag", `"6434bbbe-267"`}, {"Accept-Ranges", "bytes"}}
 	}
 	return res
@@ -237,7 +237,9 @@ func htmlEscape(s string) string {
 	return r.Replace(s)
 }
 
-const nginxIndex = `<!DOCTYPE html>
+// NginxIndex is Debian's nginx default page (the master's canary token
+// listener answers / with it too).
+const NginxIndex = `<!DOCTYPE html>
 <html>
 <head>
 <title>Welcome to nginx!</title>

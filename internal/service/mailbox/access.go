@@ -36,6 +36,7 @@ func NewAccess(env serve.Env, service string) (*Access, error) {
 	if err != nil {
 		log.Warn("bait mail seed", "err", err)
 	}
+	box.AddBait(env.Bait)
 	cert, err := tlsserver.Certificate(env.Identity, host, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("service/%s: %w", service, err)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/decnet/decnet/internal/bait"
 	"github.com/decnet/decnet/internal/persona"
 )
 
@@ -40,7 +41,12 @@ type Box struct {
 	domain string
 	now    time.Time
 	seed   []Message
+	bait   []bait.File
 }
+
+// AddBait adds messages with honey credentials (package bait) to every
+// mailbox: each file is a message, its path the subject.
+func (b *Box) AddBait(files []bait.File) { b.bait = append(b.bait, files...) }
 
 // NewBox makes the mailboxes of a decky whose mail host is host, as of now.
 // Seed messages are read from dir when it is set; a seed that cannot be
@@ -80,6 +86,12 @@ func (b *Box) For(user string) []Message {
 		subject, body := mk(r, b.domain, from)
 		msgs = append(msgs, Message{Raw: b.compose(r, from, user, subject, body, when), Internal: when.Add(time.Duration(2+r.IntN(20)) * time.Second),
 			Seen: age > 36*time.Hour, Subject: subject, From: from.addr})
+	}
+	for _, f := range b.bait {
+		when := b.now.Add(-f.Age).Truncate(time.Second)
+		from := people[r.IntN(len(people))]
+		msgs = append(msgs, Message{Raw: b.compose(r, from, user, f.Path, string(f.Content), when), Internal: when.Add(time.Duration(2+r.IntN(20)) * time.Second),
+			Seen: true, Subject: f.Path, From: from.addr})
 	}
 	msgs = append(msgs, b.seed...)
 	sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].Internal.Before(msgs[j].Internal) })

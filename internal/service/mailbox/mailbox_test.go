@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/decnet/decnet/internal/bait"
 	"github.com/decnet/decnet/internal/persona"
 )
 
@@ -51,5 +52,31 @@ func TestBoxSeedsAndBait(t *testing.T) {
 	}
 	if err := (&Settings{Users: []string{"nopassword"}}).Validate(); err == nil {
 		t.Fatal("user without password accepted")
+	}
+}
+
+// TestHoneyBait: a bait message is in every user's mailbox, with its
+// body (and credential) in CRLF form, and the generated mail is unchanged.
+func TestHoneyBait(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	id := persona.NewIdentity("seed", "decky-1")
+	plain, _ := NewBox(id, "mail.corp.example", now, "")
+	b, _ := NewBox(id, "mail.corp.example", now, "")
+	b.AddBait([]bait.File{{Place: bait.Mail, Path: "Re: read-only access for the reporting job", Age: 72 * time.Hour,
+		Content: []byte("host: 10.0.0.4\nuser: svc_report\npassword: Harbor42#qz\n")}})
+	for _, user := range []string{"alice", "bob@corp.example"} {
+		msgs, before := b.For(user), plain.For(user)
+		if len(msgs) != len(before)+1 {
+			t.Fatalf("%s: %d messages, want %d", user, len(msgs), len(before)+1)
+		}
+		found := false
+		for _, m := range msgs {
+			if m.Subject == "Re: read-only access for the reporting job" {
+				found = strings.Contains(string(m.Raw), "password: Harbor42#qz\r\n")
+			}
+		}
+		if !found {
+			t.Fatalf("%s: no bait message with its credential", user)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/decnet/decnet/internal/bait"
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/persona"
 	"github.com/decnet/decnet/internal/spool"
@@ -45,6 +46,9 @@ type Env struct {
 	// Ports moves a service off its standard ports: a test that cannot
 	// bind port 22 serves on the port mapped here instead.
 	Ports map[uint16]uint16
+	// Bait are the bait files with honey credentials this service shows
+	// (package bait plans them; the master records their credentials).
+	Bait []bait.File
 }
 
 // Logger is the service's logger, or one that discards when the Env has

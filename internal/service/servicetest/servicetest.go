@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/decnet/decnet/internal/bait"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -32,6 +33,8 @@ type Options struct {
 	Archetype            string
 	Config               map[string]any
 	Limits               serve.Limits
+	// Bait are the bait files the service shows (package bait).
+	Bait []bait.File
 }
 
 // Running is a started service.
@@ -104,6 +107,7 @@ func Start(t testing.TB, slug string, port uint16, o Options) *Running {
 		Events:     event.NewEmitter(rec, "test-topology", "decky-test", slug, service.Namespace(slug), log),
 		Quarantine: spool.NewQuarantine(quar, 64<<20),
 		Limits:     o.Limits,
+		Bait:       o.Bait,
 	}
 	srv, err := factory(env)
 	if err != nil {

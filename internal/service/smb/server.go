@@ -56,6 +56,7 @@ func New(env serve.Env) (serve.Server, error) {
 	s.shares = buildShares(s.p, cfg, func(purpose string) *treeBuilder {
 		return &treeBuilder{r: env.Identity.Rand(purpose), base: base, nextID: &nextID, w: s.p.id}
 	})
+	placeBait(s.shares, env.Bait, &treeBuilder{r: env.Identity.Rand("smb-bait"), base: base, nextID: &nextID, w: s.p.id})
 	return s, nil
 }
 

@@ -1,9 +1,12 @@
 package smb
 
 import (
+	"path"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/decnet/decnet/internal/bait"
 )
 
 // Share types as srvsvc lists them.
@@ -125,4 +128,45 @@ func settle(n *node) time.Time {
 		}
 	}
 	return n.modified
+}
+
+// placeBait puts the decky's bait files in its first bait share (the
+// first one that is not administrative, IPC or for printer drivers),
+// making their folders.
+func placeBait(shares []*share, files []bait.File, b *treeBuilder) {
+	var dst *share
+	for _, s := range shares {
+		if !s.ipc && !s.admin && s.name != "print$" && s.root != nil {
+			dst = s
+			break
+		}
+	}
+	if dst == nil {
+		return
+	}
+	for _, f := range files {
+		parts := strings.Split(strings.Trim(path.Clean("/"+f.Path), "/"), "/")
+		n := dst.root
+		for _, d := range parts[:len(parts)-1] {
+			c := n.child(d)
+			if c == nil {
+				c = b.dir(n, d, attrDirectory)
+			}
+			n = c
+		}
+		if !n.dir {
+			continue
+		}
+		if old := n.child(parts[len(parts)-1]); old != nil {
+			n.remove(old)
+		}
+		file := b.file(n, parts[len(parts)-1], 0, 0, string(f.Content))
+		file.attrs = attrArchive
+		file.modified = b.base.Add(-f.Age).Truncate(time.Second)
+		file.accessed = file.modified
+		if file.created.After(file.modified) {
+			file.created = file.modified
+		}
+	}
+	settle(dst.root)
 }

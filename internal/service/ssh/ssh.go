@@ -134,6 +134,7 @@ func New(env serve.Env) (serve.Server, error) {
 		return nil, fmt.Errorf("service/ssh: host keys: %w", err)
 	}
 	s.machine = cfg.Machine(env.Persona.Distro, env.Persona.Hostname, env.Identity, "")
+	s.machine.Bait = env.Bait
 	s.motd = cfg.Motd
 	if b, ok := strings.CutPrefix(s.motd, "b64:"); ok {
 		if dec, err := base64.StdEncoding.DecodeString(b); err == nil {

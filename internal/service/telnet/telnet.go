@@ -66,6 +66,7 @@ func New(env serve.Env) (serve.Server, error) {
 	s := &Server{env: env, policy: authpolicy.New(cfg.Logins),
 		machine:   cfg.Machine(env.Persona.Distro, env.Persona.Hostname, env.Identity, cfg.User),
 		failDelay: func() time.Duration { return 2500*time.Millisecond + time.Duration(rand.IntN(1000))*time.Millisecond }}
+	s.machine.Bait = env.Bait
 	if cfg.Banner != nil {
 		s.banner = *cfg.Banner
 	} else if !s.machine.Busybox() {

@@ -60,6 +60,8 @@ func Run(t *testing.T, open Opener) {
 		{"Alerts", testAlerts},
 		{"Correlation", testCorrelation},
 		{"AttackerSearch", testAttackerSearch},
+		{"CanaryTokens", testCanaryTokens},
+		{"HoneyCredentials", testHoneyCredentials},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

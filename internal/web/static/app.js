@@ -16,6 +16,7 @@ const modules = [
   ['out-form', './outputs.js'],
   ['alerts', './alerts.js'],
   ['rule-form', './rules.js'],
+  ['tokens', './tokens.js'],
 ];
 for (const [id, mod] of modules) {
   if (document.getElementById(id)) import(mod);
