@@ -56,10 +56,14 @@ type Conn struct {
 	life    time.Time
 	in, out atomic.Int64
 	reason  atomic.Value // string
+	src     string
+	active  atomic.Int64 // unix nanoseconds of the last read or write
 }
 
 func (c *Conn) touch() {
-	d := time.Now().Add(c.limits.Idle)
+	now := time.Now()
+	c.active.Store(now.UnixNano())
+	d := now.Add(c.limits.Idle)
 	if d.After(c.life) {
 		d = c.life
 	}
@@ -125,7 +129,7 @@ func TCP(ctx context.Context, env Env, port uint16, h ConnHandler) error {
 		}
 		listeners = append(listeners, l)
 	}
-	t := &tracker{perSource: map[string]int{}, refusing: make(chan struct{}, maxRefusing)}
+	t := &tracker{perSource: map[string]int{}, conns: map[*Conn]struct{}{}, refusing: make(chan struct{}, maxRefusing)}
 	var wg sync.WaitGroup
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -159,23 +163,62 @@ type tracker struct {
 	mu        sync.Mutex
 	total     int
 	perSource map[string]int
+	conns     map[*Conn]struct{}
 	refusing  chan struct{} // a slot per over-limit connection being answered
 }
 
+// evictIdle is how long a connection must have been silent to make room
+// for a newcomer when the service is full.
+const evictIdle = 10 * time.Second
+
+// acquire admits a connection from src. At the per-source limit it is
+// refused. At the total limit a connection makes room (it is closed as
+// "evicted") when it belongs to a source holding more connections than
+// src would, or has been silent for evictIdle, so that many idle
+// connections (slowloris, from one source or many) cannot lock a real
+// client out: the one chosen is of the source holding the most, the
+// longest silent of those.
 func (t *tracker) acquire(src string, l Limits) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.total >= l.Total || t.perSource[src] >= l.PerSource {
+	if t.perSource[src] >= l.PerSource {
 		return false
+	}
+	if t.total >= l.Total {
+		var victim *Conn
+		now := time.Now().UnixNano()
+		for c := range t.conns {
+			n := t.perSource[c.src]
+			if c.src == src || (n <= t.perSource[src]+1 && now-c.active.Load() < int64(evictIdle)) {
+				continue
+			}
+			if victim == nil || n > t.perSource[victim.src] || n == t.perSource[victim.src] && c.active.Load() < victim.active.Load() {
+				victim = c
+			}
+		}
+		if victim == nil {
+			return false
+		}
+		delete(t.conns, victim) // closed once; its release comes when its handler returns
+		victim.SetCloseReason("evicted")
+		victim.Conn.Close()
 	}
 	t.total++
 	t.perSource[src]++
 	return true
 }
 
-func (t *tracker) release(src string) {
+// register makes an admitted connection a candidate for eviction.
+func (t *tracker) register(c *Conn) {
+	t.mu.Lock()
+	t.conns[c] = struct{}{}
+	t.mu.Unlock()
+}
+
+func (t *tracker) release(c *Conn, src string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	delete(t.conns, c)
 	t.total--
 	if t.perSource[src]--; t.perSource[src] <= 0 {
 		delete(t.perSource, src)
@@ -212,8 +255,7 @@ func acceptLoop(ctx context.Context, env Env, l net.Listener, limits Limits, t *
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer t.release(src)
-			serveConn(ctx, env, nc, limits, h)
+			serveConn(ctx, env, nc, limits, h, t, src)
 		}()
 	}
 }
@@ -241,10 +283,12 @@ func refuse(env Env, t *tracker, nc net.Conn) {
 	}()
 }
 
-func serveConn(ctx context.Context, env Env, nc net.Conn, limits Limits, h ConnHandler) {
-	c := &Conn{Conn: nc, limits: limits, life: time.Now().Add(limits.Life)}
-	c.Session = env.Events.Open("tcp", addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr()))
+func serveConn(ctx context.Context, env Env, nc net.Conn, limits Limits, h ConnHandler, t *tracker, src string) {
+	c := &Conn{Conn: nc, limits: limits, life: time.Now().Add(limits.Life), src: src}
 	c.touch()
+	t.register(c)
+	defer t.release(c, src)
+	c.Session = env.Events.Open("tcp", addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr()))
 	cctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(ctx, func() { c.SetCloseReason("server"); nc.Close() })
 	defer func() {

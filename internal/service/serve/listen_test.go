@@ -150,3 +150,85 @@ func TestDefaultPerSourceAbove100(t *testing.T) {
 		t.Errorf("%d served, over the limit %q", len(conns), got)
 	}
 }
+
+// TestFullServiceEvictsForANewcomer: when every slot is held, a client
+// from a new address is still served, and the connection that made room
+// is one of the source holding the most; when every source holds one
+// recent connection, the newcomer is refused.
+func TestFullServiceEvictsForANewcomer(t *testing.T) {
+	rec := event.NewRecorder()
+	addr := netip.AddrFrom4([4]byte{127, byte(10 + rand.IntN(200)), byte(rand.IntN(256)), 9})
+	env := serve.Env{Addrs: []netip.Addr{addr}, Events: event.NewEmitter(rec, "t", "d", "redis", "redis", nil),
+		Limits: serve.Limits{PerSource: 100, Total: 4, Idle: time.Minute, Life: time.Hour}}
+	port := uint16(30000 + rand.IntN(20000))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go serve.TCP(ctx, env, port, func(ctx context.Context, c *serve.Conn) {
+		io.WriteString(c, "hi\n")
+		io.Copy(io.Discard, c)
+	})
+	target := net.JoinHostPort(addr.String(), fmt.Sprint(port))
+	dial := func(src string) (net.Conn, bool) {
+		t.Helper()
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 2 * time.Second}
+		for i := 0; ; i++ {
+			c, err := d.Dial("tcp", target)
+			if err != nil {
+				if i > 200 {
+					t.Fatal(err)
+				}
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			b := make([]byte, 3)
+			_, err = io.ReadFull(c, b)
+			return c, err == nil && string(b) == "hi\n"
+		}
+	}
+	var flood []net.Conn
+	for range 4 {
+		c, ok := dial("127.0.0.2")
+		if !ok {
+			t.Fatal("the flood's own connections were not served")
+		}
+		flood = append(flood, c)
+	}
+	newcomer, ok := dial("127.0.0.3")
+	if !ok {
+		t.Fatal("a client from a new address was refused while one source held every slot")
+	}
+	defer newcomer.Close()
+	closed := 0
+	for _, c := range flood {
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err == io.EOF {
+			closed++
+		}
+		c.Close()
+	}
+	if closed != 1 {
+		t.Fatalf("%d of the flood's connections closed, want 1", closed)
+	}
+	if _, ok := rec.Wait(3*time.Second, func(e event.Event) bool { return e.Type == "redis.session.close" && e.Fields["reason"] == "evicted" }); !ok {
+		t.Fatal("no session.close with reason evicted")
+	}
+	// Four sources with one fresh connection each: nobody to evict.
+	time.Sleep(200 * time.Millisecond) // the flood's closes are released
+	var held []net.Conn
+	for _, src := range []string{"127.0.0.4", "127.0.0.5", "127.0.0.6"} {
+		c, ok := dial(src)
+		if !ok {
+			t.Fatalf("%s was refused with free slots", src)
+		}
+		held = append(held, c)
+	}
+	if c, ok := dial("127.0.0.7"); ok {
+		t.Fatal("a fifth source was served with four fresh connections holding every slot")
+	} else {
+		c.Close()
+	}
+	for _, c := range held {
+		c.Close()
+	}
+}
