@@ -57,6 +57,37 @@ func NewTagger(eng *attack.Engine, st TagStore, log *slog.Logger) *Tagger {
 	return &Tagger{eng: eng, st: st, log: log.With("component", "attack_tagger")}
 }
 
+// maxWarm bounds the stored events a tagger replays to warm its windows.
+const maxWarm = 200_000
+
+// Warm replays the stored events of the rules' longest window, ending at
+// now, through the engine without storing anything, so that windows
+// (password spraying) straddling a restart count what came before it.
+func (t *Tagger) Warm(ctx context.Context, st interface {
+	ListEvents(ctx context.Context, f store.EventFilter) ([]event.Event, error)
+}, now time.Time) (int, error) {
+	d := t.eng.LongestWindow()
+	if d == 0 {
+		return 0, nil
+	}
+	done, after := 0, ""
+	for done < maxWarm {
+		page, err := st.ListEvents(ctx, store.EventFilter{Oldest: true, Since: now.Add(-d), After: after, Limit: 1000})
+		if err != nil {
+			return done, err
+		}
+		for i := range page {
+			t.eng.Tag(&page[i])
+		}
+		done += len(page)
+		if len(page) < 1000 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	return done, nil
+}
+
 // Run consumes the event stream until ctx is done.
 func (t *Tagger) Run(ctx context.Context, js jetstream.JetStream) error {
 	return bus.Consume(ctx, js, TaggerDurable, t.Handle, bus.WithBatch(500, time.Second), bus.WithLogger(t.log))

@@ -329,3 +329,49 @@ func TestRebuildRaisesNoAlertTwice(t *testing.T) {
 		t.Fatalf("after the rebuild: %+v", after)
 	}
 }
+
+// TestWindowsSurviveARestart: password spraying split by a restart (two
+// accounts before, one after) is still tagged, the restarted tagger
+// having warmed its windows from the stored events.
+func TestWindowsSurviveARestart(t *testing.T) {
+	st := storetest.SQLite(t)
+	ctx := context.Background()
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
+	spray := func(user string) event.Event {
+		at = at.Add(time.Second)
+		return event.Event{Schema: 1, ID: event.NewID(), Time: at, Type: "ssh.login.failed", Decky: "web-1", Service: "ssh",
+			Src: &event.Endpoint{IP: "203.0.113.77", Port: 40000}, Credential: event.NewCredential("plaintext", "password", user, []byte("Winter2024!"), true)}
+	}
+	before := []event.Event{spray("alice"), spray("bob")}
+	if _, err := st.InsertEvents(ctx, before); err != nil {
+		t.Fatal(err)
+	}
+	eng, _ := attack.Load()
+	if err := intel.NewTagger(eng, st, nil).Handle(ctx, before); err != nil {
+		t.Fatal(err)
+	}
+	// The restart: a new engine, warmed, then the third account.
+	fresh, _ := attack.Load()
+	tagger := intel.NewTagger(fresh, st, nil)
+	n, err := tagger.Warm(ctx, st, time.Now())
+	if err != nil || n != 2 {
+		t.Fatalf("Warm = %d, %v", n, err)
+	}
+	after := spray("carol")
+	if err := tagger.Handle(ctx, []event.Event{after}); err != nil {
+		t.Fatal(err)
+	}
+	tags, _ := st.EventTags(ctx, []string{after.ID})
+	if !slices.ContainsFunc(tags[after.ID], func(g store.EventTag) bool { return g.Technique == "T1110.003" }) {
+		t.Fatalf("the third account after a restart: tags %+v, want T1110.003", tags[after.ID])
+	}
+	// Without warming, the window starts over.
+	cold, _ := attack.Load()
+	other := spray("dave")
+	if err := intel.NewTagger(cold, st, nil).Handle(ctx, []event.Event{other}); err != nil {
+		t.Fatal(err)
+	}
+	if tags, _ := st.EventTags(ctx, []string{other.ID}); slices.ContainsFunc(tags[other.ID], func(g store.EventTag) bool { return g.Technique == "T1110.003" }) {
+		t.Fatal("a cold tagger saw the earlier accounts")
+	}
+}

@@ -310,6 +310,12 @@ func (m *Master) Run(ctx context.Context) error {
 	// Intelligence: each its own durable consumer, never in the way of
 	// ingestion.
 	tagger := intel.NewTagger(m.Attack, m.Store, m.log)
+	// Windows (password spraying) count what came before a restart.
+	if n, err := tagger.Warm(ctx, m.Store, time.Now()); err != nil {
+		m.log.Warn("warm the ATT&CK windows", "err", err)
+	} else if n > 0 {
+		m.log.Info("ATT&CK windows warmed from stored events", "events", n)
+	}
 	tagger.OnBatch = m.api.RecordTagging
 	enricher := intel.NewEnricher(m.Store, intel.EnricherOptions{Geo: m.Geo, ReverseDNS: m.Config.ReverseDNS, Log: m.log})
 	g.Go(func() error { return tagger.Run(gctx, m.JS) })

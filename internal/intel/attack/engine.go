@@ -59,6 +59,18 @@ func Load() (*Engine, error) {
 // File returns the rules the engine runs.
 func (e *Engine) File() *File { return e.file }
 
+// LongestWindow is the longest distinct window of the rules (0 without
+// windowed rules): how far back a restarted tagger replays to warm them.
+func (e *Engine) LongestWindow() time.Duration {
+	var d time.Duration
+	for _, r := range e.file.Rules {
+		if r.Distinct != nil && r.Distinct.Within > d {
+			d = r.Distinct.Within
+		}
+	}
+	return d
+}
+
 // Tag returns the rules ev fires, in file order. Distinct rules remember
 // the events they matched, so Tag is meant to see each event once, in
 // the order of the stream (a replay sees the same values again and
