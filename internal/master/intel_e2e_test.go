@@ -147,6 +147,20 @@ func TestIntelligenceEndToEnd(t *testing.T) {
 	}
 
 	exportsAndTAXII(t, c, up.API, ident.ID, a)
+	var layer struct {
+		Name       string `json:"name"`
+		Techniques []struct {
+			ID string `json:"techniqueID"`
+		} `json:"techniques"`
+	}
+	json.Unmarshal(c.do("GET", "/identities/"+ident.ID+"/attack-layer", nil, 200), &layer)
+	if !slices.ContainsFunc(layer.Techniques, func(x struct {
+		ID string `json:"techniqueID"`
+	}) bool {
+		return x.ID == "T1098.004"
+	}) {
+		t.Fatalf("the identity's Navigator layer: %+v", layer)
+	}
 
 	// A rebuild reproduces the tags and the identity.
 	if err := up.Stop(t); err != nil {

@@ -17,6 +17,8 @@ func (m *Master) intelRoutes() []api.Route {
 	v := store.Viewer
 	return []api.Route{
 		{Method: http.MethodGet, Pattern: "/attackers/{ip}/attack-layer", Summary: "An attacker's ATT&CK techniques as an ATT&CK Navigator layer (format 4.5)", Role: v, Do: m.attackerLayer, Response: attack.Layer{}},
+		{Method: http.MethodGet, Pattern: "/identities/{id}/attack-layer", Summary: "The ATT&CK techniques of an identity's addresses as an ATT&CK Navigator layer (format 4.5)", Role: v, Do: m.groupLayer("identity"), Response: attack.Layer{}},
+		{Method: http.MethodGet, Pattern: "/campaigns/{id}/attack-layer", Summary: "The ATT&CK techniques of a campaign's addresses as an ATT&CK Navigator layer (format 4.5)", Role: v, Do: m.groupLayer("campaign"), Response: attack.Layer{}},
 		{Method: http.MethodGet, Pattern: "/attack-layer", Summary: "The ATT&CK techniques of every attacker in a time range (?since, ?until: RFC 3339) as an ATT&CK Navigator layer (format 4.5)", Role: v, Do: m.fleetLayer, Response: attack.Layer{}},
 		{Method: http.MethodGet, Pattern: "/attack/rules", Summary: "The ATT&CK tagging rules: version, ATT&CK release, techniques and rules", Role: v, Do: m.attackRules, Response: attack.File{}},
 	}
@@ -37,6 +39,48 @@ func (m *Master) attackerLayer(r *http.Request, _ *api.Principal) (any, error) {
 }
 
 const layerTime = "2006-01-02 15:04Z07:00"
+
+// groupLayer serves the layer of an identity or a campaign: the
+// techniques of its addresses, summed.
+func (m *Master) groupLayer(kind string) func(*http.Request, *api.Principal) (any, error) {
+	return func(r *http.Request, _ *api.Principal) (any, error) {
+		id := r.PathValue("id")
+		f := store.AttackerFilter{Limit: 1000}
+		switch {
+		case kind == "identity" && identityIDRE.MatchString(id):
+			f.Identity = id
+		case kind == "campaign" && campaignIDRE.MatchString(id):
+			f.Campaign = id
+		default:
+			return nil, invalid("%q is not a %s id", id, kind)
+		}
+		as, err := m.Store.ListAttackers(r.Context(), f)
+		if err != nil {
+			return nil, err
+		}
+		if len(as) == 0 {
+			return nil, notFound("no %s %s", kind, id)
+		}
+		sum := map[string]int64{}
+		var ids []string
+		var events int64
+		for _, a := range as {
+			events += a.Events
+			for _, t := range a.Techniques {
+				if _, ok := sum[t.ID]; !ok {
+					ids = append(ids, t.ID)
+				}
+				sum[t.ID] += t.Events
+			}
+		}
+		counts := make([]attack.Count, len(ids))
+		for i, t := range ids {
+			counts[i] = attack.Count{Technique: t, Events: sum[t]}
+		}
+		desc := fmt.Sprintf("ATT&CK techniques of DECNET %s %s as tagged by DECNET: %d addresses, %d events.", kind, id, len(as), events)
+		return m.Attack.File().Layer("DECNET "+kind+" "+id, desc, counts), nil
+	}
+}
 
 func layerCounts(ts []store.TechniqueCount) []attack.Count {
 	counts := make([]attack.Count, len(ts))
