@@ -275,3 +275,25 @@ func BenchmarkFailedPasswordDelay(b *testing.B) {
 		fmt.Printf("ratio decky/sshd: mean %.2f, sd %.2f\n", om/rm, os_/rs)
 	}
 }
+
+// anonKiB is a process's proportional anonymous memory (its heap and
+// stacks: what it does not share with other deckies).
+func anonKiB(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "Pss_Anon:") {
+			n, _ := strconv.ParseInt(strings.Fields(l)[1], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+func killPid(pid int) {
+	if p, err := os.FindProcess(pid); err == nil {
+		p.Kill()
+	}
+}
