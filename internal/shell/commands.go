@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -1041,20 +1042,31 @@ func cmdBusybox(s *Shell, args []string, out, errw io.Writer, in []byte) int {
 		fmt.Fprintf(errw, "%s: applet not found\n", args[1])
 		return 127
 	}
+	if args[1] == "wget" {
+		return cmdWget(s, append([]string{"busybox-wget"}, args[2:]...), out, errw, in)
+	}
 	return s.builtin(args[1], args[1:], out, errw, in)
 }
 
-func fetchHost(raw string) (host string, isIP bool) {
+// fetchTarget is the host and port a download tool would connect to.
+func fetchTarget(raw string) (host, port string, isIP bool) {
 	if !strings.Contains(raw, "://") {
 		raw = "http://" + raw
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return raw, false
+		return raw, "80", false
 	}
 	h := u.Hostname()
 	isIP = h != "" && strings.Trim(h, "0123456789.:") == ""
-	return h, isIP
+	port = u.Port()
+	if port == "" {
+		port = map[string]string{"https": "443", "ftp": "21"}[u.Scheme]
+		if port == "" {
+			port = "80"
+		}
+	}
+	return h, port, isIP
 }
 
 func (s *Shell) fetch(tool, u string) {
@@ -1090,16 +1102,43 @@ func cmdWget(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
 		fmt.Fprintf(errw, "wget: missing URL\nUsage: wget [OPTION]... [URL]...\n\nTry `wget --help' for more options.\n")
 		return 1
 	}
+	if s.M.Busybox() || args[0] == "busybox-wget" {
+		// BusyBox's wget: the first failure ends it, exit 1; -q keeps the
+		// error line only.
+		quiet := slices.ContainsFunc(args[1:], func(a string) bool { return a == "-q" || a == "--quiet" })
+		u := urls[0]
+		s.fetch("wget", u)
+		host, port, isIP := fetchTarget(u)
+		if !isIP {
+			fmt.Fprintf(errw, "wget: bad address '%s'\n", host)
+			return 1
+		}
+		if !quiet {
+			shown := host
+			if strings.Contains(strings.TrimPrefix(u, "http://"), ":"+port) {
+				shown = host + ":" + port
+			}
+			fmt.Fprintf(errw, "Connecting to %s (%s:%s)\n", shown, host, port)
+		}
+		fmt.Fprintf(errw, "wget: can't connect to remote host (%s): Connection refused\n", host)
+		return 1
+	}
+	quiet := slices.ContainsFunc(args[1:], func(a string) bool {
+		return a == "--quiet" || len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsRune(a, 'q')
+	})
+	if quiet {
+		errw = io.Discard
+	}
 	for _, u := range urls {
 		s.fetch("wget", u)
 		full := u
 		if !strings.Contains(full, "://") {
 			full = "http://" + full
 		}
-		host, isIP := fetchHost(u)
+		host, port, isIP := fetchTarget(u)
 		fmt.Fprintf(errw, "--%s--  %s\n", time.Now().Format("2006-01-02 15:04:05"), full)
 		if isIP {
-			fmt.Fprintf(errw, "Connecting to %s:80... failed: Connection refused.\n", host)
+			fmt.Fprintf(errw, "Connecting to %s:%s... failed: Connection refused.\n", host, port)
 		} else {
 			fmt.Fprintf(errw, "Resolving %s (%s)... failed: Temporary failure in name resolution.\nwget: unable to resolve host address ‘%s’\n", host, host, host)
 		}
@@ -1129,9 +1168,22 @@ func cmdCurl(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
 	for _, u := range urls {
 		s.fetch("curl", u)
 	}
-	host, isIP := fetchHost(urls[0])
+	// -s silences the error, unless -S shows it again.
+	silent, show := false, false
+	for _, a := range args[1:] {
+		if a == "--silent" || len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsRune(a, 's') {
+			silent = true
+		}
+		if a == "--show-error" || len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsRune(a, 'S') {
+			show = true
+		}
+	}
+	if silent && !show {
+		errw = io.Discard
+	}
+	host, port, isIP := fetchTarget(urls[0])
 	if isIP {
-		fmt.Fprintf(errw, "curl: (7) Failed to connect to %s port 80 after 0 ms: Couldn't connect to server\n", host)
+		fmt.Fprintf(errw, "curl: (7) Failed to connect to %s port %s after 0 ms: Couldn't connect to server\n", host, port)
 		return 7
 	}
 	fmt.Fprintf(errw, "curl: (6) Could not resolve host: %s\n", host)

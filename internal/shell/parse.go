@@ -196,13 +196,19 @@ func Parse(src string, x Expander) (List, error) {
 			}
 			cmd.Redirs = append(cmd.Redirs, Redir{Fd: 0, Op: "<<<", Target: t})
 			continue
-		case c == '>' || c == '<' || ((c == '1' || c == '2' || c == '0') && p.i+1 < len(p.src) && (p.src[p.i+1] == '>' || p.src[p.i+1] == '<')):
+		case c == '>' || c == '<' || (c >= '0' && c <= '9' && p.i+1 < len(p.src) && (p.src[p.i+1] == '>' || p.src[p.i+1] == '<') &&
+			(p.i == 0 || isMeta(p.src[p.i-1]))):
 			r := Redir{Fd: 1}
 			if c >= '0' && c <= '9' {
 				r.Fd = int(c - '0')
 				p.i++
+			} else if c == '<' {
+				r.Fd = 0
 			}
 			switch {
+			case strings.HasPrefix(p.src[p.i:], "<>"):
+				r.Op = "<>"
+				p.i += 2
 			case strings.HasPrefix(p.src[p.i:], ">>"):
 				r.Op = ">>"
 				p.i += 2

@@ -6,6 +6,8 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"net"
+	"net/netip"
 	"path"
 	"sort"
 	"strconv"
@@ -297,9 +299,30 @@ func (s *Shell) simple(c Cmd, stdout, stderr io.Writer, stdin []byte) int {
 		append bool
 	}
 	for _, r := range c.Redirs {
+		if code, ok := s.devNet(r, stderr); ok {
+			if code != 0 {
+				return code
+			}
+			if r.Fd == 0 {
+				stdin = nil
+			} else if r.Fd == 2 {
+				errw = io.Discard
+			} else {
+				out = io.Discard
+			}
+			continue
+		}
 		switch r.Op {
 		case "<<<":
 			stdin = []byte(r.Target + "\n")
+		case "<>": // opened read-write: made when missing, read from when 0
+			p := Clean(s.Cwd, r.Target)
+			if _, err := s.FS.Stat(p); err != nil {
+				if err := s.FS.WriteFile(p, nil, false); err != nil {
+					fmt.Fprintf(stderr, "%s: %s: %s\n", s.errPrefix(), r.Target, err)
+					return 1
+				}
+			}
 		case "<":
 			data, err := s.FS.ReadFile(Clean(s.Cwd, r.Target))
 			if err != nil {
@@ -339,7 +362,7 @@ func (s *Shell) simple(c Cmd, stdout, stderr io.Writer, stdin []byte) int {
 			}
 			if r.Fd == 2 {
 				errw = w
-			} else {
+			} else if r.Fd == 1 {
 				out = w
 			}
 		}
@@ -518,4 +541,39 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// devNet handles a redirection to bash's /dev/tcp/HOST/PORT or
+// /dev/udp/HOST/PORT, a dropper's way to fetch without wget: reported as
+// a fetch, refused as by a host that reaches nothing (bash's messages),
+// a UDP one "connected" (UDP needs no answer). BusyBox's ash has no
+// /dev/tcp: its own errors. ok is false for any other target.
+func (s *Shell) devNet(r Redir, stderr io.Writer) (code int, ok bool) {
+	proto, rest, found := strings.Cut(strings.TrimPrefix(r.Target, "/dev/"), "/")
+	if !strings.HasPrefix(r.Target, "/dev/") || !found || (proto != "tcp" && proto != "udp") || r.Op == "<<<" || r.Op == ">&" {
+		return 0, false
+	}
+	host, port, _ := strings.Cut(rest, "/")
+	s.fetch("/dev/"+proto, proto+"://"+net.JoinHostPort(host, port))
+	if s.M.Busybox() {
+		if r.Op == "<" {
+			fmt.Fprintf(stderr, "sh: can't open %s: no such file\n", r.Target)
+		} else {
+			fmt.Fprintf(stderr, "sh: can't create %s: nonexistent directory\n", r.Target)
+		}
+		return 1, true
+	}
+	name, prefix := "bash", s.errPrefix() // bash's connect error has no line number
+	if s.Login {
+		name = "-bash"
+	}
+	if _, err := netip.ParseAddr(host); err != nil {
+		fmt.Fprintf(stderr, "%s: %s: Name or service not known\n%s: %s: Invalid argument\n", prefix, host, prefix, r.Target)
+		return 1, true
+	}
+	if proto == "udp" {
+		return 0, true
+	}
+	fmt.Fprintf(stderr, "%s: connect: Connection refused\n%s: %s: Connection refused\n", name, prefix, r.Target)
+	return 1, true
 }

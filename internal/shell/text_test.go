@@ -3,6 +3,7 @@ package shell
 import (
 	"bytes"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"testing"
 
@@ -60,6 +61,10 @@ var oneLiners = map[string][]string{
 		"if true; then for i in 1 2; do echo $i; done; fi", "x=5; if [ $x -gt 3 ] && [ $x -lt 10 ]; then echo mid; fi",
 		`for arch in x86 arm mips; do echo "get bins.$arch"; done | head -n 2`,
 	},
+	"droppers": {
+		"cat < /dev/tcp/127.0.0.1/1; echo $?", "echo hi > /dev/tcp/nonexistent.invalid/80; echo $?", "exec 3<>/dev/tcp/127.0.0.1/1; echo $?",
+		"wget -q http://127.0.0.1:1/x; echo $?", "curl -s http://127.0.0.1:1/x; echo $?",
+	},
 	"cut grep wc": {
 		"echo a:b:c | cut -d: -f2", "printf 'a\\nb\\na\\n' | grep -c a", "printf 'a\\nb\\n' | grep -v a", "printf 'A\\nb\\n' | grep -i a",
 		"echo 'one two three' | wc -w", "printf 'x\\ny\\n' | wc -l",
@@ -84,11 +89,14 @@ func TestTextToolsAgainstRealOnes(t *testing.T) {
 			s := newShell(t, "debian")
 			s.Cwd = "/root"
 			got, code := run(s, line)
+			// What a terminal shows: stdout and stderr in one stream, the
+			// shell named bash as bots start it.
 			cmd := exec.Command(bash, "--norc", "--noprofile", "-c", line)
+			cmd.Args[0] = "bash"
 			cmd.Dir = "/root"
 			cmd.Env = []string{"HOME=/root", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			var stdout bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stdout
 			err := cmd.Run()
 			wantCode := 0
 			if e, isExit := err.(*exec.ExitError); isExit {
@@ -97,7 +105,7 @@ func TestTextToolsAgainstRealOnes(t *testing.T) {
 				t.Fatalf("bash -c %q: %v", line, err)
 			}
 			if got != stdout.String() || code != wantCode {
-				t.Errorf("%s: %q\n emulated: %q (exit %d)\n     real: %q (exit %d) %s", cat, line, got, code, stdout.String(), wantCode, stderr.String())
+				t.Errorf("%s: %q\n emulated: %q (exit %d)\n     real: %q (exit %d)", cat, line, got, code, stdout.String(), wantCode)
 				continue
 			}
 			ok++
@@ -106,4 +114,38 @@ func TestTextToolsAgainstRealOnes(t *testing.T) {
 		t.Logf("%-28s %2d/%d as the real tools", cat, ok, len(oneLiners[cat]))
 	}
 	t.Logf("%d/%d one-liners print and exit as real bash, coreutils, sed and awk", passed, total)
+}
+
+// busyboxLines run in the emulated BusyBox shell (an OpenWrt persona)
+// and in the real BusyBox's ash.
+var busyboxLines = []string{
+	"busybox wget http://127.0.0.1:1/x; echo $?", "busybox wget -q http://127.0.0.1:1/x; echo $?",
+	"busybox wget http://nonexistent.invalid/x; echo $?", "cat < /dev/tcp/1.2.3.4/80; echo $?", "echo hi > /dev/tcp/1.2.3.4/80; echo $?",
+	"echo $((6*7)) | busybox tr 0-9 a-j",
+}
+
+func TestBusyBoxAgainstRealOne(t *testing.T) {
+	bb := testenv.RequireTool(t, "busybox")
+	ok := 0
+	for _, line := range busyboxLines {
+		s := newShell(t, "openwrt")
+		got, code := run(s, line)
+		cmd := exec.Command(bb, "-c", line)
+		cmd.Args[0] = "sh"
+		cmd.Dir = "/"
+		cmd.Env = []string{"HOME=/root", "PATH=" + filepath.Dir(bb)} // the lines name busybox's applets
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		want := 0
+		if e, isExit := err.(*exec.ExitError); isExit {
+			want = e.ExitCode()
+		}
+		if got != out.String() || code != want {
+			t.Errorf("%q\n emulated: %q (exit %d)\n     real: %q (exit %d)", line, got, code, out.String(), want)
+			continue
+		}
+		ok++
+	}
+	t.Logf("%d/%d lines as BusyBox's ash prints them", ok, len(busyboxLines))
 }
