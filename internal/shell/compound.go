@@ -162,14 +162,14 @@ func (s *Shell) compoundRun(line string, stdout, stderr io.Writer, stdin []byte)
 		// after && || (run as its own statement).
 		j := i
 		for j < len(toks) && !(toks[j].sep && (toks[j].text == ";" || toks[j].text == "\n")) {
-			if toks[j].sep && (toks[j].text == "&&" || toks[j].text == "||") && j+1 < len(toks) && openers[toks[j+1].text] != "" {
+			if toks[j].sep && j+1 < len(toks) && openers[toks[j+1].text] != "" {
 				break
 			}
 			j++
 		}
 		run := prev == ";" || prev == "\n" || prev == "&" || (prev == "&&" && code == 0) || (prev == "||" && code != 0)
-		if run {
-			code = s.run(line[toks[start].start:endOf(toks, j, line)], stdout, stderr, stdin)
+		if run && j > start {
+			code = s.runSimple(line[toks[start].start:endOf(toks, j, line)], stdout, stderr, stdin)
 		}
 		i = j
 		if i < len(toks) {

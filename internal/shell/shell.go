@@ -230,6 +230,11 @@ func (s *Shell) run(line string, stdout, stderr io.Writer, stdin []byte) int {
 	if hasCompound(line) {
 		return s.compoundRun(line, stdout, stderr, stdin)
 	}
+	return s.runSimple(line, stdout, stderr, stdin)
+}
+
+// runSimple runs a line of simple commands (no compound command in it).
+func (s *Shell) runSimple(line string, stdout, stderr io.Writer, stdin []byte) int {
 	// The structure is parsed first without expansion; each pipeline is
 	// expanded just before it runs, so $? and $(...) see earlier effects.
 	list, err := Parse(line, nil)

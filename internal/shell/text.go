@@ -26,8 +26,9 @@ func trSet(spec string) []rune {
 	rs := []rune(spec)
 	for i := 0; i < len(rs) && len(out) < 4096; i++ {
 		if rs[i] == '[' {
-			if end := strings.Index(string(rs[i:]), ":]"); end > 0 {
-				if c, ok := classes[string(rs[i:i+end+2])]; ok {
+			rest := string(rs[i:])
+			if end := strings.Index(rest, ":]"); end > 0 {
+				if c, ok := classes[rest[:end+2]]; ok { // class names are ASCII
 					out = append(out, []rune(c)...)
 					i += end + 1
 					continue
