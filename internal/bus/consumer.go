@@ -137,18 +137,46 @@ func Consume(ctx context.Context, js jetstream.JetStream, durable string, handle
 		case <-time.After(o.minBackoff):
 		}
 	}
-	failures := 0
-	for ctx.Err() == nil {
-		msgs, events := fetch(ctx, cons, o, log)
-		if len(msgs) == 0 {
-			continue
+	// The next batch is fetched and decoded while the handler works on
+	// this one: one batch ahead, no more, so at most two are unacknowledged.
+	type fetched struct {
+		msgs   []jetstream.Msg
+		events []event.Event
+	}
+	ahead := make(chan fetched, 1)
+	fctx, stopFetch := context.WithCancel(ctx)
+	fetcherDone := make(chan struct{})
+	go func() {
+		defer close(fetcherDone)
+		defer close(ahead)
+		for fctx.Err() == nil {
+			msgs, events := fetch(fctx, cons, o, log)
+			if len(msgs) == 0 {
+				continue
+			}
+			select {
+			case ahead <- fetched{msgs, events}:
+			case <-fctx.Done():
+				nakAll(msgs)
+				return
+			}
 		}
+	}()
+	defer func() {
+		stopFetch()
+		<-fetcherDone
+		// Shutting down: give a batch fetched ahead back now.
+		for b := range ahead {
+			nakAll(b.msgs)
+		}
+	}()
+	failures := 0
+	for b := range ahead {
+		msgs, events := b.msgs, b.events
 		if err := handle(ctx, events); err != nil {
 			if ctx.Err() != nil {
 				// Shutting down: give the batch back now.
-				for _, m := range msgs {
-					_ = m.Nak()
-				}
+				nakAll(msgs)
 				return nil
 			}
 			failures++
@@ -171,6 +199,12 @@ func Consume(ctx context.Context, js jetstream.JetStream, durable string, handle
 		}
 	}
 	return nil
+}
+
+func nakAll(msgs []jetstream.Msg) {
+	for _, m := range msgs {
+		_ = m.Nak()
+	}
 }
 
 // fetch returns the next batch: the messages to acknowledge and their

@@ -16,6 +16,10 @@ import (
 	"github.com/decnet/decnet/internal/event"
 )
 
+// maxPending bounds the messages published and not yet acknowledged on a
+// connection: the shipper's window of batches (8 of 1,000) fits in it.
+const maxPending = 16384
+
 // PublisherOptions configures a Publisher.
 type PublisherOptions struct {
 	// TLS is the client configuration for tls:// servers (nil: none).
@@ -107,7 +111,7 @@ func (p *Publisher) connect() (jetstream.JetStream, error) {
 		return nil, fmt.Errorf("bus: connect %s: %w", p.url, err)
 	}
 	js, err := jetstream.New(nc,
-		jetstream.WithPublishAsyncMaxPending(4096),
+		jetstream.WithPublishAsyncMaxPending(maxPending),
 		jetstream.WithPublishAsyncTimeout(p.opts.AckTimeout))
 	if err != nil {
 		nc.Close()
@@ -135,27 +139,65 @@ func (p *Publisher) Publish(ctx context.Context, events []event.Event) error {
 	return PublishTo(ctx, js, p.subject, p.host, events)
 }
 
+// PublishAsync sends every event like Publish but returns once they are
+// sent; wait blocks until JetStream has acknowledged all of them (nil)
+// or one failed, for at most the acknowledgement timeout from the call.
+// The shipper keeps several batches in flight with it.
+func (p *Publisher) PublishAsync(ctx context.Context, events []event.Event) (wait func() error, err error) {
+	if len(events) == 0 {
+		return func() error { return nil }, nil
+	}
+	js, err := p.connect()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.opts.AckTimeout)
+	futures, err := send(js, p.subject, p.host, events)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return func() error {
+		defer cancel()
+		return awaitAll(ctx, futures)
+	}, nil
+}
+
 // PublishTo sends every event to subject with its id as the message id,
 // the host of each set to host, and returns nil only when JetStream has
 // acknowledged all of them (a duplicate within the stream's window counts:
 // it is stored already). ctx bounds the wait for acknowledgements. The
 // master publishes what it makes itself (raised alerts) with it.
 func PublishTo(ctx context.Context, js jetstream.JetStream, subject, host string, events []event.Event) error {
+	futures, err := send(js, subject, host, events)
+	if err != nil {
+		return err
+	}
+	return awaitAll(ctx, futures)
+}
+
+// send publishes every event without waiting for acknowledgements.
+func send(js jetstream.JetStream, subject, host string, events []event.Event) ([]jetstream.PubAckFuture, error) {
 	futures := make([]jetstream.PubAckFuture, 0, len(events))
 	for i := range events {
 		e := events[i]
 		e.Host = host
 		data, err := json.Marshal(&e)
 		if err != nil {
-			return fmt.Errorf("bus: encode event %s: %w", e.ID, err)
+			return nil, fmt.Errorf("bus: encode event %s: %w", e.ID, err)
 		}
 		msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
 		f, err := js.PublishMsgAsync(msg, jetstream.WithMsgID(e.ID))
 		if err != nil {
-			return fmt.Errorf("bus: publish event %s: %w", e.ID, err)
+			return nil, fmt.Errorf("bus: publish event %s: %w", e.ID, err)
 		}
 		futures = append(futures, f)
 	}
+	return futures, nil
+}
+
+// awaitAll waits for every future's acknowledgement.
+func awaitAll(ctx context.Context, futures []jetstream.PubAckFuture) error {
 	for _, f := range futures {
 		select {
 		case <-f.Ok():

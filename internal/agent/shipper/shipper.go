@@ -31,6 +31,16 @@ type Publisher interface {
 	Publish(ctx context.Context, events []event.Event) error
 }
 
+// AsyncPublisher is a Publisher that can have several batches in flight:
+// PublishAsync sends a batch and returns at once; the returned wait
+// blocks until the batch is acknowledged (nil) or has failed. A shipper
+// whose publisher implements it keeps up to Window batches of a spool
+// file in flight and advances its cursor over them in order.
+type AsyncPublisher interface {
+	Publisher
+	PublishAsync(ctx context.Context, events []event.Event) (wait func() error, err error)
+}
+
 // Shipper tails every spool under a root directory and hands the events to
 // a publisher. Its cursor (file identity and offset per spool file) is
 // persisted after every acknowledged batch, so a restart resumes where the
@@ -46,6 +56,10 @@ type Shipper struct {
 	cursor     map[string]int64 // file key -> offset
 	// MaxBatch bounds the events per publish.
 	MaxBatch int
+	// Window bounds the batches of one spool file in flight at once with
+	// an AsyncPublisher (one with any other Publisher); it is also the
+	// most batches one file ships before the next file's turn.
+	Window int
 	// Poll is how often the spools are scanned when idle.
 	Poll time.Duration
 	// Blobs, when set, receives the quarantined blobs the events refer
@@ -60,7 +74,7 @@ func New(root, cursorPath, host string, pub Publisher, log *slog.Logger) (*Shipp
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Shipper{root: root, cursorPath: cursorPath, host: host, pub: pub, log: log.With("component", "shipper"),
-		cursor: map[string]int64{}, MaxBatch: 500, Poll: 250 * time.Millisecond}
+		cursor: map[string]int64{}, MaxBatch: 1000, Window: 8, Poll: 250 * time.Millisecond}
 	data, err := os.ReadFile(cursorPath)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -192,8 +206,20 @@ func (s *Shipper) ShipOnce(ctx context.Context) (int, error) {
 	return shipped, nil
 }
 
-// shipFile publishes up to MaxBatch complete lines of path from off and
-// returns the offset after the last acknowledged line.
+// inflight is a published batch not yet known to be acknowledged.
+type inflight struct {
+	n     int
+	next  int64 // the offset after its last line
+	blobs []string
+	wait  func() error
+}
+
+// shipFile publishes up to Window batches of up to MaxBatch complete lines
+// of path from off, keeping them in flight together when the publisher
+// allows it, and returns the events acknowledged and the offset after the
+// last line of the last batch acknowledged in order: a batch that fails
+// holds the cursor before it, whatever happened to the ones after it
+// (they are published again, and the bus and the store drop repeats).
 func (s *Shipper) shipFile(ctx context.Context, path string, off int64) (int, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -204,8 +230,83 @@ func (s *Shipper) shipFile(ctx context.Context, path string, off int64) (int, in
 		return 0, off, err
 	}
 	r := bufio.NewReaderSize(f, 64<<10)
-	var batch []event.Event
-	next := off
+	qdir := filepath.Join(filepath.Dir(path), spool.QuarantineDir)
+	async, _ := s.pub.(AsyncPublisher)
+	window := max(1, s.Window)
+	var (
+		pending []inflight
+		acked   int
+		next    = off
+		done    = off // the offset after the last batch acknowledged in order
+		failed  error
+	)
+	// settle waits for the oldest batch in flight.
+	settle := func() {
+		b := pending[0]
+		pending = pending[1:]
+		if failed != nil {
+			return
+		}
+		if err := b.wait(); err != nil {
+			failed = fmt.Errorf("publish %d events: %w", b.n, err)
+			return
+		}
+		acked += b.n
+		done = b.next
+		// The master holds the blobs and the events that name them: the
+		// quarantine copies are done. A decky that stores the same bytes
+		// again recreates the file, and it is shipped again (the master
+		// keeps one).
+		for _, p := range b.blobs {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				s.log.Warn("remove shipped blob", "file", p, "err", err)
+			}
+		}
+	}
+	for range window {
+		batch, n, full := s.readBatch(r, path, next)
+		next = n
+		if len(batch) == 0 {
+			if len(pending) == 0 && failed == nil {
+				done = next // only skipped lines: step over them
+			}
+			break
+		}
+		shipped, err := s.shipBlobs(ctx, qdir, batch)
+		if err != nil {
+			failed = err
+			break
+		}
+		b := inflight{n: len(batch), next: next, blobs: shipped}
+		if async != nil {
+			b.wait, err = async.PublishAsync(ctx, batch)
+		} else {
+			err = s.pub.Publish(ctx, batch)
+			b.wait = func() error { return nil }
+		}
+		if err != nil {
+			failed = fmt.Errorf("publish %d events: %w", len(batch), err)
+			break
+		}
+		pending = append(pending, b)
+		if !full {
+			// The reader stopped at the end of the file or inside a line
+			// still being written: what follows is for the next pass.
+			break
+		}
+	}
+	for len(pending) > 0 {
+		settle()
+	}
+	return acked, done, failed
+}
+
+// readBatch reads up to MaxBatch complete lines from r, whose position
+// is the file offset off, and returns their events and the offset after
+// the last line read; full reports a batch that stopped at MaxBatch (not
+// at the end of the file or a partial line, which r has consumed).
+func (s *Shipper) readBatch(r *bufio.Reader, path string, off int64) (batch []event.Event, next int64, full bool) {
+	next = off
 	for len(batch) < s.MaxBatch {
 		line, err := r.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -217,14 +318,14 @@ func (s *Shipper) shipFile(ctx context.Context, path string, off int64) (int, in
 				skipped += int64(len(line))
 			}
 			if err != nil {
-				break // incomplete: wait for the rest
+				return batch, next, false // incomplete: wait for the rest
 			}
 			s.log.Error("skipping oversized spool line", "file", path, "bytes", skipped)
 			next += skipped
 			continue
 		}
 		if err != nil {
-			break // EOF or a partial line still being written
+			return batch, next, false // EOF or a partial line still being written
 		}
 		next += int64(len(line))
 		var e event.Event
@@ -237,25 +338,7 @@ func (s *Shipper) shipFile(ctx context.Context, path string, off int64) (int, in
 		}
 		batch = append(batch, e)
 	}
-	if len(batch) == 0 {
-		return 0, next, nil
-	}
-	shipped, err := s.shipBlobs(ctx, filepath.Join(filepath.Dir(path), spool.QuarantineDir), batch)
-	if err != nil {
-		return 0, off, err
-	}
-	if err := s.pub.Publish(ctx, batch); err != nil {
-		return 0, off, fmt.Errorf("publish %d events: %w", len(batch), err)
-	}
-	// The master holds the blobs and the events that name them: the
-	// quarantine copies are done. A decky that stores the same bytes again
-	// recreates the file, and it is shipped again (the master keeps one).
-	for _, p := range shipped {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			s.log.Warn("remove shipped blob", "file", p, "err", err)
-		}
-	}
-	return len(batch), next, nil
+	return batch, next, true
 }
 
 // shipBlobs hands Blobs every quarantined blob the batch refers to and
