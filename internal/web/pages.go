@@ -60,31 +60,36 @@ type overviewView struct {
 }
 
 func (s *Server) overview(r *http.Request, _ *api.Principal) (string, any, error) {
-	ctx := r.Context()
+	v, err := s.overviewCache.get(r.Context(), s.loadOverview)
+	return "Overview", v, err
+}
+
+// loadOverview reads what the overview shows.
+func (s *Server) loadOverview(ctx context.Context) (*overviewView, error) {
 	now := s.now().UTC()
 	since := now.Add(-24 * time.Hour).Truncate(time.Hour).Add(time.Hour)
 	ch, err := histogram(ctx, s.st, store.EventFilter{}, since, since.Add(24*time.Hour), 24, func(from, to time.Time) string {
 		return "/events?" + url.Values{"since": {from.Format(time.RFC3339)}, "until": {to.Format(time.RFC3339)}}.Encode()
 	})
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	ch.Label = "Interactions per hour over the last 24 hours"
 	day, err := s.st.CountEvents(ctx, store.EventFilter{Since: now.Add(-24 * time.Hour)})
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	attackers, err := s.st.ListAttackers(ctx, store.AttackerFilter{Limit: listCap})
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	creds, err := s.st.ListCredentials(ctx, listCap)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	tops, err := s.st.ListTopologies(ctx)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	active := 0
 	deckies := map[string]bool{}
@@ -105,9 +110,9 @@ func (s *Server) overview(r *http.Request, _ *api.Principal) (string, any, error
 			deckies[d] = true
 		}
 	}
-	threat, err := s.threat(r)
+	threat, err := s.threatLevel(ctx)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	v := overviewView{Threat: threat, Chart: ch, Counters: []counter{
 		{"Interactions (24 h)", fmt.Sprint(day), "/events?range=24h"},
@@ -122,7 +127,7 @@ func (s *Server) overview(r *http.Request, _ *api.Principal) (string, any, error
 		}
 		n, err := s.st.CountEvents(ctx, store.EventFilter{Decky: d, Since: now.Add(-24 * time.Hour)})
 		if err != nil {
-			return "", nil, err
+			return nil, err
 		}
 		if n > 0 {
 			dk = append(dk, ranked{Name: d, Count: n, Href: "/events?" + url.Values{"decky": {d}}.Encode()})
@@ -134,7 +139,7 @@ func (s *Server) overview(r *http.Request, _ *api.Principal) (string, any, error
 		ta = append(ta, ranked{Name: a.IP, Count: a.Events, Href: "/attackers/" + url.PathEscape(a.IP)})
 	}
 	v.Top = topRanked(ta, 8)
-	return "Overview", v, nil
+	return &v, nil
 }
 
 func capped(n int) string {

@@ -49,6 +49,9 @@ type Options struct {
 	// Outputs lists the SIEM outputs for their page (nil: no page); they
 	// are changed through the API.
 	Outputs OutputLister
+	// OverviewTTL is how long the overview's figures are reused (0: read
+	// at every request); see memo.
+	OverviewTTL time.Duration
 }
 
 // BlobIndex reports whether the master holds a blob (master.Artifacts).
@@ -67,6 +70,8 @@ type Server struct {
 	pages   map[string]*template.Template
 	files   map[string]staticFile
 	mux     *http.ServeMux
+
+	overviewCache memo[overviewView]
 }
 
 type staticFile struct {
@@ -83,6 +88,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{api: opts.API, st: opts.Store, blobs: opts.Blobs, outputs: opts.Outputs, log: opts.Logger, now: opts.Clock,
 		pages: map[string]*template.Template{}, files: map[string]staticFile{}, mux: http.NewServeMux()}
+	s.overviewCache.ttl = opts.OverviewTTL
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
