@@ -59,10 +59,51 @@ type overviewView struct {
 	Top      []ranked
 }
 
-func (s *Server) overview(r *http.Request, _ *api.Principal) (string, any, error) {
-	v, err := s.overviewCache.get(r.Context(), s.loadOverview)
-	return "Overview", v, err
+// overviewKey names one rendering of the overview: the figures and the
+// caller's session.
+type overviewKey struct {
+	v    *overviewView
+	user string
+	csrf string
 }
+
+// overviewPage serves the overview. Its figures are the memo's, and the
+// page rendered from them is kept per session until they change: under a
+// flood, or with many operators, it costs neither queries nor rendering.
+func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, who *api.Principal) {
+	v, err := s.overviewCache.get(r.Context(), s.loadOverview)
+	if err != nil {
+		s.fail(w, r, who, err)
+		return
+	}
+	if s.overviewCache.ttl <= 0 {
+		s.render(w, r, http.StatusOK, "overview", who, "Overview", v)
+		return
+	}
+	key := overviewKey{v: v, user: who.Name, csrf: who.CSRFToken()}
+	s.overviewMu.Lock()
+	body, ok := s.overviewHTML[key]
+	s.overviewMu.Unlock()
+	if !ok {
+		if body, err = s.renderBytes(r, "overview", who, "Overview", v); err != nil {
+			s.log.Error("render page", "page", "overview", "err", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		s.overviewMu.Lock()
+		for k := range s.overviewHTML {
+			if k.v != v || len(s.overviewHTML) >= maxOverviewPages {
+				delete(s.overviewHTML, k) // older figures
+			}
+		}
+		s.overviewHTML[key] = body
+		s.overviewMu.Unlock()
+	}
+	writePage(w, http.StatusOK, body)
+}
+
+// maxOverviewPages bounds the rendered overviews kept (one per session).
+const maxOverviewPages = 256
 
 // loadOverview reads what the overview shows.
 func (s *Server) loadOverview(ctx context.Context) (*overviewView, error) {

@@ -2,6 +2,8 @@ package api
 
 import (
 	"bytes"
+	"context"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -11,12 +13,15 @@ import (
 // whose answer is the same for every caller (event lists and counts,
 // attackers, credentials): a dashboard polled by many operators, or a
 // script in a loop, costs one database query per URL and period instead of
-// one per request. An answer is at most ttl old; the live stream
-// (/events/stream) is not cached and shows new events at once. Callers
-// asking for an answer being computed wait for it instead of computing it
-// again.
+// one per request. An answer older than ttl is still served at once while
+// one refresh runs in the background (stale while revalidating), so what
+// a caller sees is at most ttl plus one query old, and a query that takes
+// long over millions of events never makes callers wait. Only the first
+// answer of a URL is waited for, by every caller asking meanwhile. The live
+// stream (/events/stream) is not cached.
 type readCache struct {
 	ttl time.Duration
+	log *slog.Logger
 
 	mu      sync.Mutex
 	entries map[string]*cachedAnswer
@@ -29,6 +34,7 @@ type cachedAnswer struct {
 	status      int
 	contentType string
 	body        []byte
+	refreshing  bool // guarded by readCache.mu
 }
 
 // Bounds of what is kept: a URL longer than maxCachedKey is not cached, and
@@ -36,44 +42,50 @@ type cachedAnswer struct {
 const (
 	maxCached    = 1024
 	maxCachedKey = 2048
+	// refreshTimeout bounds a background refresh.
+	refreshTimeout = time.Minute
 )
 
-func newReadCache(ttl time.Duration) *readCache {
-	return &readCache{ttl: ttl, entries: map[string]*cachedAnswer{}}
+// answerFunc writes the answer to r on w; it returns the error behind a
+// 5xx answer, for the log.
+type answerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func newReadCache(ttl time.Duration, log *slog.Logger) *readCache {
+	return &readCache{ttl: ttl, log: log, entries: map[string]*cachedAnswer{}}
 }
 
-// serve answers r from the cache, or through fill (which writes the
-// answer) and keeps a 200 answer for the next callers.
-func (c *readCache) serve(w http.ResponseWriter, r *http.Request, fill func(http.ResponseWriter)) {
+// serve answers r from the cache, or through answer, keeping a 200 answer
+// for the next callers.
+func (c *readCache) serve(w http.ResponseWriter, r *http.Request, answer answerFunc) {
 	key := r.URL.Path + "?" + r.URL.RawQuery
 	if c == nil || c.ttl <= 0 || len(key) > maxCachedKey {
-		fill(w)
+		c.logErr(r, answer(w, r))
 		return
 	}
-	now := time.Now()
 	c.mu.Lock()
 	e := c.entries[key]
 	mine := false
-	if e != nil {
-		select {
-		case <-e.done:
-			if now.Sub(e.at) >= c.ttl {
-				e = nil // stale: fill it again
-			}
-		default: // being filled: wait for it
-		}
-	}
-	if e == nil {
+	switch {
+	case e == nil:
 		if len(c.entries) >= maxCached {
 			clear(c.entries)
 		}
 		e = &cachedAnswer{done: make(chan struct{})}
 		c.entries[key] = e
 		mine = true
+	case !e.refreshing && isDone(e) && time.Since(e.at) >= c.ttl:
+		e.refreshing = true
+		// The refresh outlives this request: its own context, bounded.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), refreshTimeout)
+		go func() {
+			defer cancel()
+			c.refresh(key, e, r.Clone(ctx), answer)
+		}()
 	}
 	c.mu.Unlock()
 	if mine {
-		c.fill(key, e, w, fill)
+		b := c.compute(e, r, answer)
+		copyAnswer(w, b)
 		return
 	}
 	select {
@@ -82,20 +94,30 @@ func (c *readCache) serve(w http.ResponseWriter, r *http.Request, fill func(http
 		return
 	}
 	if e.status != http.StatusOK {
-		fill(w) // not kept (an error): answer this caller on its own
+		c.logErr(r, answer(w, r)) // not kept (an error): answer this caller on its own
 		return
 	}
 	e.write(w)
 }
 
-// fill computes e through fill into a buffer, publishes it, and writes it
-// to w.
-func (c *readCache) fill(key string, e *cachedAnswer, w http.ResponseWriter, fill func(http.ResponseWriter)) {
+func isDone(e *cachedAnswer) bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// compute fills e through answer and publishes it (an answer other than
+// 200 is dropped from the cache).
+func (c *readCache) compute(e *cachedAnswer, r *http.Request, answer answerFunc) *bufferedAnswer {
 	b := &bufferedAnswer{header: http.Header{}, status: http.StatusOK}
 	defer func() {
 		e.at = time.Now()
 		e.status, e.contentType, e.body = b.status, b.header.Get("Content-Type"), b.buf.Bytes()
 		if e.status != http.StatusOK {
+			key := r.URL.Path + "?" + r.URL.RawQuery
 			c.mu.Lock()
 			if c.entries[key] == e {
 				delete(c.entries, key)
@@ -104,7 +126,29 @@ func (c *readCache) fill(key string, e *cachedAnswer, w http.ResponseWriter, fil
 		}
 		close(e.done)
 	}()
-	fill(b)
+	c.logErr(r, answer(b, r))
+	return b
+}
+
+// refresh computes a new answer for key and puts it in place of old.
+func (c *readCache) refresh(key string, old *cachedAnswer, r *http.Request, answer answerFunc) {
+	fresh := &cachedAnswer{done: make(chan struct{})}
+	c.compute(fresh, r, answer)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old.refreshing = false
+	if fresh.status == http.StatusOK && c.entries[key] == old {
+		c.entries[key] = fresh
+	}
+}
+
+func (c *readCache) logErr(r *http.Request, err error) {
+	if err != nil && c.log != nil {
+		c.log.Error("request failed", "path", r.URL.Path, "err", err)
+	}
+}
+
+func copyAnswer(w http.ResponseWriter, b *bufferedAnswer) {
 	for k, v := range b.header {
 		w.Header()[k] = v
 	}

@@ -176,7 +176,7 @@ func New(opts Options) (*Server, error) {
 		streams:    map[int64]int{},
 		heartbeat:  15 * time.Second,
 		done:       make(chan struct{}),
-		cache:      newReadCache(opts.ReadCacheTTL),
+		cache:      newReadCache(opts.ReadCacheTTL, opts.Logger),
 		auths:      newAuthCache(opts.ReadCacheTTL),
 	}
 	if s.log == nil {
@@ -324,10 +324,10 @@ func (s *Server) wrap(rt *route) http.Handler {
 		}
 		switch {
 		case rt.cached && rt.Handler != nil:
-			s.cache.serve(rec, r, func(w http.ResponseWriter) {
+			s.cache.serve(rec, r, func(w http.ResponseWriter, r *http.Request) error {
 				inner := &recorder{ResponseWriter: w, status: http.StatusOK}
 				rt.Handler(inner, r, who)
-				rec.err, rec.errID = inner.err, inner.errID
+				return inner.err
 			})
 		case rt.Do != nil:
 			v, err := rt.Do(r, who)
