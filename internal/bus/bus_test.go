@@ -397,3 +397,43 @@ func TestAgentCannotForgeMasterEvents(t *testing.T) {
 		t.Fatalf("consumed %v; the forged alert %s must be dropped, the master's %s kept", c.ids, forged.ID, own[0].ID)
 	}
 }
+
+// Raw documents get the publisher's host as their last key: a "host" the
+// decky wrote, in any case, does not survive.
+func TestPublishRawSetsHost(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, t.TempDir(), ServerOptions{})
+	_, js := masterJS(t, s)
+	p := newPublisher(t, s, "h1")
+	docs := [][]byte{
+		[]byte(`{"schema":1,"id":"r1","type":"x.y","decky":"d","service":"s"}`),
+		[]byte(`{"schema":1,"id":"r2","type":"x.y","decky":"d","service":"s","host":"h2"}`),
+		[]byte(` {"schema":1,"id":"r3","HOST":"h2","type":"x.y","decky":"d","service":"s"} `),
+	}
+	wait, err := p.PublishRawAsync(context.Background(), []string{"r1", "r2", "r3"}, docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.PublishRawAsync(context.Background(), []string{"r4"}, [][]byte{[]byte(`[1]`)}); err == nil {
+		t.Fatal("a document that is not an object was published")
+	}
+	var mu sync.Mutex
+	hosts := map[string]string{}
+	runConsumer(t, js, "raw", func(_ context.Context, events []event.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range events {
+			hosts[e.ID] = e.Host
+		}
+		return nil
+	})
+	testenv.Eventually(t, 30*time.Second, "3 events consumed", func() bool { mu.Lock(); defer mu.Unlock(); return len(hosts) == 3 })
+	for id, h := range hosts {
+		if h != "h1" {
+			t.Fatalf("event %s has host %q, want the publisher's h1", id, h)
+		}
+	}
+}

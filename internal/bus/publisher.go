@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -161,6 +162,61 @@ func (p *Publisher) PublishAsync(ctx context.Context, events []event.Event) (wai
 		defer cancel()
 		return awaitAll(ctx, futures)
 	}, nil
+}
+
+// PublishRawAsync is PublishAsync for events as JSON documents: docs[i]
+// is the JSON object of the event whose id is ids[i]. The host is
+// appended to each as its last key, so that it wins over any "host" the
+// document holds (a decoder keeps the last of duplicate keys).
+func (p *Publisher) PublishRawAsync(ctx context.Context, ids []string, docs [][]byte) (wait func() error, err error) {
+	if len(ids) != len(docs) {
+		return nil, errors.New("bus: ids and documents differ in number")
+	}
+	if len(ids) == 0 {
+		return func() error { return nil }, nil
+	}
+	js, err := p.connect()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.opts.AckTimeout)
+	futures := make([]jetstream.PubAckFuture, 0, len(ids))
+	for i, doc := range docs {
+		data, err := withHost(doc, p.host)
+		if err == nil {
+			msg := &nats.Msg{Subject: p.subject, Data: data, Header: nats.Header{}}
+			var f jetstream.PubAckFuture
+			if f, err = js.PublishMsgAsync(msg, jetstream.WithMsgID(ids[i])); err == nil {
+				futures = append(futures, f)
+				continue
+			}
+		}
+		cancel()
+		return nil, fmt.Errorf("bus: publish event %s: %w", ids[i], err)
+	}
+	return func() error {
+		defer cancel()
+		return awaitAll(ctx, futures)
+	}, nil
+}
+
+// withHost returns a copy of the JSON object doc with "host" set to host
+// as its last key. Host ids need no escaping (pki.ValidHostID).
+func withHost(doc []byte, host string) ([]byte, error) {
+	doc = bytes.TrimSpace(doc)
+	if len(doc) < 2 || doc[0] != '{' || doc[len(doc)-1] != '}' {
+		return nil, errors.New("not a JSON object")
+	}
+	body := bytes.TrimSpace(doc[1 : len(doc)-1])
+	out := make([]byte, 0, len(doc)+len(host)+12)
+	out = append(out, '{')
+	out = append(out, body...)
+	if len(body) > 0 {
+		out = append(out, ',')
+	}
+	out = append(out, `"host":"`...)
+	out = append(out, host...)
+	return append(out, `"}`...), nil
 }
 
 // PublishTo sends every event to subject with its id as the message id,

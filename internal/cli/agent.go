@@ -520,5 +520,6 @@ func selfBuild(o *agent.Options, dir string, log *slog.Logger) error {
 	return err
 }
 
-// The shipper keeps a window of batches in flight with the bus publisher.
-var _ shipper.AsyncPublisher = (*bus.Publisher)(nil)
+// The shipper keeps a window of batches in flight with the bus publisher,
+// and hands it the spool lines without decoding them.
+var _ shipper.RawPublisher = (*bus.Publisher)(nil)

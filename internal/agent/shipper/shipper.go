@@ -31,6 +31,16 @@ type Publisher interface {
 	Publish(ctx context.Context, events []event.Event) error
 }
 
+// RawPublisher is an AsyncPublisher that also takes events as JSON
+// documents (docs[i] is the event whose id is ids[i], a JSON object as
+// the spool holds it) and sets their host itself: the shipper then
+// validates each spool line and reads its id without decoding the event
+// and encoding it again.
+type RawPublisher interface {
+	AsyncPublisher
+	PublishRawAsync(ctx context.Context, ids []string, docs [][]byte) (wait func() error, err error)
+}
+
 // AsyncPublisher is a Publisher that can have several batches in flight:
 // PublishAsync sends a batch and returns at once; the returned wait
 // blocks until the batch is acknowledged (nil) or has failed. A shipper
@@ -263,32 +273,36 @@ func (s *Shipper) shipFile(ctx context.Context, path string, off int64) (int, in
 			}
 		}
 	}
+	raw, _ := s.pub.(RawPublisher)
 	for range window {
-		batch, n, full := s.readBatch(r, path, next)
+		b, n, full := s.readBatch(r, path, next, raw != nil)
 		next = n
-		if len(batch) == 0 {
+		if b.n == 0 {
 			if len(pending) == 0 && failed == nil {
 				done = next // only skipped lines: step over them
 			}
 			break
 		}
-		shipped, err := s.shipBlobs(ctx, qdir, batch)
+		shipped, err := s.shipBlobs(ctx, qdir, b.blobs)
 		if err != nil {
 			failed = err
 			break
 		}
-		b := inflight{n: len(batch), next: next, blobs: shipped}
-		if async != nil {
-			b.wait, err = async.PublishAsync(ctx, batch)
-		} else {
-			err = s.pub.Publish(ctx, batch)
-			b.wait = func() error { return nil }
+		f := inflight{n: b.n, next: next, blobs: shipped}
+		switch {
+		case raw != nil:
+			f.wait, err = raw.PublishRawAsync(ctx, b.ids, b.docs)
+		case async != nil:
+			f.wait, err = async.PublishAsync(ctx, b.events)
+		default:
+			err = s.pub.Publish(ctx, b.events)
+			f.wait = func() error { return nil }
 		}
 		if err != nil {
-			failed = fmt.Errorf("publish %d events: %w", len(batch), err)
+			failed = fmt.Errorf("publish %d events: %w", b.n, err)
 			break
 		}
-		pending = append(pending, b)
+		pending = append(pending, f)
 		if !full {
 			// The reader stopped at the end of the file or inside a line
 			// still being written: what follows is for the next pass.
@@ -301,13 +315,27 @@ func (s *Shipper) shipFile(ctx context.Context, path string, off int64) (int, in
 	return acked, done, failed
 }
 
+// batch is what readBatch read: events decoded, or raw documents.
+type batch struct {
+	n      int
+	events []event.Event
+	ids    []string // raw: the event ids
+	docs   [][]byte // raw: the JSON documents
+	blobs  []string // the SHA-256 of the blobs the events refer to
+}
+
+// Keys naming a blob (event.Artifacts): a line holding one is decoded to
+// find its blobs even on the raw path.
+var artifactMarks = [][]byte{[]byte(`"sha256"`), []byte(`"body_sha256"`)}
+
 // readBatch reads up to MaxBatch complete lines from r, whose position
-// is the file offset off, and returns their events and the offset after
-// the last line read; full reports a batch that stopped at MaxBatch (not
-// at the end of the file or a partial line, which r has consumed).
-func (s *Shipper) readBatch(r *bufio.Reader, path string, off int64) (batch []event.Event, next int64, full bool) {
+// is the file offset off, and returns their events (raw documents when
+// raw is set) and the offset after the last line read; full reports a
+// batch that stopped at MaxBatch (not at the end of the file or a partial
+// line, which r has consumed).
+func (s *Shipper) readBatch(r *bufio.Reader, path string, off int64, raw bool) (b batch, next int64, full bool) {
 	next = off
-	for len(batch) < s.MaxBatch {
+	for b.n < s.MaxBatch {
 		line, err := r.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
 			// A line longer than the reader's buffer cannot come from our
@@ -318,66 +346,99 @@ func (s *Shipper) readBatch(r *bufio.Reader, path string, off int64) (batch []ev
 				skipped += int64(len(line))
 			}
 			if err != nil {
-				return batch, next, false // incomplete: wait for the rest
+				return b, next, false // incomplete: wait for the rest
 			}
 			s.log.Error("skipping oversized spool line", "file", path, "bytes", skipped)
 			next += skipped
 			continue
 		}
 		if err != nil {
-			return batch, next, false // EOF or a partial line still being written
+			return b, next, false // EOF or a partial line still being written
 		}
 		next += int64(len(line))
+		line = bytes.TrimSpace(line)
+		if raw && !hasArtifact(line) {
+			// Validates the document and reads its id (as a consumer
+			// will: the last "id" key, matched as encoding/json does).
+			var head struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal(line, &head); err != nil || head.ID == "" || len(line) < 2 || line[len(line)-1] != '}' {
+				s.log.Error("skipping malformed spool line", "file", path, "err", err)
+				continue
+			}
+			b.ids, b.docs = append(b.ids, head.ID), append(b.docs, bytes.Clone(line))
+			b.n++
+			continue
+		}
 		var e event.Event
-		if err := json.Unmarshal(bytes.TrimSpace(line), &e); err != nil || e.ID == "" {
+		if err := json.Unmarshal(line, &e); err != nil || e.ID == "" {
 			s.log.Error("skipping malformed spool line", "file", path, "err", err)
 			continue
 		}
 		if e.Host == "" {
 			e.Host = s.host
 		}
-		batch = append(batch, e)
+		b.blobs = append(b.blobs, e.Artifacts()...)
+		if raw {
+			doc, err := json.Marshal(&e)
+			if err != nil {
+				s.log.Error("skipping unencodable spool event", "file", path, "err", err)
+				continue
+			}
+			b.ids, b.docs = append(b.ids, e.ID), append(b.docs, doc)
+		} else {
+			b.events = append(b.events, e)
+		}
+		b.n++
 	}
-	return batch, next, true
+	return b, next, true
+}
+
+func hasArtifact(line []byte) bool {
+	for _, m := range artifactMarks {
+		if bytes.Contains(line, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // shipBlobs hands Blobs every quarantined blob the batch refers to and
 // returns their paths. A blob missing from the quarantine was shipped with
 // an earlier event (or never stored); a refused blob is logged and skipped,
 // since retrying cannot cure it and the events must not wait forever.
-func (s *Shipper) shipBlobs(ctx context.Context, qdir string, batch []event.Event) ([]string, error) {
+func (s *Shipper) shipBlobs(ctx context.Context, qdir string, shas []string) ([]string, error) {
 	if s.Blobs == nil {
 		return nil, nil
 	}
 	var paths []string
 	seen := map[string]bool{}
-	for _, e := range batch {
-		for _, sha := range e.Artifacts() {
-			if seen[sha] {
-				continue
-			}
-			seen[sha] = true
-			p := filepath.Join(qdir, sha)
-			f, err := os.Open(p)
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
-			if err != nil {
-				return nil, fmt.Errorf("ship blob %s: %w", sha, err)
-			}
-			fi, err := f.Stat()
-			if err == nil {
-				err = s.Blobs.PutBlob(ctx, sha, f, fi.Size())
-			}
-			f.Close()
-			switch {
-			case errors.Is(err, ErrBlobRefused):
-				s.log.Error("blob refused; its events are shipped without it", "sha256", sha, "err", err)
-			case err != nil:
-				return nil, fmt.Errorf("ship blob %s: %w", sha, err)
-			}
-			paths = append(paths, p)
+	for _, sha := range shas {
+		if seen[sha] {
+			continue
 		}
+		seen[sha] = true
+		p := filepath.Join(qdir, sha)
+		f, err := os.Open(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ship blob %s: %w", sha, err)
+		}
+		fi, err := f.Stat()
+		if err == nil {
+			err = s.Blobs.PutBlob(ctx, sha, f, fi.Size())
+		}
+		f.Close()
+		switch {
+		case errors.Is(err, ErrBlobRefused):
+			s.log.Error("blob refused; its events are shipped without it", "sha256", sha, "err", err)
+		case err != nil:
+			return nil, fmt.Errorf("ship blob %s: %w", sha, err)
+		}
+		paths = append(paths, p)
 	}
 	return paths, nil
 }
