@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -142,6 +143,15 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("web: static files: %w", err)
 	}
 	s.routes()
+	if s.overviewCache.ttl > 0 {
+		// The first overview over millions of events takes seconds: read
+		// it now rather than at the first visit.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
+			defer cancel()
+			_, _ = s.overviewCache.get(ctx, s.loadOverview)
+		}()
+	}
 	return s, nil
 }
 
