@@ -17,7 +17,9 @@ import (
 // one refresh runs in the background (stale while revalidating), so what
 // a caller sees is at most ttl plus one query old, and a query that takes
 // long over millions of events never makes callers wait. Only the first
-// answer of a URL is waited for, by every caller asking meanwhile. The live
+// answer of a URL is waited for, by every caller asking meanwhile. An
+// answer that took d to compute is kept at least busyFactor × d, so that
+// refreshing a slow query does not keep the database busy. The live
 // stream (/events/stream) is not cached.
 type readCache struct {
 	ttl time.Duration
@@ -31,6 +33,7 @@ type readCache struct {
 type cachedAnswer struct {
 	done        chan struct{}
 	at          time.Time
+	took        time.Duration
 	status      int
 	contentType string
 	body        []byte
@@ -44,6 +47,9 @@ const (
 	maxCachedKey = 2048
 	// refreshTimeout bounds a background refresh.
 	refreshTimeout = time.Minute
+	// busyFactor bounds the share of time spent refreshing an answer to
+	// 1/busyFactor.
+	busyFactor = 10
 )
 
 // answerFunc writes the answer to r on w; it returns the error behind a
@@ -73,7 +79,7 @@ func (c *readCache) serve(w http.ResponseWriter, r *http.Request, answer answerF
 		e = &cachedAnswer{done: make(chan struct{})}
 		c.entries[key] = e
 		mine = true
-	case !e.refreshing && isDone(e) && time.Since(e.at) >= c.ttl:
+	case !e.refreshing && isDone(e) && time.Since(e.at) >= max(c.ttl, busyFactor*e.took):
 		e.refreshing = true
 		// The refresh outlives this request: its own context, bounded.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), refreshTimeout)
@@ -113,8 +119,10 @@ func isDone(e *cachedAnswer) bool {
 // 200 is dropped from the cache).
 func (c *readCache) compute(e *cachedAnswer, r *http.Request, answer answerFunc) *bufferedAnswer {
 	b := &bufferedAnswer{header: http.Header{}, status: http.StatusOK}
+	start := time.Now()
 	defer func() {
 		e.at = time.Now()
+		e.took = e.at.Sub(start)
 		e.status, e.contentType, e.body = b.status, b.header.Get("Content-Type"), b.buf.Bytes()
 		if e.status != http.StatusOK {
 			key := r.URL.Path + "?" + r.URL.RawQuery

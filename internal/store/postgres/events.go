@@ -148,8 +148,11 @@ func addAggregates(ctx context.Context, tx pgx.Tx, fresh []event.Event) error {
 // query.Where for the filter.
 func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]event.Event, error) {
 	where, args := query.Where(f, dialect)
-	args = append(args, query.Limit(f.Limit))
-	rows, err := s.pool.Query(ctx, `SELECT doc FROM events`+where+query.Order(f)+` LIMIT $`+strconv.Itoa(len(args)), args...)
+	// The limit is written into the statement (a bounded integer): as a
+	// parameter, the generic plan PostgreSQL switches to after a few
+	// executions of the prepared statement does not know it is small, and
+	// can sort the whole table instead of walking the id index.
+	rows, err := s.pool.Query(ctx, `SELECT doc FROM events`+where+query.Order(f)+` LIMIT `+strconv.Itoa(query.Limit(f.Limit)), args...)
 	if err != nil {
 		return nil, wrap("list events", err)
 	}
@@ -214,7 +217,7 @@ func (s *Store) ListCredentials(ctx context.Context, limit int) ([]store.Credent
 	rows, err := s.pool.Query(ctx, `SELECT kind, principal, secret_sha256, secret_b64, crack_line, count, first_seen, last_seen,
 		ARRAY(SELECT decky FROM credential_deckies d WHERE d.key = c.key ORDER BY decky COLLATE "C"),
 		ARRAY(SELECT ip FROM credential_sources r WHERE r.key = c.key ORDER BY ip COLLATE "C")
-		FROM credentials c ORDER BY last_seen DESC, key LIMIT $1`, query.Limit(limit))
+		FROM credentials c ORDER BY last_seen DESC, key LIMIT `+strconv.Itoa(query.Limit(limit)))
 	if err != nil {
 		return nil, wrap("list credentials", err)
 	}

@@ -203,8 +203,8 @@ func scanAttacker(row pgx.Row) (*store.Attacker, error) {
 // ListAttackers implements store.Store: most recently seen first.
 func (s *Store) ListAttackers(ctx context.Context, f store.AttackerFilter) ([]store.Attacker, error) {
 	where, args := query.AttackerWhere(f, dialect)
-	args = append(args, query.Limit(f.Limit))
-	rows, err := s.pool.Query(ctx, attackerSelect+where+fmt.Sprintf(` ORDER BY a.last_seen DESC, a.ip COLLATE "C" LIMIT $%d`, len(args)), args...)
+	// A literal limit, as in ListEvents: the generic plan must know it.
+	rows, err := s.pool.Query(ctx, attackerSelect+where+fmt.Sprintf(` ORDER BY a.last_seen DESC, a.ip COLLATE "C" LIMIT %d`, query.Limit(f.Limit)), args...)
 	if err != nil {
 		return nil, wrap("list attackers", err)
 	}
