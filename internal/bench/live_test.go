@@ -46,14 +46,7 @@ func BenchmarkLiveFeed(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	u := &store.User{Name: "bench", Role: store.Viewer, PasswordHash: "x"}
-	if err := st.CreateUser(ctx, u); err != nil {
-		b.Fatal(err)
-	}
-	token := "dnt_benchmarktoken0123456789abcdef"
-	if err := st.CreateAPIToken(ctx, &store.APIToken{UserID: u.ID, Name: "bench", Hash: sha256hex(token), CreatedAt: time.Now()}); err != nil {
-		b.Fatal(err)
-	}
+	_, token := benchViewer(b, st)
 	adir := b.TempDir()
 	run(b, bin, "agent", "--dir", adir, "--socket", filepath.Join(adir, "a.sock"), "--driver", "host", "--host-id", "bench",
 		"--nats-url", "nats://"+nats, "--log-level", "error")

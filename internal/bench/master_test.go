@@ -193,14 +193,7 @@ func BenchmarkAPIAtScale(b *testing.B) {
 			}
 		}
 		fmt.Printf("%s: stored %d events in %s\n", be.name, be.total, time.Since(fill).Round(time.Second))
-		u := &store.User{Name: "bench", Role: store.Viewer, PasswordHash: "x"}
-		if err := st.CreateUser(ctx, u); err != nil {
-			b.Fatal(err)
-		}
-		token := "dnt_benchmarktoken0123456789abcdef"
-		if err := st.CreateAPIToken(ctx, &store.APIToken{UserID: u.ID, Name: "bench", Hash: sha256hex(token), CreatedAt: time.Now()}); err != nil {
-			b.Fatal(err)
-		}
+		u, token := benchViewer(b, st)
 		// A dashboard session: the cookie's hash, and the CSRF token
 		// stamped with the password hash as the API does.
 		cookie := "benchsessioncookie0123456789abcdef"
@@ -310,6 +303,21 @@ func hammer(url string, auth func(*http.Request)) ([]time.Duration, int) {
 	wg.Wait()
 	slices.Sort(lat)
 	return lat, failed
+}
+
+// benchViewer creates a viewer (password hash "x") and an API token of
+// it, and returns them.
+func benchViewer(b *testing.B, st store.Store) (*store.User, string) {
+	ctx := context.Background()
+	u := &store.User{Name: "bench", Role: store.Viewer, PasswordHash: "x"}
+	if err := st.CreateUser(ctx, u); err != nil {
+		b.Fatal(err)
+	}
+	token := "dnt_benchmarktoken0123456789abcdef"
+	if err := st.CreateAPIToken(ctx, &store.APIToken{UserID: u.ID, Name: "bench", Hash: sha256hex(token), CreatedAt: time.Now()}); err != nil {
+		b.Fatal(err)
+	}
+	return u, token
 }
 
 func sha256hex(s string) string {

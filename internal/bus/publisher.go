@@ -145,23 +145,9 @@ func (p *Publisher) Publish(ctx context.Context, events []event.Event) error {
 // or one failed, for at most the acknowledgement timeout from the call.
 // The shipper keeps several batches in flight with it.
 func (p *Publisher) PublishAsync(ctx context.Context, events []event.Event) (wait func() error, err error) {
-	if len(events) == 0 {
-		return func() error { return nil }, nil
-	}
-	js, err := p.connect()
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, p.opts.AckTimeout)
-	futures, err := send(js, p.subject, p.host, events)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	return func() error {
-		defer cancel()
-		return awaitAll(ctx, futures)
-	}, nil
+	return p.async(ctx, len(events), func(js jetstream.JetStream) ([]jetstream.PubAckFuture, error) {
+		return send(js, p.subject, p.host, events)
+	})
 }
 
 // PublishRawAsync is PublishAsync for events as JSON documents: docs[i]
@@ -172,7 +158,28 @@ func (p *Publisher) PublishRawAsync(ctx context.Context, ids []string, docs [][]
 	if len(ids) != len(docs) {
 		return nil, errors.New("bus: ids and documents differ in number")
 	}
-	if len(ids) == 0 {
+	return p.async(ctx, len(ids), func(js jetstream.JetStream) ([]jetstream.PubAckFuture, error) {
+		futures := make([]jetstream.PubAckFuture, 0, len(ids))
+		for i, doc := range docs {
+			data, err := withHost(doc, p.host)
+			if err == nil {
+				msg := &nats.Msg{Subject: p.subject, Data: data, Header: nats.Header{}}
+				var f jetstream.PubAckFuture
+				if f, err = js.PublishMsgAsync(msg, jetstream.WithMsgID(ids[i])); err == nil {
+					futures = append(futures, f)
+					continue
+				}
+			}
+			return nil, fmt.Errorf("bus: publish event %s: %w", ids[i], err)
+		}
+		return futures, nil
+	})
+}
+
+// async runs send (n messages) on the connection and returns the wait for
+// its acknowledgements, bounded by the acknowledgement timeout.
+func (p *Publisher) async(ctx context.Context, n int, send func(jetstream.JetStream) ([]jetstream.PubAckFuture, error)) (func() error, error) {
+	if n == 0 {
 		return func() error { return nil }, nil
 	}
 	js, err := p.connect()
@@ -180,19 +187,10 @@ func (p *Publisher) PublishRawAsync(ctx context.Context, ids []string, docs [][]
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.opts.AckTimeout)
-	futures := make([]jetstream.PubAckFuture, 0, len(ids))
-	for i, doc := range docs {
-		data, err := withHost(doc, p.host)
-		if err == nil {
-			msg := &nats.Msg{Subject: p.subject, Data: data, Header: nats.Header{}}
-			var f jetstream.PubAckFuture
-			if f, err = js.PublishMsgAsync(msg, jetstream.WithMsgID(ids[i])); err == nil {
-				futures = append(futures, f)
-				continue
-			}
-		}
+	futures, err := send(js)
+	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("bus: publish event %s: %w", ids[i], err)
+		return nil, err
 	}
 	return func() error {
 		defer cancel()

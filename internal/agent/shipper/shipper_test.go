@@ -103,15 +103,7 @@ func TestSpoolShipperRotationRestartNoLossNoDup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		k, err := sh.ShipOnce(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if k == 0 {
-			break
-		}
-	}
+	shipAll(t, sh)
 	got := readSink(t, sinkPath)
 	seen := map[string]bool{}
 	for _, e := range got {
@@ -309,15 +301,7 @@ func TestShipperRawPathPassesLinesAndFindsBlobs(t *testing.T) {
 	}
 	sh.Blobs = pub
 	sh.MaxBatch = 8
-	for {
-		k, err := sh.ShipOnce(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if k == 0 {
-			break
-		}
-	}
+	shipAll(t, sh)
 	if len(pub.docs) != len(ids) {
 		t.Fatalf("shipped %d events, want %d", len(pub.docs), len(ids))
 	}
@@ -332,5 +316,19 @@ func TestShipperRawPathPassesLinesAndFindsBlobs(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, spool.QuarantineDir, sha)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("the shipped blob is still in the quarantine")
+	}
+}
+
+// shipAll ships until nothing is left.
+func shipAll(t *testing.T, sh *Shipper) {
+	t.Helper()
+	for {
+		k, err := sh.ShipOnce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k == 0 {
+			return
+		}
 	}
 }
