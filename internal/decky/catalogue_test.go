@@ -10,6 +10,7 @@ import (
 	"github.com/decnet/decnet/internal/event"
 	// The master declares the events it makes itself (raised alerts).
 	_ "github.com/decnet/decnet/internal/intel/alert"
+	_ "github.com/decnet/decnet/internal/intel/correlate"
 )
 
 var update = flag.Bool("update", false, "rewrite the catalogue section of docs/events.md")
@@ -43,7 +44,7 @@ func catalogueText() string {
 
 // TestCatalogueDocumented keeps docs/events.md's catalogue equal to what
 // the code declares: every service linked into the binary, the decky
-// runtime, the spool and the master's alert evaluator.
+// runtime, the spool, and the master's alert evaluator and correlator.
 func TestCatalogueDocumented(t *testing.T) {
 	data, err := os.ReadFile(eventsDoc)
 	if err != nil {

@@ -2,8 +2,12 @@ package event
 
 import (
 	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -45,6 +49,27 @@ func NewID() string {
 	b[6] = 0x70 | byte(seq>>8)
 	b[7] = byte(seq)
 	b[8] = 0x80 | b[8]&0x3f
+	return formatUUID(b)
+}
+
+// DerivedID returns a UUIDv7 made from t and key alone: the same time and
+// key always give the same id. The master names the events it derives
+// (an identity linked, a credential reused) this way, so that deriving
+// them again (a redelivered batch, a rebuild) stores each once.
+func DerivedID(t time.Time, key string) string {
+	sum := sha256.Sum256([]byte(key))
+	var b [16]byte
+	var ts [8]byte
+	binary.BigEndian.PutUint64(ts[:], uint64(t.UnixMilli()))
+	copy(b[:6], ts[2:])
+	copy(b[6:], sum[:10])
+	b[6] = 0x70 | b[6]&0x0f
+	b[8] = 0x80 | b[8]&0x3f
+	return formatUUID(b)
+}
+
+// formatUUID writes b in the 8-4-4-4-12 form.
+func formatUUID(b [16]byte) string {
 	var out [36]byte
 	hex.Encode(out[0:8], b[0:4])
 	out[8] = '-'
@@ -56,4 +81,29 @@ func NewID() string {
 	out[23] = '-'
 	hex.Encode(out[24:], b[10:])
 	return string(out[:])
+}
+
+// UUIDv5 is the RFC 9562 version 5 (SHA-1, name-based) UUID of name in
+// namespace: exports name their objects this way, so exporting the same
+// thing twice gives the same ids.
+func UUIDv5(namespace [16]byte, name string) string {
+	h := sha1.New()
+	h.Write(namespace[:])
+	h.Write([]byte(name))
+	var u [16]byte
+	copy(u[:], h.Sum(nil))
+	u[6] = u[6]&0x0f | 0x50
+	u[8] = u[8]&0x3f | 0x80
+	return formatUUID(u)
+}
+
+// ParseUUID reads a UUID in the 8-4-4-4-12 form.
+func ParseUUID(s string) ([16]byte, error) {
+	var u [16]byte
+	b, err := hex.DecodeString(strings.ReplaceAll(s, "-", ""))
+	if err != nil || len(b) != 16 || len(s) != 36 {
+		return u, fmt.Errorf("%q is not a UUID", s)
+	}
+	copy(u[:], b)
+	return u, nil
 }

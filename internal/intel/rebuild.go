@@ -6,6 +6,7 @@ import (
 
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/intel/alert"
+	"github.com/decnet/decnet/internal/intel/correlate"
 	"github.com/decnet/decnet/internal/store"
 )
 
@@ -13,6 +14,7 @@ import (
 type RebuildStore interface {
 	ListEvents(ctx context.Context, f store.EventFilter) ([]event.Event, error)
 	ClearEventTags(ctx context.Context) error
+	ClearCorrelation(ctx context.Context) error
 }
 
 // RebuildOptions say what a rebuild redoes.
@@ -27,6 +29,13 @@ type RebuildOptions struct {
 	// Enricher, when set, enriches every stored source address again
 	// with the databases as they are now.
 	Enricher *Enricher
+	// Correlator, when set, correlates every stored event again into
+	// identities, campaigns, credential reuse and lateral movement; with
+	// Reset what it kept is cleared first. Give it a fresh correlator
+	// without a publisher (the outputs had the live events). The
+	// master's own correlator keeps its state in memory: restart the
+	// master after a reset rebuild.
+	Correlator *correlate.Correlator
 	// Alerts, when set, evaluates the alert rules on every stored event
 	// again. Alerts are keyed by the event that raised them, so a replay
 	// raises only what the live evaluator missed (rules created after
@@ -41,12 +50,17 @@ type RebuildOptions struct {
 const rebuildPage = 500
 
 // Rebuild replays the stored events, oldest first, through the tagger,
-// the enricher and the alert evaluator, as their consumers handled them
+// the enricher, the correlator and the alert evaluator, as their consumers handled them
 // when they arrived; it returns the number of events replayed. It is safe while the master
 // runs: storage is idempotent, and the live consumers keep going.
 func Rebuild(ctx context.Context, st RebuildStore, o RebuildOptions) (int, error) {
 	if o.Reset && o.Tagger != nil {
 		if err := st.ClearEventTags(ctx); err != nil {
+			return 0, err
+		}
+	}
+	if o.Reset && o.Correlator != nil {
+		if err := st.ClearCorrelation(ctx); err != nil {
 			return 0, err
 		}
 	}
@@ -67,6 +81,11 @@ func Rebuild(ctx context.Context, st RebuildStore, o RebuildOptions) (int, error
 		if o.Enricher != nil {
 			if err := o.Enricher.Handle(ctx, page); err != nil {
 				return done, fmt.Errorf("rebuild: enrich: %w", err)
+			}
+		}
+		if o.Correlator != nil {
+			if err := o.Correlator.Handle(ctx, page); err != nil {
+				return done, fmt.Errorf("rebuild: correlate: %w", err)
 			}
 		}
 		if o.Alerts != nil {

@@ -86,6 +86,26 @@ func (h *hook) count() int {
 	return len(h.raised)
 }
 
+// upAdminPassword is the admin password upWithWebhook sets.
+const upAdminPassword = "correct horse battery staple"
+
+// upWithWebhook runs `decnet up`, signs in as admin (setting
+// upAdminPassword) and adds a webhook output to a receiver the test
+// reads.
+func upWithWebhook(t *testing.T, bin string) (*testenv.Up, *upClient, *hook) {
+	t.Helper()
+	up := testenv.StartUp(t, bin)
+	c := newUpClient(t, up.API)
+	c.do("POST", "/auth/login", map[string]string{"username": "admin", "password": up.Password}, 200)
+	c.do("POST", "/auth/password", map[string]string{"current_password": up.Password, "new_password": upAdminPassword}, 200)
+	h := &hook{}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c.do("POST", "/outputs", map[string]any{"name": "soc", "kind": "webhook", "url": srv.URL + "/decnet", "secret": "0123456789abcdef0123",
+		"allow_private": true}, 201)
+	return up, c, h
+}
+
 // TestAlertEndToEnd is the acceptance of the alert rules: on `decnet up`,
 // a rule created through the API ("3 ssh.login.failed from one source
 // within 60 s") fires on real ssh login failures against the demo's
@@ -95,17 +115,7 @@ func TestAlertEndToEnd(t *testing.T) {
 	testenv.RequireRoot(t)
 	sshpass := testenv.RequireTool(t, "sshpass")
 	bin := testenv.DecnetBinary(t)
-	up := testenv.StartUp(t, bin)
-	c := newUpClient(t, up.API)
-	c.do("POST", "/auth/login", map[string]string{"username": "admin", "password": up.Password}, 200)
-	const pw = "correct horse battery staple"
-	c.do("POST", "/auth/password", map[string]string{"current_password": up.Password, "new_password": pw}, 200)
-
-	h := &hook{}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	c.do("POST", "/outputs", map[string]any{"name": "soc", "kind": "webhook", "url": srv.URL + "/decnet", "secret": "0123456789abcdef0123",
-		"allow_private": true}, 201)
+	up, c, h := upWithWebhook(t, bin)
 	c.do("POST", "/alert-rules", sshBruteForce, 201)
 
 	fail := func(gw string) {
@@ -168,7 +178,7 @@ func TestAlertEndToEnd(t *testing.T) {
 	}
 	up2 := testenv.StartUpIn(t, bin, up.Data)
 	c = newUpClient(t, up2.API)
-	c.do("POST", "/auth/login", map[string]string{"username": "admin", "password": pw}, 200)
+	c.do("POST", "/auth/login", map[string]string{"username": "admin", "password": upAdminPassword}, 200)
 	fail(up2.Gateway)
 	alertNow := func() store.Alert {
 		json.Unmarshal(c.do("GET", "/alerts", nil, 200), &list)
@@ -187,7 +197,7 @@ func TestAlertEndToEnd(t *testing.T) {
 	}
 	up3 := testenv.StartUpIn(t, bin, up.Data)
 	c = newUpClient(t, up3.API)
-	c.do("POST", "/auth/login", map[string]string{"username": "admin", "password": pw}, 200)
+	c.do("POST", "/auth/login", map[string]string{"username": "admin", "password": upAdminPassword}, 200)
 	if a := alertNow(); a.Count != 4 || len(a.EventIDs) != 4 {
 		t.Fatalf("after the rebuild: %+v", a)
 	}

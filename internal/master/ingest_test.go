@@ -83,7 +83,7 @@ func TestIngesterStoresEveryEventOnce(t *testing.T) {
 	if len(attackers) != 7 || total != n {
 		t.Fatalf("attackers %d, events counted %d; want 7 and %d", len(attackers), total, n)
 	}
-	creds, err := st.ListCredentials(ctx, 100)
+	creds, err := st.ListCredentials(ctx, store.CredentialFilter{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

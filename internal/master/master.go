@@ -24,7 +24,9 @@ import (
 	"github.com/decnet/decnet/internal/intel"
 	"github.com/decnet/decnet/internal/intel/alert"
 	"github.com/decnet/decnet/internal/intel/attack"
+	"github.com/decnet/decnet/internal/intel/correlate"
 	"github.com/decnet/decnet/internal/intel/geo"
+	"github.com/decnet/decnet/internal/intel/taxii"
 	"github.com/decnet/decnet/internal/master/api"
 	"github.com/decnet/decnet/internal/output"
 	"github.com/decnet/decnet/internal/pki"
@@ -101,7 +103,9 @@ type Master struct {
 	Geo    *geo.DB
 	// Alerts evaluates the alert rules and publishes what they raise.
 	Alerts *alert.Evaluator
-	log    *slog.Logger
+	// Correlator links sources into identities and campaigns.
+	Correlator *correlate.Correlator
+	log        *slog.Logger
 
 	// Set by Start.
 	api                     *api.Server
@@ -184,6 +188,7 @@ func Open(ctx context.Context, cfg Config) (*Master, error) {
 		return nil, fmt.Errorf("master: %w", err)
 	}
 	m.Alerts = alert.New(m.Store, alert.Options{Publisher: alertPublisher{m}, Tagger: alertTags, Log: m.log})
+	m.Correlator = correlate.New(m.Store, alertPublisher{m}, m.log)
 	m.Lifecycle.HostCapabilities = m.Reconciler.Capabilities
 	m.Authority.OnHeartbeat = m.Reconciler.Observe
 	return m, nil
@@ -224,6 +229,7 @@ func (m *Master) Start(ctx context.Context) (err error) {
 	m.api.Mount(m.Routes()...)
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix+"/", m.api.Handler())
+	mux.Handle(taxii.Prefix, m.taxiiServer())
 	if m.Config.Dashboard != nil {
 		ui, err := m.Config.Dashboard(m, m.api)
 		if err != nil {
@@ -291,6 +297,7 @@ func (m *Master) Run(ctx context.Context) error {
 	g.Go(func() error { return tagger.Run(gctx, m.JS) })
 	g.Go(func() error { return m.Geo.Run(gctx, m.Config.GeoReload) })
 	g.Go(func() error { return enricher.Run(gctx, m.JS) })
+	g.Go(func() error { return m.Correlator.Run(gctx, m.JS) })
 	m.Alerts.OnRaise = func(a store.Alert) { m.api.RecordAlert(a.Severity) }
 	g.Go(func() error { return m.Alerts.Run(gctx, m.JS) })
 	g.Go(func() error { return m.Reconciler.Run(gctx, interval) })

@@ -64,6 +64,8 @@ func (m *Master) Routes() []api.Route {
 	}
 	routes = append(routes, m.outputRoutes()...)
 	routes = append(routes, m.intelRoutes()...)
+	routes = append(routes, m.identityRoutes()...)
+	routes = append(routes, m.exportRoutes()...)
 	routes = append(routes, m.alertRoutes()...)
 	return append(routes, m.artifactRoutes()...)
 }

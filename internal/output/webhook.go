@@ -129,18 +129,7 @@ func newHTTPOutput(name, kind, rawURL string, proto protocol, opts WebhookOption
 	opts.Timeout = orDefault(opts.Timeout, d.Timeout)
 	retryDefaults(&opts.Attempts, &opts.MinBackoff, &opts.MaxBackoff, d.Attempts, d.MinBackoff, d.MaxBackoff)
 	opts.MaxBody = orDefault(opts.MaxBody, d.MaxBody)
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = guardedDialer(&net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}, opts.AllowPrivate).DialContext
-	tr.TLSHandshakeTimeout = opts.Timeout
-	tr.ResponseHeaderTimeout = opts.Timeout
-	tr.MaxResponseHeaderBytes = maxResponse
-	if opts.TLS != nil {
-		tr.TLSClientConfig = opts.TLS.Clone()
-		if tr.TLSClientConfig.MinVersion == 0 {
-			tr.TLSClientConfig.MinVersion = tls.VersionTLS12
-		}
-	}
-	client := &http.Client{Transport: tr, Timeout: opts.Timeout, CheckRedirect: sameOrigin}
+	client := GuardedHTTPClient(opts.AllowPrivate, opts.Timeout, opts.TLS)
 	enabled := make(chan struct{})
 	close(enabled)
 	return &Webhook{base: newBase(name, kind), url: u.String(), opts: opts, client: client, proto: proto,
@@ -376,4 +365,24 @@ func (o *Webhook) Close() error {
 	o.mu.Unlock()
 	o.client.CloseIdleConnections()
 	return nil
+}
+
+// GuardedHTTPClient is the HTTP client of the outputs, for anything that
+// sends to an address an operator typed: it refuses loopback, private
+// and link-local destinations (after DNS resolution) unless
+// allowPrivate, bounds every phase by timeout, and follows redirects
+// only to the same origin. tlsConf nil uses the system roots.
+func GuardedHTTPClient(allowPrivate bool, timeout time.Duration, tlsConf *tls.Config) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = guardedDialer(&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}, allowPrivate).DialContext
+	tr.TLSHandshakeTimeout = timeout
+	tr.ResponseHeaderTimeout = timeout
+	tr.MaxResponseHeaderBytes = maxResponse
+	if tlsConf != nil {
+		tr.TLSClientConfig = tlsConf.Clone()
+		if tr.TLSClientConfig.MinVersion == 0 {
+			tr.TLSClientConfig.MinVersion = tls.VersionTLS12
+		}
+	}
+	return &http.Client{Transport: tr, Timeout: timeout, CheckRedirect: sameOrigin}
 }

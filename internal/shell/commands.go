@@ -1063,11 +1063,28 @@ func (s *Shell) fetch(tool, u string) {
 	}
 }
 
+// wgetValued are wget's options that take the next word as their value
+// (GNU getopt: options and URLs may come in any order).
+var wgetValued = map[string]bool{"-O": true, "-o": true, "-a": true, "-P": true, "-U": true, "-t": true, "-T": true,
+	"-e": true, "-i": true, "-B": true, "-w": true, "-Q": true, "-l": true, "-A": true, "-R": true, "-D": true,
+	"--output-document": true, "--output-file": true, "--append-output": true, "--directory-prefix": true,
+	"--user-agent": true, "--tries": true, "--timeout": true, "--header": true, "--post-data": true, "--post-file": true,
+	"--user": true, "--password": true, "--input-file": true, "--execute": true, "--wait": true, "--referer": true}
+
 func cmdWget(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
-	_, rest := flags(args[1:])
 	var urls []string
-	for i := 0; i < len(rest); i++ {
-		urls = append(urls, rest[i])
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			urls = append(urls, args[i+1:]...)
+			i = len(args)
+		case wgetValued[a]:
+			i++
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+		default:
+			urls = append(urls, a)
+		}
 	}
 	if len(urls) == 0 {
 		fmt.Fprintf(errw, "wget: missing URL\nUsage: wget [OPTION]... [URL]...\n\nTry `wget --help' for more options.\n")

@@ -16,6 +16,7 @@ func FuzzParse(f *testing.F) {
 		"printf '%s %d %b\\n' a 1 '\\t'", ";;", "| x", "a &&", "echo $((1+2))", "yes | head -n 3",
 		"dd if=/proc/self/exe bs=1 count=20 skip=2 of=/tmp/x", "head -c 4 /proc/self/exe", "openssl rand -hex 9999999",
 		"strace strace id", "lsof -i :22", "cat /proc/net/arp", "readlink -f /bin/../proc/self/exe", "file -L /bin/bash /x",
+		"(crontab -l; echo x) | crontab -", "((((((echo deep))))))", "(cd /; (exit 2)) || echo $?", `( ')' "(" )`, "(a) b",
 	} {
 		f.Add(s)
 	}

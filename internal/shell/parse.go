@@ -36,11 +36,19 @@ type Redir struct {
 	Target string
 }
 
-// Cmd is one simple command: words after expansion, and redirections.
+// Cmd is one simple command: words after expansion, and redirections;
+// or a subshell: Group is the source between its parentheses, parsed
+// and expanded when it runs.
 type Cmd struct {
 	Args   []string
 	Redirs []Redir
 	Assign []string // NAME=value words before the command name
+	Group  string
+}
+
+// empty reports whether nothing of a command was read.
+func (c *Cmd) empty() bool {
+	return len(c.Args) == 0 && len(c.Redirs) == 0 && len(c.Assign) == 0 && c.Group == ""
 }
 
 // Pipeline is commands joined by |.
@@ -71,7 +79,7 @@ type parser struct {
 
 // Parse parses one command line the way bash would for the constructs bots
 // use: quotes, backslashes, $VAR, ${VAR}, $(...), backticks, comments, ;,
-// &&, ||, |, &, and the redirections <, >, >>, 2>, 2>&1, &>.
+// &&, ||, |, &, ( subshells ), and the redirections <, >, >>, 2>, 2>&1, &>.
 func Parse(src string, x Expander) (List, error) {
 	if len(src) > MaxLine {
 		src = src[:MaxLine]
@@ -82,7 +90,7 @@ func Parse(src string, x Expander) (List, error) {
 	var cmd Cmd
 	plStart, at := 0, 0
 	flushCmd := func() error {
-		if len(cmd.Args) == 0 && len(cmd.Redirs) == 0 && len(cmd.Assign) == 0 {
+		if cmd.empty() {
 			return ErrSyntax
 		}
 		pl.Cmds = append(pl.Cmds, cmd)
@@ -116,9 +124,22 @@ func Parse(src string, x Expander) (List, error) {
 		case c == '#':
 			p.i = len(p.src)
 			continue
+		case c == '(' && cmd.empty():
+			end := p.closing(p.i)
+			if end < 0 {
+				return nil, ErrSyntax
+			}
+			cmd.Group = p.src[p.i+1 : end]
+			if strings.TrimSpace(cmd.Group) == "" {
+				return nil, ErrSyntax
+			}
+			p.i = end + 1
+			continue
+		case c == '(' || c == ')':
+			return nil, ErrSyntax
 		case c == '\n' || c == ';':
 			p.i++
-			if len(cmd.Args) == 0 && len(cmd.Redirs) == 0 && len(pl.Cmds) == 0 && len(cmd.Assign) == 0 {
+			if cmd.empty() && len(pl.Cmds) == 0 {
 				if c == ';' {
 					return nil, ErrSyntax
 				}
@@ -200,6 +221,9 @@ func Parse(src string, x Expander) (List, error) {
 		if p.words++; p.words > MaxWords {
 			return nil, ErrSyntax
 		}
+		if cmd.Group != "" {
+			return nil, ErrSyntax // (a) b
+		}
 		if len(cmd.Args) == 0 && !quoted && isAssign(w) {
 			cmd.Assign = append(cmd.Assign, w)
 			continue
@@ -209,7 +233,7 @@ func Parse(src string, x Expander) (List, error) {
 		}
 		cmd.Args = append(cmd.Args, w)
 	}
-	if len(cmd.Args) > 0 || len(cmd.Redirs) > 0 || len(cmd.Assign) > 0 {
+	if !cmd.empty() {
 		at = len(p.src)
 		if err := flushPipeline(""); err != nil {
 			return nil, err
@@ -266,9 +290,40 @@ func (p *parser) target() (string, error) {
 	return w, nil
 }
 
+// closing returns the index of the parenthesis that closes the one at
+// open, skipping quoted text, or -1.
+func (p *parser) closing(open int) int {
+	depth := 0
+	for i := open; i < len(p.src); i++ {
+		switch p.src[i] {
+		case '\\':
+			i++
+		case '\'':
+			end := strings.IndexByte(p.src[i+1:], '\'')
+			if end < 0 {
+				return -1
+			}
+			i += end + 1
+		case '"':
+			for i++; i < len(p.src) && p.src[i] != '"'; i++ {
+				if p.src[i] == '\\' {
+					i++
+				}
+			}
+		case '(':
+			depth++
+		case ')':
+			if depth--; depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
 func isMeta(c byte) bool {
 	switch c {
-	case ' ', '\t', '\r', '\n', ';', '&', '|', '<', '>':
+	case ' ', '\t', '\r', '\n', ';', '&', '|', '<', '>', '(', ')':
 		return true
 	}
 	return false

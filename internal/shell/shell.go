@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"path"
 	"sort"
 	"strconv"
@@ -125,6 +126,20 @@ func (s *Shell) Var(name string) string {
 		return strconv.Itoa(s.UID)
 	}
 	return s.Env[name]
+}
+
+// subshell runs a ( list ): its directory and variables do not outlive
+// it, and exit leaves only it.
+func (s *Shell) subshell(src string, out, errw io.Writer, stdin []byte) int {
+	if s.depth >= maxDepth {
+		return 0
+	}
+	cwd, env := s.Cwd, maps.Clone(s.Env)
+	s.depth++
+	code := s.run(src, out, errw, stdin)
+	s.depth--
+	s.Cwd, s.Env, s.Exited = cwd, env, false
+	return code
 }
 
 // Subst implements Expander: the output of a nested command line.
@@ -317,7 +332,9 @@ func (s *Shell) simple(c Cmd, stdout, stderr io.Writer, stdin []byte) int {
 		}
 	}
 	code := 0
-	if len(c.Args) > 0 {
+	if c.Group != "" {
+		code = s.subshell(c.Group, out, errw, stdin)
+	} else if len(c.Args) > 0 {
 		code = s.exec(c.Args, out, errw, stdin)
 	}
 	for _, f := range files {

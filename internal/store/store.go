@@ -173,6 +173,12 @@ type Attacker struct {
 	// Techniques are the ATT&CK techniques the attacker's events were
 	// tagged with, by id.
 	Techniques []TechniqueCount `json:"techniques"`
+	// Identity and Campaign are set when the correlator linked the
+	// address to others.
+	Identity string `json:"identity,omitempty"`
+	Campaign string `json:"campaign,omitempty"`
+	// Score ranks attackers by what they did (docs/intelligence.md).
+	Score int `json:"score"`
 }
 
 // AttackerIntel is what operator-supplied databases say about a source
@@ -214,7 +220,27 @@ type AttackerFilter struct {
 	Tag     string
 	Country string // ISO code, as AttackerIntel.Country
 	ASN     uint32
-	Limit   int
+	// Identity and Campaign keep the sources the correlator put there.
+	Identity string
+	Campaign string
+	// Query is a case-insensitive substring of the address, the country
+	// (code or name), the city, the AS organisation or the reverse name.
+	Query string
+	// Sort orders the list: last_seen (default, newest first),
+	// first_seen, events, score, country or asn.
+	Sort  string
+	Limit int
+}
+
+// AttackerSorts are the orders ListAttackers knows.
+var AttackerSorts = []string{"last_seen", "first_seen", "events", "score", "country", "asn"}
+
+// CredentialFilter selects credentials. Zero values match everything.
+type CredentialFilter struct {
+	// MinDeckies keeps credentials tried on at least this many deckies
+	// (2: credentials reused across deckies).
+	MinDeckies int
+	Limit      int
 }
 
 // Credential aggregates one (kind, principal, secret) seen anywhere.
@@ -332,7 +358,9 @@ type Store interface {
 	// ClearEventTags deletes every event tag and every attacker's
 	// technique counts, in one transaction, before a rebuild.
 	ClearEventTags(ctx context.Context) error
-	ListCredentials(ctx context.Context, limit int) ([]Credential, error)
+	ListCredentials(ctx context.Context, f CredentialFilter) ([]Credential, error)
+
+	CorrelationStore
 
 	CreateOutput(ctx context.Context, o *OutputRow) error // fills the times; ErrConflict on a taken name
 	Output(ctx context.Context, name string) (*OutputRow, error)

@@ -282,6 +282,64 @@ func TestDashboardInChromium(t *testing.T) {
 	run("open credentials", chromedp.Navigate(base+"/credentials"), chromedp.WaitVisible(`table`))
 	shot("10-credentials")
 
+	// Identities and campaigns: one client key offered from two more
+	// addresses links them into an identity; the same file dropped from a
+	// fourth address puts its identity and the first attacker's in a
+	// campaign.
+	key := filepath.Join(t.TempDir(), "id_ed25519")
+	if o, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, o)
+	}
+	for _, src := range []string{"127.0.0.2", "127.0.0.3"} {
+		o, err := exec.Command("ssh", "-b", src, "-i", key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "PreferredAuthentications=publickey",
+			"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "root@"+gw[1], "id").CombinedOutput()
+		if err == nil || !strings.Contains(string(o), "denied") {
+			t.Fatalf("the key from %s was not refused: %v %s", src, err, o)
+		}
+	}
+	if o, err := exec.Command(sshpass, "-p", "toor", "scp", "-O", "-o", "BindAddress=127.0.0.4", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+		dropped, "root@"+gw[1]+":/tmp/y.sh").CombinedOutput(); err != nil {
+		t.Fatalf("scp from 127.0.0.4: %v %s", err, o)
+	}
+	run("open identities", chromedp.Navigate(base+"/identities"))
+	reloadUntil("the identity of the two addresses", `!!document.querySelector('#identities tbody tr') &&
+		document.querySelector('#identities tbody tr').textContent.includes('127.0.0.2, 127.0.0.3')`, 30*time.Second)
+	shot("10b-identities")
+	run("open the identity", chromedp.Click(`#identities tbody th a`))
+	waitFor("the identity page", `document.readyState === 'complete' && !!document.getElementById('why-h') &&
+		document.querySelector('#links').textContent.includes('SSH client key')`, 15*time.Second)
+	shot("10c-identity")
+	// Its exports download from the page.
+	exported, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => {
+		const out = [];
+		for (const a of document.querySelectorAll('a[href^="/api/v1/exports/"]')) {
+			const r = await fetch(a.href);
+			const j = await r.json();
+			out.push(r.status + ' ' + (j.type || Object.keys(j)[0]));
+		}
+		return out.join(', ');
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil || exported != "200 bundle, 200 Event" {
+		t.Fatalf("the identity's exports: %q %v", exported, err)
+	}
+	run("open campaigns", chromedp.Navigate(base+"/campaigns"))
+	reloadUntil("the campaign of the dropped file", `!!document.querySelector('#campaigns tbody tr') &&
+		document.querySelector('#campaigns tbody tr').textContent.includes('127.0.0.4')`, 30*time.Second)
+	run("open the campaign", chromedp.Click(`#campaigns tbody th a`))
+	waitFor("the campaign page", `document.readyState === 'complete' && document.querySelector('#links').textContent.includes('payload')`, 15*time.Second)
+	shot("10d-campaign")
+	// Attackers: search and sort through the form.
+	run("search attackers", chromedp.Navigate(base+"/attackers"), chromedp.WaitVisible(`form[role="search"]`),
+		chromedp.SendKeys(`form[role="search"] input[name="q"]`, "127.0.0.4"), chromedp.SetValue(`select[name="sort"]`, "score"),
+		chromedp.Click(`form[role="search"] button[type="submit"]`))
+	waitFor("the search result", `location.search.includes('q=127.0.0.4') && location.search.includes('sort=score') &&
+		document.readyState === 'complete' && document.querySelectorAll('#attackers tbody tr').length === 1`, 15*time.Second)
+	shot("10e-attackers-search")
+	// Event rows carry their ATT&CK tags, which link to the tag's events.
+	run("events of a tag", chromedp.Navigate(base+"/events?tag=T1021.004&range=1h"))
+	reloadUntil("a tagged event row", `[...document.querySelectorAll('ol.events a.tag')].some(a => a.textContent === 'T1021.004')`, 30*time.Second)
+	shot("10f-events-tagged")
+
 	// Alerts: a rule made in the editor ("3 ssh.login.failed from one
 	// source within 60 s") raises an alert on real failed logins; it is
 	// acknowledged and closed from the alerts page.

@@ -30,6 +30,25 @@ var funcs = template.FuncMap{
 	"severity":  severityName,
 	"hasPrefix": strings.HasPrefix,
 	"short":     shortHash,
+	"sortLabel": sortLabel,
+	"kindLabel": kindLabel,
+}
+
+// kindLabel names an indicator kind for people.
+func kindLabel(k string) string {
+	if l, ok := map[string]string{"ssh_key": "SSH client key", "tls_client_cert": "TLS client certificate",
+		"credential_sequence": "same credentials in the same order", "command_sequence": "same first commands",
+		"hassh": "HASSH", "ssh_client": "SSH client version", "ja3": "JA3", "ja4": "JA4", "user_agent": "User-Agent",
+		"telnet_client": "telnet client options", "payload": "payload", "infrastructure": "server"}[k]; ok {
+		return l
+	}
+	return k
+}
+
+// sortLabel names an attacker sort for people.
+func sortLabel(s string) string {
+	return map[string]string{"last_seen": "Last seen", "first_seen": "First seen", "events": "Events", "score": "Score",
+		"country": "Country", "asn": "AS number"}[s]
 }
 
 func when(t time.Time) string {

@@ -124,7 +124,7 @@ func (s *Server) loadOverview(ctx context.Context) (*overviewView, error) {
 	if err != nil {
 		return nil, err
 	}
-	creds, err := s.st.ListCredentials(ctx, listCap)
+	creds, err := s.st.ListCredentials(ctx, store.CredentialFilter{Limit: listCap})
 	if err != nil {
 		return nil, err
 	}
@@ -202,12 +202,13 @@ func topRanked(rs []ranked, n int) []ranked {
 // eventQuery is the events page's filter as it stands in the URL.
 type eventQuery struct {
 	Type, Decky, Service, SrcIP, Q, Since, Until, Range string
-	After                                               string
+	Tag, After                                          string
 }
 
 var (
-	typeRE = regexp.MustCompile(`^[a-z0-9_-]+(\.[a-z0-9_-]+)*$`)
-	idRE   = regexp.MustCompile(`^[0-9a-f-]{1,64}$`)
+	typeRE      = regexp.MustCompile(`^[a-z0-9_-]+(\.[a-z0-9_-]+)*$`)
+	techniqueRE = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
+	idRE        = regexp.MustCompile(`^[0-9a-f-]{1,64}$`)
 )
 
 // parseTime accepts RFC 3339 and the browser's datetime-local value
@@ -225,7 +226,7 @@ func parseTime(name, v string) (time.Time, error) {
 // covers.
 func (s *Server) filter(q url.Values) (eventQuery, store.EventFilter, time.Time, time.Time, error) {
 	eq := eventQuery{Type: q.Get("type"), Decky: q.Get("decky"), Service: q.Get("service"), SrcIP: q.Get("src_ip"),
-		Q: q.Get("q"), Since: q.Get("since"), Until: q.Get("until"), Range: q.Get("range"), After: q.Get("after")}
+		Q: q.Get("q"), Since: q.Get("since"), Until: q.Get("until"), Range: q.Get("range"), Tag: strings.ToUpper(q.Get("tag")), After: q.Get("after")}
 	var f store.EventFilter
 	bad := func(format string, a ...any) (eventQuery, store.EventFilter, time.Time, time.Time, error) {
 		return eq, f, time.Time{}, time.Time{}, fmt.Errorf("%w: "+format, append([]any{errBadRequest}, a...)...)
@@ -246,6 +247,10 @@ func (s *Server) filter(q url.Values) (eventQuery, store.EventFilter, time.Time,
 		return bad("a filter is too long")
 	}
 	f.Decky, f.Service, f.Text = eq.Decky, eq.Service, eq.Q
+	if eq.Tag != "" && !techniqueRE.MatchString(eq.Tag) {
+		return bad("tag %q is not an ATT&CK technique id such as T1110 or T1110.001", eq.Tag)
+	}
+	f.Tag = eq.Tag
 	if eq.SrcIP != "" {
 		ip, err := netip.ParseAddr(strings.TrimSpace(eq.SrcIP))
 		if err != nil {
@@ -297,7 +302,7 @@ func (s *Server) filter(q url.Values) (eventQuery, store.EventFilter, time.Time,
 func (q eventQuery) values() url.Values {
 	v := url.Values{}
 	for k, x := range map[string]string{"type": q.Type, "decky": q.Decky, "service": q.Service, "src_ip": q.SrcIP,
-		"q": q.Q, "since": q.Since, "until": q.Until, "range": q.Range} {
+		"q": q.Q, "since": q.Since, "until": q.Until, "range": q.Range, "tag": q.Tag} {
 		if x != "" {
 			v.Set(k, x)
 		}
@@ -310,7 +315,7 @@ type eventsView struct {
 	Ranges     any
 	Types      []string
 	Chart      *Chart
-	Events     []event.Event
+	Events     []taggedEvent
 	Total      int64
 	Older      string
 	Newest     string
@@ -353,8 +358,33 @@ func (s *Server) events(r *http.Request, _ *api.Principal) (string, any, error) 
 	if eq.After != "" {
 		v.Newest = "/events?" + base.Encode()
 	}
-	v.Events = es
+	if v.Events, err = s.tagged(ctx, es); err != nil {
+		return "", nil, err
+	}
 	return "Events", v, nil
+}
+
+// taggedEvent is an event row with its ATT&CK tags.
+type taggedEvent struct {
+	event.Event
+	Tags []store.EventTag
+}
+
+// tagged pairs events with their stored tags.
+func (s *Server) tagged(ctx context.Context, es []event.Event) ([]taggedEvent, error) {
+	ids := make([]string, len(es))
+	for i := range es {
+		ids[i] = es[i].ID
+	}
+	tags, err := s.st.EventTags(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]taggedEvent, len(es))
+	for i := range es {
+		out[i] = taggedEvent{Event: es[i], Tags: tags[es[i].ID]}
+	}
+	return out, nil
 }
 
 // eventTypes is the catalogue of event types, sorted, for the filter's
@@ -368,12 +398,32 @@ func eventTypes() []string {
 	return out
 }
 
+// attackersView is the attackers page: the search, the sort and the
+// list.
+type attackersView struct {
+	Q, Sort, Tag, Country, Identity, Campaign string
+	Sorts                                     []string
+	Attackers                                 []store.Attacker
+}
+
 func (s *Server) attackers(r *http.Request, _ *api.Principal) (string, any, error) {
-	as, err := s.st.ListAttackers(r.Context(), store.AttackerFilter{Limit: listCap})
+	q := r.URL.Query()
+	for k, v := range q {
+		if v[0] == "" {
+			q.Del(k) // an empty field of the form is no filter
+		}
+	}
+	f, err := api.ParseAttackerFilter(q)
 	if err != nil {
 		return "", nil, err
 	}
-	return "Attackers", as, nil
+	f.Limit = listCap
+	as, err := s.st.ListAttackers(r.Context(), f)
+	if err != nil {
+		return "", nil, err
+	}
+	return "Attackers", attackersView{Q: f.Query, Sort: f.Sort, Tag: f.Tag, Country: f.Country, Identity: f.Identity,
+		Campaign: f.Campaign, Sorts: store.AttackerSorts, Attackers: as}, nil
 }
 
 // session is one attacker session on the attacker page: its commands, and
@@ -397,7 +447,7 @@ type artifactRef struct {
 
 type attackerView struct {
 	A           *store.Attacker
-	Events      []event.Event
+	Events      []taggedEvent
 	Credentials []event.Event
 	Sessions    []*session
 	Files       []artifactRef
@@ -429,7 +479,10 @@ func (s *Server) attacker(r *http.Request, _ *api.Principal) (string, any, error
 	if err != nil {
 		return "", nil, err
 	}
-	v := attackerView{A: a, Events: es}
+	v := attackerView{A: a}
+	if v.Events, err = s.tagged(ctx, es); err != nil {
+		return "", nil, err
+	}
 	if len(es) == 500 {
 		v.More = "/events?" + url.Values{"src_ip": {a.IP}, "range": {"90d"}}.Encode()
 	}
@@ -522,7 +575,7 @@ type credentialsView struct {
 }
 
 func (s *Server) credentials(r *http.Request, _ *api.Principal) (string, any, error) {
-	cs, err := s.st.ListCredentials(r.Context(), listCap)
+	cs, err := s.st.ListCredentials(r.Context(), store.CredentialFilter{Limit: listCap})
 	if err != nil {
 		return "", nil, err
 	}

@@ -182,6 +182,10 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /events/export.csv", s.auth(store.Viewer, s.exportCSV))
 	s.mux.Handle("GET /attackers", s.page("attackers", store.Viewer, s.attackers))
 	s.mux.Handle("GET /attackers/{ip}", s.page("attacker", store.Viewer, s.attacker))
+	s.mux.Handle("GET /identities", s.page("identities", store.Viewer, s.identities))
+	s.mux.Handle("GET /identities/{id}", s.page("group", store.Viewer, s.identity))
+	s.mux.Handle("GET /campaigns", s.page("campaigns", store.Viewer, s.campaigns))
+	s.mux.Handle("GET /campaigns/{id}", s.page("group", store.Viewer, s.campaign))
 	s.mux.Handle("GET /alerts", s.page("alerts", store.Viewer, s.alertsPage))
 	s.mux.Handle("GET /alert-rules", s.page("alert-rules", store.Viewer, s.alertRulesPage))
 	s.mux.Handle("GET /credentials", s.page("credentials", store.Viewer, s.credentials))
@@ -326,7 +330,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, who *api.Principal
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.render(w, r, http.StatusNotFound, "error", who, "Not found", errorView{Message: "Nothing here."})
-	case errors.Is(err, errBadRequest):
+	case errors.Is(err, errBadRequest), errors.Is(err, api.ErrInvalid):
 		s.render(w, r, http.StatusBadRequest, "error", who, "Bad request", errorView{Message: err.Error()})
 	default:
 		s.log.Error("page failed", "path", r.URL.Path, "err", err)

@@ -75,6 +75,7 @@ type Store interface {
 	TouchAlert(ctx context.Context, id, eventID string, t time.Time, fresh bool) error
 	CountEvents(ctx context.Context, f store.EventFilter) (int64, error)
 	ListTopologies(ctx context.Context) ([]store.Topology, error)
+	Attacker(ctx context.Context, ip string) (*store.Attacker, error)
 }
 
 // Publisher delivers raised alerts to the event stream.
@@ -121,6 +122,13 @@ type Evaluator struct {
 	rules  []*compiled
 	topos  map[string]topoInfo
 	toposT time.Time
+	idents map[string]cachedIdentity
+}
+
+// cachedIdentity is a source's identity as read at a time.
+type cachedIdentity struct {
+	id string
+	at time.Time
 }
 
 type topoInfo struct {
@@ -202,10 +210,11 @@ func (e *Evaluator) Handle(ctx context.Context, events []event.Event) error {
 	if err != nil || len(rules) == 0 {
 		return err
 	}
-	needTags, needTopo := false, false
+	needTags, needTopo, needIdent := false, false, false
 	for _, r := range rules {
 		needTags = needTags || len(r.Match.Tags) > 0
 		needTopo = needTopo || len(r.Match.LANs) > 0 || len(r.Match.Topologies) > 0
+		needIdent = needIdent || len(r.Match.Identities) > 0
 	}
 	for i := range events {
 		ev := &events[i]
@@ -224,8 +233,14 @@ func (e *Evaluator) Handle(ctx context.Context, events []event.Event) error {
 				return err
 			}
 		}
+		ident := ""
+		if needIdent {
+			if ident, err = e.identity(ctx, sourceOf(ev)); err != nil {
+				return err
+			}
+		}
 		for _, r := range rules {
-			if !e.matches(r, ev, tags, topo) {
+			if !e.matches(r, ev, tags, topo) || (len(r.Match.Identities) > 0 && !slices.Contains(r.Match.Identities, ident)) {
 				continue
 			}
 			if err := e.evaluate(ctx, r, ev); err != nil {
@@ -236,8 +251,44 @@ func (e *Evaluator) Handle(ctx context.Context, events []event.Event) error {
 	return nil
 }
 
+// identity returns the identity of a source, from a cache kept 30 s.
+func (e *Evaluator) identity(ctx context.Context, src string) (string, error) {
+	if src == "" {
+		return "", nil
+	}
+	e.mu.Lock()
+	c, ok := e.idents[src]
+	e.mu.Unlock()
+	if ok && time.Since(c.at) < 30*time.Second {
+		return c.id, nil
+	}
+	a, err := e.st.Attacker(ctx, src)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	id := ""
+	if a != nil {
+		id = a.Identity
+	}
+	e.mu.Lock()
+	if e.idents == nil || len(e.idents) > 100_000 {
+		e.idents = map[string]cachedIdentity{}
+	}
+	e.idents[src] = cachedIdentity{id: id, at: time.Now()}
+	e.mu.Unlock()
+	return id, nil
+}
+
+// sourceOf is the source address of an event: its src endpoint, or for
+// an event the master derived about a source (a credential reused, a
+// lateral movement), its source field.
 func sourceOf(ev *event.Event) string {
 	if ev.Src == nil {
+		if s, ok := ev.Fields["source"].(string); ok && strings.HasPrefix(ev.Type, "decnet.") {
+			if a, err := netip.ParseAddr(s); err == nil {
+				return a.Unmap().String()
+			}
+		}
 		return ""
 	}
 	if a, err := netip.ParseAddr(ev.Src.IP); err == nil {

@@ -83,6 +83,9 @@ type Match struct {
 	MinSeverity int `json:"min_severity,omitempty"`
 	// Sources are source addresses or prefixes ("203.0.113.0/24").
 	Sources []string `json:"sources,omitempty"`
+	// Identities are identity ids (I-...): the event's source belongs
+	// to one of them when the evaluator sees the event.
+	Identities []string `json:"identities,omitempty"`
 }
 
 // Condition says when matching events raise an alert.
@@ -121,7 +124,10 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-var techniqueID = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
+var (
+	techniqueID = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
+	identityID  = regexp.MustCompile(`^I-[0-9a-f]{12}$`)
+)
 
 // ErrInvalid marks a rule that cannot be used; the message says why.
 var ErrInvalid = errors.New("invalid alert rule")
@@ -142,7 +148,7 @@ func (r *Rule) Validate(honey bool) error {
 		bad("severity: 0 (info) to 4 (critical)")
 	}
 	m := &r.Match
-	for _, l := range []*[]string{&m.Types, &m.Services, &m.Deckies, &m.Topologies, &m.LANs, &m.Tags, &m.Sources} {
+	for _, l := range []*[]string{&m.Types, &m.Services, &m.Deckies, &m.Topologies, &m.LANs, &m.Tags, &m.Sources, &m.Identities} {
 		if len(*l) == 0 {
 			*l = nil // an empty list is no filter, as an absent one
 		}
@@ -153,7 +159,7 @@ func (r *Rule) Validate(honey bool) error {
 	for _, l := range []struct {
 		name string
 		vs   []string
-	}{{"types", m.Types}, {"services", m.Services}, {"deckies", m.Deckies}, {"topologies", m.Topologies}, {"lans", m.LANs}, {"tags", m.Tags}, {"sources", m.Sources}} {
+	}{{"types", m.Types}, {"services", m.Services}, {"deckies", m.Deckies}, {"topologies", m.Topologies}, {"lans", m.LANs}, {"tags", m.Tags}, {"sources", m.Sources}, {"identities", m.Identities}} {
 		if len(l.vs) > maxList {
 			bad("match.%s: at most %d values", l.name, maxList)
 		}
@@ -172,6 +178,11 @@ func (r *Rule) Validate(honey bool) error {
 	for _, t := range m.Tags {
 		if !techniqueID.MatchString(t) {
 			bad("match.tags: %q is not an ATT&CK technique id such as T1110 or T1110.001", t)
+		}
+	}
+	for _, id := range m.Identities {
+		if !identityID.MatchString(id) {
+			bad("match.identities: %q is not an identity id such as I-0123456789ab", id)
 		}
 	}
 	for _, s := range m.Sources {

@@ -85,6 +85,11 @@ var contracts = map[string]contract{
 		run(t, "nmap", "-Pn", "-sT", "-n", "-p", r.Port(80), "--script", "http-title", r.Addr.String())
 		return r
 	},
+	"password-guessing-ntlm": func(t *testing.T) *servicetest.Running {
+		r := servicetest.Start(t, "smb", 445, smbWindows("administrator:Passw0rd!"))
+		smbclient(t, r, "//"+r.Addr.String()+"/C$", "-U", "administrator%Summer2025", "-c", "ls")
+		return r
+	},
 	"remote-smb-admin-share": func(t *testing.T) *servicetest.Running {
 		r := servicetest.Start(t, "smb", 445, smbWindows("administrator:Passw0rd!"))
 		smbclient(t, r, "//"+r.Addr.String()+"/ADMIN$", "-U", "administrator%Passw0rd!", "-c", "ls")

@@ -70,7 +70,8 @@ func TestMatching(t *testing.T) {
 		want []string
 	}{
 		{"ssh password failure", login("ssh.login.failed", "plaintext"), []string{"password-guessing"}},
-		{"ntlm failure is no plaintext guess", login("smb.login.failed", "netntlmv2"), nil},
+		{"ntlm failure is its own guess", login("smb.login.failed", "netntlmv2"), []string{"password-guessing-ntlm"}},
+		{"mysql hash failure is no guess", login("mysql.login.failed", "mysql_native"), nil},
 		{"ssh success", login("ssh.login.success", "plaintext"), []string{"valid-account", "remote-ssh"}},
 		{"success without credential", ev("ftp.login.success", nil), nil},
 		{"command", ev("ssh.command.input", map[string]any{"command_line": "uname -a; cat /etc/shadow"}),

@@ -215,11 +215,11 @@ func offsetPage[T any](r *http.Request, list func(limit int) ([]T, error)) (List
 }
 
 func (s *Server) listAttackers(w http.ResponseWriter, r *http.Request, _ *Principal) {
-	if err := onlyParams(r, "tag", "country", "asn", "limit", "cursor"); err != nil {
+	if err := onlyParams(r, slices.Concat(attackerParams, []string{"limit", "cursor"})...); err != nil {
 		WriteError(w, err)
 		return
 	}
-	f, err := parseAttackerFilter(r.URL.Query())
+	f, err := ParseAttackerFilter(r.URL.Query())
 	if err != nil {
 		WriteError(w, err)
 		return
@@ -237,8 +237,15 @@ func (s *Server) listAttackers(w http.ResponseWriter, r *http.Request, _ *Princi
 
 var countryRE = regexp.MustCompile(`^[A-Z]{2}$`)
 
-// parseAttackerFilter reads the attacker filter parameters.
-func parseAttackerFilter(q url.Values) (store.AttackerFilter, error) {
+// attackerParams are the filters of GET /attackers.
+var attackerParams = []string{"tag", "country", "asn", "identity", "campaign", "q", "sort"}
+
+// groupIDRE is the shape of identity and campaign ids.
+var groupIDRE = regexp.MustCompile(`^[IC]-[0-9a-f]{12}$`)
+
+// ParseAttackerFilter reads the attacker filter parameters (the API's and
+// the dashboard's); its errors wrap ErrInvalid.
+func ParseAttackerFilter(q url.Values) (store.AttackerFilter, error) {
 	var f store.AttackerFilter
 	var err error
 	if f.Tag, err = parseTag(q); err != nil {
@@ -256,6 +263,29 @@ func parseAttackerFilter(q url.Values) (store.AttackerFilter, error) {
 			return f, fmt.Errorf("%w: asn %q is not an AS number such as 64500 or AS64500", ErrInvalid, v)
 		}
 		f.ASN = uint32(n)
+	}
+	for _, p := range []struct {
+		name, prefix string
+		to           *string
+	}{{"identity", "I-", &f.Identity}, {"campaign", "C-", &f.Campaign}} {
+		if v := q.Get(p.name); v != "" {
+			if !groupIDRE.MatchString(v) || !strings.HasPrefix(v, p.prefix) {
+				return f, fmt.Errorf("%w: %s %q is not an id such as %s0123456789ab", ErrInvalid, p.name, v, p.prefix)
+			}
+			*p.to = v
+		}
+	}
+	if v := q.Get("q"); v != "" {
+		if len(v) > 200 {
+			return f, fmt.Errorf("%w: q is longer than 200 bytes", ErrInvalid)
+		}
+		f.Query = v
+	}
+	if v := q.Get("sort"); v != "" {
+		if !slices.Contains(store.AttackerSorts, v) {
+			return f, fmt.Errorf("%w: sort %q: want one of %s", ErrInvalid, v, strings.Join(store.AttackerSorts, ", "))
+		}
+		f.Sort = v
 	}
 	return f, nil
 }
@@ -275,11 +305,23 @@ func (s *Server) getAttacker(w http.ResponseWriter, r *http.Request, _ *Principa
 }
 
 func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, _ *Principal) {
-	if err := onlyParams(r, "limit", "cursor"); err != nil {
+	if err := onlyParams(r, "reused", "limit", "cursor"); err != nil {
 		WriteError(w, err)
 		return
 	}
-	l, err := offsetPage(r, func(n int) ([]store.Credential, error) { return s.st.ListCredentials(r.Context(), n) })
+	var f store.CredentialFilter
+	switch v := r.URL.Query().Get("reused"); v {
+	case "", "false":
+	case "true":
+		f.MinDeckies = 2
+	default:
+		WriteError(w, fmt.Errorf("%w: reused %q: want true or false", ErrInvalid, v))
+		return
+	}
+	l, err := offsetPage(r, func(n int) ([]store.Credential, error) {
+		f.Limit = n
+		return s.st.ListCredentials(r.Context(), f)
+	})
 	if err != nil {
 		WriteError(w, err)
 		return

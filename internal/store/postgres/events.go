@@ -213,11 +213,12 @@ func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int64, err
 }
 
 // ListCredentials implements store.Store: most recently seen first.
-func (s *Store) ListCredentials(ctx context.Context, limit int) ([]store.Credential, error) {
+func (s *Store) ListCredentials(ctx context.Context, f store.CredentialFilter) ([]store.Credential, error) {
 	rows, err := s.pool.Query(ctx, `SELECT kind, principal, secret_sha256, secret_b64, crack_line, count, first_seen, last_seen,
 		ARRAY(SELECT decky FROM credential_deckies d WHERE d.key = c.key ORDER BY decky COLLATE "C"),
 		ARRAY(SELECT ip FROM credential_sources r WHERE r.key = c.key ORDER BY ip COLLATE "C")
-		FROM credentials c ORDER BY last_seen DESC, key LIMIT `+strconv.Itoa(query.Limit(limit)))
+		FROM credentials c WHERE ($1::int <= 1 OR (SELECT count(*) FROM credential_deckies d WHERE d.key = c.key) >= $1::int)
+		ORDER BY last_seen DESC, key LIMIT `+strconv.Itoa(query.Limit(f.Limit)), f.MinDeckies)
 	if err != nil {
 		return nil, wrap("list credentials", err)
 	}

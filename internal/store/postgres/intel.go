@@ -164,14 +164,14 @@ func (s *Store) ClearEventTags(ctx context.Context) error {
 	}))
 }
 
-const attackerSelect = `SELECT a.ip, a.first_seen, a.last_seen, a.events, a.credentials, a.commands,
+var attackerSelect = `SELECT a.ip, a.first_seen, a.last_seen, a.events, a.credentials, a.commands,
 	ARRAY(SELECT decky FROM attacker_deckies d WHERE d.ip = a.ip ORDER BY decky COLLATE "C"),
 	ARRAY(SELECT technique FROM attacker_techniques t WHERE t.ip = a.ip ORDER BY technique COLLATE "C"),
 	ARRAY(SELECT events FROM attacker_techniques t WHERE t.ip = a.ip ORDER BY technique COLLATE "C"),
 	ARRAY(SELECT first_seen FROM attacker_techniques t WHERE t.ip = a.ip ORDER BY technique COLLATE "C"),
 	ARRAY(SELECT last_seen FROM attacker_techniques t WHERE t.ip = a.ip ORDER BY technique COLLATE "C"),
-	i.country, i.country_name, i.city, i.asn, i.as_org, i.ptr, i.updated_at
-	FROM attackers a LEFT JOIN attacker_intel i ON i.ip = a.ip`
+	i.country, i.country_name, i.city, i.asn, i.as_org, i.ptr, i.updated_at,
+	` + query.AttackerGroups + `, ` + query.AttackerScore("LEAST") + ` AS score` + query.AttackerFrom
 
 func scanAttacker(row pgx.Row) (*store.Attacker, error) {
 	var a store.Attacker
@@ -182,7 +182,8 @@ func scanAttacker(row pgx.Row) (*store.Attacker, error) {
 	var asn *int64
 	var updated *time.Time
 	if err := row.Scan(&a.IP, &a.FirstSeen, &a.LastSeen, &a.Events, &a.Credentials, &a.Commands, &a.Deckies,
-		&techs, &counts, &firsts, &lasts, &country, &countryName, &city, &asn, &asOrg, &ptr, &updated); err != nil {
+		&techs, &counts, &firsts, &lasts, &country, &countryName, &city, &asn, &asOrg, &ptr, &updated,
+		&a.Identity, &a.Campaign, &a.Score); err != nil {
 		return nil, err
 	}
 	a.FirstSeen, a.LastSeen = a.FirstSeen.UTC(), a.LastSeen.UTC()
@@ -204,7 +205,7 @@ func scanAttacker(row pgx.Row) (*store.Attacker, error) {
 func (s *Store) ListAttackers(ctx context.Context, f store.AttackerFilter) ([]store.Attacker, error) {
 	where, args := query.AttackerWhere(f, dialect)
 	// A literal limit, as in ListEvents: the generic plan must know it.
-	rows, err := s.pool.Query(ctx, attackerSelect+where+fmt.Sprintf(` ORDER BY a.last_seen DESC, a.ip COLLATE "C" LIMIT %d`, query.Limit(f.Limit)), args...)
+	rows, err := s.pool.Query(ctx, attackerSelect+where+query.AttackerOrder(f, `a.ip COLLATE "C"`)+fmt.Sprintf(` LIMIT %d`, query.Limit(f.Limit)), args...)
 	if err != nil {
 		return nil, wrap("list attackers", err)
 	}

@@ -255,11 +255,12 @@ func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int64, err
 }
 
 // ListCredentials implements store.Store: most recently seen first.
-func (s *Store) ListCredentials(ctx context.Context, limit int) ([]store.Credential, error) {
+func (s *Store) ListCredentials(ctx context.Context, f store.CredentialFilter) ([]store.Credential, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT kind, principal, secret_sha256, secret_b64, crack_line, count, first_seen, last_seen,
 		(SELECT json_group_array(decky) FROM (SELECT decky FROM credential_deckies d WHERE d.key = c.key ORDER BY decky)),
 		(SELECT json_group_array(ip) FROM (SELECT ip FROM credential_sources r WHERE r.key = c.key ORDER BY ip))
-		FROM credentials c ORDER BY last_seen DESC, key LIMIT ?`, query.Limit(limit))
+		FROM credentials c WHERE (? <= 1 OR (SELECT count(*) FROM credential_deckies d WHERE d.key = c.key) >= ?)
+		ORDER BY last_seen DESC, key LIMIT ?`, f.MinDeckies, f.MinDeckies, query.Limit(f.Limit))
 	if err != nil {
 		return nil, wrap("list credentials", err)
 	}

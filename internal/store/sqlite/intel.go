@@ -144,12 +144,12 @@ func (s *Store) ClearEventTags(ctx context.Context) error {
 	}))
 }
 
-const attackerSelect = `SELECT a.ip, a.first_seen, a.last_seen, a.events, a.credentials, a.commands,
+var attackerSelect = `SELECT a.ip, a.first_seen, a.last_seen, a.events, a.credentials, a.commands,
 	(SELECT json_group_array(decky) FROM (SELECT decky FROM attacker_deckies d WHERE d.ip = a.ip ORDER BY decky)),
 	(SELECT json_group_array(json_object('id', technique, 'events', events, 'first', first_seen, 'last', last_seen))
 		FROM (SELECT * FROM attacker_techniques t WHERE t.ip = a.ip ORDER BY technique)),
-	i.country, i.country_name, i.city, i.asn, i.as_org, i.ptr, i.updated_at
-	FROM attackers a LEFT JOIN attacker_intel i ON i.ip = a.ip`
+	i.country, i.country_name, i.city, i.asn, i.as_org, i.ptr, i.updated_at,
+	` + query.AttackerGroups + `, ` + query.AttackerScore("min") + ` AS score` + query.AttackerFrom
 
 func scanAttacker(row interface{ Scan(...any) error }) (*store.Attacker, error) {
 	var a store.Attacker
@@ -158,7 +158,8 @@ func scanAttacker(row interface{ Scan(...any) error }) (*store.Attacker, error) 
 	var country, countryName, city, asOrg, ptr sql.NullString
 	var asn, updated sql.NullInt64
 	if err := row.Scan(&a.IP, &first, &last, &a.Events, &a.Credentials, &a.Commands, &deckies, &techniques,
-		&country, &countryName, &city, &asn, &asOrg, &ptr, &updated); err != nil {
+		&country, &countryName, &city, &asn, &asOrg, &ptr, &updated,
+		&a.Identity, &a.Campaign, &a.Score); err != nil {
 		return nil, err
 	}
 	a.FirstSeen, a.LastSeen = fromMicro(first), fromMicro(last)
@@ -186,7 +187,7 @@ func scanAttacker(row interface{ Scan(...any) error }) (*store.Attacker, error) 
 // ListAttackers implements store.Store: most recently seen first.
 func (s *Store) ListAttackers(ctx context.Context, f store.AttackerFilter) ([]store.Attacker, error) {
 	where, args := query.AttackerWhere(f, dialect)
-	rows, err := s.r.QueryContext(ctx, attackerSelect+where+` ORDER BY a.last_seen DESC, a.ip LIMIT ?`,
+	rows, err := s.r.QueryContext(ctx, attackerSelect+where+query.AttackerOrder(f, "a.ip")+` LIMIT ?`,
 		append(args, query.Limit(f.Limit))...)
 	if err != nil {
 		return nil, wrap("list attackers", err)

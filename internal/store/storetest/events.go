@@ -72,7 +72,7 @@ func snapshot(t *testing.T, s store.Store) string {
 	t.Helper()
 	a, err := s.ListAttackers(ctx(t), store.AttackerFilter{Limit: 1000})
 	must(t, err)
-	c, err := s.ListCredentials(ctx(t), 1000)
+	c, err := s.ListCredentials(ctx(t), store.CredentialFilter{Limit: 1000})
 	must(t, err)
 	b, _ := json.Marshal(struct {
 		A []store.Attacker
@@ -206,9 +206,9 @@ func testAggregates(t *testing.T, open Opener) {
 		want store.Attacker
 	}{
 		{ip1, store.Attacker{IP: ip1, FirstSeen: base.Add(5 * time.Second), LastSeen: base.Add(60 * time.Second),
-			Events: 6, Deckies: []string{"db", "files", "web"}, Credentials: 2, Commands: 2, Techniques: []store.TechniqueCount{}}},
+			Events: 6, Deckies: []string{"db", "files", "web"}, Credentials: 2, Commands: 2, Techniques: []store.TechniqueCount{}, Score: 19}},
 		{ip2, store.Attacker{IP: ip2, FirstSeen: base.Add(30 * time.Second), LastSeen: base.Add(90 * time.Second),
-			Events: 3, Deckies: []string{"db", "files", "web"}, Credentials: 3, Commands: 0, Techniques: []store.TechniqueCount{}}},
+			Events: 3, Deckies: []string{"db", "files", "web"}, Credentials: 3, Commands: 0, Techniques: []store.TechniqueCount{}, Score: 18}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.ip, func(t *testing.T) {
@@ -231,7 +231,7 @@ func testAggregates(t *testing.T, open Opener) {
 		t.Fatalf("ListAttackers(1) returned %d", len(list))
 	}
 
-	creds, err := s.ListCredentials(c, 0)
+	creds, err := s.ListCredentials(c, store.CredentialFilter{Limit: 0})
 	must(t, err)
 	byPrincipal := map[string]store.Credential{}
 	for _, cr := range creds {
@@ -252,14 +252,14 @@ func testAggregates(t *testing.T, open Opener) {
 	if creds[0].Principal != "sa" {
 		t.Fatalf("ListCredentials not most recent first: %+v", creds)
 	}
-	if creds, _ = s.ListCredentials(c, 2); len(creds) != 2 {
+	if creds, _ = s.ListCredentials(c, store.CredentialFilter{Limit: 2}); len(creds) != 2 {
 		t.Fatalf("ListCredentials(2) returned %d", len(creds))
 	}
 	// Attacker-controlled principals that are hostile to SQL or to text
 	// columns are stored, and the same credential is counted once per event.
 	evil := pw("x'; DROP TABLE users; --\x00\xff%_\\", "p")
 	insert(t, s, []event.Event{ev(100, "ssh.login.failed", "web", ip1, evil), ev(101, "ssh.login.failed", "web", ip1, evil)}, 2)
-	creds, _ = s.ListCredentials(c, 0)
+	creds, _ = s.ListCredentials(c, store.CredentialFilter{Limit: 0})
 	if len(creds) != 4 || creds[0].Count != 2 {
 		t.Fatalf("hostile principal: %+v", creds)
 	}

@@ -58,6 +58,8 @@ func Run(t *testing.T, open Opener) {
 		{"EventTags", testEventTags},
 		{"AlertRules", testAlertRules},
 		{"Alerts", testAlerts},
+		{"Correlation", testCorrelation},
+		{"AttackerSearch", testAttackerSearch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

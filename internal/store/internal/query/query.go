@@ -136,10 +136,67 @@ func AttackerWhere(f store.AttackerFilter, d Dialect) (string, []any) {
 	if f.ASN != 0 {
 		conds = append(conds, "i.asn = "+arg(int64(f.ASN)))
 	}
+	if f.Identity != "" {
+		conds = append(conds, "m.identity = "+arg(f.Identity))
+	}
+	if f.Campaign != "" {
+		conds = append(conds, "m.campaign = "+arg(f.Campaign))
+	}
+	if f.Query != "" {
+		pat := "%" + likeEscaper.Replace(f.Query) + "%"
+		var ors []string
+		for _, col := range []string{"a.ip", "i.country", "i.country_name", "i.city", "i.as_org", "i.ptr"} {
+			ors = append(ors, fmt.Sprintf(`%s %s %s ESCAPE '\'`, col, d.Like, arg(pat)))
+		}
+		conds = append(conds, "("+strings.Join(ors, " OR ")+")")
+	}
 	if len(conds) == 0 {
 		return "", nil
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// AttackerGroups are the attacker's identity and campaign columns over
+// AttackerFrom: an identity only when it holds another address, a
+// campaign only when it holds another identity (every address has a
+// membership row once linked to anything, and a group of one is noise).
+const AttackerGroups = `CASE WHEN EXISTS (SELECT 1 FROM intel_members o WHERE o.identity = m.identity AND o.src_ip <> m.src_ip)
+		THEN m.identity ELSE '' END,
+	CASE WHEN EXISTS (SELECT 1 FROM intel_members o WHERE o.campaign = m.campaign AND o.identity <> m.identity)
+		THEN m.campaign ELSE '' END`
+
+// AttackerFrom is what AttackerWhere and AttackerOrder select from: the
+// attackers with their enrichment and their identity.
+const AttackerFrom = ` FROM attackers a LEFT JOIN attacker_intel i ON i.ip = a.ip LEFT JOIN intel_members m ON m.src_ip = a.ip`
+
+// AttackerScore is the attacker's score as SQL over AttackerFrom, with
+// least the backend's two-argument minimum (min in SQLite, LEAST in
+// PostgreSQL): ten points per ATT&CK technique, five per decky touched,
+// a point per credential (at most 10) and per command (at most 20),
+// capped at 100. docs/intelligence.md explains it.
+func AttackerScore(least string) string {
+	return least + `(100, 10 * (SELECT count(*) FROM attacker_techniques t WHERE t.ip = a.ip)
+		+ 5 * (SELECT count(*) FROM attacker_deckies d WHERE d.ip = a.ip)
+		+ ` + least + `(a.credentials, 10) + ` + least + `(a.commands, 20))`
+}
+
+// AttackerOrder is the ORDER BY of f.Sort (an unknown sort is the
+// default, newest first; the API refuses unknown sorts); ipOrder is the
+// tie-breaker column expression.
+func AttackerOrder(f store.AttackerFilter, ipOrder string) string {
+	switch f.Sort {
+	case "first_seen":
+		return " ORDER BY a.first_seen DESC, " + ipOrder
+	case "events":
+		return " ORDER BY a.events DESC, " + ipOrder
+	case "score":
+		return " ORDER BY score DESC, a.last_seen DESC, " + ipOrder
+	case "country":
+		return " ORDER BY coalesce(i.country, '') = '', i.country, a.last_seen DESC, " + ipOrder
+	case "asn":
+		return " ORDER BY coalesce(i.asn, 0) = 0, i.asn, a.last_seen DESC, " + ipOrder
+	}
+	return " ORDER BY a.last_seen DESC, " + ipOrder
 }
 
 // Order is the ORDER BY of an event list: newest first, or oldest first

@@ -1,0 +1,67 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+
+	"github.com/decnet/decnet/internal/master/api"
+	"github.com/decnet/decnet/internal/store"
+)
+
+var (
+	identityPathRE = regexp.MustCompile(`^I-[0-9a-f]{12}$`)
+	campaignPathRE = regexp.MustCompile(`^C-[0-9a-f]{12}$`)
+)
+
+func (s *Server) identities(r *http.Request, _ *api.Principal) (string, any, error) {
+	ids, err := s.st.ListIdentities(r.Context(), listCap)
+	return "Identities", ids, err
+}
+
+// groupView is an identity or campaign page: the group, its links with
+// their reasons, its indicators, and its sources as attackers.
+type groupView struct {
+	Identity   *store.IdentityDetail
+	Campaign   *store.CampaignDetail
+	Links      []store.Link
+	Indicators []store.Indicator
+	Attackers  []store.Attacker
+}
+
+func (s *Server) identity(r *http.Request, _ *api.Principal) (string, any, error) {
+	id := r.PathValue("id")
+	if !identityPathRE.MatchString(id) {
+		return "", nil, fmt.Errorf("%w: %q is not an identity id", errBadRequest, id)
+	}
+	d, err := s.st.IdentityByID(r.Context(), id)
+	if err != nil {
+		return "", nil, err
+	}
+	as, err := s.st.ListAttackers(r.Context(), store.AttackerFilter{Identity: id, Limit: listCap})
+	if err != nil {
+		return "", nil, err
+	}
+	return "Identity " + id, groupView{Identity: d, Links: d.Links, Indicators: d.Indicators, Attackers: as}, nil
+}
+
+func (s *Server) campaigns(r *http.Request, _ *api.Principal) (string, any, error) {
+	cs, err := s.st.ListCampaigns(r.Context(), listCap)
+	return "Campaigns", cs, err
+}
+
+func (s *Server) campaign(r *http.Request, _ *api.Principal) (string, any, error) {
+	id := r.PathValue("id")
+	if !campaignPathRE.MatchString(id) {
+		return "", nil, fmt.Errorf("%w: %q is not a campaign id", errBadRequest, id)
+	}
+	d, err := s.st.CampaignByID(r.Context(), id)
+	if err != nil {
+		return "", nil, err
+	}
+	as, err := s.st.ListAttackers(r.Context(), store.AttackerFilter{Campaign: id, Limit: listCap})
+	if err != nil {
+		return "", nil, err
+	}
+	return "Campaign " + id, groupView{Campaign: d, Links: d.Links, Indicators: d.Indicators, Attackers: as}, nil
+}
