@@ -230,13 +230,22 @@ func BenchmarkAPIAtScale(b *testing.B) {
 			{"/api/v1/credentials?limit=100", "token"},
 			{"/", "cookie"},
 		} {
-			lat, errs := hammer(base+ep.path, func(r *http.Request) {
+			auth := func(r *http.Request) {
 				if ep.auth == "token" {
 					r.Header.Set("Authorization", "Bearer "+token)
 				} else {
 					r.AddCookie(&http.Cookie{Name: "decnet_session", Value: cookie})
 				}
-			})
+			}
+			// The first answer of a URL is computed while its callers
+			// wait (docs/api.md, read cache); it is timed alone, and the
+			// clients then measure the steady state.
+			first := time.Now()
+			if err := getOnce(base+ep.path, auth); err != nil {
+				b.Fatalf("%s: %v", ep.path, err)
+			}
+			cold := time.Since(first)
+			lat, errs := hammer(base+ep.path, auth)
 			if len(lat) == 0 {
 				b.Fatalf("%s: no successful request (%d failed)", ep.path, errs)
 			}
@@ -245,8 +254,8 @@ func BenchmarkAPIAtScale(b *testing.B) {
 			if len(name) > 60 {
 				name = name[:60] + "..."
 			}
-			fmt.Printf("%s, %d events, %d clients: GET %s: %d requests (%.0f/s, %d failed), p50 %s, p99 %s: %.2f of the 50 ms target\n",
-				be.name, be.total, apiClients, name, len(lat), float64(len(lat))/apiPhase.Seconds(), errs,
+			fmt.Printf("%s, %d events, %d clients: GET %s: first answer %s; %d requests (%.0f/s, %d failed), p50 %s, p99 %s: %.2f of the 50 ms target\n",
+				be.name, be.total, apiClients, name, cold.Round(time.Millisecond), len(lat), float64(len(lat))/apiPhase.Seconds(), errs,
 				p(0.50).Round(100*time.Microsecond), p(0.99).Round(100*time.Microsecond), p(0.99).Seconds()/0.050)
 		}
 		hs.Close()
@@ -259,6 +268,22 @@ const (
 	apiClients = 200
 	apiPhase   = 10 * time.Second
 )
+
+// getOnce makes one request and checks that it is answered 200.
+func getOnce(url string, auth func(*http.Request)) error {
+	req, _ := http.NewRequest("GET", url, nil)
+	auth(req)
+	resp, err := (&http.Client{Timeout: 5 * time.Minute}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("status %s", resp.Status)
+	}
+	return nil
+}
 
 // hammer runs apiClients clients calling url for apiPhase and returns the
 // sorted latencies of the 200 answers and the count of the others.
