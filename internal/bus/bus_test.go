@@ -244,6 +244,25 @@ func TestFailingHandlerGetsBatchAgain(t *testing.T) {
 	}
 }
 
+// The ingester's consumer fetches ahead: failed batches still come back
+// and nothing is handled twice.
+func TestPrefetchingConsumerRetriesFailedBatches(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, t.TempDir(), ServerOptions{})
+	_, js := masterJS(t, s)
+	p := newPublisher(t, s, "h1")
+	const n = 3000
+	publishAll(t, p, makeEvents(n), 500)
+	c := newCollector()
+	c.fail = 2
+	runConsumer(t, js, "ahead", c.handle, WithPrefetch())
+	testenv.Eventually(t, 90*time.Second, "every event after failures", func() bool { _, u := c.counts(); return u == n })
+	settle(c)
+	if total, unique := c.counts(); unique != n || total != n {
+		t.Fatalf("handled %d events (%d unique), want %d once each", total, unique, n)
+	}
+}
+
 func TestDurableConsumersAreIndependent(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, t.TempDir(), ServerOptions{})

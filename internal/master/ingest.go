@@ -49,7 +49,7 @@ func NewIngester(st store.Store, log *slog.Logger) *Ingester {
 // while the database is down.
 func (in *Ingester) Run(ctx context.Context, js jetstream.JetStream) error {
 	return bus.Consume(ctx, js, IngesterDurable, in.handle,
-		bus.WithBatch(in.Batch, in.MaxWait), bus.WithLogger(in.log))
+		bus.WithBatch(in.Batch, in.MaxWait), bus.WithPrefetch(), bus.WithLogger(in.log))
 }
 
 func (in *Ingester) handle(ctx context.Context, events []event.Event) error {
