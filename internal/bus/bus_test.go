@@ -223,20 +223,7 @@ func jsGetLast(js jetstream.JetStream, subject string) ([]byte, error) {
 
 func TestFailingHandlerGetsBatchAgain(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, t.TempDir(), ServerOptions{})
-	_, js := masterJS(t, s)
-	p := newPublisher(t, s, "h1")
-	const n = 2000
-	publishAll(t, p, makeEvents(n), 500)
-	c := newCollector()
-	c.fail = 3
-	runConsumer(t, js, "flaky", c.handle)
-	testenv.Eventually(t, 30*time.Second, "every event after failures", func() bool { _, u := c.counts(); return u == n })
-	settle(c)
-	total, unique := c.counts()
-	if unique != n || total != n {
-		t.Fatalf("handled %d events (%d unique), want %d once each", total, unique, n)
-	}
+	c := consumeWithFailures(t, 2000, 3, 30*time.Second)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.calls < 4 {
@@ -248,19 +235,25 @@ func TestFailingHandlerGetsBatchAgain(t *testing.T) {
 // and nothing is handled twice.
 func TestPrefetchingConsumerRetriesFailedBatches(t *testing.T) {
 	t.Parallel()
+	consumeWithFailures(t, 3000, 2, 90*time.Second, WithPrefetch())
+}
+
+// consumeWithFailures publishes n events and consumes them with a handler
+// whose first fail calls fail, and checks that each is handled once.
+func consumeWithFailures(t *testing.T, n, fail int, within time.Duration, opts ...ConsumeOption) *collector {
 	s := startServer(t, t.TempDir(), ServerOptions{})
 	_, js := masterJS(t, s)
 	p := newPublisher(t, s, "h1")
-	const n = 3000
 	publishAll(t, p, makeEvents(n), 500)
 	c := newCollector()
-	c.fail = 2
-	runConsumer(t, js, "ahead", c.handle, WithPrefetch())
-	testenv.Eventually(t, 90*time.Second, "every event after failures", func() bool { _, u := c.counts(); return u == n })
+	c.fail = fail
+	runConsumer(t, js, "flaky", c.handle, opts...)
+	testenv.Eventually(t, within, "every event after failures", func() bool { _, u := c.counts(); return u == n })
 	settle(c)
 	if total, unique := c.counts(); unique != n || total != n {
 		t.Fatalf("handled %d events (%d unique), want %d once each", total, unique, n)
 	}
+	return c
 }
 
 func TestDurableConsumersAreIndependent(t *testing.T) {
