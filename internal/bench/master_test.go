@@ -13,17 +13,20 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/master"
 	"github.com/decnet/decnet/internal/master/api"
 	"github.com/decnet/decnet/internal/spool"
 	"github.com/decnet/decnet/internal/store"
 	"github.com/decnet/decnet/internal/store/postgres"
 	"github.com/decnet/decnet/internal/store/sqlite"
 	"github.com/decnet/decnet/internal/testenv"
+	"github.com/decnet/decnet/internal/web"
 )
 
 func sampleEvent(i int) event.Event {
@@ -37,55 +40,85 @@ func sampleEvent(i int) event.Event {
 // BenchmarkIngestEndToEnd measures decky-to-database ingest: the real
 // master and agent binaries, events written to a decky spool, shipped over
 // the bus and stored, on SQLite and (when DECNET_TEST_POSTGRES names a
-// database) PostgreSQL.
+// database) PostgreSQL. The reference, measured first in the same run on
+// a fresh database of the same backend, is the store alone inserting the
+// same events in the ingester's batches. DECNET_BENCH_EVENTS sets the
+// number of events (default 100,000).
 func BenchmarkIngestEndToEnd(b *testing.B) {
 	bin := testenv.DecnetBinary(b)
 	backends := []struct{ name, db string }{{"sqlite", ""}}
 	if dsn := os.Getenv("DECNET_TEST_POSTGRES"); dsn != "" {
 		backends = append(backends, struct{ name, db string }{"postgres", dsn})
 	}
-	const n = 50000
+	n := envInt("DECNET_BENCH_EVENTS", 100_000)
+	events := make([]event.Event, n)
+	for i := range events {
+		events[i] = sampleEvent(i)
+	}
 	for _, be := range backends {
-		data := b.TempDir()
+		open := func() (store.Store, string) {
+			if be.db == "" {
+				p := filepath.Join(b.TempDir(), "master.db")
+				st, err := sqlite.Open(context.Background(), p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				return st, p
+			}
+			dsn := testenv.PostgresSchema(b, be.db)
+			st, err := postgres.Open(context.Background(), dsn)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return st, dsn
+		}
+		// The reference: the store alone, the same events in the
+		// ingester's batches, one after the other.
+		ref, _ := open()
+		batch := master.NewIngester(ref, nil).Batch
+		t0 := time.Now()
+		for i := 0; i < n; i += batch {
+			if _, err := ref.InsertEvents(context.Background(), events[i:min(i+batch, n)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		refRate := float64(n) / time.Since(t0).Seconds()
+		ref.Close()
+		fmt.Printf("store alone (%s): %d events in batches of %d: %.0f events/s\n", be.name, n, batch, refRate)
+
+		st, db := open()
 		base := 20000 + rand.IntN(20000)
 		nats := fmt.Sprintf("127.0.0.1:%d", base+1)
+		data := b.TempDir()
+		if be.db == "" {
+			data = filepath.Dir(db) // the master's database is data/master.db
+		}
 		args := []string{"master", "--data", data, "--agents-listen", fmt.Sprintf("127.0.0.1:%d", base), "--nats-listen", nats,
 			"--api-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-level", "error"}
 		if be.db != "" {
-			args = append(args, "--db", be.db)
+			args = append(args, "--db", db)
 		}
 		run(b, bin, args...)
 		waitListen(b, nats)
 		adir := b.TempDir()
 		run(b, bin, "agent", "--dir", adir, "--socket", filepath.Join(adir, "a.sock"), "--driver", "host", "--host-id", "bench", "--nats-url", "nats://"+nats, "--log-level", "error")
-		var st store.Store
-		var err error
-		if be.db == "" {
-			st, err = sqlite.Open(context.Background(), filepath.Join(data, "master.db"))
-		} else {
-			st, err = postgres.Open(context.Background(), be.db)
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		before, _ := st.CountEvents(context.Background(), store.EventFilter{})
-		tagged0, _ := st.CountEvents(context.Background(), store.EventFilter{Tag: "T1110.001"})
 		sp, err := spool.Open(filepath.Join(adir, "spool", "t", "d"))
 		if err != nil {
 			b.Fatal(err)
 		}
 		start := time.Now()
-		for i := range n {
-			e := sampleEvent(i)
-			sp.Write(&e)
+		for i := range events {
+			sp.Write(&events[i])
 		}
 		sp.Close()
-		waitCount(b, st, store.EventFilter{}, before+n, start, 50*time.Millisecond, "stored")
+		waitCount(b, st, store.EventFilter{}, int64(n), start, 100*time.Millisecond, "stored")
 		d := time.Since(start)
-		fmt.Printf("end-to-end ingest (%s): %d events from a decky spool to the database in %s: %.0f events/s\n", be.name, n, d.Round(time.Millisecond), float64(n)/d.Seconds())
+		rate := float64(n) / d.Seconds()
+		fmt.Printf("end-to-end ingest (%s): %d events from a decky spool to the database in %s: %.0f events/s, %.2f of the store alone (target 0.80), %.2f of 50,000/s\n",
+			be.name, n, d.Round(time.Millisecond), rate, rate/refRate, rate/50000)
 		// The ATT&CK tagger consumes the same stream on its own: every
 		// sample event is a password guess, tagged T1110.001.
-		waitCount(b, st, store.EventFilter{Tag: "T1110.001"}, tagged0+n, start, 250*time.Millisecond, "tagged")
+		waitCount(b, st, store.EventFilter{Tag: "T1110.001"}, int64(n), start, 250*time.Millisecond, "tagged")
 		dt := time.Since(start)
 		fmt.Printf("ATT&CK tagging (%s), same run: %d events tagged %s after the first was written: %.0f events/s (%.2f of the ingest rate)\n",
 			be.name, n, dt.Round(time.Millisecond), float64(n)/dt.Seconds(), d.Seconds()/dt.Seconds())
@@ -116,87 +149,210 @@ func run(b *testing.B, bin string, args ...string) {
 	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 }
 
-// BenchmarkAPIEventsAtOneMillion stores 1,000,000 events in SQLite and
-// measures GET /api/v1/events latency with 200 concurrent clients.
-func BenchmarkAPIEventsAtOneMillion(b *testing.B) {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "m.db"))
-	if err != nil {
-		b.Fatal(err)
+// BenchmarkAPIAtScale stores 1,000,000 events in SQLite and (when
+// DECNET_TEST_POSTGRES names a database) 10,000,000 in PostgreSQL, then
+// measures the latency of the API's lists and counts and of the
+// dashboard's overview page with 200 concurrent clients, each endpoint in
+// turn for 10 s. DECNET_BENCH_SQLITE_EVENTS and DECNET_BENCH_PG_EVENTS
+// change the sizes.
+func BenchmarkAPIAtScale(b *testing.B) {
+	type backend struct {
+		name  string
+		db    string
+		total int
 	}
-	defer st.Close()
-	const total, batch = 1_000_000, 2000
-	fill := time.Now()
-	for i := 0; i < total; i += batch {
-		evs := make([]event.Event, batch)
-		for j := range evs {
-			evs[j] = sampleEvent(i + j)
+	backends := []backend{{"sqlite", "", envInt("DECNET_BENCH_SQLITE_EVENTS", 1_000_000)}}
+	if dsn := os.Getenv("DECNET_TEST_POSTGRES"); dsn != "" {
+		backends = append(backends, backend{"postgres", dsn, envInt("DECNET_BENCH_PG_EVENTS", 10_000_000)})
+	}
+	for _, be := range backends {
+		ctx := context.Background()
+		var st store.Store
+		var err error
+		if be.db == "" {
+			st, err = sqlite.Open(ctx, filepath.Join(b.TempDir(), "m.db"))
+		} else {
+			st, err = postgres.Open(ctx, testenv.PostgresSchema(b, be.db))
 		}
-		if _, err := st.InsertEvents(ctx, evs); err != nil {
+		if err != nil {
 			b.Fatal(err)
 		}
+		const batch = 5000
+		fill := time.Now()
+		evs := make([]event.Event, batch)
+		var middle string // an id half way down the event list
+		for i := 0; i < be.total; i += batch {
+			for j := range evs {
+				evs[j] = sampleEvent(i + j)
+			}
+			if i <= be.total/2 && be.total/2 < i+batch {
+				middle = evs[be.total/2-i].ID
+			}
+			if _, err := st.InsertEvents(ctx, evs); err != nil {
+				b.Fatal(err)
+			}
+		}
+		fmt.Printf("%s: stored %d events in %s\n", be.name, be.total, time.Since(fill).Round(time.Second))
+		u, token := benchViewer(b, st)
+		// A dashboard session: the cookie's hash, and the CSRF token
+		// stamped with the password hash as the API does.
+		cookie := "benchsessioncookie0123456789abcdef"
+		if err := st.CreateSession(ctx, &store.Session{TokenHash: sha256hex(cookie), UserID: u.ID,
+			CSRF: "csrf." + sha256hex("x")[:16], Expires: time.Now().Add(time.Hour)}); err != nil {
+			b.Fatal(err)
+		}
+		srv, err := api.New(api.Options{Store: st, ReadCacheTTL: master.ReadCacheTTL})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ws, err := web.New(web.Options{API: srv, Store: st, OverviewTTL: master.OverviewTTL})
+		if err != nil {
+			b.Fatal(err)
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle(api.Prefix+"/", srv.Handler())
+		mux.Handle("/", ws.Handler())
+		hs := &http.Server{Handler: mux}
+		go hs.Serve(l)
+		base := "http://" + l.Addr().String()
+		for _, ep := range []struct{ path, auth string }{
+			{"/api/v1/events?limit=100", "token"},
+			// Half way down: keyset pagination makes a deep page as cheap
+			// as the first.
+			{"/api/v1/events?limit=100&cursor=" + api.EncodeCursor("e:"+middle), "token"},
+			{"/api/v1/events?limit=100&decky=decky-07", "token"},
+			{"/api/v1/events/count", "token"},
+			{"/api/v1/attackers?limit=100", "token"},
+			{"/api/v1/credentials?limit=100", "token"},
+			{"/", "cookie"},
+		} {
+			auth := func(r *http.Request) {
+				if ep.auth == "token" {
+					r.Header.Set("Authorization", "Bearer "+token)
+				} else {
+					r.AddCookie(&http.Cookie{Name: "decnet_session", Value: cookie})
+				}
+			}
+			// The first answer of a URL is computed while its callers
+			// wait (docs/api.md, read cache); it is timed alone, and the
+			// clients then measure the steady state.
+			first := time.Now()
+			if err := getOnce(base+ep.path, auth); err != nil {
+				b.Fatalf("%s: %v", ep.path, err)
+			}
+			cold := time.Since(first)
+			lat, errs := hammer(base+ep.path, auth)
+			if len(lat) == 0 {
+				b.Fatalf("%s: no successful request (%d failed)", ep.path, errs)
+			}
+			p := func(q float64) time.Duration { return lat[int(q*float64(len(lat)-1))] }
+			name := ep.path
+			if len(name) > 60 {
+				name = name[:60] + "..."
+			}
+			fmt.Printf("%s, %d events, %d clients: GET %s: first answer %s; %d requests (%.0f/s, %d failed), p50 %s, p99 %s: %.2f of the 50 ms target\n",
+				be.name, be.total, apiClients, name, cold.Round(time.Millisecond), len(lat), float64(len(lat))/apiPhase.Seconds(), errs,
+				p(0.50).Round(100*time.Microsecond), p(0.99).Round(100*time.Microsecond), p(0.99).Seconds()/0.050)
+		}
+		hs.Close()
+		srv.Close()
+		st.Close()
 	}
-	fmt.Printf("stored %d events in %s\n", total, time.Since(fill).Round(time.Second))
-	u := &store.User{Name: "bench", Role: store.Viewer, PasswordHash: "x"}
-	if err := st.CreateUser(ctx, u); err != nil {
-		b.Fatal(err)
-	}
-	token := "dnt_benchmarktoken0123456789abcdef"
-	sum := sha256.Sum256([]byte(token))
-	if err := st.CreateAPIToken(ctx, &store.APIToken{UserID: u.ID, Name: "bench", Hash: hex.EncodeToString(sum[:]), CreatedAt: time.Now()}); err != nil {
-		b.Fatal(err)
-	}
-	srv, err := api.New(api.Options{Store: st})
+}
+
+const (
+	apiClients = 200
+	apiPhase   = 10 * time.Second
+)
+
+// getOnce makes one request and checks that it is answered 200.
+func getOnce(url string, auth func(*http.Request)) error {
+	req, _ := http.NewRequest("GET", url, nil)
+	auth(req)
+	resp, err := (&http.Client{Timeout: 5 * time.Minute}).Do(req)
 	if err != nil {
-		b.Fatal(err)
+		return err
 	}
-	defer srv.Close()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("status %s", resp.Status)
 	}
-	hs := &http.Server{Handler: srv.Handler()}
-	go hs.Serve(l)
-	defer hs.Close()
-	url := "http://" + l.Addr().String() + "/api/v1/events?limit=100"
-	const clients = 200
-	const dur = 20 * time.Second
+	return nil
+}
+
+// hammer runs apiClients clients calling url for apiPhase and returns the
+// sorted latencies of the 200 answers and the count of the others.
+func hammer(url string, auth func(*http.Request)) ([]time.Duration, int) {
 	var mu sync.Mutex
 	var lat []time.Duration
+	failed := 0
 	var wg sync.WaitGroup
-	stop := time.Now().Add(dur)
-	tr := &http.Transport{MaxIdleConnsPerHost: clients, TLSClientConfig: &tls.Config{}}
-	for range clients {
+	stop := time.Now().Add(apiPhase)
+	tr := &http.Transport{MaxIdleConnsPerHost: apiClients, TLSClientConfig: &tls.Config{}}
+	defer tr.CloseIdleConnections()
+	for range apiClients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			c := &http.Client{Transport: tr, Timeout: 60 * time.Second}
 			var mine []time.Duration
+			bad := 0
 			for time.Now().Before(stop) {
 				req, _ := http.NewRequest("GET", url, nil)
-				req.Header.Set("Authorization", "Bearer "+token)
+				auth(req)
 				t0 := time.Now()
 				resp, err := c.Do(req)
 				if err != nil {
+					bad++
 					continue
 				}
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode == 200 {
 					mine = append(mine, time.Since(t0))
+				} else {
+					bad++
 				}
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
+			failed += bad
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
 	slices.Sort(lat)
-	if len(lat) == 0 {
-		b.Fatal("no successful request")
+	return lat, failed
+}
+
+// benchViewer creates a viewer (password hash "x") and an API token of
+// it, and returns them.
+func benchViewer(b *testing.B, st store.Store) (*store.User, string) {
+	ctx := context.Background()
+	u := &store.User{Name: "bench", Role: store.Viewer, PasswordHash: "x"}
+	if err := st.CreateUser(ctx, u); err != nil {
+		b.Fatal(err)
 	}
-	p := func(q float64) time.Duration { return lat[int(q*float64(len(lat)-1))] }
-	fmt.Printf("GET /api/v1/events?limit=100 with %d events stored, %d concurrent clients, %s: %d requests (%.0f/s), p50 %s, p99 %s\n",
-		total, clients, dur, len(lat), float64(len(lat))/dur.Seconds(), p(0.50).Round(time.Millisecond), p(0.99).Round(time.Millisecond))
+	token := "dnt_benchmarktoken0123456789abcdef"
+	if err := st.CreateAPIToken(ctx, &store.APIToken{UserID: u.ID, Name: "bench", Hash: sha256hex(token), CreatedAt: time.Now()}); err != nil {
+		b.Fatal(err)
+	}
+	return u, token
+}
+
+func sha256hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
 }

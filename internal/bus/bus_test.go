@@ -223,25 +223,37 @@ func jsGetLast(js jetstream.JetStream, subject string) ([]byte, error) {
 
 func TestFailingHandlerGetsBatchAgain(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, t.TempDir(), ServerOptions{})
-	_, js := masterJS(t, s)
-	p := newPublisher(t, s, "h1")
-	const n = 2000
-	publishAll(t, p, makeEvents(n), 500)
-	c := newCollector()
-	c.fail = 3
-	runConsumer(t, js, "flaky", c.handle)
-	testenv.Eventually(t, 30*time.Second, "every event after failures", func() bool { _, u := c.counts(); return u == n })
-	settle(c)
-	total, unique := c.counts()
-	if unique != n || total != n {
-		t.Fatalf("handled %d events (%d unique), want %d once each", total, unique, n)
-	}
+	c := consumeWithFailures(t, 2000, 3, 30*time.Second)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.calls < 4 {
 		t.Errorf("handler called %d times, want the failed batches retried", c.calls)
 	}
+}
+
+// The ingester's consumer fetches ahead: failed batches still come back
+// and nothing is handled twice.
+func TestPrefetchingConsumerRetriesFailedBatches(t *testing.T) {
+	t.Parallel()
+	consumeWithFailures(t, 3000, 2, 90*time.Second, WithPrefetch())
+}
+
+// consumeWithFailures publishes n events and consumes them with a handler
+// whose first fail calls fail, and checks that each is handled once.
+func consumeWithFailures(t *testing.T, n, fail int, within time.Duration, opts ...ConsumeOption) *collector {
+	s := startServer(t, t.TempDir(), ServerOptions{})
+	_, js := masterJS(t, s)
+	p := newPublisher(t, s, "h1")
+	publishAll(t, p, makeEvents(n), 500)
+	c := newCollector()
+	c.fail = fail
+	runConsumer(t, js, "flaky", c.handle, opts...)
+	testenv.Eventually(t, within, "every event after failures", func() bool { _, u := c.counts(); return u == n })
+	settle(c)
+	if total, unique := c.counts(); unique != n || total != n {
+		t.Fatalf("handled %d events (%d unique), want %d once each", total, unique, n)
+	}
+	return c
 }
 
 func TestDurableConsumersAreIndependent(t *testing.T) {
@@ -395,5 +407,45 @@ func TestAgentCannotForgeMasterEvents(t *testing.T) {
 	defer c.mu.Unlock()
 	if c.ids[forged.ID] != 0 || c.ids[own[0].ID] != 1 || c.ids[agentEvents[0].ID] != 1 || c.ids[agentEvents[2].ID] != 1 {
 		t.Fatalf("consumed %v; the forged alert %s must be dropped, the master's %s kept", c.ids, forged.ID, own[0].ID)
+	}
+}
+
+// Raw documents get the publisher's host as their last key: a "host" the
+// decky wrote, in any case, does not survive.
+func TestPublishRawSetsHost(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, t.TempDir(), ServerOptions{})
+	_, js := masterJS(t, s)
+	p := newPublisher(t, s, "h1")
+	docs := [][]byte{
+		[]byte(`{"schema":1,"id":"r1","type":"x.y","decky":"d","service":"s"}`),
+		[]byte(`{"schema":1,"id":"r2","type":"x.y","decky":"d","service":"s","host":"h2"}`),
+		[]byte(` {"schema":1,"id":"r3","HOST":"h2","type":"x.y","decky":"d","service":"s"} `),
+	}
+	wait, err := p.PublishRawAsync(context.Background(), []string{"r1", "r2", "r3"}, docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.PublishRawAsync(context.Background(), []string{"r4"}, [][]byte{[]byte(`[1]`)}); err == nil {
+		t.Fatal("a document that is not an object was published")
+	}
+	var mu sync.Mutex
+	hosts := map[string]string{}
+	runConsumer(t, js, "raw", func(_ context.Context, events []event.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range events {
+			hosts[e.ID] = e.Host
+		}
+		return nil
+	})
+	testenv.Eventually(t, 30*time.Second, "3 events consumed", func() bool { mu.Lock(); defer mu.Unlock(); return len(hosts) == 3 })
+	for id, h := range hosts {
+		if h != "h1" {
+			t.Fatalf("event %s has host %q, want the publisher's h1", id, h)
+		}
 	}
 }

@@ -30,6 +30,7 @@ type consumeOptions struct {
 	minBackoff time.Duration
 	maxBackoff time.Duration
 	filter     string
+	prefetch   bool
 	log        *slog.Logger
 }
 
@@ -68,6 +69,14 @@ func WithAckWait(d time.Duration) ConsumeOption {
 			o.ackWait = d
 		}
 	}
+}
+
+// WithPrefetch fetches and decodes the next batch while the handler works
+// on the current one (the ingester: the database and the decoding use
+// both cores). At most three batches are then unacknowledged: the one
+// handled, one waiting and one being fetched.
+func WithPrefetch() ConsumeOption {
+	return func(o *consumeOptions) { o.prefetch = true }
 }
 
 // WithFilter consumes only the subjects matching filter, e.g.
@@ -113,7 +122,7 @@ func Consume(ctx context.Context, js jetstream.JetStream, durable string, handle
 		AckWait:       o.ackWait,
 		MaxDeliver:    -1,
 		FilterSubject: o.filter,
-		MaxAckPending: max(4*o.batch, 1000),
+		MaxAckPending: max(pendingBatches(o)*o.batch, 1000),
 		MaxWaiting:    16,
 	}
 	var cons jetstream.Consumer
@@ -137,18 +146,62 @@ func Consume(ctx context.Context, js jetstream.JetStream, durable string, handle
 		case <-time.After(o.minBackoff):
 		}
 	}
-	failures := 0
-	for ctx.Err() == nil {
-		msgs, events := fetch(ctx, cons, o, log)
-		if len(msgs) == 0 {
-			continue
+	type fetched struct {
+		msgs   []jetstream.Msg
+		events []event.Event
+	}
+	// batches yields the batches in turn until ctx is done: fetched when
+	// asked for, or with prefetch by a goroutine one batch ahead.
+	batches := func(yield func(fetched) bool) {
+		for ctx.Err() == nil {
+			if msgs, events := fetch(ctx, cons, o, log); len(msgs) > 0 && !yield(fetched{msgs, events}) {
+				return
+			}
 		}
+	}
+	if o.prefetch {
+		ahead := make(chan fetched, 1)
+		fctx, stopFetch := context.WithCancel(ctx)
+		fetcherDone := make(chan struct{})
+		go func() {
+			defer close(fetcherDone)
+			defer close(ahead)
+			for fctx.Err() == nil {
+				msgs, events := fetch(fctx, cons, o, log)
+				if len(msgs) == 0 {
+					continue
+				}
+				select {
+				case ahead <- fetched{msgs, events}:
+				case <-fctx.Done():
+					nakAll(msgs)
+					return
+				}
+			}
+		}()
+		defer func() {
+			stopFetch()
+			<-fetcherDone
+			// Shutting down: give a batch fetched ahead back now.
+			for b := range ahead {
+				nakAll(b.msgs)
+			}
+		}()
+		batches = func(yield func(fetched) bool) {
+			for b := range ahead {
+				if !yield(b) {
+					return
+				}
+			}
+		}
+	}
+	failures := 0
+	for b := range batches {
+		msgs, events := b.msgs, b.events
 		if err := handle(ctx, events); err != nil {
 			if ctx.Err() != nil {
 				// Shutting down: give the batch back now.
-				for _, m := range msgs {
-					_ = m.Nak()
-				}
+				nakAll(msgs)
 				return nil
 			}
 			failures++
@@ -171,6 +224,22 @@ func Consume(ctx context.Context, js jetstream.JetStream, durable string, handle
 		}
 	}
 	return nil
+}
+
+// pendingBatches is how many batches the server lets a consumer hold
+// unacknowledged: room for a failed batch awaiting redelivery beside the
+// ones in flight (three with prefetch).
+func pendingBatches(o consumeOptions) int {
+	if o.prefetch {
+		return 6
+	}
+	return 4
+}
+
+func nakAll(msgs []jetstream.Msg) {
+	for _, m := range msgs {
+		_ = m.Nak()
+	}
 }
 
 // fetch returns the next batch: the messages to acknowledge and their

@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/decnet/decnet/internal/agent"
+	"github.com/decnet/decnet/internal/agent/shipper"
 	"github.com/decnet/decnet/internal/bus"
 	"github.com/decnet/decnet/internal/driver"
 	"github.com/decnet/decnet/internal/driver/docker"
@@ -518,3 +519,7 @@ func selfBuild(o *agent.Options, dir string, log *slog.Logger) error {
 	o.SHA256, err = agent.FileSHA256(self)
 	return err
 }
+
+// The shipper keeps a window of batches in flight with the bus publisher,
+// and hands it the spool lines without decoding them.
+var _ shipper.RawPublisher = (*bus.Publisher)(nil)

@@ -174,7 +174,8 @@ func startMaster(ctx context.Context, logTo io.Writer, f *masterFlags) (*master.
 
 // dashboard builds the web UI over the master's API.
 func dashboard(m *master.Master, a *api.Server) (http.Handler, error) {
-	d, err := web.New(web.Options{API: a, Store: m.Store, Blobs: m.Artifacts, Outputs: m.Outputs, Tokens: m, Logger: m.Config.Log})
+	d, err := web.New(web.Options{API: a, Store: m.Store, Blobs: m.Artifacts, Outputs: m.Outputs, Tokens: m, Logger: m.Config.Log,
+		OverviewTTL: master.OverviewTTL})
 	if err != nil {
 		return nil, err
 	}

@@ -21,9 +21,18 @@ func (b busLive) Subscribe(ctx context.Context, fn func(event.Event)) error {
 	return bus.Subscribe(ctx, b.m.NATS, fn)
 }
 
+// How long the master's API reuses the answers of its event, attacker and
+// credential lists, and the dashboard the overview's figures: many
+// operators or a polling script cost one query per period, and a flood
+// of events cannot make the dashboard slow. The live feed is not cached.
+const (
+	ReadCacheTTL = time.Second
+	OverviewTTL  = 5 * time.Second
+)
+
 // NewAPI returns the operator API over the master's store and bus.
 func (m *Master) NewAPI() (*api.Server, error) {
-	return api.New(api.Options{Store: m.Store, Logger: m.log, Live: busLive{m}, SecureCookies: true})
+	return api.New(api.Options{Store: m.Store, Logger: m.log, Live: busLive{m}, SecureCookies: true, ReadCacheTTL: ReadCacheTTL})
 }
 
 // ServeAPI serves the operator API over HTTPS (the master's certificate)

@@ -28,6 +28,10 @@ type Ingester struct {
 	log *slog.Logger
 	// Batch bounds one database transaction.
 	Batch int
+	// MaxWait bounds how long a batch waits to fill: a batch is stored
+	// when it holds Batch events or MaxWait has passed, whichever comes
+	// first.
+	MaxWait time.Duration
 	// OnBatch, when set, learns each stored batch (metrics).
 	OnBatch func(received, stored int)
 }
@@ -37,7 +41,7 @@ func NewIngester(st store.Store, log *slog.Logger) *Ingester {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Ingester{st: st, log: log.With("component", "ingester"), Batch: 500}
+	return &Ingester{st: st, log: log.With("component", "ingester"), Batch: 2000, MaxWait: 50 * time.Millisecond}
 }
 
 // Run consumes until ctx is done. A store error leaves the batch
@@ -45,7 +49,7 @@ func NewIngester(st store.Store, log *slog.Logger) *Ingester {
 // while the database is down.
 func (in *Ingester) Run(ctx context.Context, js jetstream.JetStream) error {
 	return bus.Consume(ctx, js, IngesterDurable, in.handle,
-		bus.WithBatch(in.Batch, time.Second), bus.WithLogger(in.log))
+		bus.WithBatch(in.Batch, in.MaxWait), bus.WithPrefetch(), bus.WithLogger(in.log))
 }
 
 func (in *Ingester) handle(ctx context.Context, events []event.Event) error {

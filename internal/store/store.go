@@ -289,7 +289,7 @@ type Store interface {
 	DeleteSession(ctx context.Context, hash string) error
 
 	CreateAPIToken(ctx context.Context, t *APIToken) error
-	APITokenByHash(ctx context.Context, hash string) (*APIToken, error) // updates LastUsed
+	APITokenByHash(ctx context.Context, hash string) (*APIToken, error) // updates LastUsed (TokenUseResolution)
 	ListAPITokens(ctx context.Context, userID int64) ([]APIToken, error)
 	DeleteAPIToken(ctx context.Context, id int64) error
 
@@ -533,3 +533,8 @@ type AlertFilter struct {
 
 // MaxAlertEvidence bounds the event ids an alert keeps as evidence.
 const MaxAlertEvidence = 50
+
+// TokenUseResolution is how precisely an API token's LastUsed is kept: a
+// use within this long of the recorded one is not written, so that a busy
+// client does not make every request a database write.
+const TokenUseResolution = time.Minute

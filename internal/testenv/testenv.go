@@ -27,6 +27,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+	"github.com/jackc/pgx/v5"
 )
 
 // RunLabel is the label key every Docker object a test creates carries,
@@ -272,4 +273,41 @@ func UDPBound(ap netip.AddrPort) bool {
 		}
 	}
 	return false
+}
+
+// PostgresSchema creates an empty schema in the PostgreSQL database of
+// base (a postgres:// URL), dropped in t.Cleanup, and returns a DSN whose
+// search_path is that schema.
+func PostgresSchema(t testing.TB, base string) string {
+	t.Helper()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "decnet_test_" + hex.EncodeToString(b[:])
+	conn, err := pgx.Connect(context.Background(), base)
+	if err != nil {
+		t.Fatalf("connect to DECNET_TEST_POSTGRES: %v", err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `CREATE SCHEMA `+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), base)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Fatalf("DECNET_TEST_POSTGRES must be a postgres:// URL: %q", base)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }

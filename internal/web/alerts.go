@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -21,7 +22,11 @@ type alertsView struct {
 }
 
 func (s *Server) threat(r *http.Request) (alert.ThreatLevel, error) {
-	counts, err := s.st.ActiveAlertCounts(r.Context())
+	return s.threatLevel(r.Context())
+}
+
+func (s *Server) threatLevel(ctx context.Context) (alert.ThreatLevel, error) {
+	counts, err := s.st.ActiveAlertCounts(ctx)
 	if err != nil {
 		return alert.ThreatLevel{}, err
 	}

@@ -59,32 +59,78 @@ type overviewView struct {
 	Top      []ranked
 }
 
-func (s *Server) overview(r *http.Request, _ *api.Principal) (string, any, error) {
-	ctx := r.Context()
+// overviewKey names one rendering of the overview: the figures and the
+// caller's session.
+type overviewKey struct {
+	v    *overviewView
+	user string
+	csrf string
+}
+
+// overviewPage serves the overview. Its figures are the memo's, and the
+// page rendered from them is kept per session until they change: under a
+// flood, or with many operators, it costs neither queries nor rendering.
+func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, who *api.Principal) {
+	v, err := s.overviewCache.get(r.Context(), s.loadOverview)
+	if err != nil {
+		s.fail(w, r, who, err)
+		return
+	}
+	if s.overviewCache.ttl <= 0 {
+		s.render(w, r, http.StatusOK, "overview", who, "Overview", v)
+		return
+	}
+	key := overviewKey{v: v, user: who.Name, csrf: who.CSRFToken()}
+	s.overviewMu.Lock()
+	body, ok := s.overviewHTML[key]
+	s.overviewMu.Unlock()
+	if !ok {
+		if body, err = s.renderBytes(r, "overview", who, "Overview", v); err != nil {
+			s.log.Error("render page", "page", "overview", "err", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		s.overviewMu.Lock()
+		for k := range s.overviewHTML {
+			if k.v != v || len(s.overviewHTML) >= maxOverviewPages {
+				delete(s.overviewHTML, k) // older figures
+			}
+		}
+		s.overviewHTML[key] = body
+		s.overviewMu.Unlock()
+	}
+	writePage(w, http.StatusOK, body)
+}
+
+// maxOverviewPages bounds the rendered overviews kept (one per session).
+const maxOverviewPages = 256
+
+// loadOverview reads what the overview shows.
+func (s *Server) loadOverview(ctx context.Context) (*overviewView, error) {
 	now := s.now().UTC()
 	since := now.Add(-24 * time.Hour).Truncate(time.Hour).Add(time.Hour)
 	ch, err := histogram(ctx, s.st, store.EventFilter{}, since, since.Add(24*time.Hour), 24, func(from, to time.Time) string {
 		return "/events?" + url.Values{"since": {from.Format(time.RFC3339)}, "until": {to.Format(time.RFC3339)}}.Encode()
 	})
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	ch.Label = "Interactions per hour over the last 24 hours"
 	day, err := s.st.CountEvents(ctx, store.EventFilter{Since: now.Add(-24 * time.Hour)})
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	attackers, err := s.st.ListAttackers(ctx, store.AttackerFilter{Limit: listCap})
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	creds, err := s.st.ListCredentials(ctx, store.CredentialFilter{Limit: listCap})
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	tops, err := s.st.ListTopologies(ctx)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	active := 0
 	deckies := map[string]bool{}
@@ -105,9 +151,9 @@ func (s *Server) overview(r *http.Request, _ *api.Principal) (string, any, error
 			deckies[d] = true
 		}
 	}
-	threat, err := s.threat(r)
+	threat, err := s.threatLevel(ctx)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	v := overviewView{Threat: threat, Chart: ch, Counters: []counter{
 		{"Interactions (24 h)", fmt.Sprint(day), "/events?range=24h"},
@@ -122,7 +168,7 @@ func (s *Server) overview(r *http.Request, _ *api.Principal) (string, any, error
 		}
 		n, err := s.st.CountEvents(ctx, store.EventFilter{Decky: d, Since: now.Add(-24 * time.Hour)})
 		if err != nil {
-			return "", nil, err
+			return nil, err
 		}
 		if n > 0 {
 			dk = append(dk, ranked{Name: d, Count: n, Href: "/events?" + url.Values{"decky": {d}}.Encode()})
@@ -134,7 +180,7 @@ func (s *Server) overview(r *http.Request, _ *api.Principal) (string, any, error
 		ta = append(ta, ranked{Name: a.IP, Count: a.Events, Href: "/attackers/" + url.PathEscape(a.IP)})
 	}
 	v.Top = topRanked(ta, 8)
-	return "Overview", v, nil
+	return &v, nil
 }
 
 func capped(n int) string {

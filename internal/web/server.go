@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/decnet/decnet/internal/master/api"
@@ -51,6 +53,9 @@ type Options struct {
 	Outputs OutputLister
 	// Tokens lists the canary tokens for their pages (nil: no pages).
 	Tokens TokenLister
+	// OverviewTTL is how long the overview's figures are reused (0: read
+	// at every request); see memo.
+	OverviewTTL time.Duration
 }
 
 // BlobIndex reports whether the master holds a blob (master.Artifacts).
@@ -70,6 +75,12 @@ type Server struct {
 	pages   map[string]*template.Template
 	files   map[string]staticFile
 	mux     *http.ServeMux
+
+	overviewCache memo[overviewView]
+	// overviewHTML is the overview rendered from the memo's current
+	// figures, per session (the page holds its CSRF token).
+	overviewMu   sync.Mutex
+	overviewHTML map[overviewKey][]byte
 }
 
 type staticFile struct {
@@ -86,6 +97,8 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{api: opts.API, st: opts.Store, blobs: opts.Blobs, outputs: opts.Outputs, tokens: opts.Tokens, log: opts.Logger, now: opts.Clock,
 		pages: map[string]*template.Template{}, files: map[string]staticFile{}, mux: http.NewServeMux()}
+	s.overviewCache.ttl = opts.OverviewTTL
+	s.overviewHTML = map[overviewKey][]byte{}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -133,6 +146,15 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("web: static files: %w", err)
 	}
 	s.routes()
+	if s.overviewCache.ttl > 0 {
+		// The first overview over millions of events takes seconds: read
+		// it now rather than at the first visit.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
+			defer cancel()
+			_, _ = s.overviewCache.get(ctx, s.loadOverview)
+		}()
+	}
 	return s, nil
 }
 
@@ -157,7 +179,7 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /static/{file}", s.static)
 	s.mux.HandleFunc("GET /login", s.login)
-	s.mux.Handle("GET /{$}", s.page("overview", store.Viewer, s.overview))
+	s.mux.Handle("GET /{$}", s.auth(store.Viewer, s.overviewPage))
 	s.mux.Handle("GET /events", s.page("events", store.Viewer, s.events))
 	s.mux.Handle("GET /events/export.jsonl", s.auth(store.Viewer, s.exportJSONL))
 	s.mux.Handle("GET /events/export.csv", s.auth(store.Viewer, s.exportCSV))
@@ -275,6 +297,24 @@ type view struct {
 type errorView struct{ Message string }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, who *api.Principal, title string, data any) {
+	body, err := s.renderBytes(r, name, who, title, data)
+	if err != nil {
+		s.log.Error("render page", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	writePage(w, status, body)
+}
+
+func writePage(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// renderBytes renders page name for who.
+func (s *Server) renderBytes(r *http.Request, name string, who *api.Principal, title string, data any) ([]byte, error) {
 	t := s.pages[name]
 	v := view{Title: title, Path: r.URL.Path, User: who, Page: data}
 	if who != nil {
@@ -283,14 +323,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	v.Public = who == nil || who.MustChange
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
-		s.log.Error("render page", "page", name, "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
+		return nil, err
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	return buf.Bytes(), nil
 }
 
 // errBadRequest marks an error caused by the request; its text is shown.

@@ -31,6 +31,26 @@ type Publisher interface {
 	Publish(ctx context.Context, events []event.Event) error
 }
 
+// RawPublisher is an AsyncPublisher that also takes events as JSON
+// documents (docs[i] is the event whose id is ids[i], a JSON object as
+// the spool holds it) and sets their host itself: the shipper then
+// validates each spool line and reads its id without decoding the event
+// and encoding it again.
+type RawPublisher interface {
+	AsyncPublisher
+	PublishRawAsync(ctx context.Context, ids []string, docs [][]byte) (wait func() error, err error)
+}
+
+// AsyncPublisher is a Publisher that can have several batches in flight:
+// PublishAsync sends a batch and returns at once; the returned wait
+// blocks until the batch is acknowledged (nil) or has failed. A shipper
+// whose publisher implements it keeps up to Window batches of a spool
+// file in flight and advances its cursor over them in order.
+type AsyncPublisher interface {
+	Publisher
+	PublishAsync(ctx context.Context, events []event.Event) (wait func() error, err error)
+}
+
 // Shipper tails every spool under a root directory and hands the events to
 // a publisher. Its cursor (file identity and offset per spool file) is
 // persisted after every acknowledged batch, so a restart resumes where the
@@ -46,6 +66,10 @@ type Shipper struct {
 	cursor     map[string]int64 // file key -> offset
 	// MaxBatch bounds the events per publish.
 	MaxBatch int
+	// Window bounds the batches of one spool file in flight at once with
+	// an AsyncPublisher (one with any other Publisher); it is also the
+	// most batches one file ships before the next file's turn.
+	Window int
 	// Poll is how often the spools are scanned when idle.
 	Poll time.Duration
 	// Blobs, when set, receives the quarantined blobs the events refer
@@ -60,7 +84,7 @@ func New(root, cursorPath, host string, pub Publisher, log *slog.Logger) (*Shipp
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Shipper{root: root, cursorPath: cursorPath, host: host, pub: pub, log: log.With("component", "shipper"),
-		cursor: map[string]int64{}, MaxBatch: 500, Poll: 250 * time.Millisecond}
+		cursor: map[string]int64{}, MaxBatch: 1000, Window: 8, Poll: 250 * time.Millisecond}
 	data, err := os.ReadFile(cursorPath)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -192,8 +216,20 @@ func (s *Shipper) ShipOnce(ctx context.Context) (int, error) {
 	return shipped, nil
 }
 
-// shipFile publishes up to MaxBatch complete lines of path from off and
-// returns the offset after the last acknowledged line.
+// inflight is a published batch not yet known to be acknowledged.
+type inflight struct {
+	n     int
+	next  int64 // the offset after its last line
+	blobs []string
+	wait  func() error
+}
+
+// shipFile publishes up to Window batches of up to MaxBatch complete lines
+// of path from off, keeping them in flight together when the publisher
+// allows it, and returns the events acknowledged and the offset after the
+// last line of the last batch acknowledged in order: a batch that fails
+// holds the cursor before it, whatever happened to the ones after it
+// (they are published again, and the bus and the store drop repeats).
 func (s *Shipper) shipFile(ctx context.Context, path string, off int64) (int, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -204,9 +240,102 @@ func (s *Shipper) shipFile(ctx context.Context, path string, off int64) (int, in
 		return 0, off, err
 	}
 	r := bufio.NewReaderSize(f, 64<<10)
-	var batch []event.Event
-	next := off
-	for len(batch) < s.MaxBatch {
+	qdir := filepath.Join(filepath.Dir(path), spool.QuarantineDir)
+	async, _ := s.pub.(AsyncPublisher)
+	window := max(1, s.Window)
+	var (
+		pending []inflight
+		acked   int
+		next    = off
+		done    = off // the offset after the last batch acknowledged in order
+		failed  error
+	)
+	// settle waits for the oldest batch in flight.
+	settle := func() {
+		b := pending[0]
+		pending = pending[1:]
+		if failed != nil {
+			return
+		}
+		if err := b.wait(); err != nil {
+			failed = fmt.Errorf("publish %d events: %w", b.n, err)
+			return
+		}
+		acked += b.n
+		done = b.next
+		// The master holds the blobs and the events that name them: the
+		// quarantine copies are done. A decky that stores the same bytes
+		// again recreates the file, and it is shipped again (the master
+		// keeps one).
+		for _, p := range b.blobs {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				s.log.Warn("remove shipped blob", "file", p, "err", err)
+			}
+		}
+	}
+	raw, _ := s.pub.(RawPublisher)
+	for range window {
+		b, n, full := s.readBatch(r, path, next, raw != nil)
+		next = n
+		if b.n == 0 {
+			if len(pending) == 0 && failed == nil {
+				done = next // only skipped lines: step over them
+			}
+			break
+		}
+		shipped, err := s.shipBlobs(ctx, qdir, b.blobs)
+		if err != nil {
+			failed = err
+			break
+		}
+		f := inflight{n: b.n, next: next, blobs: shipped}
+		switch {
+		case raw != nil:
+			f.wait, err = raw.PublishRawAsync(ctx, b.ids, b.docs)
+		case async != nil:
+			f.wait, err = async.PublishAsync(ctx, b.events)
+		default:
+			err = s.pub.Publish(ctx, b.events)
+			f.wait = func() error { return nil }
+		}
+		if err != nil {
+			failed = fmt.Errorf("publish %d events: %w", b.n, err)
+			break
+		}
+		pending = append(pending, f)
+		if !full {
+			// The reader stopped at the end of the file or inside a line
+			// still being written: what follows is for the next pass.
+			break
+		}
+	}
+	for len(pending) > 0 {
+		settle()
+	}
+	return acked, done, failed
+}
+
+// batch is what readBatch read: events decoded, or raw documents.
+type batch struct {
+	n      int
+	events []event.Event
+	ids    []string // raw: the event ids
+	docs   [][]byte // raw: the JSON documents
+	blobs  []string // the SHA-256 of the blobs the events refer to
+}
+
+// Keys naming a blob (event.Artifacts): a line holding one is decoded to
+// find its blobs even on the raw path.
+var artifactMarks = [][]byte{[]byte(`"sha256"`), []byte(`"body_sha256"`)}
+
+// readBatch reads up to MaxBatch complete lines from r, whose position
+// is the file offset off, and returns their events (raw documents when
+// raw is set) and the offset after the last line read; full reports a
+// batch that stopped at MaxBatch (not at the end of the file or a partial
+// line, which r has consumed).
+func (s *Shipper) readBatch(r *bufio.Reader, path string, off int64, raw bool) (b batch, next int64, full bool) {
+	next = off
+	for b.n < s.MaxBatch {
 		line, err := r.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
 			// A line longer than the reader's buffer cannot come from our
@@ -217,84 +346,99 @@ func (s *Shipper) shipFile(ctx context.Context, path string, off int64) (int, in
 				skipped += int64(len(line))
 			}
 			if err != nil {
-				break // incomplete: wait for the rest
+				return b, next, false // incomplete: wait for the rest
 			}
 			s.log.Error("skipping oversized spool line", "file", path, "bytes", skipped)
 			next += skipped
 			continue
 		}
 		if err != nil {
-			break // EOF or a partial line still being written
+			return b, next, false // EOF or a partial line still being written
 		}
 		next += int64(len(line))
+		line = bytes.TrimSpace(line)
+		if raw && !hasArtifact(line) {
+			// Validates the document and reads its id (as a consumer
+			// will: the last "id" key, matched as encoding/json does).
+			var head struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal(line, &head); err != nil || head.ID == "" || len(line) < 2 || line[len(line)-1] != '}' {
+				s.log.Error("skipping malformed spool line", "file", path, "err", err)
+				continue
+			}
+			b.ids, b.docs = append(b.ids, head.ID), append(b.docs, bytes.Clone(line))
+			b.n++
+			continue
+		}
 		var e event.Event
-		if err := json.Unmarshal(bytes.TrimSpace(line), &e); err != nil || e.ID == "" {
+		if err := json.Unmarshal(line, &e); err != nil || e.ID == "" {
 			s.log.Error("skipping malformed spool line", "file", path, "err", err)
 			continue
 		}
 		if e.Host == "" {
 			e.Host = s.host
 		}
-		batch = append(batch, e)
+		b.blobs = append(b.blobs, e.Artifacts()...)
+		if raw {
+			doc, err := json.Marshal(&e)
+			if err != nil {
+				s.log.Error("skipping unencodable spool event", "file", path, "err", err)
+				continue
+			}
+			b.ids, b.docs = append(b.ids, e.ID), append(b.docs, doc)
+		} else {
+			b.events = append(b.events, e)
+		}
+		b.n++
 	}
-	if len(batch) == 0 {
-		return 0, next, nil
-	}
-	shipped, err := s.shipBlobs(ctx, filepath.Join(filepath.Dir(path), spool.QuarantineDir), batch)
-	if err != nil {
-		return 0, off, err
-	}
-	if err := s.pub.Publish(ctx, batch); err != nil {
-		return 0, off, fmt.Errorf("publish %d events: %w", len(batch), err)
-	}
-	// The master holds the blobs and the events that name them: the
-	// quarantine copies are done. A decky that stores the same bytes again
-	// recreates the file, and it is shipped again (the master keeps one).
-	for _, p := range shipped {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			s.log.Warn("remove shipped blob", "file", p, "err", err)
+	return b, next, true
+}
+
+func hasArtifact(line []byte) bool {
+	for _, m := range artifactMarks {
+		if bytes.Contains(line, m) {
+			return true
 		}
 	}
-	return len(batch), next, nil
+	return false
 }
 
 // shipBlobs hands Blobs every quarantined blob the batch refers to and
 // returns their paths. A blob missing from the quarantine was shipped with
 // an earlier event (or never stored); a refused blob is logged and skipped,
 // since retrying cannot cure it and the events must not wait forever.
-func (s *Shipper) shipBlobs(ctx context.Context, qdir string, batch []event.Event) ([]string, error) {
+func (s *Shipper) shipBlobs(ctx context.Context, qdir string, shas []string) ([]string, error) {
 	if s.Blobs == nil {
 		return nil, nil
 	}
 	var paths []string
 	seen := map[string]bool{}
-	for _, e := range batch {
-		for _, sha := range e.Artifacts() {
-			if seen[sha] {
-				continue
-			}
-			seen[sha] = true
-			p := filepath.Join(qdir, sha)
-			f, err := os.Open(p)
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
-			if err != nil {
-				return nil, fmt.Errorf("ship blob %s: %w", sha, err)
-			}
-			fi, err := f.Stat()
-			if err == nil {
-				err = s.Blobs.PutBlob(ctx, sha, f, fi.Size())
-			}
-			f.Close()
-			switch {
-			case errors.Is(err, ErrBlobRefused):
-				s.log.Error("blob refused; its events are shipped without it", "sha256", sha, "err", err)
-			case err != nil:
-				return nil, fmt.Errorf("ship blob %s: %w", sha, err)
-			}
-			paths = append(paths, p)
+	for _, sha := range shas {
+		if seen[sha] {
+			continue
 		}
+		seen[sha] = true
+		p := filepath.Join(qdir, sha)
+		f, err := os.Open(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ship blob %s: %w", sha, err)
+		}
+		fi, err := f.Stat()
+		if err == nil {
+			err = s.Blobs.PutBlob(ctx, sha, f, fi.Size())
+		}
+		f.Close()
+		switch {
+		case errors.Is(err, ErrBlobRefused):
+			s.log.Error("blob refused; its events are shipped without it", "sha256", sha, "err", err)
+		case err != nil:
+			return nil, fmt.Errorf("ship blob %s: %w", sha, err)
+		}
+		paths = append(paths, p)
 	}
 	return paths, nil
 }

@@ -103,15 +103,7 @@ func TestSpoolShipperRotationRestartNoLossNoDup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		k, err := sh.ShipOnce(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if k == 0 {
-			break
-		}
-	}
+	shipAll(t, sh)
 	got := readSink(t, sinkPath)
 	seen := map[string]bool{}
 	for _, e := range got {
@@ -238,5 +230,105 @@ func TestShipperShipsBlobsBeforeTheirEvents(t *testing.T) {
 	pub.n = 0
 	if n, err := sh.ShipOnce(context.Background()); err != nil || n != 1 {
 		t.Fatalf("refused blob: shipped %d: %v", n, err)
+	}
+}
+
+// rawSink is a RawPublisher keeping what it is handed.
+type rawSink struct {
+	docs  map[string][]byte
+	blobs map[string]bool
+}
+
+func (r *rawSink) Publish(context.Context, []event.Event) error { return errors.New("not raw") }
+func (r *rawSink) PublishAsync(context.Context, []event.Event) (func() error, error) {
+	return nil, errors.New("not raw")
+}
+
+func (r *rawSink) PublishRawAsync(_ context.Context, ids []string, docs [][]byte) (func() error, error) {
+	for i := range ids {
+		r.docs[ids[i]] = docs[i]
+	}
+	return func() error { return nil }, nil
+}
+
+func (r *rawSink) PutBlob(_ context.Context, sha string, _ *os.File, _ int64) error {
+	r.blobs[sha] = true
+	return nil
+}
+
+func TestShipperRawPathPassesLinesAndFindsBlobs(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "spool", "topo", "decky")
+	sp, err := spool.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for i := range 30 {
+		e := testEvent(i, "u")
+		ids[e.ID] = true
+		if err := sp.Write(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sha := strings.Repeat("ab", 32)
+	up := testEvent(99, "u")
+	up.Type, up.Fields = "ftp.file.uploaded", map[string]any{"sha256": sha}
+	ids[up.ID] = true
+	if err := sp.Write(up); err != nil {
+		t.Fatal(err)
+	}
+	sp.Close()
+	if err := os.MkdirAll(filepath.Join(dir, spool.QuarantineDir), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, spool.QuarantineDir, sha), []byte("blob"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A malformed line among them is skipped.
+	files, _ := spool.Files(dir)
+	f, err := os.OpenFile(files[len(files)-1], os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("{\"id\":\"x\",broken\n")
+	f.Close()
+
+	pub := &rawSink{docs: map[string][]byte{}, blobs: map[string]bool{}}
+	sh, err := New(filepath.Join(root, "spool"), filepath.Join(root, "cursor.json"), "host-1", pub, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh.Blobs = pub
+	sh.MaxBatch = 8
+	shipAll(t, sh)
+	if len(pub.docs) != len(ids) {
+		t.Fatalf("shipped %d events, want %d", len(pub.docs), len(ids))
+	}
+	for id, doc := range pub.docs {
+		var e event.Event
+		if err := json.Unmarshal(doc, &e); err != nil || e.ID != id || !ids[id] {
+			t.Fatalf("shipped %q as %s (%v)", id, doc, err)
+		}
+	}
+	if !pub.blobs[sha] {
+		t.Fatal("the uploaded file's blob was not shipped before its event")
+	}
+	if _, err := os.Stat(filepath.Join(dir, spool.QuarantineDir, sha)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("the shipped blob is still in the quarantine")
+	}
+}
+
+// shipAll ships until nothing is left.
+func shipAll(t *testing.T, sh *Shipper) {
+	t.Helper()
+	for {
+		k, err := sh.ShipOnce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k == 0 {
+			return
+		}
 	}
 }

@@ -100,45 +100,64 @@ var errUnauthenticated = Errorf(http.StatusUnauthorized, CodeUnauthenticated, "a
 // authenticate finds the caller from the bearer token or, without an
 // Authorization header, the session cookie.
 func (s *Server) authenticate(r *http.Request) (*Principal, error) {
+	key := ""
+	if h := r.Header.Get("Authorization"); h != "" {
+		key = "t" + hashToken(h)
+	} else if c, err := r.Cookie(s.cookieName()); err == nil {
+		key = "c" + hashToken(c.Value)
+	}
+	if p := s.auths.get(key); p != nil {
+		return p, nil
+	}
+	p, until, err := s.findPrincipal(r)
+	if err == nil && key != "" {
+		s.auths.put(key, p, until)
+	}
+	return p, err
+}
+
+// findPrincipal finds the caller in the store, and until when the answer
+// holds (a session's expiry; the zero time for a token).
+func (s *Server) findPrincipal(r *http.Request) (*Principal, time.Time, error) {
 	ctx := r.Context()
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, tok, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || !strings.HasPrefix(tok, tokenPrefix) || len(tok) > 256 {
-			return nil, errUnauthenticated
+			return nil, time.Time{}, errUnauthenticated
 		}
 		t, err := s.st.APITokenByHash(ctx, hashToken(tok))
 		if err != nil {
-			return nil, authErr(err)
+			return nil, time.Time{}, authErr(err)
 		}
 		u, err := s.st.UserByID(ctx, t.UserID)
 		if err != nil {
-			return nil, authErr(err)
+			return nil, time.Time{}, authErr(err)
 		}
-		return &Principal{UserID: u.ID, Name: u.Name, Role: u.Role, MustChange: u.MustChange, Via: ViaToken, TokenID: t.ID}, nil
+		return &Principal{UserID: u.ID, Name: u.Name, Role: u.Role, MustChange: u.MustChange, Via: ViaToken, TokenID: t.ID}, time.Time{}, nil
 	}
 	c, err := r.Cookie(s.cookieName())
 	if err != nil || c.Value == "" || len(c.Value) > 256 {
-		return nil, errUnauthenticated
+		return nil, time.Time{}, errUnauthenticated
 	}
 	hash := hashToken(c.Value)
 	sess, err := s.st.SessionByHash(ctx, hash)
 	if err != nil {
-		return nil, authErr(err)
+		return nil, time.Time{}, authErr(err)
 	}
 	if !sess.Expires.After(s.now()) {
-		return nil, errUnauthenticated
+		return nil, time.Time{}, errUnauthenticated
 	}
 	u, err := s.st.UserByID(ctx, sess.UserID)
 	if err != nil {
-		return nil, authErr(err)
+		return nil, time.Time{}, authErr(err)
 	}
 	csrf, stamp, _ := strings.Cut(sess.CSRF, ".")
 	if stamp != passwordStamp(u.PasswordHash) {
 		_ = s.st.DeleteSession(ctx, hash)
-		return nil, errUnauthenticated
+		return nil, time.Time{}, errUnauthenticated
 	}
 	return &Principal{UserID: u.ID, Name: u.Name, Role: u.Role, MustChange: u.MustChange, Via: ViaSession,
-		sessionHash: hash, csrf: csrf}, nil
+		sessionHash: hash, csrf: csrf}, sess.Expires, nil
 }
 
 func authErr(err error) error {

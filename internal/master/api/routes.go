@@ -27,12 +27,12 @@ func (s *Server) builtin() []*route {
 		{Route: Route{Method: http.MethodPost, Pattern: "/users/{id}/password", Summary: "Reset a user's password", Role: store.Admin, Mutating: true, Handler: s.resetPassword, Request: resetPasswordRequest{}, Response: passwordResponse{}}},
 		{Route: Route{Method: http.MethodGet, Pattern: "/audit", Summary: "The audit log, newest first", Role: store.Admin, Handler: s.listAudit, Response: List[store.AuditEntry]{}}, query: page},
 
-		{Route: Route{Method: http.MethodGet, Pattern: "/events", Summary: "List events, newest first, with their ATT&CK tags", Role: store.Viewer, Handler: s.listEvents, Response: List[TaggedEvent]{}}, query: slices.Concat(filters, []string{"tag"}, page)},
-		{Route: Route{Method: http.MethodGet, Pattern: "/events/count", Summary: "Count events", Role: store.Viewer, Handler: s.countEvents, Response: eventCount{}}, query: slices.Concat(filters, []string{"tag"})},
+		{Route: Route{Method: http.MethodGet, Pattern: "/events", Summary: "List events, newest first, with their ATT&CK tags", Role: store.Viewer, Handler: s.listEvents, Response: List[TaggedEvent]{}}, query: slices.Concat(filters, []string{"tag"}, page), cached: true},
+		{Route: Route{Method: http.MethodGet, Pattern: "/events/count", Summary: "Count events", Role: store.Viewer, Handler: s.countEvents, Response: eventCount{}}, query: slices.Concat(filters, []string{"tag"}), cached: true},
 		{Route: Route{Method: http.MethodGet, Pattern: "/events/stream", Summary: "Live events (Server-Sent Events)", Role: store.Viewer, Handler: s.stream, Produces: "text/event-stream"}, query: filters},
-		{Route: Route{Method: http.MethodGet, Pattern: "/attackers", Summary: "List attackers (?tag, ?country, ?asn, ?identity, ?campaign; ?q searches address, place, AS and reverse name; ?sort: last_seen (default), first_seen, events, score, country, asn)", Role: store.Viewer, Handler: s.listAttackers, Response: List[store.Attacker]{}}, query: slices.Concat(attackerParams, page)},
-		{Route: Route{Method: http.MethodGet, Pattern: "/attackers/{ip}", Summary: "One attacker", Role: store.Viewer, Handler: s.getAttacker, Response: store.Attacker{}}},
-		{Route: Route{Method: http.MethodGet, Pattern: "/credentials", Summary: "List captured credentials, most recently seen first (?reused=true: those tried on two deckies or more)", Role: store.Viewer, Handler: s.listCredentials, Response: List[store.Credential]{}}, query: slices.Concat([]string{"reused"}, page)},
+		{Route: Route{Method: http.MethodGet, Pattern: "/attackers", Summary: "List attackers (?tag, ?country, ?asn, ?identity, ?campaign; ?q searches address, place, AS and reverse name; ?sort: last_seen (default), first_seen, events, score, country, asn)", Role: store.Viewer, Handler: s.listAttackers, Response: List[store.Attacker]{}}, query: slices.Concat(attackerParams, page), cached: true},
+		{Route: Route{Method: http.MethodGet, Pattern: "/attackers/{ip}", Summary: "One attacker", Role: store.Viewer, Handler: s.getAttacker, Response: store.Attacker{}}, cached: true},
+		{Route: Route{Method: http.MethodGet, Pattern: "/credentials", Summary: "List captured credentials, most recently seen first (?reused=true: those tried on two deckies or more)", Role: store.Viewer, Handler: s.listCredentials, Response: List[store.Credential]{}}, query: slices.Concat([]string{"reused"}, page), cached: true},
 
 		{Route: Route{Method: http.MethodGet, Pattern: "/openapi.json", Summary: "This API's OpenAPI 3.1 document", Role: store.Viewer, Handler: s.openapi, Response: map[string]any{}}},
 	}

@@ -40,6 +40,10 @@ type Options struct {
 	SecureCookies bool
 	// SessionTTL is a session's absolute lifetime; 0 means 12 hours.
 	SessionTTL time.Duration
+	// ReadCacheTTL is how long the answers of the event, attacker and
+	// credential lists and counts are reused (0: not at all); see
+	// readCache.
+	ReadCacheTTL time.Duration
 }
 
 // Route is one API operation. Pattern is relative to /api/v1 and uses
@@ -104,6 +108,8 @@ type route struct {
 	audit bool
 	// query documents the query parameters in the OpenAPI document.
 	query []string
+	// cached routes answer every caller alike: see readCache.
+	cached bool
 }
 
 func (rt *route) mutating() bool {
@@ -119,6 +125,8 @@ type Server struct {
 	secure     bool
 	sessionTTL time.Duration
 
+	cache   *readCache
+	auths   *authCache
 	mux     *http.ServeMux
 	probe   *http.ServeMux // the routes alone, to tell 405 from 404
 	mu      sync.RWMutex
@@ -168,6 +176,8 @@ func New(opts Options) (*Server, error) {
 		streams:    map[int64]int{},
 		heartbeat:  15 * time.Second,
 		done:       make(chan struct{}),
+		cache:      newReadCache(opts.ReadCacheTTL, opts.Logger),
+		auths:      newAuthCache(opts.ReadCacheTTL),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -312,11 +322,22 @@ func (s *Server) wrap(rt *route) http.Handler {
 			note = &auditNote{target: r.URL.Path}
 			r = r.WithContext(context.WithValue(r.Context(), auditKey{}, note))
 		}
-		if rt.Do != nil {
+		switch {
+		case rt.cached && rt.Handler != nil:
+			s.cache.serve(rec, r, func(w http.ResponseWriter, r *http.Request) error {
+				inner := &recorder{ResponseWriter: w, status: http.StatusOK}
+				rt.Handler(inner, r, who)
+				return inner.err
+			})
+		case rt.Do != nil:
 			v, err := rt.Do(r, who)
 			render(rec, v, err)
-		} else {
+		default:
 			rt.Handler(rec, r, who)
+		}
+		if rt.mutating() {
+			// It may have ended a session, a token or a user.
+			s.auths.clear()
 		}
 		if note != nil {
 			s.record(r.Context(), who, rt, note, rec.status)

@@ -177,7 +177,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, who *Principal) 
 		case <-s.done:
 			return
 		case e := <-sub.ch:
-			if !s.reportDropped(w, rc, sub) || !writeFrame(w, rc, eventFrame(&e)) {
+			if !s.reportDropped(w, rc, sub) || !writeEvents(w, rc, &e, sub.ch) {
 				return
 			}
 		case <-tick.C:
@@ -214,6 +214,27 @@ func eventFrame(e *event.Event) string {
 	sb.Write(b)
 	sb.WriteString("\n\n")
 	return sb.String()
+}
+
+// writeEvents writes e's frame and those of the events already queued
+// behind it (at most a queue's worth), then flushes once: under a flood a
+// flush (a TLS record and a system call) carries many events, not one.
+func writeEvents(w io.Writer, rc *http.ResponseController, e *event.Event, queued <-chan event.Event) bool {
+	if _, err := io.WriteString(w, eventFrame(e)); err != nil {
+		return false
+	}
+	for range streamQueue {
+		select {
+		case next := <-queued:
+			if _, err := io.WriteString(w, eventFrame(&next)); err != nil {
+				return false
+			}
+			continue
+		default:
+		}
+		break
+	}
+	return rc.Flush() == nil
 }
 
 func writeFrame(w io.Writer, rc *http.ResponseController, frame string) bool {

@@ -21,38 +21,44 @@ var dialect = query.Dialect{
 	Like:        "ILIKE",
 }
 
+// eventColumns are the events table's columns, in the order InsertEvents
+// copies them.
+var eventColumns = []string{"id", "ts", "type", "decky", "service", "src_ip", "session_id", "topology_id", "host", "severity", "doc"}
+
 // InsertEvents implements store.Store: in one transaction the batch is
-// inserted with one statement that skips ids already stored and returns
-// the ids it did store; the aggregates then grow by those events only, so
-// a replayed batch changes nothing. Rows are written in key order, so
-// concurrent masters inserting overlapping batches do not deadlock; a
+// copied (COPY, the bulk protocol) into a temporary staging table, then
+// moved into events by one statement that skips ids already stored and
+// returns the ids it did store; the aggregates then grow by those events
+// only, so a replayed batch changes nothing. Rows are moved in key order,
+// so concurrent masters inserting overlapping batches do not deadlock; a
 // deadlock or serialization failure is retried anyway.
 func (s *Store) InsertEvents(ctx context.Context, events []event.Event) (int, error) {
 	rows, err := rollup.Prepare(events)
 	if err != nil || len(rows) == 0 {
 		return 0, wrap("insert events", err)
 	}
-	n := len(rows)
-	var (
-		ids, types, deckies, services, srcs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		sessions, topos, hosts, docs        = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		times                               = make([]time.Time, n)
-		sevs                                = make([]int32, n)
-	)
-	byID := make(map[string]*event.Event, n)
+	byID := make(map[string]*event.Event, len(rows))
+	values := make([][]any, len(rows))
 	for i, r := range rows {
-		ids[i], times[i], types[i], deckies[i], services[i], srcs[i] = r.ID, ts(r.Event.Time), r.Type, r.Decky, r.Service, r.SrcIP
-		sessions[i], topos[i], hosts[i], sevs[i], docs[i] = r.Session, r.Topology, r.Host, int32(r.Severity), r.Doc
+		values[i] = []any{r.ID, ts(r.Event.Time), r.Type, r.Decky, r.Service, r.SrcIP, r.Session, r.Topology, r.Host, int32(r.Severity), r.Doc}
 		byID[r.ID] = r.Event
 	}
 	var inserted int
 	for attempt := 0; ; attempt++ {
 		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			// Private to the session and emptied at every commit, so
+			// pooled connections each keep their own.
+			if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS events_staging
+				(LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
+				return err
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events_staging"}, eventColumns, pgx.CopyFromRows(values)); err != nil {
+				return err
+			}
 			res, err := tx.Query(ctx, `INSERT INTO events (id, ts, type, decky, service, src_ip, session_id, topology_id, host, severity, doc)
-				SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
-					$7::text[], $8::text[], $9::text[], $10::int[], $11::text[])
-				ON CONFLICT (id) DO NOTHING RETURNING id`,
-				ids, times, types, deckies, services, srcs, sessions, topos, hosts, sevs, docs)
+				SELECT id, ts, type, decky, service, src_ip, session_id, topology_id, host, severity, doc
+				FROM events_staging ORDER BY id
+				ON CONFLICT (id) DO NOTHING RETURNING id`)
 			if err != nil {
 				return err
 			}
@@ -142,8 +148,11 @@ func addAggregates(ctx context.Context, tx pgx.Tx, fresh []event.Event) error {
 // query.Where for the filter.
 func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]event.Event, error) {
 	where, args := query.Where(f, dialect)
-	args = append(args, query.Limit(f.Limit))
-	rows, err := s.pool.Query(ctx, `SELECT doc FROM events`+where+query.Order(f)+` LIMIT $`+strconv.Itoa(len(args)), args...)
+	// The limit is written into the statement (a bounded integer): as a
+	// parameter, the generic plan PostgreSQL switches to after a few
+	// executions of the prepared statement does not know it is small, and
+	// can sort the whole table instead of walking the id index.
+	rows, err := s.pool.Query(ctx, `SELECT doc FROM events`+where+query.Order(f)+` LIMIT `+strconv.Itoa(query.Limit(f.Limit)), args...)
 	if err != nil {
 		return nil, wrap("list events", err)
 	}
@@ -209,7 +218,7 @@ func (s *Store) ListCredentials(ctx context.Context, f store.CredentialFilter) (
 		ARRAY(SELECT decky FROM credential_deckies d WHERE d.key = c.key ORDER BY decky COLLATE "C"),
 		ARRAY(SELECT ip FROM credential_sources r WHERE r.key = c.key ORDER BY ip COLLATE "C")
 		FROM credentials c WHERE ($1::int <= 1 OR (SELECT count(*) FROM credential_deckies d WHERE d.key = c.key) >= $1::int)
-		ORDER BY last_seen DESC, key LIMIT $2`, f.MinDeckies, query.Limit(f.Limit))
+		ORDER BY last_seen DESC, key LIMIT `+strconv.Itoa(query.Limit(f.Limit)), f.MinDeckies)
 	if err != nil {
 		return nil, wrap("list credentials", err)
 	}

@@ -204,8 +204,8 @@ func scanAttacker(row pgx.Row) (*store.Attacker, error) {
 // ListAttackers implements store.Store: most recently seen first.
 func (s *Store) ListAttackers(ctx context.Context, f store.AttackerFilter) ([]store.Attacker, error) {
 	where, args := query.AttackerWhere(f, dialect)
-	args = append(args, query.Limit(f.Limit))
-	rows, err := s.pool.Query(ctx, attackerSelect+where+query.AttackerOrder(f, `a.ip COLLATE "C"`)+fmt.Sprintf(` LIMIT $%d`, len(args)), args...)
+	// A literal limit, as in ListEvents: the generic plan must know it.
+	rows, err := s.pool.Query(ctx, attackerSelect+where+query.AttackerOrder(f, `a.ip COLLATE "C"`)+fmt.Sprintf(` LIMIT %d`, query.Limit(f.Limit)), args...)
 	if err != nil {
 		return nil, wrap("list attackers", err)
 	}

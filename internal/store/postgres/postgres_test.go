@@ -1,19 +1,14 @@
 package postgres_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"sync"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/decnet/decnet/internal/store"
 	"github.com/decnet/decnet/internal/store/postgres"
 	"github.com/decnet/decnet/internal/store/storetest"
+	"github.com/decnet/decnet/internal/testenv"
 )
 
 // dsn returns DECNET_TEST_POSTGRES, or skips (fails under
@@ -33,39 +28,7 @@ func dsn(t testing.TB) string {
 
 // freshSchema creates an empty schema, dropped in t.Cleanup, and returns a
 // DSN whose search_path is that schema.
-func freshSchema(t testing.TB, base string) string {
-	t.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "decnet_test_" + hex.EncodeToString(b[:])
-	conn, err := pgx.Connect(context.Background(), base)
-	if err != nil {
-		t.Fatalf("connect to DECNET_TEST_POSTGRES: %v", err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), `CREATE SCHEMA `+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), base)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("DECNET_TEST_POSTGRES must be a postgres:// URL: %q", base)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func freshSchema(t testing.TB, base string) string { return testenv.PostgresSchema(t, base) }
 
 // opener opens a store on a schema per test; a second call with the same
 // test reopens the same schema.

@@ -148,7 +148,13 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *store.APIToken) error {
 // APITokenByHash implements store.Store: it stamps LastUsed in the same
 // statement.
 func (s *Store) APITokenByHash(ctx context.Context, hash string) (*store.APIToken, error) {
-	t, err := scanToken(s.pool.QueryRow(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE hash = $2 RETURNING `+tokenCols,
+	// Most uses only read: the row is written when the recorded use is
+	// older than store.TokenUseResolution.
+	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE hash = $1`, hash))
+	if err != nil || (t.LastUsed != nil && time.Since(*t.LastUsed) < store.TokenUseResolution) {
+		return t, wrap("api token", notFound(err))
+	}
+	t, err = scanToken(s.pool.QueryRow(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE hash = $2 RETURNING `+tokenCols,
 		ts(time.Now()), hash))
 	return t, wrap("api token", notFound(err))
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
@@ -19,6 +20,28 @@ var dialect = query.Dialect{
 	Like:        "LIKE", // case-insensitive for ASCII
 }
 
+// insertChunk is the rows per multi-row INSERT: one statement per chunk
+// instead of one per row, 11 parameters a row, well under SQLite's limit
+// of 32,766.
+const insertChunk = 256
+
+// insertSQL is the INSERT of n rows; RETURNING names the rows that were
+// new (a conflicting id is skipped and not returned).
+func insertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO events (id, ts, type, decky, service, src_ip, session_id, topology_id, host, severity, doc) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
+	}
+	b.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
+	return b.String()
+}
+
+var fullChunkSQL = insertSQL(insertChunk)
+
 // InsertEvents implements store.Store: in one transaction every event is
 // inserted unless its id is already stored, and the aggregates grow by the
 // events that were new only, so a replayed batch changes nothing.
@@ -27,24 +50,44 @@ func (s *Store) InsertEvents(ctx context.Context, events []event.Event) (int, er
 	if err != nil || len(rows) == 0 {
 		return 0, wrap("insert events", err)
 	}
+	byID := make(map[string]*event.Event, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r.Event
+	}
 	var inserted int
+	args := make([]any, 0, 11*insertChunk)
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		inserted = 0
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO events (id, ts, type, decky, service, src_ip, session_id,
-			topology_id, host, severity, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
 		fresh := make([]event.Event, 0, len(rows))
-		for _, r := range rows {
-			n, err := affected(ins.ExecContext(ctx, r.ID, micro(r.Event.Time), r.Type, r.Decky, r.Service, r.SrcIP,
-				r.Session, r.Topology, r.Host, r.Severity, r.Doc))
-			if err != nil {
-				return fmt.Errorf("event %s: %w", r.ID, err)
+		for start := 0; start < len(rows); start += insertChunk {
+			chunk := rows[start:min(start+insertChunk, len(rows))]
+			args = args[:0]
+			for _, r := range chunk {
+				args = append(args, r.ID, micro(r.Event.Time), r.Type, r.Decky, r.Service, r.SrcIP,
+					r.Session, r.Topology, r.Host, r.Severity, r.Doc)
 			}
-			if n == 1 {
-				fresh = append(fresh, *r.Event)
+			var res *sql.Rows
+			var err error
+			if len(chunk) == insertChunk {
+				res, err = tx.StmtContext(ctx, s.insert).QueryContext(ctx, args...)
+			} else {
+				res, err = tx.QueryContext(ctx, insertSQL(len(chunk)), args...)
+			}
+			if err != nil {
+				return err
+			}
+			for res.Next() {
+				var id string
+				if err := res.Scan(&id); err != nil {
+					res.Close()
+					return err
+				}
+				fresh = append(fresh, *byID[id])
+			}
+			if err := res.Close(); err != nil {
+				return err
+			}
+			if err := res.Err(); err != nil {
+				return err
 			}
 		}
 		inserted = len(fresh)
@@ -56,62 +99,90 @@ func (s *Store) InsertEvents(ctx context.Context, events []event.Event) (int, er
 	return inserted, nil
 }
 
-// Aggregate upserts: counters add, first/last seen widen, sets gain
-// members; the first non-empty crack line is kept.
-var aggregateSQL = [...]string{
-	`INSERT INTO attackers (ip, first_seen, last_seen, events, credentials, commands)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ip) DO UPDATE SET
+// Aggregate upserts, each a multi-row statement whose VALUES rows are
+// appended: counters add, first/last seen widen, sets gain members; the
+// first non-empty crack line is kept.
+var (
+	upAttackers = upsert{`INSERT INTO attackers (ip, first_seen, last_seen, events, credentials, commands) VALUES `, 6,
+		` ON CONFLICT (ip) DO UPDATE SET
 			first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
 			events = events + excluded.events, credentials = credentials + excluded.credentials,
-			commands = commands + excluded.commands`,
-	`INSERT INTO attacker_deckies (ip, decky) VALUES (?, ?) ON CONFLICT DO NOTHING`,
-	`INSERT INTO credentials (key, kind, principal, secret_sha256, secret_b64, crack_line, count, first_seen, last_seen)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET
+			commands = commands + excluded.commands`}
+	addAttackerDeckies = upsert{`INSERT INTO attacker_deckies (ip, decky) VALUES `, 2, ` ON CONFLICT DO NOTHING`}
+	upCredentials      = upsert{`INSERT INTO credentials (key, kind, principal, secret_sha256, secret_b64, crack_line, count, first_seen, last_seen) VALUES `, 9,
+		` ON CONFLICT (key) DO UPDATE SET
 			crack_line = CASE WHEN crack_line = '' THEN excluded.crack_line ELSE crack_line END,
 			count = count + excluded.count,
-			first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`,
-	`INSERT INTO credential_deckies (key, decky) VALUES (?, ?) ON CONFLICT DO NOTHING`,
-	`INSERT INTO credential_sources (key, ip) VALUES (?, ?) ON CONFLICT DO NOTHING`,
+			first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`}
+	addCredentialDeckies = upsert{`INSERT INTO credential_deckies (key, decky) VALUES `, 2, ` ON CONFLICT DO NOTHING`}
+	addCredentialSources = upsert{`INSERT INTO credential_sources (key, ip) VALUES `, 2, ` ON CONFLICT DO NOTHING`}
+)
+
+// upsert is a multi-row INSERT: head, then one VALUES row of cols
+// parameters per row, then tail.
+type upsert struct {
+	head string
+	cols int
+	tail string
+}
+
+// maxParams keeps a statement under SQLite's parameter limit (32,766).
+const maxParams = 8192
+
+// exec runs the upsert over args (cols values per row), in statements of
+// at most maxParams parameters.
+func (u upsert) exec(ctx context.Context, tx *sql.Tx, args []any) error {
+	per := maxParams / u.cols * u.cols
+	for len(args) > 0 {
+		n := min(len(args), per)
+		var b strings.Builder
+		b.WriteString(u.head)
+		row := "(?" + strings.Repeat(",?", u.cols-1) + ")"
+		for i := 0; i < n/u.cols; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(row)
+		}
+		b.WriteString(u.tail)
+		if _, err := tx.ExecContext(ctx, b.String(), args[:n]...); err != nil {
+			return err
+		}
+		args = args[n:]
+	}
+	return nil
 }
 
 func (s *Store) addAggregates(ctx context.Context, tx *sql.Tx, fresh []event.Event) error {
 	attackers, creds := rollup.Of(fresh)
-	if len(attackers) == 0 && len(creds) == 0 {
-		return nil
-	}
-	var st [len(aggregateSQL)]*sql.Stmt
-	for i, q := range aggregateSQL {
-		var err error
-		if st[i], err = tx.PrepareContext(ctx, q); err != nil {
-			return err
-		}
-		defer st[i].Close()
-	}
-	upAttacker, addAttackerDecky, upCred, addCredDecky, addCredSource := st[0], st[1], st[2], st[3], st[4]
+	var atk, atkDeckies, cred, credDeckies, credSources []any
 	for _, a := range attackers {
-		if _, err := upAttacker.ExecContext(ctx, a.IP, micro(a.First), micro(a.Last), a.Events, a.Credentials, a.Commands); err != nil {
-			return fmt.Errorf("attacker %s: %w", a.IP, err)
-		}
+		atk = append(atk, a.IP, micro(a.First), micro(a.Last), a.Events, a.Credentials, a.Commands)
 		for _, d := range a.Deckies {
-			if _, err := addAttackerDecky.ExecContext(ctx, a.IP, d); err != nil {
-				return fmt.Errorf("attacker %s: %w", a.IP, err)
-			}
+			atkDeckies = append(atkDeckies, a.IP, d)
 		}
 	}
 	for _, c := range creds {
-		if _, err := upCred.ExecContext(ctx, c.Key, c.Kind, c.Principal, c.SecretSHA, c.SecretB64, c.CrackLine, c.Count,
-			micro(c.First), micro(c.Last)); err != nil {
-			return fmt.Errorf("credential: %w", err)
-		}
+		cred = append(cred, c.Key, c.Kind, c.Principal, c.SecretSHA, c.SecretB64, c.CrackLine, c.Count, micro(c.First), micro(c.Last))
 		for _, d := range c.Deckies {
-			if _, err := addCredDecky.ExecContext(ctx, c.Key, d); err != nil {
-				return fmt.Errorf("credential: %w", err)
-			}
+			credDeckies = append(credDeckies, c.Key, d)
 		}
 		for _, ip := range c.Sources {
-			if _, err := addCredSource.ExecContext(ctx, c.Key, ip); err != nil {
-				return fmt.Errorf("credential: %w", err)
-			}
+			credSources = append(credSources, c.Key, ip)
+		}
+	}
+	// Parents before the rows that reference them.
+	for _, st := range []struct {
+		what string
+		u    upsert
+		args []any
+	}{
+		{"attackers", upAttackers, atk}, {"attacker deckies", addAttackerDeckies, atkDeckies},
+		{"credentials", upCredentials, cred}, {"credential deckies", addCredentialDeckies, credDeckies},
+		{"credential sources", addCredentialSources, credSources},
+	} {
+		if err := st.u.exec(ctx, tx, st.args); err != nil {
+			return fmt.Errorf("%s: %w", st.what, err)
 		}
 	}
 	return nil

@@ -35,6 +35,10 @@ var migrations embed.FS
 // Store is the SQLite store. Every method is safe for concurrent use.
 type Store struct {
 	w, r      *sql.DB // the single writer, the readers
+	ckpt      *sql.DB // the checkpointer's connection
+	insert    *sql.Stmt
+	stop      chan struct{}
+	stopped   chan struct{}
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -56,8 +60,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode() + extra}
 		return u.String()
 	}
-	common := []string{"busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"}
-	w, err := sql.Open("sqlite", dsn(append([]string{"journal_mode(WAL)"}, common...), "&_txlock=immediate"))
+	// synchronous=NORMAL in WAL mode: a commit is not fsynced, so an OS
+	// crash or power loss (not a process crash) can lose the last commits;
+	// the bus redelivers what the ingester had not acknowledged, and only
+	// batches acknowledged in the last moments before the loss are gone
+	// (docs/architecture.md). The page cache holds the indexes' hot pages.
+	common := []string{"busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)", "cache_size(-65536)", "temp_store(MEMORY)"}
+	// Checkpoints run beside the writer (checkpointLoop); the automatic
+	// one, in the committing writer's path, is only a bound on the WAL.
+	w, err := sql.Open("sqlite", dsn(append([]string{"journal_mode(WAL)", "wal_autocheckpoint(16384)"}, common...), "&_txlock=immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", path, err)
 	}
@@ -82,13 +93,55 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", path, err)
 	}
-	return &Store{w: w, r: r}, nil
+	ckpt, err := sql.Open("sqlite", dsn(common, ""))
+	if err == nil {
+		ckpt.SetMaxOpenConns(1)
+		err = ckpt.PingContext(ctx)
+	}
+	var ins *sql.Stmt
+	if err == nil {
+		ins, err = w.PrepareContext(ctx, fullChunkSQL)
+	}
+	if err != nil {
+		w.Close()
+		r.Close()
+		if ckpt != nil {
+			ckpt.Close()
+		}
+		return nil, fmt.Errorf("store/sqlite: open %s: %w", path, err)
+	}
+	s := &Store{w: w, r: r, ckpt: ckpt, insert: ins, stop: make(chan struct{}), stopped: make(chan struct{})}
+	go s.checkpointLoop()
+	return s, nil
+}
+
+// checkpointEvery is how often WAL frames are copied back into the
+// database file.
+const checkpointEvery = 250 * time.Millisecond
+
+// checkpointLoop copies committed WAL frames into the database file from
+// its own connection, so the writer's commits do not pay for it (a
+// PASSIVE checkpoint takes no lock that writers or readers wait for).
+func (s *Store) checkpointLoop() {
+	defer close(s.stopped)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			_, _ = s.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}
 }
 
 // Close closes both pools; later calls return the first result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
+		close(s.stop)
+		<-s.stopped
+		s.closeErr = errors.Join(s.insert.Close(), s.ckpt.Close(), s.r.Close(), s.w.Close())
 	})
 	return s.closeErr
 }

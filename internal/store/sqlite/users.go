@@ -150,7 +150,13 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *store.APIToken) error {
 // APITokenByHash implements store.Store: it stamps LastUsed in the same
 // statement.
 func (s *Store) APITokenByHash(ctx context.Context, hash string) (*store.APIToken, error) {
-	t, err := scanToken(s.w.QueryRowContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE hash = ? RETURNING `+tokenCols,
+	// Most uses only read: the write lock is taken when the recorded use
+	// is older than store.TokenUseResolution.
+	t, err := scanToken(s.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE hash = ?`, hash))
+	if err != nil || (t.LastUsed != nil && time.Since(*t.LastUsed) < store.TokenUseResolution) {
+		return t, wrap("api token", notFound(err))
+	}
+	t, err = scanToken(s.w.QueryRowContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE hash = ? RETURNING `+tokenCols,
 		micro(time.Now()), hash))
 	return t, wrap("api token", notFound(err))
 }

@@ -3,6 +3,8 @@ package storetest
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -12,7 +14,7 @@ import (
 
 // BatchSize is the number of events per InsertEvents call in the benchmark,
 // what the master's ingester writes at a time.
-const BatchSize = 500
+var BatchSize = 500
 
 // Events returns n realistic events starting at start: a few hundred
 // attackers hitting a few dozen deckies with connections, logins from a
@@ -72,4 +74,10 @@ func BenchmarkInsertEvents(b *testing.B, s store.Store) {
 		total += n
 	}
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "events/s")
+}
+
+func init() {
+	if v, err := strconv.Atoi(os.Getenv("DECNET_BENCH_BATCH")); err == nil && v > 0 {
+		BatchSize = v
+	}
 }
