@@ -91,6 +91,9 @@ func TestIntelligenceEndToEnd(t *testing.T) {
 		att = l.Items[i]
 		var have []string
 		for _, x := range att.Techniques {
+			if x.ID == "T1098.004" && x.Events < 2 {
+				return false // the shell's implant and redis's: both tagged, so the snapshot below is final
+			}
 			have = append(have, x.ID)
 		}
 		for _, w := range wantTechniques {

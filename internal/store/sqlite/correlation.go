@@ -10,49 +10,53 @@ import (
 	"github.com/decnet/decnet/internal/store/internal/query"
 )
 
+// Correlation upserts, multi-row (a batch of events brings many rows).
+var (
+	addIndicators = upsert{`INSERT INTO intel_indicators (kind, value, src_ip, detail, campaign, first_seen, event_id) VALUES `, 7,
+		` ON CONFLICT DO NOTHING`}
+	addLinks   = upsert{`INSERT INTO intel_links (a, b, campaign, reasons, ts, event_id) VALUES `, 6, ` ON CONFLICT DO NOTHING`}
+	setMembers = upsert{`INSERT INTO intel_members (src_ip, identity, campaign) VALUES `, 3,
+		` ON CONFLICT (src_ip) DO UPDATE SET identity = excluded.identity, campaign = excluded.campaign`}
+	setSequences = upsert{`INSERT INTO intel_sequences (key, items, done) VALUES `, 3,
+		` ON CONFLICT (key) DO UPDATE SET items = excluded.items, done = excluded.done`}
+	addSightings = upsert{`INSERT INTO credential_sightings (key, decky, src_ip, ts) VALUES `, 4, ` ON CONFLICT DO NOTHING`}
+)
+
 // ApplyCorrelation implements store.Store.
 func (s *Store) ApplyCorrelation(ctx context.Context, b *store.CorrelationBatch) error {
 	if b.Empty() {
 		return nil
 	}
+	var ind, links, members, seqs, sights []any
+	for _, in := range b.Indicators {
+		ind = append(ind, in.Kind, in.Value, in.SrcIP, in.Detail, in.Campaign, micro(in.FirstSeen), in.EventID)
+	}
+	for _, l := range b.Links {
+		reasons, err := json.Marshal(l.Reasons)
+		if err != nil {
+			return wrap("apply correlation", err)
+		}
+		links = append(links, l.A, l.B, l.Campaign, string(reasons), micro(l.Time), l.EventID)
+	}
+	for _, m := range b.Members {
+		members = append(members, m.SrcIP, m.Identity, m.Campaign)
+	}
+	for _, q := range b.Sequences {
+		items, err := json.Marshal(q.Items)
+		if err != nil {
+			return wrap("apply correlation", err)
+		}
+		seqs = append(seqs, q.Key, string(items), q.Done)
+	}
+	for _, c := range b.Sightings {
+		sights = append(sights, c.Key, c.Decky, c.SrcIP, micro(c.Time))
+	}
 	return wrap("apply correlation", s.write(ctx, func(tx *sql.Tx) error {
-		for _, in := range b.Indicators {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO intel_indicators (kind, value, src_ip, detail, campaign, first_seen, event_id)
-				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-				in.Kind, in.Value, in.SrcIP, in.Detail, in.Campaign, micro(in.FirstSeen), in.EventID); err != nil {
-				return err
-			}
-		}
-		for _, l := range b.Links {
-			reasons, err := json.Marshal(l.Reasons)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO intel_links (a, b, campaign, reasons, ts, event_id)
-				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, l.A, l.B, l.Campaign, string(reasons), micro(l.Time), l.EventID); err != nil {
-				return err
-			}
-		}
-		for _, m := range b.Members {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO intel_members (src_ip, identity, campaign) VALUES (?, ?, ?)
-				ON CONFLICT (src_ip) DO UPDATE SET identity = excluded.identity, campaign = excluded.campaign`,
-				m.SrcIP, m.Identity, m.Campaign); err != nil {
-				return err
-			}
-		}
-		for _, q := range b.Sequences {
-			items, err := json.Marshal(q.Items)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO intel_sequences (key, items, done) VALUES (?, ?, ?)
-				ON CONFLICT (key) DO UPDATE SET items = excluded.items, done = excluded.done`, q.Key, string(items), q.Done); err != nil {
-				return err
-			}
-		}
-		for _, c := range b.Sightings {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO credential_sightings (key, decky, src_ip, ts) VALUES (?, ?, ?, ?)
-				ON CONFLICT DO NOTHING`, c.Key, c.Decky, c.SrcIP, micro(c.Time)); err != nil {
+		for _, w := range []struct {
+			u    upsert
+			args []any
+		}{{addIndicators, ind}, {addLinks, links}, {setMembers, members}, {setSequences, seqs}, {addSightings, sights}} {
+			if err := w.u.exec(ctx, tx, w.args); err != nil {
 				return err
 			}
 		}

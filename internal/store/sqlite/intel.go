@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -24,46 +23,58 @@ func (s *Store) SetAttackerIntel(ctx context.Context, ip string, in store.Attack
 	return wrap("set attacker intel", err)
 }
 
-// AddEventTags implements store.Store: in one transaction each tag is
-// inserted unless its (event, technique) is stored, and the attackers'
-// technique counts grow by the new ones only.
+// upTechniques grows the attackers' technique counts by new tags.
+var upTechniques = upsert{`INSERT INTO attacker_techniques (ip, technique, events, first_seen, last_seen) VALUES `, 5,
+	` ON CONFLICT (ip, technique) DO UPDATE SET events = events + excluded.events,
+		first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`}
+
+// AddEventTags implements store.Store: in one transaction the tags are
+// inserted unless their (event, technique) is stored, in multi-row
+// statements that return the new ones, and the attackers' technique
+// counts grow by those only.
 func (s *Store) AddEventTags(ctx context.Context, tags []store.EventTag) (int, error) {
 	if len(tags) == 0 {
 		return 0, nil
 	}
+	type key struct{ id, technique string }
+	byKey := make(map[key]store.EventTag, len(tags))
+	for _, g := range tags {
+		byKey[key{g.EventID, g.Technique}] = g
+	}
 	var inserted int
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		inserted = 0
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO event_tags (event_id, technique, rule_id, src_ip, ts)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
 		var fresh []store.EventTag
-		for _, g := range tags {
-			n, err := affected(ins.ExecContext(ctx, g.EventID, g.Technique, g.Rule, g.SrcIP, micro(g.Time)))
-			if err != nil {
-				return fmt.Errorf("tag %s %s: %w", g.EventID, g.Technique, err)
+		const perStmt = maxParams / 5
+		for start := 0; start < len(tags); start += perStmt {
+			chunk := tags[start:min(start+perStmt, len(tags))]
+			args := make([]any, 0, 5*len(chunk))
+			for _, g := range chunk {
+				args = append(args, g.EventID, g.Technique, g.Rule, g.SrcIP, micro(g.Time))
 			}
-			if n == 1 {
-				fresh = append(fresh, g)
+			q := `INSERT INTO event_tags (event_id, technique, rule_id, src_ip, ts) VALUES (?,?,?,?,?)` +
+				strings.Repeat(",(?,?,?,?,?)", len(chunk)-1) + ` ON CONFLICT DO NOTHING RETURNING event_id, technique`
+			rows, err := tx.QueryContext(ctx, q, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var k key
+				if err := rows.Scan(&k.id, &k.technique); err != nil {
+					rows.Close()
+					return err
+				}
+				fresh = append(fresh, byKey[k])
+			}
+			if err := rows.Close(); err != nil {
+				return err
 			}
 		}
 		inserted = len(fresh)
-		up, err := tx.PrepareContext(ctx, `INSERT INTO attacker_techniques (ip, technique, events, first_seen, last_seen)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT (ip, technique) DO UPDATE SET events = events + excluded.events,
-				first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`)
-		if err != nil {
-			return err
-		}
-		defer up.Close()
+		var args []any
 		for _, c := range rollup.Techniques(fresh) {
-			if _, err := up.ExecContext(ctx, c.IP, c.Technique, c.Events, micro(c.First), micro(c.Last)); err != nil {
-				return fmt.Errorf("attacker %s: %w", c.IP, err)
-			}
+			args = append(args, c.IP, c.Technique, c.Events, micro(c.First), micro(c.Last))
 		}
-		return nil
+		return upTechniques.exec(ctx, tx, args)
 	})
 	if err != nil {
 		return 0, wrap("add event tags", err)
