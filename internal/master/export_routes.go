@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/decnet/decnet/internal/intel/correlate"
 	"github.com/decnet/decnet/internal/intel/misp"
 	"github.com/decnet/decnet/internal/intel/report"
 	"github.com/decnet/decnet/internal/intel/stix"
@@ -44,13 +45,13 @@ func ExportScope(attacker, identity, campaign, since, until string) (report.Scop
 		sc.Attacker, n = ip.Unmap().String(), n+1
 	}
 	if identity != "" {
-		if !identityIDRE.MatchString(identity) {
+		if !correlate.IsIdentityID(identity) {
 			return sc, invalid("identity %q is not an id such as I-0123456789ab", identity)
 		}
 		sc.Identity, n = identity, n+1
 	}
 	if campaign != "" {
-		if !campaignIDRE.MatchString(campaign) {
+		if !correlate.IsCampaignID(campaign) {
 			return sc, invalid("campaign %q is not an id such as C-0123456789ab", campaign)
 		}
 		sc.Campaign, n = campaign, n+1

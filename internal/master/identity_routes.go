@@ -2,7 +2,6 @@ package master
 
 import (
 	"net/http"
-	"regexp"
 
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/intel/correlate"
@@ -23,11 +22,6 @@ func (m *Master) identityRoutes() []api.Route {
 	}
 }
 
-var (
-	identityIDRE = regexp.MustCompile(`^I-[0-9a-f]{12}$`)
-	campaignIDRE = regexp.MustCompile(`^C-[0-9a-f]{12}$`)
-)
-
 func (m *Master) listIdentities(r *http.Request, _ *api.Principal) (any, error) {
 	if err := onlyParams(r, "limit"); err != nil {
 		return nil, err
@@ -42,7 +36,7 @@ func (m *Master) listIdentities(r *http.Request, _ *api.Principal) (any, error) 
 
 func (m *Master) getIdentity(r *http.Request, _ *api.Principal) (any, error) {
 	id := r.PathValue("id")
-	if !identityIDRE.MatchString(id) {
+	if !correlate.IsIdentityID(id) {
 		return nil, invalid("%q is not an identity id such as I-0123456789ab", id)
 	}
 	return m.Store.IdentityByID(r.Context(), id)
@@ -62,7 +56,7 @@ func (m *Master) listCampaigns(r *http.Request, _ *api.Principal) (any, error) {
 
 func (m *Master) getCampaign(r *http.Request, _ *api.Principal) (any, error) {
 	id := r.PathValue("id")
-	if !campaignIDRE.MatchString(id) {
+	if !correlate.IsCampaignID(id) {
 		return nil, invalid("%q is not a campaign id such as C-0123456789ab", id)
 	}
 	return m.Store.CampaignByID(r.Context(), id)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/decnet/decnet/internal/intel/attack"
+	"github.com/decnet/decnet/internal/intel/correlate"
 	"github.com/decnet/decnet/internal/master/api"
 	"github.com/decnet/decnet/internal/store"
 )
@@ -47,9 +48,9 @@ func (m *Master) groupLayer(kind string) func(*http.Request, *api.Principal) (an
 		id := r.PathValue("id")
 		f := store.AttackerFilter{Limit: 1000}
 		switch {
-		case kind == "identity" && identityIDRE.MatchString(id):
+		case kind == "identity" && correlate.IsIdentityID(id):
 			f.Identity = id
-		case kind == "campaign" && campaignIDRE.MatchString(id):
+		case kind == "campaign" && correlate.IsCampaignID(id):
 			f.Campaign = id
 		default:
 			return nil, invalid("%q is not a %s id", id, kind)

@@ -274,7 +274,7 @@ func (p *awkParser) concat() (*awkNode, error) {
 	}
 	for {
 		t := p.peek()
-		if !(t.kind == 'n' || t.kind == 's' || t.kind == 'i' && !isAwkKeyword(t.text) || t.text == "$" || t.text == "(" || t.text == "!" && false) {
+		if !(t.kind == 'n' || t.kind == 's' || t.kind == 'i' && !isAwkKeyword(t.text) || t.text == "$" || t.text == "(") {
 			return l, nil
 		}
 		r, err := p.additive()

@@ -3,6 +3,7 @@ package shell
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -222,7 +223,7 @@ func (s *Shell) matchCompound(toks []ctok, i int) (int, error) {
 
 // clauses splits the inside of a compound at its own keywords (depth 0,
 // command position): the text between them, by keyword.
-func clauses(toks []ctok, from, to int, line string, keys ...string) (parts []string, names []string, err error) {
+func clauses(toks []ctok, from, to int, line string, keys ...string) (parts []string, names []string) {
 	depth, pos, last, lastName := 0, false, toks[from].end, toks[from].text
 	for j := from + 1; j < to; j++ {
 		t := toks[j]
@@ -235,7 +236,7 @@ func clauses(toks []ctok, from, to int, line string, keys ...string) (parts []st
 				depth++
 			} else if (t.text == "done" || t.text == "fi") && depth > 0 {
 				depth--
-			} else if depth == 0 && contains(keys, t.text) {
+			} else if depth == 0 && slices.Contains(keys, t.text) {
 				parts, names = append(parts, line[last:t.start]), append(names, lastName)
 				last, lastName = t.end, t.text
 			}
@@ -248,16 +249,7 @@ func clauses(toks []ctok, from, to int, line string, keys ...string) (parts []st
 		}
 	}
 	parts, names = append(parts, line[last:toks[to].start]), append(names, lastName)
-	return parts, names, nil
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return parts, names
 }
 
 // compound runs the compound command toks[i..end].
@@ -273,7 +265,7 @@ func (s *Shell) compound(toks []ctok, i, end int, line string, stdout, stderr io
 	}
 	switch toks[i].text {
 	case "for":
-		parts, names, _ := clauses(toks, i, end, line, "do")
+		parts, names := clauses(toks, i, end, line, "do")
 		if len(parts) != 2 || names[1] != "do" {
 			return syntax("done")
 		}
@@ -311,7 +303,7 @@ func (s *Shell) compound(toks []ctok, i, end int, line string, stdout, stderr io
 		}
 		return code
 	case "while", "until":
-		parts, names, _ := clauses(toks, i, end, line, "do")
+		parts, names := clauses(toks, i, end, line, "do")
 		if len(parts) != 2 || names[1] != "do" {
 			return syntax("done")
 		}
@@ -337,7 +329,7 @@ func (s *Shell) compound(toks []ctok, i, end int, line string, stdout, stderr io
 		}
 		return code
 	case "if":
-		parts, names, _ := clauses(toks, i, end, line, "then", "elif", "else")
+		parts, names := clauses(toks, i, end, line, "then", "elif", "else")
 		// names: if, then, (elif, then)*, [else]
 		for k := 0; k < len(parts); k++ {
 			switch names[k] {

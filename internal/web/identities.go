@@ -3,15 +3,10 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 
+	"github.com/decnet/decnet/internal/intel/correlate"
 	"github.com/decnet/decnet/internal/master/api"
 	"github.com/decnet/decnet/internal/store"
-)
-
-var (
-	identityPathRE = regexp.MustCompile(`^I-[0-9a-f]{12}$`)
-	campaignPathRE = regexp.MustCompile(`^C-[0-9a-f]{12}$`)
 )
 
 func (s *Server) identities(r *http.Request, _ *api.Principal) (string, any, error) {
@@ -31,7 +26,7 @@ type groupView struct {
 
 func (s *Server) identity(r *http.Request, _ *api.Principal) (string, any, error) {
 	id := r.PathValue("id")
-	if !identityPathRE.MatchString(id) {
+	if !correlate.IsIdentityID(id) {
 		return "", nil, fmt.Errorf("%w: %q is not an identity id", errBadRequest, id)
 	}
 	d, err := s.st.IdentityByID(r.Context(), id)
@@ -52,7 +47,7 @@ func (s *Server) campaigns(r *http.Request, _ *api.Principal) (string, any, erro
 
 func (s *Server) campaign(r *http.Request, _ *api.Principal) (string, any, error) {
 	id := r.PathValue("id")
-	if !campaignPathRE.MatchString(id) {
+	if !correlate.IsCampaignID(id) {
 		return "", nil, fmt.Errorf("%w: %q is not a campaign id", errBadRequest, id)
 	}
 	d, err := s.st.CampaignByID(r.Context(), id)

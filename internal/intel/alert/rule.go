@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/intel/correlate"
 )
 
 // Condition kinds.
@@ -129,7 +130,6 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 var (
 	techniqueID = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
-	identityID  = regexp.MustCompile(`^I-[0-9a-f]{12}$`)
 )
 
 // ErrInvalid marks a rule that cannot be used; the message says why.
@@ -184,7 +184,7 @@ func (r *Rule) Validate(honey bool) error {
 		}
 	}
 	for _, id := range m.Identities {
-		if !identityID.MatchString(id) {
+		if !correlate.IsIdentityID(id) {
 			bad("match.identities: %q is not an identity id such as I-0123456789ab", id)
 		}
 	}

@@ -156,6 +156,22 @@ func IdentityID(root string) string { return "I-" + shortHash("identity", root) 
 // CampaignID names a campaign by its root.
 func CampaignID(root string) string { return "C-" + shortHash("campaign", root) }
 
+// IsIdentityID and IsCampaignID tell whether s has the shape of an id
+// IdentityID or CampaignID makes (what the API and dashboard accept).
+func IsIdentityID(s string) bool { return isGroupID(s, "I-") }
+
+// IsCampaignID: see IsIdentityID.
+func IsCampaignID(s string) bool { return isGroupID(s, "C-") }
+
+func isGroupID(s, prefix string) bool {
+	h, ok := strings.CutPrefix(s, prefix)
+	if !ok || len(h) != 12 {
+		return false
+	}
+	_, err := hex.DecodeString(h)
+	return err == nil && strings.ToLower(h) == h
+}
+
 func shortHash(ns, s string) string {
 	sum := sha256.Sum256([]byte(ns + "\x00" + s))
 	return hex.EncodeToString(sum[:6])

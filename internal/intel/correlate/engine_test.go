@@ -256,3 +256,15 @@ func TestOrderAndRestartIndependence(t *testing.T) {
 		t.Fatalf("want two identities in one campaign: %v", want)
 	}
 }
+
+func TestGroupIDShapes(t *testing.T) {
+	for id, want := range map[string]bool{IdentityID("198.51.100.7"): true, "I-0123456789ab": true, "I-0123456789AB": false,
+		"I-0123456789a": false, "C-0123456789ab": false, "I-0123456789ag": false, "": false} {
+		if IsIdentityID(id) != want {
+			t.Errorf("IsIdentityID(%q) = %v", id, !want)
+		}
+	}
+	if !IsCampaignID(CampaignID("x")) || IsCampaignID(IdentityID("x")) {
+		t.Error("campaign ids")
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/intel/correlate"
 	"github.com/decnet/decnet/internal/store"
 )
 
@@ -241,7 +242,6 @@ var countryRE = regexp.MustCompile(`^[A-Z]{2}$`)
 var attackerParams = []string{"tag", "country", "asn", "identity", "campaign", "q", "sort"}
 
 // groupIDRE is the shape of identity and campaign ids.
-var groupIDRE = regexp.MustCompile(`^[IC]-[0-9a-f]{12}$`)
 
 // ParseAttackerFilter reads the attacker filter parameters (the API's and
 // the dashboard's); its errors wrap ErrInvalid.
@@ -266,10 +266,11 @@ func ParseAttackerFilter(q url.Values) (store.AttackerFilter, error) {
 	}
 	for _, p := range []struct {
 		name, prefix string
+		valid        func(string) bool
 		to           *string
-	}{{"identity", "I-", &f.Identity}, {"campaign", "C-", &f.Campaign}} {
+	}{{"identity", "I-", correlate.IsIdentityID, &f.Identity}, {"campaign", "C-", correlate.IsCampaignID, &f.Campaign}} {
 		if v := q.Get(p.name); v != "" {
-			if !groupIDRE.MatchString(v) || !strings.HasPrefix(v, p.prefix) {
+			if !p.valid(v) {
 				return f, fmt.Errorf("%w: %s %q is not an id such as %s0123456789ab", ErrInvalid, p.name, v, p.prefix)
 			}
 			*p.to = v
