@@ -2,7 +2,6 @@ package bus
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -262,7 +261,7 @@ func fetch(ctx context.Context, cons jetstream.Consumer, o consumeOptions, log *
 	var events []event.Event
 	for m := range batch.Messages() {
 		var e event.Event
-		if err := json.Unmarshal(m.Data(), &e); err != nil || e.ID == "" {
+		if err := event.Decode(m.Data(), &e); err != nil || e.ID == "" {
 			log.Error("dropping a message that is not an event", "subject", m.Subject(), "err", err)
 			_ = m.Term()
 			continue
@@ -341,7 +340,7 @@ func Subscribe(ctx context.Context, nc *nats.Conn, fn func(event.Event), opts ..
 	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		var e event.Event
-		if json.Unmarshal(m.Data(), &e) == nil && e.ID != "" {
+		if event.Decode(m.Data(), &e) == nil && e.ID != "" {
 			fn(e)
 		}
 	})

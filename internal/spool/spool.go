@@ -95,7 +95,7 @@ func OpenWith(dir string, o Options) (*Spool, error) {
 
 // Write implements event.Sink.
 func (s *Spool) Write(e *event.Event) error {
-	line, err := json.Marshal(e)
+	line, err := event.AppendJSON(make([]byte, 0, 1024), e)
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
