@@ -182,6 +182,18 @@ func appendValue(dst []byte, html bool, v any) ([]byte, error) {
 			}
 		}
 		return append(dst, ']'), nil
+	case [][2]string: // header lists
+		if v == nil {
+			return append(dst, "null"...), nil
+		}
+		dst = append(dst, '[')
+		for i, p := range v {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(appendString(append(appendString(append(dst, '['), html, p[0]), ','), html, p[1]), ']')
+		}
+		return append(dst, ']'), nil
 	case []string:
 		if v == nil {
 			return append(dst, "null"...), nil

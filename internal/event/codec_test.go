@@ -106,7 +106,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 				"nil": nil, "s": "<a href=\"x\">&amp;</a>\u2029\x7f\x1f\b\f\n\r\t\\", "bad": "\xc3\x28\xed\xa0\x80",
 				"f":    []any{0.0, math.Copysign(0, -1), 1e-6, 1e-7, 1e20, 1e21, 123456789.125, -2.5e-300, math.MaxFloat64, math.SmallestNonzeroFloat64},
 				"ints": []any{int(-1), int64(math.MinInt64), int32(7), uint64(math.MaxUint64), uint32(9)},
-				"strs": []string{"a", "<b>"}, "nilstrs": []string(nil), "nilany": []any(nil), "nilmap": map[string]any(nil),
+				"strs": []string{"a", "<b>"}, "nilstrs": []string(nil), "pairs": [][2]string{{"Host", "<x>"}, {"", "\xff"}}, "nilpairs": [][2]string(nil), "nopairs": [][2]string{}, "nilany": []any(nil), "nilmap": map[string]any(nil),
 				"nested": map[string]any{"z": 1.0, "a": map[string]any{"k": []any{"v", true, false}}},
 				"other":  map[string]string{"b": "2", "a": "<1>"}, "bytes": []byte("raw"), "f32": float32(1e-7), "u8": uint8(3),
 				"struct": struct{ A string }{"<x>"},
