@@ -71,9 +71,11 @@ func WithAckWait(d time.Duration) ConsumeOption {
 }
 
 // WithPrefetch fetches and decodes the next batch while the handler works
-// on the current one (the ingester: the database and the decoding use
-// both cores). At most three batches are then unacknowledged: the one
-// handled, one waiting and one being fetched.
+// on the current one (the ingester and the intelligence consumers: the
+// database and the decoding use both cores). At most three batches are
+// then unacknowledged: the one handled, one waiting and one being
+// fetched; after a failed batch, the one fetched ahead is handled before
+// the redelivery, so the handler must not depend on stream order.
 func WithPrefetch() ConsumeOption {
 	return func(o *consumeOptions) { o.prefetch = true }
 }

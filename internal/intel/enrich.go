@@ -90,7 +90,7 @@ func (e *Enricher) Run(ctx context.Context, js jetstream.JetStream) error {
 		<-ctx.Done()
 		return nil
 	}
-	return bus.Consume(ctx, js, EnricherDurable, e.Handle, bus.WithBatch(2000, 100*time.Millisecond),
+	return bus.Consume(ctx, js, EnricherDurable, e.Handle, bus.WithBatch(2000, 100*time.Millisecond), bus.WithPrefetch(),
 		bus.WithAckWait(5*time.Minute), bus.WithLogger(e.log))
 }
 

@@ -181,7 +181,7 @@ func (e *Evaluator) Reload() {
 // fraction of a second of the event that crosses its condition, and a
 // flood is evaluated in large batches.
 func (e *Evaluator) Run(ctx context.Context, js jetstream.JetStream) error {
-	return bus.Consume(ctx, js, Durable, e.Handle, bus.WithBatch(2000, 100*time.Millisecond), bus.WithLogger(e.log))
+	return bus.Consume(ctx, js, Durable, e.Handle, bus.WithBatch(2000, 100*time.Millisecond), bus.WithPrefetch(), bus.WithLogger(e.log))
 }
 
 func (e *Evaluator) currentRules(ctx context.Context) ([]*compiled, error) {
