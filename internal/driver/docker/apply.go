@@ -30,9 +30,12 @@ import (
 // so these are generous for it and tight for anything an attacker could
 // make it do.
 const (
-	deckyMemory    = 256 << 20
-	deckyPids      = 256
-	applyWorkers   = 4
+	deckyMemory = 256 << 20
+	deckyPids   = 256
+	// applyWorkers is how many container operations an apply keeps in
+	// flight: the engine does much of each (namespaces, veths, iptables)
+	// outside its locks, so more than the cores it has pays.
+	applyWorkers   = 16
 	specEnv        = "DECNET_DECKY_SPEC"
 	spoolMount     = "/var/lib/decnet/spool"
 	driverRevision = "2" // bump when the container recipe changes, to replace every decky
@@ -155,11 +158,22 @@ func (d *Driver) Apply(ctx context.Context, spec *topology.Spec, progress driver
 		"create_networks", len(p.createNetworks), "create_deckies", len(p.createDeckies), "start_deckies", len(p.startDeckies),
 		"keep", len(p.keep)-len(p.startDeckies))
 
+	var mu sync.Mutex
+	rg, rctx := errgroup.WithContext(ctx)
+	rg.SetLimit(applyWorkers)
 	for _, c := range p.removeContainers {
-		if err := d.removeContainer(ctx, c.ID); err != nil {
-			return err
-		}
-		step("remove", "container "+strings.TrimPrefix(firstName(c.Names), "/"))
+		rg.Go(func() error {
+			if err := d.removeContainer(rctx, c.ID); err != nil {
+				return err
+			}
+			mu.Lock()
+			step("remove", "container "+strings.TrimPrefix(firstName(c.Names), "/"))
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := rg.Wait(); err != nil {
+		return err
 	}
 	for _, n := range p.removeNetworks {
 		if err := d.removeNetwork(ctx, n); err != nil {
@@ -179,7 +193,6 @@ func (d *Driver) Apply(ctx context.Context, spec *topology.Spec, progress driver
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(applyWorkers)
-	var mu sync.Mutex
 	for _, dk := range p.createDeckies {
 		g.Go(func() error {
 			if err := d.createDecky(gctx, spec, image, dk, nets); err != nil {
