@@ -1,0 +1,113 @@
+package cloak
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/decnet/decnet/internal/persona"
+	"github.com/decnet/decnet/internal/testenv"
+	"golang.org/x/sys/unix"
+)
+
+// lab is a decky reduced to what nmap -O sees: a network namespace with
+// the family's sysctls (as the Docker driver sets them), listeners on a few
+// ports, and the cloak; and a scanner namespace joined to it by a veth
+// pair (nmap -O does not work against loopback).
+type lab struct {
+	decky, scanner string // namespace names
+	deckyIP        string
+	ip             string // path of ip(8)
+}
+
+var labSeq atomic.Uint32
+
+func newLab(t *testing.T, fam persona.Family, ports ...int) *lab {
+	t.Helper()
+	testenv.RequireRoot(t)
+	ip := testenv.RequireTool(t, "ip")
+	n := labSeq.Add(1)
+	id := testenv.RunID()
+	l := &lab{decky: "dnck-d-" + id + fmt.Sprint(n), scanner: "dnck-s-" + id + fmt.Sprint(n), ip: ip,
+		deckyIP: fmt.Sprintf("10.77.%d.2", n)}
+	veth := "dnck" + id[:4] + fmt.Sprint(n)
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(ip, args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v %s", strings.Join(args, " "), err, out)
+		}
+	}
+	run("netns", "add", l.decky)
+	t.Cleanup(func() { exec.Command(ip, "netns", "del", l.decky).Run() })
+	run("netns", "add", l.scanner)
+	t.Cleanup(func() { exec.Command(ip, "netns", "del", l.scanner).Run() })
+	run("link", "add", veth+"a", "netns", l.decky, "type", "veth", "peer", "name", veth+"b", "netns", l.scanner)
+	run("-n", l.decky, "addr", "add", l.deckyIP+"/24", "dev", veth+"a")
+	run("-n", l.scanner, "addr", "add", fmt.Sprintf("10.77.%d.1/24", n), "dev", veth+"b")
+	for _, ns := range []string{l.decky, l.scanner} {
+		run("-n", ns, "link", "set", "lo", "up")
+	}
+	run("-n", l.decky, "link", "set", veth+"a", "up")
+	run("-n", l.scanner, "link", "set", veth+"b", "up")
+	l.exec(t, func() {
+		for k, v := range fam.SysctlMap() {
+			p := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
+			if err := os.WriteFile(p, []byte(v), 0o644); err != nil {
+				t.Errorf("sysctl %s=%s: %v", k, v, err)
+			}
+		}
+		for _, p := range ports {
+			ln, err := net.Listen("tcp4", fmt.Sprintf(":%d", p))
+			if err != nil {
+				t.Errorf("listen %d: %v", p, err)
+				continue
+			}
+			t.Cleanup(func() { ln.Close() })
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					c.Close()
+				}
+			}()
+		}
+	})
+	return l
+}
+
+// exec runs fn on a thread inside the decky's namespace; sockets it opens
+// stay there.
+func (l *lab) exec(t *testing.T, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		f, err := os.Open("/run/netns/" + l.decky)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer f.Close()
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			t.Error(err)
+			return
+		}
+		fn()
+	}()
+	<-done
+}
+
+func (l *lab) netns() string { return "/run/netns/" + l.decky }
+
+// inScanner runs a command in the scanner's namespace.
+func (l *lab) inScanner(name string, args ...string) *exec.Cmd {
+	return exec.Command(l.ip, append([]string{"netns", "exec", l.scanner, name}, args...)...)
+}
