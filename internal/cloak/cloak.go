@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"runtime"
@@ -14,7 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/google/nftables"
 	"golang.org/x/sys/unix"
@@ -31,11 +31,8 @@ type Config struct {
 	// /proc/<pid>/ns/net or /run/netns file); empty means the caller's.
 	NetNS string
 	// Queue is the netfilter queue number; 0 means DefaultQueue.
-	Queue uint16
-	// KeepOffloads leaves segmentation offloads on even when the profile
-	// rewrites the IP ID (see disableSegmentation).
-	KeepOffloads bool
-	Logger       *slog.Logger
+	Queue  uint16
+	Logger *slog.Logger
 }
 
 // Stats counts what a cloak did.
@@ -75,7 +72,8 @@ func Start(cfg Config) (*Cloak, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	c := &Cloak{cfg: cfg, rw: &rewriter{p: cfg.Profile}, raw: -1, done: make(chan struct{}),
+	rw := &rewriter{p: cfg.Profile, ids: ipids{mode: cfg.Profile.IPID, next: uint16(rand.Uint32()), rnd: rand.Uint64()}}
+	c := &Cloak{cfg: cfg, rw: rw, raw: -1, done: make(chan struct{}),
 		log: cfg.Logger.With("component", "cloak", "family", string(cfg.Profile.Family))}
 	if err := inNetNS(cfg.NetNS, c.open); err != nil {
 		c.closeFDs()
@@ -104,11 +102,7 @@ func (c *Cloak) open() error {
 			c.tcp = append(c.tcp, f)
 		}
 	}
-	if c.cfg.Profile.IPID != IPIDKernel && !c.cfg.KeepOffloads {
-		if err := disableSegmentation(); err != nil {
-			return err
-		}
-	}
+	c.rw.ids.mtu = minMTU()
 	return installRules(c.nft, &c.cfg.Profile, c.cfg.Queue)
 }
 
@@ -171,6 +165,15 @@ func (c *Cloak) handle(p nfqPacket) {
 		if b, ok := c.rw.outbound(p.payload); ok {
 			out = b
 			c.stats.rewritten.Add(1)
+		}
+		if c.rw.ids.mode != IPIDKernel {
+			if out == nil {
+				out = p.payload
+				if p.csumNotReady && !p.gso {
+					fixL4(out)
+				}
+			}
+			c.rw.ids.assign(out, p.gso)
 		}
 	case unix.NF_INET_LOCAL_IN:
 		v := c.rw.inbound(p.payload, c.listening)
@@ -292,52 +295,14 @@ func (c *Cloak) closeFDs() {
 	}
 }
 
-// disableSegmentation turns TSO and GSO off on every interface of the
-// namespace but lo. The kernel rule that rewrites the IP ID sees a
-// segmentation-offloaded packet once, and its segments would then carry
-// IDs the next packets reuse; with segmentation off every segment takes
-// its own ID from the one counter, as on the host the persona claims.
-func disableSegmentation() error {
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return fmt.Errorf("cloak: interfaces: %w", err)
-	}
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("cloak: ethtool socket: %w", err)
-	}
-	defer unix.Close(fd)
+// minMTU is the smallest MTU of the namespace's interfaces but lo.
+func minMTU() int {
+	m := 0
+	ifs, _ := net.Interfaces()
 	for _, ifc := range ifs {
-		if ifc.Flags&net.FlagLoopback != 0 {
-			continue
-		}
-		for _, cmd := range []uint32{ethtoolSTSO, ethtoolSGSO} {
-			if err := ethtoolSet(fd, ifc.Name, cmd, 0); err != nil && !errors.Is(err, unix.EOPNOTSUPP) {
-				return fmt.Errorf("cloak: segmentation offload off on %s: %w", ifc.Name, err)
-			}
+		if ifc.Flags&net.FlagLoopback == 0 && ifc.MTU > 0 && (m == 0 || ifc.MTU < m) {
+			m = ifc.MTU
 		}
 	}
-	return nil
-}
-
-const (
-	ethtoolSTSO = 0x1f
-	ethtoolSGSO = 0x24
-)
-
-func ethtoolSet(fd int, ifname string, cmd, val uint32) error {
-	v := struct{ cmd, data uint32 }{cmd, val}
-	var req struct {
-		name [unix.IFNAMSIZ]byte
-		data uintptr
-		_    [16]byte
-	}
-	copy(req.name[:unix.IFNAMSIZ-1], ifname)
-	req.data = uintptr(unsafe.Pointer(&v))
-	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCETHTOOL, uintptr(unsafe.Pointer(&req)))
-	runtime.KeepAlive(&v)
-	if errno != 0 {
-		return errno
-	}
-	return nil
+	return m
 }

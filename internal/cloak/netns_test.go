@@ -27,7 +27,7 @@ type lab struct {
 
 var labSeq atomic.Uint32
 
-func newLab(t *testing.T, fam persona.Family, ports ...int) *lab {
+func newLab(t testing.TB, fam persona.Family, ports ...int) *lab {
 	t.Helper()
 	testenv.RequireRoot(t)
 	ip := testenv.RequireTool(t, "ip")
@@ -84,7 +84,7 @@ func newLab(t *testing.T, fam persona.Family, ports ...int) *lab {
 
 // exec runs fn on a thread inside the decky's namespace; sockets it opens
 // stay there.
-func (l *lab) exec(t *testing.T, fn func()) {
+func (l *lab) exec(t testing.TB, fn func()) {
 	t.Helper()
 	done := make(chan struct{})
 	go func() {

@@ -19,6 +19,10 @@ const (
 	nfqaPacketHdr  = 1
 	nfqaVerdictHdr = 2
 	nfqaPayload    = 10
+	nfqaSkbInfo    = 14
+
+	nfqaSkbCsumNotReady = 1
+	nfqaSkbGSO          = 2
 
 	nfqaCfgCmd     = 1
 	nfqaCfgParams  = 2
@@ -28,6 +32,7 @@ const (
 	nfqCfgCmdBind  = 1
 	nfqCopyPacket  = 2
 	nfqCfgFailOpen = 1
+	nfqCfgGSO      = 4
 
 	nfDrop   = 0
 	nfAccept = 1
@@ -35,7 +40,7 @@ const (
 	nlmsgHdrLen  = 16
 	nfgenHdrLen  = 4
 	nlaHdrLen    = 4
-	queueMaxLen  = 1024
+	queueMaxLen  = 8192
 	recvBufBytes = 1 << 17
 )
 
@@ -45,6 +50,10 @@ type nfqPacket struct {
 	id      uint32
 	hook    uint8
 	payload []byte
+	// gso marks a segmentation-offloaded packet (several segments on the
+	// wire); csumNotReady one whose transport checksum the kernel has not
+	// filled in yet (it holds the pseudo-header sum).
+	gso, csumNotReady bool
 }
 
 // errNotPacket marks a netlink message that is not a queued packet (an
@@ -96,6 +105,11 @@ func parseNfqMessage(b []byte) (nfqPacket, int, error) {
 			p.id, p.hook, haveID = binary.BigEndian.Uint32(v[0:4]), v[6], true
 		case nfqaPayload:
 			p.payload = v
+		case nfqaSkbInfo:
+			if len(v) >= 4 {
+				f := binary.BigEndian.Uint32(v[0:4])
+				p.gso, p.csumNotReady = f&nfqaSkbGSO != 0, f&nfqaSkbCsumNotReady != 0
+			}
 		}
 		adv := (al + 3) &^ 3
 		if adv > len(attrs) {
@@ -111,15 +125,17 @@ func parseNfqMessage(b []byte) (nfqPacket, int, error) {
 
 // nfqueue is one bound queue on a netlink socket.
 type nfqueue struct {
-	fd  int
-	num uint16
-	buf []byte
-	seq uint32
+	fd   int
+	num  uint16
+	buf  []byte
+	vbuf [8]byte
+	seq  uint32
 }
 
 // openQueue binds queue num on a new netlink socket in the calling
 // thread's network namespace, copying whole packets, failing open when
-// the queue is full.
+// the queue is full, and taking segmentation-offloaded packets whole (one
+// round trip for up to 64 KiB, not one per segment).
 func openQueue(num uint16) (*nfqueue, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
 	if err != nil {
@@ -138,8 +154,8 @@ func openQueue(num uint16) (*nfqueue, error) {
 	steps := [][]byte{
 		attr(nfqaCfgCmd, cmd),
 		append(attr(nfqaCfgParams, params), append(attr(nfqaCfgMaxlen, binary.BigEndian.AppendUint32(nil, queueMaxLen)),
-			append(attr(nfqaCfgMask, binary.BigEndian.AppendUint32(nil, nfqCfgFailOpen)),
-				attr(nfqaCfgFlags, binary.BigEndian.AppendUint32(nil, nfqCfgFailOpen))...)...)...),
+			append(attr(nfqaCfgMask, binary.BigEndian.AppendUint32(nil, nfqCfgFailOpen|nfqCfgGSO)),
+				attr(nfqaCfgFlags, binary.BigEndian.AppendUint32(nil, nfqCfgFailOpen|nfqCfgGSO))...)...)...),
 	}
 	for _, a := range steps {
 		if err := q.request(nfqMsgConfig, a); err != nil {
@@ -216,15 +232,27 @@ func (q *nfqueue) read(fn func(nfqPacket)) error {
 }
 
 // verdict answers for packet id, with a replacement packet when payload
-// is not nil.
+// is not nil. The payload is sent from where it lies (no copy: a
+// segmentation-offloaded packet is 64 KiB).
 func (q *nfqueue) verdict(id uint32, v uint32, payload []byte) error {
-	hdr := binary.BigEndian.AppendUint32(nil, v)
+	hdr := binary.BigEndian.AppendUint32(q.vbuf[:0], v)
 	hdr = binary.BigEndian.AppendUint32(hdr, id)
 	attrs := attr(nfqaVerdictHdr, hdr)
-	if payload != nil {
-		attrs = append(attrs, attr(nfqaPayload, payload)...)
+	if payload == nil {
+		return unix.Sendto(q.fd, q.message(nfqMsgVerdict, 0, attrs), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
 	}
-	return unix.Sendto(q.fd, q.message(nfqMsgVerdict, 0, attrs), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+	if len(payload) > maxPacket-2*nlaHdrLen-nlmsgHdrLen-nfgenHdrLen-len(attrs) {
+		return fmt.Errorf("cloak: packet of %d bytes too long to give back", len(payload))
+	}
+	pl := nlaHdrLen + len(payload)
+	pad := (4 - pl%4) % 4
+	var ah [nlaHdrLen]byte
+	binary.NativeEndian.PutUint16(ah[0:2], uint16(pl))
+	binary.NativeEndian.PutUint16(ah[2:4], nfqaPayload)
+	head := q.message(nfqMsgVerdict, 0, append(attrs, ah[:]...))
+	binary.NativeEndian.PutUint32(head[0:4], uint32(len(head)+len(payload)+pad))
+	_, err := unix.SendmsgBuffers(q.fd, [][]byte{head, payload, make([]byte, pad)}, nil, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}, 0)
+	return err
 }
 
 func (q *nfqueue) close() error {

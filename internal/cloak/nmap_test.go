@@ -40,7 +40,7 @@ func TestNmapNamesFamily(t *testing.T) {
 					t.Logf("cloak stats: %+v", c.Stats())
 				})
 			}
-			out, err := l.inScanner(nmap, "-O", "-n", "-Pn", "-d", "-p", "22,80,443,445", l.deckyIP).CombinedOutput()
+			out, err := l.inScanner(nmap, "-O", "--osscan-guess", "-n", "-Pn", "-d", "-p", "22,80,443,445", l.deckyIP).CombinedOutput()
 			if err != nil {
 				t.Fatalf("nmap: %v\n%s", err, out)
 			}

@@ -18,6 +18,7 @@ const (
 const (
 	protoICMP = 1
 	protoTCP  = 6
+	protoUDP  = 17
 	ipDF      = 0x4000
 	maxPacket = 65535
 )
@@ -213,6 +214,7 @@ func echoKey(ip []byte, icmp []byte) [8]byte {
 type rewriter struct {
 	p    Profile
 	memo memo
+	ids  ipids
 }
 
 // outbound rewrites a packet the decky sends. It returns the new packet
@@ -384,6 +386,9 @@ func (r *rewriter) tcpIn(ip ip4, t tcpSeg, listening func(uint16) bool) inVerdic
 		return inVerdict{}
 	}
 	syn, fin := f&flSYN != 0, f&flFIN != 0
+	if syn {
+		r.ids.learn(ip, t)
+	}
 	if !listening(t.dport()) {
 		if r.p.Closed == nil {
 			return inVerdict{}
@@ -512,4 +517,124 @@ func fixICMP(ip ip4) {
 	ic[2], ic[3] = 0, 0
 	binary.BigEndian.PutUint16(ic[2:4], checksum(0, ic))
 	fixIP(ip)
+}
+
+// ipids hands out the IP IDs of everything the decky sends, as the host the
+// profile claims does: from one counter (Windows), at random (Cisco), or
+// zero on DF packets (FreeBSD). A segmentation-offloaded packet leaves as
+// several segments numbered from its ID up, so the counter advances by the
+// number of segments; a flow's segment size is learnt from the MSS its SYN
+// offered, and when unknown the smallest one (536) is assumed, which can
+// leave gaps in the sequence (as other traffic does on a real host) but
+// never reuses an ID.
+type ipids struct {
+	mode IPID
+	mtu  int
+	next uint16
+	rnd  uint64
+	mss  bounded[[10]byte, uint16] // (peer address, peer port, own port) -> the MSS the peer offered
+}
+
+func flowKey(peer []byte, peerPort, ownPort uint16) [10]byte {
+	var k [10]byte
+	copy(k[:4], peer)
+	binary.BigEndian.PutUint16(k[4:6], peerPort)
+	binary.BigEndian.PutUint16(k[6:8], ownPort)
+	return k
+}
+
+// learn records the MSS of an inbound SYN.
+func (g *ipids) learn(ip ip4, t tcpSeg) {
+	mss := uint16(536)
+	if o := parseOptions(t.options()); o.have != "" && o.have[0] == 'M' {
+		mss = o.mss
+	}
+	g.mss.put(flowKey(ip.src(), t.sport(), t.dport()), mss)
+}
+
+// segments is the number of segments packet ip leaves as.
+func (g *ipids) segments(ip ip4, gso bool) int {
+	if !gso {
+		return 1
+	}
+	mtu := g.mtu
+	if mtu <= 0 {
+		mtu = 1500
+	}
+	seg, data := mtu-ip.ihl-8, len(ip.payload())-8
+	if ip.proto == protoTCP {
+		t, ok := parseTCP(ip.payload())
+		if !ok {
+			return 1
+		}
+		opt := t.doff - 20
+		mss := 536
+		g.mss.mu.Lock()
+		if v, ok := g.mss.m[flowKey(ip.dst(), t.dport(), t.sport())]; ok {
+			mss = int(v)
+		}
+		g.mss.mu.Unlock()
+		seg, data = min(mss, mtu-40)-opt, len(t.data())
+	}
+	if seg <= 0 {
+		return 1
+	}
+	return max(1, (data+seg-1)/seg)
+}
+
+// assign sets the IP ID of an outbound packet in place and fixes the IP
+// header checksum. The transport checksum does not cover the ID.
+func (g *ipids) assign(b []byte, gso bool) {
+	ip, ok := parseIP4(b)
+	if !ok {
+		return
+	}
+	var id uint16
+	switch g.mode {
+	case IPIDKernel:
+		return
+	case IPIDZeroDF:
+		if !ip.df() {
+			id = g.next
+			g.next += uint16(g.segments(ip, gso))
+		}
+	case IPIDRandom:
+		g.rnd = g.rnd*6364136223846793005 + 1442695040888963407
+		id = uint16(g.rnd >> 48)
+	default:
+		id = g.next
+		g.next += uint16(g.segments(ip, gso))
+	}
+	binary.BigEndian.PutUint16(ip.b[4:6], id)
+	fixIP(ip)
+}
+
+// fixL4 recomputes the transport checksum of a packet whose checksum the
+// kernel left for the device to finish (CHECKSUM_PARTIAL): a packet given
+// back from the queue goes out as it is.
+func fixL4(b []byte) {
+	ip, ok := parseIP4(b)
+	if !ok {
+		return
+	}
+	switch ip.proto {
+	case protoTCP:
+		fixTCP(ip)
+	case protoUDP:
+		u := ip.payload()
+		if len(u) < 8 {
+			return
+		}
+		u[6], u[7] = 0, 0
+		var sum uint32
+		for i := 12; i < 20; i += 2 {
+			sum += uint32(ip.b[i])<<8 | uint32(ip.b[i+1])
+		}
+		sum += protoUDP + uint32(len(u))
+		c := checksum(sum, u)
+		if c == 0 {
+			c = 0xffff
+		}
+		binary.BigEndian.PutUint16(u[6:8], c)
+	}
 }

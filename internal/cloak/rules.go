@@ -16,15 +16,17 @@ import (
 // namespace is touched.
 const TableName = "decnet_cloak"
 
-// ruleset builds the cloak's nftables rules for a profile. The IP-ID rules
-// run in the kernel on every outbound packet; the queue rules send to user
-// space only what the profile must rewrite or answer: SYN-ACKs, resets,
-// some ICMP, and inbound probes without ACK. Every queue rule bypasses the
-// queue when no program listens, so a dead cloak never blackholes the decky.
+// ruleset builds the cloak's nftables rules for a profile. They send to
+// user space what the profile must rewrite or answer: every outbound packet
+// when the profile sets the IP ID (one counter for all of them), else only
+// SYN-ACKs, resets and some ICMP; and inbound probes without ACK. Every
+// queue rule bypasses the queue when no program listens, so a dead cloak
+// never blackholes the decky.
 type ruleset struct {
-	p      *Profile
-	queue  uint16
-	compat bool // queue through the xtables NFQUEUE target (kernels without nft_queue)
+	p       *Profile
+	queue   uint16
+	compat  bool // queue through the xtables NFQUEUE target (kernels without nft_queue)
+	idStart uint32
 }
 
 func (rs ruleset) install(c *nftables.Conn) error {
@@ -35,23 +37,26 @@ func (rs ruleset) install(c *nftables.Conn) error {
 	accept := nftables.ChainPolicyAccept
 	out := c.AddChain(&nftables.Chain{Name: "out", Table: t, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityMangle, Policy: &accept})
-	for _, r := range rs.ipidRules() {
-		c.AddRule(&nftables.Rule{Table: t, Chain: out, Exprs: r})
-	}
 	q := rs.queueExpr()
 	add := func(ch *nftables.Chain, e ...expr.Any) {
 		c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: append(e, q)})
 	}
-	add(out, tcpFlags(flSYN|flACK, flSYN|flACK, expr.CmpOpEq)...)
-	if rs.p.queuesOutRST() {
-		add(out, tcpFlags(flRST, 0, expr.CmpOpNeq)...)
-	}
-	if rs.p.EchoCodeZero || rs.p.EchoDF {
-		add(out, icmpType(0)...)
-	}
-	if rs.p.QuoteHeaderOnly {
-		add(out, icmpType(3)...)
-		add(out, icmpType(11)...)
+	switch {
+	case rs.p.IPID != IPIDKernel:
+		// Every packet takes its ID from the rewriter's one counter.
+		add(out)
+	default:
+		add(out, tcpFlags(flSYN|flACK, flSYN|flACK, expr.CmpOpEq)...)
+		if rs.p.queuesOutRST() {
+			add(out, tcpFlags(flRST, 0, expr.CmpOpNeq)...)
+		}
+		if rs.p.EchoCodeZero || rs.p.EchoDF {
+			add(out, icmpType(0)...)
+		}
+		if rs.p.QuoteHeaderOnly {
+			add(out, icmpType(3)...)
+			add(out, icmpType(11)...)
+		}
 	}
 	if rs.p.queuesIn() || rs.p.queuesEcho() {
 		in := c.AddChain(&nftables.Chain{Name: "in", Table: t, Type: nftables.ChainTypeFilter,
@@ -86,36 +91,6 @@ func (rs ruleset) queueExpr() expr.Any {
 	binary.NativeEndian.PutUint16(info[2:4], 1)
 	binary.NativeEndian.PutUint16(info[4:6], 1) // NFQ_FLAG_BYPASS
 	return &expr.Target{Name: "NFQUEUE", Rev: 3, Info: &info}
-}
-
-// ipidRules sets the IP ID of every outbound packet per the profile.
-func (rs ruleset) ipidRules() [][]expr.Any {
-	write := &expr.Payload{OperationType: expr.PayloadWrite, SourceRegister: 1, Base: expr.PayloadBaseNetworkHeader,
-		Offset: 4, Len: 2, CsumType: expr.CsumTypeInet, CsumOffset: 10}
-	counter := func(typ uint32) []expr.Any {
-		return []expr.Any{
-			&expr.Numgen{Register: 1, Modulus: 65536, Type: typ},
-			&expr.Byteorder{SourceRegister: 1, DestRegister: 1, Op: expr.ByteorderHton, Len: 2, Size: 2},
-			write,
-		}
-	}
-	dfIs := func(op expr.CmpOp) []expr.Any {
-		return []expr.Any{
-			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 6, Len: 2},
-			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 2, Mask: []byte{0x40, 0}, Xor: []byte{0, 0}},
-			&expr.Cmp{Op: op, Register: 1, Data: []byte{0, 0}},
-		}
-	}
-	switch rs.p.IPID {
-	case IPIDIncremental:
-		return [][]expr.Any{counter(unix.NFT_NG_INCREMENTAL)}
-	case IPIDRandom:
-		return [][]expr.Any{counter(unix.NFT_NG_RANDOM)}
-	case IPIDZeroDF:
-		zero := append(dfIs(expr.CmpOpNeq), &expr.Immediate{Register: 1, Data: []byte{0, 0}}, write)
-		return [][]expr.Any{zero, append(dfIs(expr.CmpOpEq), counter(unix.NFT_NG_INCREMENTAL)...)}
-	}
-	return nil
 }
 
 func tcpFlags(mask, want byte, op expr.CmpOp) []expr.Any {
