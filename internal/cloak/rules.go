@@ -23,10 +23,9 @@ const TableName = "decnet_cloak"
 // queue rule bypasses the queue when no program listens, so a dead cloak
 // never blackholes the decky.
 type ruleset struct {
-	p       *Profile
-	queue   uint16
-	compat  bool // queue through the xtables NFQUEUE target (kernels without nft_queue)
-	idStart uint32
+	p      *Profile
+	queue  uint16
+	compat bool // queue through the xtables NFQUEUE target (kernels without nft_queue)
 }
 
 func (rs ruleset) install(c *nftables.Conn) error {
