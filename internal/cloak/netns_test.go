@@ -61,36 +61,27 @@ func newLab(t testing.TB, fam persona.Family, ports ...int) *lab {
 				t.Errorf("sysctl %s=%s: %v", k, v, err)
 			}
 		}
-		for _, p := range ports {
-			ln, err := net.Listen("tcp4", fmt.Sprintf(":%d", p))
-			if err != nil {
-				t.Errorf("listen %d: %v", p, err)
-				continue
-			}
-			t.Cleanup(func() { ln.Close() })
-			go func() {
-				for {
-					c, err := ln.Accept()
-					if err != nil {
-						return
-					}
-					c.Close()
-				}
-			}()
-		}
 	})
+	for _, p := range ports {
+		l.listen(t, p, func(net.Conn) {})
+	}
 	return l
 }
 
 // exec runs fn on a thread inside the decky's namespace; sockets it opens
 // stay there.
-func (l *lab) exec(t testing.TB, fn func()) {
+func (l *lab) exec(t testing.TB, fn func()) { inNS(t, l.decky, fn) }
+
+// inScannerNS runs fn on a thread inside the scanner's namespace.
+func (l *lab) inScannerNS(t testing.TB, fn func()) { inNS(t, l.scanner, fn) }
+
+func inNS(t testing.TB, name string, fn func()) {
 	t.Helper()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		f, err := os.Open("/run/netns/" + l.decky)
+		f, err := os.Open("/run/netns/" + name)
 		if err != nil {
 			t.Error(err)
 			return
@@ -103,6 +94,35 @@ func (l *lab) exec(t testing.TB, fn func()) {
 		fn()
 	}()
 	<-done
+}
+
+// listen opens a listener on port in the decky's namespace and calls
+// serve for every connection.
+func (l *lab) listen(t testing.TB, port int, serve func(net.Conn)) {
+	t.Helper()
+	var ln net.Listener
+	l.exec(t, func() {
+		var err error
+		if ln, err = net.Listen("tcp4", fmt.Sprintf(":%d", port)); err != nil {
+			t.Error(err)
+		}
+	})
+	if ln == nil {
+		t.FailNow()
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				serve(c)
+			}()
+		}
+	}()
 }
 
 func (l *lab) netns() string { return "/run/netns/" + l.decky }

@@ -499,13 +499,17 @@ func fixTCP(ip ip4) {
 		return
 	}
 	seg[16], seg[17] = 0, 0
+	binary.BigEndian.PutUint16(seg[16:18], checksum(pseudoSum(ip, protoTCP), seg))
+	fixIP(ip)
+}
+
+// pseudoSum is the sum of the IPv4 pseudo-header of a transport segment.
+func pseudoSum(ip ip4, proto uint32) uint32 {
 	var sum uint32
 	for i := 12; i < 20; i += 2 {
 		sum += uint32(ip.b[i])<<8 | uint32(ip.b[i+1])
 	}
-	sum += protoTCP + uint32(len(seg))
-	binary.BigEndian.PutUint16(seg[16:18], checksum(sum, seg))
-	fixIP(ip)
+	return sum + proto + uint32(len(ip.payload()))
 }
 
 // fixICMP recomputes the ICMP and IP checksums of a packet.
@@ -626,12 +630,7 @@ func fixL4(b []byte) {
 			return
 		}
 		u[6], u[7] = 0, 0
-		var sum uint32
-		for i := 12; i < 20; i += 2 {
-			sum += uint32(ip.b[i])<<8 | uint32(ip.b[i+1])
-		}
-		sum += protoUDP + uint32(len(u))
-		c := checksum(sum, u)
+		c := checksum(pseudoSum(ip, protoUDP), u)
 		if c == 0 {
 			c = 0xffff
 		}

@@ -6,8 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"runtime"
 	"testing"
 	"time"
 
@@ -16,58 +14,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// inScannerNS runs fn on a thread inside the scanner's namespace.
-func (l *lab) inScannerNS(t testing.TB, fn func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		f, err := os.Open("/run/netns/" + l.scanner)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			t.Error(err)
-			return
-		}
-		fn()
-	}()
-	<-done
-}
-
 // serveBytes makes the decky send n bytes to whoever connects to port.
 func (l *lab) serveBytes(t testing.TB, port, n int) {
 	t.Helper()
-	var ln net.Listener
-	l.exec(t, func() {
-		var err error
-		if ln, err = net.Listen("tcp4", fmt.Sprintf(":%d", port)); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		buf := make([]byte, 1<<20)
-		for {
-			c, err := ln.Accept()
+	buf := make([]byte, 1<<20)
+	l.listen(t, port, func(c net.Conn) {
+		for left := n; left > 0; {
+			k, err := c.Write(buf[:min(left, len(buf))])
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				for left := n; left > 0; {
-					k, err := c.Write(buf[:min(left, len(buf))])
-					if err != nil {
-						return
-					}
-					left -= k
-				}
-			}()
+			left -= k
 		}
-	}()
+	})
 }
 
 // fetch connects from the scanner and reads until the decky closes,
@@ -178,26 +137,7 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 // sink makes the decky read and discard whatever is sent to port.
 func (l *lab) sink(t testing.TB, port int) {
 	t.Helper()
-	var ln net.Listener
-	l.exec(t, func() {
-		var err error
-		if ln, err = net.Listen("tcp4", fmt.Sprintf(":%d", port)); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.Copy(io.Discard, c)
-			}()
-		}
-	}()
+	l.listen(t, port, func(c net.Conn) { io.Copy(io.Discard, c) })
 }
 
 // push sends n bytes from the scanner to the decky and returns the time
