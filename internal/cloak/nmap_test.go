@@ -2,7 +2,6 @@ package cloak
 
 import (
 	"log/slog"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -44,31 +43,11 @@ func TestNmapNamesFamily(t *testing.T) {
 			if err != nil {
 				t.Fatalf("nmap: %v\n%s", err, out)
 			}
-			top, acc := topGuess(string(out))
+			top, acc := testenv.NmapTopOSGuess(string(out))
 			t.Logf("nmap -O on a %s decky: %q (%s)", tc.fam, top, acc)
 			if !strings.Contains(top, tc.want) {
 				t.Errorf("nmap's top guess for %s is %q, want %q\n%s", tc.fam, top, tc.want, out)
 			}
 		})
 	}
-}
-
-var guessRe = regexp.MustCompile(`^(.*) \((\d+%)\)$`)
-
-// topGuess returns nmap's first OS guess and its accuracy: the first
-// "Aggressive OS guesses" entry, or "OS details" (an exact match, 100%).
-func topGuess(out string) (string, string) {
-	for _, l := range strings.Split(out, "\n") {
-		switch {
-		case strings.HasPrefix(l, "OS details: "):
-			return strings.TrimPrefix(l, "OS details: "), "exact match"
-		case strings.HasPrefix(l, "Aggressive OS guesses: "):
-			first, _, _ := strings.Cut(strings.TrimPrefix(l, "Aggressive OS guesses: "), ", ")
-			if m := guessRe.FindStringSubmatch(first); m != nil {
-				return m[1], m[2]
-			}
-			return first, "?"
-		}
-	}
-	return "", "no guess"
 }

@@ -65,11 +65,12 @@ var families = map[Family]FamilyInfo{
 		[]string{"00:1b:54", "00:26:cb", "58:8d:09", "f4:cf:e2", "70:ca:9b"}},
 }
 
-// Receive buffers (min, default, max) per stack; see families.
+// Receive buffers (min, default, max) per stack; see families. Tabs, as
+// the kernel prints them back.
 const (
-	rmemLinux   = "4096 131072 6291456"
-	rmemWindows = "4096 131072 8388608"
-	rmemBSD     = "4096 131072 2097152"
+	rmemLinux   = "4096\t131072\t6291456"
+	rmemWindows = "4096\t131072\t8388608"
+	rmemBSD     = "4096\t131072\t2097152"
 )
 
 func stack(ttl, synRetries, timestamps, wscale, sack, ecn, noPMTU, finTimeout, icmpRate, icmpMask int, rmem string) []Sysctl {
