@@ -21,6 +21,7 @@ import (
 // pair (nmap -O does not work against loopback).
 type lab struct {
 	decky, scanner string // namespace names
+	veth           string // the decky's end; the scanner's ends in "b" instead of "a"
 	deckyIP        string
 	ip             string // path of ip(8)
 }
@@ -36,6 +37,7 @@ func newLab(t testing.TB, fam persona.Family, ports ...int) *lab {
 	l := &lab{decky: "dnck-d-" + id + fmt.Sprint(n), scanner: "dnck-s-" + id + fmt.Sprint(n), ip: ip,
 		deckyIP: fmt.Sprintf("10.77.%d.2", n)}
 	veth := "dnck" + id[:4] + fmt.Sprint(n)
+	l.veth = veth + "a"
 	run := func(args ...string) {
 		t.Helper()
 		if out, err := exec.Command(ip, args...).CombinedOutput(); err != nil {
@@ -123,6 +125,18 @@ func (l *lab) listen(t testing.TB, port int, serve func(net.Conn)) {
 			}()
 		}
 	}()
+}
+
+// shape limits both ends of the veth pair to rate (a tc rate, "1gbit").
+func (l *lab) shape(t testing.TB, rate string) {
+	t.Helper()
+	tc := testenv.RequireTool(t, "tc")
+	for _, end := range [][2]string{{l.decky, l.veth}, {l.scanner, strings.TrimSuffix(l.veth, "a") + "b"}} {
+		if out, err := exec.Command(l.ip, "netns", "exec", end[0], tc, "qdisc", "add", "dev", end[1], "root",
+			"tbf", "rate", rate, "burst", "256kb", "latency", "20ms").CombinedOutput(); err != nil {
+			t.Fatalf("tc: %v %s", err, out)
+		}
+	}
 }
 
 func (l *lab) netns() string { return "/run/netns/" + l.decky }
