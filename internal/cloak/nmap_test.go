@@ -21,6 +21,7 @@ func TestNmapNamesFamily(t *testing.T) {
 		{persona.Windows, "Microsoft Windows"},
 		{persona.WindowsServer, "Microsoft Windows"},
 		{persona.Linux, "Linux"},
+		{persona.Embedded, "Linux"},
 		{persona.BSD, "FreeBSD"},
 		{persona.Cisco, "Cisco"},
 	} {

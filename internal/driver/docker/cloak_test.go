@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os/exec"
@@ -39,6 +40,16 @@ func TestDockerCloakNmap(t *testing.T) {
 		_, has := cloaks[dk.Name]
 		if has != (dk.Persona.OS != "linux") {
 			t.Errorf("%s (%s): cloak container %v", dk.Name, dk.Persona.OS, has)
+		}
+	}
+	// The heartbeat's observed state carries each cloak's state.
+	obs, err := h.drv.Observe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, od := range obs.Deckies {
+		if want := map[bool]string{true: "", false: "running"}[od.Name == "web"]; od.Cloak != want {
+			t.Errorf("observed %s: cloak %q, want %q", od.Name, od.Cloak, want)
 		}
 	}
 	for _, dk := range spec.Deckies {
