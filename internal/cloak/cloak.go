@@ -196,6 +196,10 @@ func (c *Cloak) handle(p nfqPacket) {
 	if err := c.q.verdict(p.id, verdict, out); err != nil {
 		c.stats.errors.Add(1)
 		c.log.Warn("cloak: verdict", "err", err)
+		if out != nil {
+			// Never leave a packet in the queue: let it go as it came.
+			_ = c.q.verdict(p.id, verdict, nil)
+		}
 	}
 }
 

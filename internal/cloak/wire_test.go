@@ -222,3 +222,27 @@ func BenchmarkThroughput(b *testing.B) {
 		}
 	}
 }
+
+// TestDeadCloakFailsOpen: when the cloak's process dies with its rules in
+// place, the decky keeps answering (as plain Linux): the queue rules bypass
+// a queue nobody listens on.
+func TestDeadCloakFailsOpen(t *testing.T) {
+	l := newLab(t, persona.Windows)
+	l.serveBytes(t, 8080, 64<<10)
+	p, _ := Lookup(persona.Windows)
+	c, err := Start(Config{Profile: p, NetNS: l.netns(), Logger: testenv.Logger(t, slog.LevelInfo)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := l.fetch(t, 8080); n != 64<<10 {
+		t.Fatalf("through the cloak: %d bytes", n)
+	}
+	// Die as a killed process would: the queue socket goes, the rules stay.
+	c.stop.Store(true)
+	<-c.done
+	c.closeFDs()
+	t.Cleanup(func() { inNS(t, l.decky, func() { c.Close() }) })
+	if n, _ := l.fetch(t, 8080); n != 64<<10 {
+		t.Fatalf("after the cloak died: %d bytes", n)
+	}
+}
