@@ -160,6 +160,12 @@ func (c *Cloak) run() {
 func (c *Cloak) handle(p nfqPacket) {
 	var out []byte
 	verdict := uint32(nfAccept)
+	if p.truncated {
+		// Only part of it was copied: giving that back would cut it.
+		c.stats.errors.Add(1)
+		_ = c.q.verdict(p.id, verdict, nil)
+		return
+	}
 	switch p.hook {
 	case unix.NF_INET_LOCAL_OUT:
 		if b, ok := c.rw.outbound(p.payload); ok {

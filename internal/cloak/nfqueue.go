@@ -19,6 +19,7 @@ const (
 	nfqaPacketHdr  = 1
 	nfqaVerdictHdr = 2
 	nfqaPayload    = 10
+	nfqaCapLen     = 13
 	nfqaSkbInfo    = 14
 
 	nfqaSkbCsumNotReady = 1
@@ -54,6 +55,9 @@ type nfqPacket struct {
 	// wire); csumNotReady one whose transport checksum the kernel has not
 	// filled in yet (it holds the pseudo-header sum).
 	gso, csumNotReady bool
+	// truncated marks a packet longer than the queue copies (65531
+	// bytes): it must be given back unchanged, never as its copy.
+	truncated bool
 }
 
 // errNotPacket marks a netlink message that is not a queued packet (an
@@ -89,6 +93,7 @@ func parseNfqMessage(b []byte) (nfqPacket, int, error) {
 	}
 	var p nfqPacket
 	var haveID bool
+	var capLen int64
 	attrs := b[nlmsgHdrLen+nfgenHdrLen : l]
 	for len(attrs) >= nlaHdrLen {
 		al := int(binary.NativeEndian.Uint16(attrs[0:2]))
@@ -105,6 +110,10 @@ func parseNfqMessage(b []byte) (nfqPacket, int, error) {
 			p.id, p.hook, haveID = binary.BigEndian.Uint32(v[0:4]), v[6], true
 		case nfqaPayload:
 			p.payload = v
+		case nfqaCapLen:
+			if len(v) >= 4 {
+				capLen = int64(binary.BigEndian.Uint32(v[0:4]))
+			}
 		case nfqaSkbInfo:
 			if len(v) >= 4 {
 				f := binary.BigEndian.Uint32(v[0:4])
@@ -120,6 +129,7 @@ func parseNfqMessage(b []byte) (nfqPacket, int, error) {
 	if !haveID {
 		return nfqPacket{}, next, errors.New("cloak: queued packet without id")
 	}
+	p.truncated = capLen > int64(len(p.payload))
 	return p, next, nil
 }
 

@@ -242,4 +242,14 @@ func TestParseNfqMessage(t *testing.T) {
 	if _, _, err := parseNfqMessage(b[:len(b)-30]); err == nil {
 		t.Error("a truncated message parsed")
 	}
+	// A packet longer than the queue copies carries its length apart.
+	capped := append([]byte(nil), b...)
+	capped = append(capped, 8, 0, nfqaCapLen, 0, 0, 1, 0, 0)
+	binary.NativeEndian.PutUint32(capped[0:4], uint32(len(capped)))
+	if p, _, err := parseNfqMessage(capped); err != nil || !p.truncated {
+		t.Errorf("a capped packet: %+v %v", p.truncated, err)
+	}
+	if p.truncated {
+		t.Error("a whole packet taken as truncated")
+	}
 }

@@ -130,7 +130,10 @@ func TestIPIDOnEveryPacket(t *testing.T) {
 	if synAckWS != 8 {
 		t.Errorf("SYN-ACK window scale %d, want Windows' 8", synAckWS)
 	}
-	t.Logf("%d packets from the decky, IP IDs %d..%d consecutive, SYN-ACK window scale %d", len(ids), ids[0], ids[len(ids)-1], synAckWS)
+	t.Logf("%d packets from the decky, IP IDs %d..%d consecutive, SYN-ACK window scale %d; cloak %+v", len(ids), ids[0], ids[len(ids)-1], synAckWS, c.Stats())
+	if c.Stats().Errors != 0 {
+		t.Errorf("cloak errors: %+v", c.Stats())
+	}
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
