@@ -100,7 +100,8 @@ func newServer(env serve.Env, useTLS bool) (*server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+		s.tls = tlsProfile(s.site.flavor, env.Persona.Distro.Kernel)
+		s.tls.Certificates = []tls.Certificate{cert}
 	}
 	return s, nil
 }
