@@ -1,6 +1,10 @@
 package persona
 
-import "sort"
+import (
+	"sort"
+	"strconv"
+	"strings"
+)
 
 // HostnameStyle names a way of naming machines, as a distribution's default
 // installer or an admin team would.
@@ -168,4 +172,15 @@ func DistrosOf(f Family) []string {
 		}
 	}
 	return out
+}
+
+// WindowsBuild is the build of a Windows persona's version (17763 for
+// 10.0.17763), 0 for others.
+func (d Distro) WindowsBuild() int {
+	if !d.Family.IsWindows() {
+		return 0
+	}
+	v := strings.Split(d.Kernel, ".")
+	b, _ := strconv.Atoi(v[len(v)-1])
+	return b
 }

@@ -362,7 +362,6 @@ func (e *Evaluator) belowThreshold(ctx context.Context, hits []hit) (map[ruleSou
 	return settled, nil
 }
 
-
 // identity returns the identity of a source, from a cache kept 30 s.
 func (e *Evaluator) identity(ctx context.Context, src string) (string, error) {
 	if src == "" {

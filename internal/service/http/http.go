@@ -100,8 +100,7 @@ func newServer(env serve.Env, useTLS bool) (*server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.tls = tlsProfile(s.site.flavor, env.Persona.Distro.Kernel)
-		s.tls.Certificates = []tls.Certificate{cert}
+		s.tls = tlsProfile(s.site.flavor, env.Persona.Distro, cert)
 	}
 	return s, nil
 }

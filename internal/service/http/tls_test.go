@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/decnet/decnet/internal/persona"
 	"github.com/decnet/decnet/internal/service/servicetest"
 	"github.com/decnet/decnet/internal/testenv"
 )
@@ -133,17 +134,21 @@ func TestTLSLikeRealNginx(t *testing.T) {
 func TestTLSProfiles(t *testing.T) {
 	for _, c := range []struct {
 		f        flavor
-		kernel   string
+		distro   string
 		min, max uint16
 	}{
-		{iis, "10.0.17763", tls.VersionTLS10, tls.VersionTLS12},
-		{iis, "10.0.20348", tls.VersionTLS10, tls.VersionTLS13},
-		{nginx, "6.1.0-28-amd64", tls.VersionTLS12, 0},
-		{apache, "5.15.0-119-generic", tls.VersionTLS12, 0},
+		{iis, "win2019", tls.VersionTLS10, tls.VersionTLS12},
+		{iis, "win2022", tls.VersionTLS10, tls.VersionTLS13},
+		{nginx, "debian", tls.VersionTLS12, 0},
+		{apache, "ubuntu22", tls.VersionTLS12, 0},
 	} {
-		cfg := tlsProfile(c.f, c.kernel)
+		d, ok := persona.LookupDistro(c.distro)
+		if !ok {
+			t.Fatalf("no distro %s", c.distro)
+		}
+		cfg := tlsProfile(c.f, d, tls.Certificate{})
 		if cfg.MinVersion != c.min || cfg.MaxVersion != c.max || slices.Contains(cfg.CurvePreferences, tls.X25519MLKEM768) || len(cfg.CipherSuites) == 0 {
-			t.Errorf("%v %s: versions %x-%x, groups %v", c.f, c.kernel, cfg.MinVersion, cfg.MaxVersion, cfg.CurvePreferences)
+			t.Errorf("%v %s: versions %x-%x, groups %v", c.f, c.distro, cfg.MinVersion, cfg.MaxVersion, cfg.CurvePreferences)
 		}
 	}
 }

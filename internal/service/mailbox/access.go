@@ -42,7 +42,7 @@ func NewAccess(env serve.Env, service string) (*Access, error) {
 		return nil, fmt.Errorf("service/%s: %w", service, err)
 	}
 	return &Access{Log: log, Settings: cfg, Policy: cfg.Policy(), Box: box,
-		TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}, nil
+		TLS: tlsserver.OpenSSL(cert)}, nil
 }
 
 // FailureDelay is Dovecot's auth_failure_delay: a failed login is answered

@@ -70,7 +70,9 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) tlsConfig() (*tls.Config, error) {
 	s.tls.once.Do(func() {
 		cert, err := fallbackCertificate(s.env.Identity, time.Now().Add(-s.env.Identity.Uptime(time.Now())))
-		s.tls.cfg, s.tls.err = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS12}, err
+		cfg := tlsserver.SChannel(0, cert)
+		cfg.MaxVersion = tls.VersionTLS12 // TDS 7 encrypts with TLS 1.2 at most, whatever the build
+		s.tls.cfg, s.tls.err = cfg, err
 	})
 	return s.tls.cfg, s.tls.err
 }

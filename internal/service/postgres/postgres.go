@@ -267,7 +267,7 @@ func (ss *session) startTLS(ctx context.Context) bool {
 		ss.srv.log.Warn("postgres certificate", "err", err)
 		return false
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	cfg := tlsserver.OpenSSL(cert)
 	tc, _, fields, err := tlsserver.Handshake(ctx, ss.Conn, cfg)
 	ss.Session.Emit(event.Event{Type: "postgres.tls.handshake", Fields: fields})
 	if err != nil {

@@ -76,17 +76,15 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) tlsConfig() (*tls.Config, error) {
 	s.tls.once.Do(func() {
 		var cert tls.Certificate
-		cfg := &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS12}
+		var cfg *tls.Config
 		if s.xrdp {
-			// ssl_protocols=TLSv1.2, TLSv1.3 in Debian's xrdp.ini
-			cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS12, tls.VersionTLS13
+			// Debian's xrdp on OpenSSL 3.0 (ssl_protocols=TLSv1.2, TLSv1.3).
+			cfg = tlsserver.OpenSSL()
 			host := strings.SplitN(s.env.Persona.Hostname, ".", 2)[0]
 			cert, s.tls.err = snakeoilCertificate(s.env.Identity, host, time.Now())
 		} else {
-			// SChannel speaks TLS 1.3 from Windows 11 and Server 2022.
-			if b := s.ntlm.ID.Build; b >= 20348 {
-				cfg.MaxVersion = tls.VersionTLS13
-			}
+			// SChannel: TLS 1.3 from Windows 11 and Server 2022.
+			cfg = tlsserver.SChannel(int(s.ntlm.ID.Build))
 			w := s.ntlm.ID
 			cn := w.NetBIOSName
 			if w.DNSDomain != "" {

@@ -91,7 +91,10 @@ func newServer(env serve.Env, relay bool) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("service/smtp: %w", err)
 	}
-	s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	s.tls = tlsserver.OpenSSL(cert) // Postfix and Exim on OpenSSL 3.0
+	if s.d.name == "exchange" {
+		s.tls = tlsserver.SChannel(env.Persona.Distro.WindowsBuild(), cert)
+	}
 	return s, nil
 }
 
