@@ -14,6 +14,7 @@ import (
 
 	xssh "github.com/decnet/decnet/internal/service/ssh/internal/transport"
 
+	"github.com/decnet/decnet/internal/bait"
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/service/authpolicy"
 	"github.com/decnet/decnet/internal/service/serve"
@@ -135,6 +136,7 @@ func New(env serve.Env) (serve.Server, error) {
 	}
 	s.machine = cfg.Machine(env.Persona.Distro, env.Persona.Hostname, env.Identity, "")
 	s.machine.Bait = env.Bait
+	s.machine.Drops = func() (uint64, []bait.File) { return env.Live.Files(bait.Shell) }
 	s.motd = cfg.Motd
 	if b, ok := strings.CutPrefix(s.motd, "b64:"); ok {
 		if dec, err := base64.StdEncoding.DecodeString(b); err == nil {
