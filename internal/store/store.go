@@ -453,10 +453,13 @@ type Rotation struct {
 	Pool       []string      `json:"pool"`
 	Count      int           `json:"count"`
 	Every      time.Duration `json:"-"`
-	Enabled    bool          `json:"enabled"`
-	NextAt     time.Time     `json:"next_at"`
-	UpdatedBy  string        `json:"updated_by"`
-	UpdatedAt  time.Time     `json:"updated_at"`
+	// Settings keep the per-service settings of the pool's services the
+	// decky does not expose now, until they rotate back in.
+	Settings  map[string]map[string]any `json:"settings,omitempty"`
+	Enabled   bool                      `json:"enabled"`
+	NextAt    time.Time                 `json:"next_at"`
+	UpdatedBy string                    `json:"updated_by"`
+	UpdatedAt time.Time                 `json:"updated_at"`
 }
 
 // RotationRecord is one rotation of a decky's services: the services

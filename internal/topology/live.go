@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/service"
 )
 
@@ -215,4 +216,18 @@ func portList(ports []uint16) string {
 		s[i] = fmt.Sprint(p)
 	}
 	return strings.Join(s, ", ")
+}
+
+// RotatedType is the event the master publishes when it rotates a decky's
+// services (scheduled or asked for).
+const RotatedType = "decky.services.rotated"
+
+func init() {
+	event.Declare(event.Type{Name: RotatedType, Severity: event.Info,
+		Summary: "The master rotated the services a decky exposes (published by the master; the agent applies the new set through the normal push).",
+		Fields: []event.FieldDoc{
+			event.F("before", "list", "the services exposed before"),
+			event.F("after", "list", "the services exposed after"),
+			event.F("by", "string", "schedule, or the operator who asked"),
+		}})
 }

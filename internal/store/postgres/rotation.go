@@ -9,12 +9,12 @@ import (
 	"github.com/decnet/decnet/internal/store"
 )
 
-const rotationCols = `topology_id, decky, pool, service_count, every_s, enabled, next_at, updated_by, updated_at`
+const rotationCols = `topology_id, decky, pool, service_count, every_s, settings, enabled, next_at, updated_by, updated_at`
 
 func scanRotation(row pgx.Row) (*store.Rotation, error) {
 	var r store.Rotation
 	var every int64
-	if err := row.Scan(&r.TopologyID, &r.Decky, &r.Pool, &r.Count, &every, &r.Enabled, &r.NextAt, &r.UpdatedBy, &r.UpdatedAt); err != nil {
+	if err := row.Scan(&r.TopologyID, &r.Decky, &r.Pool, &r.Count, &every, &r.Settings, &r.Enabled, &r.NextAt, &r.UpdatedBy, &r.UpdatedAt); err != nil {
 		return nil, err
 	}
 	r.Every, r.NextAt, r.UpdatedAt = time.Duration(every)*time.Second, r.NextAt.UTC(), r.UpdatedAt.UTC()
@@ -24,10 +24,14 @@ func scanRotation(row pgx.Row) (*store.Rotation, error) {
 // PutRotation implements store.Store.
 func (s *Store) PutRotation(ctx context.Context, r *store.Rotation) error {
 	now := ts(time.Now())
-	_, err := s.pool.Exec(ctx, `INSERT INTO rotation_schedules (`+rotationCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		ON CONFLICT (topology_id, decky) DO UPDATE SET pool = EXCLUDED.pool, service_count = EXCLUDED.service_count, every_s = EXCLUDED.every_s,
+	settings := r.Settings
+	if settings == nil {
+		settings = map[string]map[string]any{}
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO rotation_schedules (`+rotationCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (topology_id, decky) DO UPDATE SET pool = EXCLUDED.pool, service_count = EXCLUDED.service_count, every_s = EXCLUDED.every_s, settings = EXCLUDED.settings,
 		enabled = EXCLUDED.enabled, next_at = EXCLUDED.next_at, updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at`,
-		r.TopologyID, r.Decky, r.Pool, r.Count, int64(r.Every/time.Second), r.Enabled, ts(r.NextAt), r.UpdatedBy, now)
+		r.TopologyID, r.Decky, r.Pool, r.Count, int64(r.Every/time.Second), settings, r.Enabled, ts(r.NextAt), r.UpdatedBy, now)
 	if err == nil {
 		r.UpdatedAt = now
 	}

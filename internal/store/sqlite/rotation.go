@@ -8,16 +8,19 @@ import (
 	"github.com/decnet/decnet/internal/store"
 )
 
-const rotationCols = `topology_id, decky, pool, service_count, every_s, enabled, next_at, updated_by, updated_at`
+const rotationCols = `topology_id, decky, pool, service_count, every_s, settings, enabled, next_at, updated_by, updated_at`
 
 func scanRotation(row interface{ Scan(...any) error }) (*store.Rotation, error) {
 	var r store.Rotation
-	var pool string
+	var pool, settings string
 	var every, next, updated int64
-	if err := row.Scan(&r.TopologyID, &r.Decky, &pool, &r.Count, &every, &r.Enabled, &next, &r.UpdatedBy, &updated); err != nil {
+	if err := row.Scan(&r.TopologyID, &r.Decky, &pool, &r.Count, &every, &settings, &r.Enabled, &next, &r.UpdatedBy, &updated); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(pool), &r.Pool); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(settings), &r.Settings); err != nil {
 		return nil, err
 	}
 	r.Every, r.NextAt, r.UpdatedAt = time.Duration(every)*time.Second, fromMicro(next), fromMicro(updated)
@@ -30,9 +33,13 @@ func (s *Store) PutRotation(ctx context.Context, r *store.Rotation) error {
 	if err != nil {
 		return wrap("put rotation", err)
 	}
+	settings, err := json.Marshal(r.Settings)
+	if err != nil {
+		return wrap("put rotation", err)
+	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	_, err = s.w.ExecContext(ctx, `INSERT OR REPLACE INTO rotation_schedules (`+rotationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.TopologyID, r.Decky, string(pool), r.Count, int64(r.Every/time.Second), r.Enabled, micro(r.NextAt), r.UpdatedBy, micro(now))
+	_, err = s.w.ExecContext(ctx, `INSERT OR REPLACE INTO rotation_schedules (`+rotationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.TopologyID, r.Decky, string(pool), r.Count, int64(r.Every/time.Second), string(settings), r.Enabled, micro(r.NextAt), r.UpdatedBy, micro(now))
 	if err == nil {
 		r.UpdatedAt = now
 	}

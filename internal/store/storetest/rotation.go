@@ -22,10 +22,11 @@ func testRotations(t *testing.T, open Opener) {
 		t.Fatal("PutRotation did not fill UpdatedAt")
 	}
 	r.Pool, r.Count, r.Enabled = []string{"ftp", "redis", "mysql"}, 2, false
+	r.Settings = map[string]map[string]any{"ftp": {"anonymous": true, "banner": "x"}}
 	must(t, s.PutRotation(c, r)) // replaces
 	got, err := s.Rotation(c, tp.ID, "web")
 	must(t, err)
-	if !slices.Equal(got.Pool, r.Pool) || got.Count != 2 || got.Every != 90*time.Second || got.Enabled || !got.NextAt.Equal(next) || got.UpdatedBy != "admin" {
+	if !slices.Equal(got.Pool, r.Pool) || got.Count != 2 || got.Every != 90*time.Second || got.Enabled || !got.NextAt.Equal(next) || got.UpdatedBy != "admin" || got.Settings["ftp"]["anonymous"] != true || got.Settings["ftp"]["banner"] != "x" {
 		t.Fatalf("Rotation = %+v", got)
 	}
 	_, err = s.Rotation(c, tp.ID, "nope")

@@ -8,6 +8,7 @@ CREATE TABLE rotation_schedules (
 	pool        jsonb       NOT NULL,
 	service_count       integer     NOT NULL,
 	every_s     bigint      NOT NULL,
+	settings    jsonb       NOT NULL,
 	enabled     boolean     NOT NULL,
 	next_at     timestamptz NOT NULL,
 	updated_by  text        NOT NULL,

@@ -8,6 +8,7 @@ CREATE TABLE rotation_schedules (
 	pool        TEXT    NOT NULL, -- JSON list of service slugs
 	service_count       INTEGER NOT NULL,
 	every_s     INTEGER NOT NULL,
+	settings    TEXT    NOT NULL, -- JSON: the settings of pool services not exposed now
 	enabled     INTEGER NOT NULL,
 	next_at     INTEGER NOT NULL,
 	updated_by  TEXT    NOT NULL,
