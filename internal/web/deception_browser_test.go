@@ -30,29 +30,9 @@ func TestDeceptionPanelInChromium(t *testing.T) {
 	up := testenv.StartUp(t, bin)
 	base := strings.TrimSuffix(up.Dashboard, "/")
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox,
-		chromedp.IgnoreCertErrors, chromedp.DisableGPU, chromedp.WindowSize(1366, 900))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatal(err)
-	}
-	var consoleErrs []string
-	consoleDone := make(chan struct{})
-	go func() {
-		defer close(consoleDone)
-		for m, err := range chromedp.Console(ctx) {
-			if err != nil {
-				return
-			}
-			if (m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException) && !strings.Contains(m.String(), "net::ERR_NETWORK_CHANGED") &&
-				!strings.Contains(m.String(), "status of 400") {
-				consoleErrs = append(consoleErrs, m.String())
-			}
-		}
-	}()
+	// The page's own refusal of a bad path is a 400 the console reports.
+	b := startBrowser(t, chromium, "status of 400")
+	ctx := b.ctx
 	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		tctx, tcancel := context.WithTimeout(ctx, 30*time.Second)
@@ -128,9 +108,7 @@ func TestDeceptionPanelInChromium(t *testing.T) {
 	if len(problems) > 0 {
 		t.Errorf("accessibility problems on the decky page:\n%s", strings.Join(problems, "\n"))
 	}
-	cancel()
-	<-consoleDone
-	if len(consoleErrs) > 0 {
-		t.Errorf("console errors:\n%s", strings.Join(consoleErrs, "\n"))
+	if errs := b.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
 	}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -23,15 +24,7 @@ type deckyView struct {
 
 func (s *Server) decky(r *http.Request, _ *api.Principal) (string, any, error) {
 	ctx := r.Context()
-	id := r.PathValue("id")
-	if !idRE.MatchString(id) {
-		return "", nil, store.ErrNotFound
-	}
-	t, err := s.st.Topology(ctx, id)
-	if err != nil {
-		return "", nil, err
-	}
-	spec, err := topology.DecodeBytes(t.Spec)
+	t, spec, err := s.loadTopology(r)
 	if err != nil {
 		return "", nil, err
 	}
@@ -52,4 +45,21 @@ func (s *Server) decky(r *http.Request, _ *api.Principal) (string, any, error) {
 		}
 	}
 	return "Decky " + d.Name, v, nil
+}
+
+// loadTopology reads the topology a page's path names, with its spec.
+func (s *Server) loadTopology(r *http.Request) (*store.Topology, *topology.Spec, error) {
+	id := r.PathValue("id")
+	if !idRE.MatchString(id) {
+		return nil, nil, store.ErrNotFound
+	}
+	t, err := s.st.Topology(r.Context(), id)
+	if err != nil {
+		return nil, nil, err
+	}
+	spec, err := topology.DecodeBytes(t.Spec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("topology %s: %w", t.ID, err)
+	}
+	return t, spec, nil
 }

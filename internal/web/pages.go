@@ -775,17 +775,9 @@ type topologyView struct {
 
 func (s *Server) topology(r *http.Request, who *api.Principal) (string, any, error) {
 	ctx := r.Context()
-	id := r.PathValue("id")
-	if !idRE.MatchString(id) {
-		return "", nil, store.ErrNotFound
-	}
-	t, err := s.st.Topology(ctx, id)
+	t, spec, err := s.loadTopology(r)
 	if err != nil {
 		return "", nil, err
-	}
-	spec, err := topology.DecodeBytes(t.Spec)
-	if err != nil {
-		return "", nil, fmt.Errorf("topology %s: %w", t.ID, err)
 	}
 	hist, err := s.st.StatusHistory(ctx, t.ID)
 	if err != nil {
