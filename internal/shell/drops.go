@@ -5,47 +5,53 @@ import (
 	"time"
 )
 
-// syncDrops brings the operator's dropped files (Machine.Drops) into the
-// tree when they changed since the last command line: new ones appear,
-// changed ones are replaced, withdrawn ones go unless the session has
-// replaced them meanwhile. A drop never replaces a directory.
-func (s *Shell) syncDrops() {
+// SyncDrops brings the operator's dropped files (Machine.Drops) into the
+// tree when they changed since the last sync; Run calls it before every
+// command line, a host calls it before serving files otherwise (sftp,
+// scp). New ones appear, changed ones are replaced, withdrawn ones go
+// unless the session has replaced them meanwhile. The state is the
+// tree's, so channels sharing one tree (shell, sftp) agree. A drop never
+// replaces a directory.
+func (s *Shell) SyncDrops() {
 	if s.M.Drops == nil {
 		return
 	}
 	gen, files := s.M.Drops()
-	if gen == s.dropGen {
+	f := s.FS
+	f.dropMu.Lock()
+	defer f.dropMu.Unlock()
+	if gen == f.dropGen {
 		return
 	}
-	s.dropGen = gen
-	if s.dropped == nil {
-		s.dropped = map[string]*Node{}
+	f.dropGen = gen
+	if f.dropped == nil {
+		f.dropped = map[string]*Node{}
 	}
 	now := time.Now().Truncate(time.Second)
 	keep := map[string]bool{}
-	for _, f := range files {
-		keep[f.Path] = true
-		if old, ok := s.dropped[f.Path]; ok && string(old.Data) == string(f.Content) && old.Mode == fs.FileMode(f.Mode&0o777) {
-			continue
+	for _, d := range files {
+		keep[d.Path] = true
+		if old, ok := f.dropped[d.Path]; ok && string(old.Data) == string(d.Content) && old.Mode == fs.FileMode(d.Mode&0o777) {
+			continue // the same drop: what the session did to it stays
 		}
-		if cur, err := s.FS.Lstat(f.Path); err == nil && cur.IsDir() {
+		if cur, err := f.Lstat(d.Path); err == nil && cur.IsDir() {
 			continue
 		}
 		uid := 0
-		if f.Owner != "" && f.Owner != "root" {
+		if d.Owner != "" && d.Owner != "root" {
 			uid = 1000
 		}
-		n := &Node{Mode: fs.FileMode(f.Mode & 0o777), UID: uid, GID: uid, Data: append([]byte(nil), f.Content...), ModTime: now}
-		s.FS.Add(f.Path, n)
-		s.dropped[f.Path] = n
+		n := &Node{Mode: fs.FileMode(d.Mode & 0o777), UID: uid, GID: uid, Data: append([]byte(nil), d.Content...), ModTime: now}
+		f.Add(d.Path, n)
+		f.dropped[d.Path] = n
 	}
-	for p, n := range s.dropped {
+	for p, n := range f.dropped {
 		if keep[p] {
 			continue
 		}
-		if cur, err := s.FS.Lstat(p); err == nil && cur == n {
-			_ = s.FS.Remove(p, false)
+		if cur, err := f.Lstat(p); err == nil && cur == n {
+			_ = f.Remove(p, false)
 		}
-		delete(s.dropped, p)
+		delete(f.dropped, p)
 	}
 }

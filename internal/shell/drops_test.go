@@ -39,3 +39,23 @@ func TestDropsAppearInARunningShell(t *testing.T) {
 		t.Fatalf("a drop replaced /etc: %q", out)
 	}
 }
+
+// TestDropsSharedTree: a second shell on the tree of the first (another
+// channel of one SSH connection) neither re-drops nor undoes what the
+// session did to a dropped file.
+func TestDropsSharedTree(t *testing.T) {
+	files := []bait.File{{Place: bait.Shell, Path: "/root/a.txt", Content: []byte("one\n"), Mode: 0o644}}
+	drops := func() (uint64, []bait.File) { return 1, files }
+	first := newShell(t, "debian")
+	first.M.Drops = drops
+	if out, _ := run(first, "echo two >> /root/a.txt; cat /root/a.txt"); out != "one\ntwo\n" {
+		t.Fatalf("first shell: %q", out)
+	}
+	second := newShell(t, "debian")
+	second.M.Drops = drops
+	second.FS = first.FS
+	second.SyncDrops()
+	if out, _ := run(second, "cat /root/a.txt"); out != "one\ntwo\n" {
+		t.Fatalf("a second channel undid the session's change: %q", out)
+	}
+}

@@ -56,10 +56,6 @@ type Shell struct {
 	// maxSteps over all its loops (nested ones multiply).
 	steps int
 	start time.Time
-	// dropGen is the generation of the dropped files the tree holds,
-	// dropped the nodes placed for them.
-	dropGen uint64
-	dropped map[string]*Node
 }
 
 // New returns a shell for user on m with a freshly built file system.
@@ -195,7 +191,7 @@ func (s *Shell) Run(line string, out io.Writer) int {
 			s.history = s.history[1:]
 		}
 	}
-	s.syncDrops()
+	s.SyncDrops()
 	lw := &limitedBuffer{}
 	s.steps = 0
 	code := s.run(line, lw, lw, nil)

@@ -380,6 +380,7 @@ func (cn *conn) shell() *shell.Shell {
 		sh.FS = cn.fs
 	}
 	cn.mu.Unlock()
+	sh.SyncDrops() // sftp and scp serve the tree without a command line
 	sh.Env["SSH_CLIENT"] = fmt.Sprintf("%s %d 22", cn.src, cn.srcPort)
 	sh.Env["__from"] = cn.src
 	sh.Env["__fromport"] = fmt.Sprint(cn.srcPort)
