@@ -284,6 +284,10 @@ const LiveFileName = "live.json"
 
 // WriteLive writes a decky's live controls (nil: none) to path for its
 // runtime to pick up, atomically: the runtime never reads half a file.
+// The directory belongs to the decky, which faces attackers, so nothing
+// in it is trusted: the temporary file is created anew (never through a
+// link the decky may have planted) and renamed over path, which replaces
+// a link rather than following it.
 func WriteLive(path string, l *topology.Live) error {
 	if l == nil {
 		l = &topology.Live{}
@@ -292,9 +296,23 @@ func WriteLive(path string, l *topology.Live) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	f, err := os.CreateTemp(filepath.Dir(path), ".live-*")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }
