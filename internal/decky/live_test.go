@@ -2,10 +2,14 @@ package decky
 
 import (
 	"encoding/json"
+	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
+	"github.com/decnet/decnet/internal/service/serve"
 	"github.com/decnet/decnet/internal/topology"
 )
 
@@ -39,4 +43,30 @@ func TestWriteLiveFollowsNoLink(t *testing.T) {
 	if fi, _ := os.Lstat(path); fi.Mode()&os.ModeSymlink != 0 || fi.Mode().Perm() != 0o644 {
 		t.Fatalf("live file mode %v", fi.Mode())
 	}
+}
+
+// FuzzLiveFile: whatever a live file holds, applying it never panics, a
+// tarpit never widens to every source because its source is bad, and
+// lookups stay safe.
+func FuzzLiveFile(f *testing.F) {
+	f.Add([]byte(`{"tarpits":[{"port":22,"source":"203.0.113.7"}]}`))
+	rt := &Runtime{live: serve.NewLive(), places: []string{"shell", "ftp"}, log: slog.New(slog.DiscardHandler)}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var l topology.Live
+		if json.Unmarshal(data, &l) != nil {
+			return
+		}
+		rt.SetLive(&l)
+		outside := netip.MustParseAddr("198.51.100.1")
+		for _, tp := range l.Tarpits {
+			if tp.Source != "" && !tp.Matches(outside) {
+				if _, ok := rt.live.Tarpit(tp.Port, outside); ok && !slices.ContainsFunc(l.Tarpits, func(o topology.Tarpit) bool {
+					return o.Port == tp.Port && (o.Source == "" || o.Matches(outside))
+				}) {
+					t.Fatalf("tarpit %+v caught a source it does not name", tp)
+				}
+			}
+		}
+		rt.live.Files("shell")
+	})
 }
