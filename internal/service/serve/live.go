@@ -76,6 +76,17 @@ func (l *Live) Tarpit(port uint16, src netip.Addr) (TarpitRule, bool) {
 	return best, found
 }
 
+// Gen is a generation that changes whenever the controls may have: a
+// cheap test before Files.
+func (l *Live) Gen() uint64 {
+	if l == nil {
+		return 0
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.gen
+}
+
 // Files returns the dropped files of one bait place and a generation that
 // changes whenever the set may have changed.
 func (l *Live) Files(place string) (uint64, []bait.File) {
