@@ -35,4 +35,18 @@ for pid in $(docker ps -q --filter "label=io.decnet.agent=bench-$$" | xargs dock
   total=$((total + rss))
 done
 echo "RSS per idle decky: $((total / n)) KiB (mean over $n)"
+image=$(docker ps --filter "label=io.decnet.agent=bench-$$" --format '{{.Image}}' | head -n 1)
 "$work/decnet" agent teardown --socket "$sock" >/dev/null
+# The reference, same engine, same run: docker run of n containers of the
+# decky image (which exit at once) on one user network with an address
+# each, 16 at a time, then docker rm of them.
+net="bench-ref-$$"
+docker network create --label "io.decnet.bench=ref-$$" --subnet "10.251.$((b + 2)).0/24" "$net" >/dev/null
+start=$(date +%s.%N)
+seq 10 $((n + 9)) | xargs -P 16 -I{} docker run -d --label "io.decnet.bench=ref-$$" --network "$net" --ip "10.251.$((b + 2)).{}" \
+  --read-only --cap-drop ALL --memory 256m "$image" version >/dev/null
+end=$(date +%s.%N)
+echo "reference: docker run of $n containers of the decky image on one network, 16 at a time: $(echo "$end - $start" | bc) s"
+docker ps -aq --filter "label=io.decnet.bench=ref-$$" | xargs -r docker rm -f >/dev/null
+docker network rm "$net" >/dev/null || echo "left network $net behind (the engine still lists an endpoint)"
+docker rmi "$image" >/dev/null 2>&1 || true

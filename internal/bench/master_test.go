@@ -23,6 +23,7 @@ import (
 
 	"github.com/decnet/decnet/internal/bus"
 	"github.com/decnet/decnet/internal/event"
+	"github.com/decnet/decnet/internal/intel/geo/geotest"
 	"github.com/decnet/decnet/internal/master"
 	"github.com/decnet/decnet/internal/master/api"
 	"github.com/decnet/decnet/internal/spool"
@@ -91,14 +92,25 @@ func BenchmarkIngestEndToEnd(b *testing.B) {
 		fmt.Printf("store alone (%s): %d events in batches of %d: %.0f events/s\n", be.name, n, batch, refRate)
 
 		st, db := open()
+		// What an operator sets against brute force: five failed logins
+		// from one source within a minute. Every sample event matches it.
+		rule := &store.AlertRuleRow{ID: "bench-brute-force", Name: "brute force", Enabled: true,
+			Spec: []byte(`{"severity":3,"match":{"types":["*.login.failed"],"tags":["T1110"]},"condition":{"kind":"threshold","count":5,"window":"1m"}}`)}
+		if err := st.CreateAlertRule(context.Background(), rule); err != nil {
+			b.Fatal(err)
+		}
 		base := 20000 + rand.IntN(20000)
 		nats := fmt.Sprintf("127.0.0.1:%d", base+1)
 		data := b.TempDir()
 		if be.db == "" {
 			data = filepath.Dir(db) // the master's database is data/master.db
 		}
+		// A city database covering every sample source: each event's new
+		// address is looked up and its enrichment stored.
+		city := filepath.Join(b.TempDir(), "GeoLite2-City.mmdb")
+		geotest.WriteCity(b, city, geotest.City{Network: "203.0.0.0/16", Country: "AU", CountryName: "Australia", City: "Sydney"})
 		args := []string{"master", "--data", data, "--agents-listen", fmt.Sprintf("127.0.0.1:%d", base), "--nats-listen", nats,
-			"--api-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-level", "error"}
+			"--api-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-level", "error", "--geoip-city", city}
 		if be.db != "" {
 			args = append(args, "--db", db)
 		}
@@ -118,7 +130,7 @@ func BenchmarkIngestEndToEnd(b *testing.B) {
 		// The intelligence consumers read the same stream on their own;
 		// each is timed from the same start, in parallel with ingestion.
 		var wg sync.WaitGroup
-		consumers := []string{"ATT&CK tagging", "intel-correlate", "intel-alert"}
+		consumers := []string{"ATT&CK tagging", "intel-correlate", "intel-alert", "intel-enrich"}
 		done := make([]time.Duration, len(consumers))
 		for i, name := range consumers {
 			wg.Add(1)

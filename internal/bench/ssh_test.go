@@ -278,13 +278,17 @@ func BenchmarkFailedPasswordDelay(b *testing.B) {
 
 // anonKiB is a process's proportional anonymous memory (its heap and
 // stacks: what it does not share with other deckies).
-func anonKiB(pid int) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+func anonKiB(pid int) int64 { return smapsKiB(strconv.Itoa(pid), "Pss_Anon:") }
+
+// smapsKiB reads one field of /proc/<pid>/smaps_rollup ("self" for this
+// process), in KiB.
+func smapsKiB(pid, field string) int64 {
+	data, err := os.ReadFile("/proc/" + pid + "/smaps_rollup")
 	if err != nil {
 		return 0
 	}
 	for _, l := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(l, "Pss_Anon:") {
+		if strings.HasPrefix(l, field) {
 			n, _ := strconv.ParseInt(strings.Fields(l)[1], 10, 64)
 			return n
 		}

@@ -2,7 +2,6 @@ package bus
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -72,9 +71,11 @@ func WithAckWait(d time.Duration) ConsumeOption {
 }
 
 // WithPrefetch fetches and decodes the next batch while the handler works
-// on the current one (the ingester: the database and the decoding use
-// both cores). At most three batches are then unacknowledged: the one
-// handled, one waiting and one being fetched.
+// on the current one (the ingester and the intelligence consumers: the
+// database and the decoding use both cores). At most three batches are
+// then unacknowledged: the one handled, one waiting and one being
+// fetched; after a failed batch, the one fetched ahead is handled before
+// the redelivery, so the handler must not depend on stream order.
 func WithPrefetch() ConsumeOption {
 	return func(o *consumeOptions) { o.prefetch = true }
 }
@@ -262,7 +263,7 @@ func fetch(ctx context.Context, cons jetstream.Consumer, o consumeOptions, log *
 	var events []event.Event
 	for m := range batch.Messages() {
 		var e event.Event
-		if err := json.Unmarshal(m.Data(), &e); err != nil || e.ID == "" {
+		if err := event.Decode(m.Data(), &e); err != nil || e.ID == "" {
 			log.Error("dropping a message that is not an event", "subject", m.Subject(), "err", err)
 			_ = m.Term()
 			continue
@@ -341,7 +342,7 @@ func Subscribe(ctx context.Context, nc *nats.Conn, fn func(event.Event), opts ..
 	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		var e event.Event
-		if json.Unmarshal(m.Data(), &e) == nil && e.ID != "" {
+		if event.Decode(m.Data(), &e) == nil && e.ID != "" {
 			fn(e)
 		}
 	})

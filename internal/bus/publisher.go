@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -236,7 +235,7 @@ func send(js jetstream.JetStream, subject, host string, events []event.Event) ([
 	for i := range events {
 		e := events[i]
 		e.Host = host
-		data, err := json.Marshal(&e)
+		data, err := event.AppendJSON(nil, &e)
 		if err != nil {
 			return nil, fmt.Errorf("bus: encode event %s: %w", e.ID, err)
 		}

@@ -9,10 +9,13 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/decnet/decnet/internal/cloak"
 	"github.com/decnet/decnet/internal/decky"
+	"github.com/decnet/decnet/internal/persona"
 	"github.com/decnet/decnet/internal/topology"
 )
 
@@ -73,6 +76,55 @@ driver runs the same code in-process.`,
 	run.Flags().StringVar(&spool, "spool", "/var/lib/decnet/spool", "directory of the decky's event spool and quarantine")
 	run.Flags().Int64Var(&memLimit, "memory-limit", 192<<20, "soft heap limit in bytes")
 	_ = run.MarkFlagRequired("decky")
-	cmd.AddCommand(run)
+	cmd.AddCommand(run, newCloakCmd())
 	return cmd
+}
+
+func newCloakCmd() *cobra.Command {
+	var family, netns, logLevel string
+	c := &cobra.Command{
+		Use:   "cloak",
+		Short: "Rewrite a decky's packets so its TCP/IP stack fingerprints as its OS family",
+		Long: `Run the packet cloak of an OS family in a network namespace (the
+caller's, or --netns) until SIGTERM or SIGINT: nftables rules send the
+packets to rewrite to a netfilter queue, and the cloak gives them back as
+the family's stack would have sent them (see docs/realism.md). It needs
+CAP_NET_ADMIN and CAP_NET_RAW in the namespace. The Docker driver runs it
+in a companion container in each decky's namespace; when it stops, the
+decky keeps answering with its plain Linux stack (the queue fails open).`,
+		Example: `  decnet decky cloak --family windows
+  decnet decky cloak --family cisco --netns /run/netns/rtr-01`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, ok := cloak.Lookup(persona.Family(family))
+			if !ok {
+				return fmt.Errorf("no cloak for OS family %q (families: %v)", family, cloak.Families())
+			}
+			log := newLogger(cmd.ErrOrStderr(), logLevel, true)
+			ck, err := cloak.Start(cloak.Config{Profile: p, NetNS: netns, Logger: log})
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			tick := time.NewTicker(time.Second)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return ck.Close()
+				case <-tick.C:
+					if err := ck.Err(); err != nil {
+						ck.Close()
+						return err
+					}
+				}
+			}
+		},
+	}
+	c.Flags().StringVar(&family, "family", "", "OS family: "+fmt.Sprint(cloak.Families()))
+	c.Flags().StringVar(&netns, "netns", "", "network namespace file to enter (default: the caller's)")
+	c.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	_ = c.MarkFlagRequired("family")
+	return c
 }

@@ -61,6 +61,9 @@ type DeckyStatus struct {
 	State     string             `json:"state"`
 	Services  []string           `json:"services"`
 	Addresses []topology.Address `json:"addresses"`
+	// Cloak is the state of the decky's packet cloak, empty when it has
+	// none (see wire.ObservedDecky).
+	Cloak string `json:"cloak,omitempty"`
 }
 
 // Progress is one step of an apply.

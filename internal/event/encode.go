@@ -2,23 +2,21 @@ package event
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// JSONLine encodes the canonical document as one line. encoding/json
-// escapes every control character, so attacker text cannot break the line.
+// JSONLine encodes the canonical document as one line: what
+// encoding/json's Encoder writes with HTML escaping off. Every control
+// character is escaped, so attacker text cannot break the line.
 func JSONLine(e *Event) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(e); err != nil {
+	b, err := appendEvent(nil, e, false)
+	if err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return append(b, '\n'), nil
 }
 
 // PEN is the private enterprise number in the syslog SD-ID; 32473 is the

@@ -19,7 +19,7 @@ import (
 
 // IntelStore is what the enricher writes.
 type IntelStore interface {
-	SetAttackerIntel(ctx context.Context, ip string, in store.AttackerIntel) error
+	SetAttackerIntel(ctx context.Context, intel map[string]store.AttackerIntel) error
 }
 
 // Resolver answers reverse DNS (net.Resolver does).
@@ -90,7 +90,7 @@ func (e *Enricher) Run(ctx context.Context, js jetstream.JetStream) error {
 		<-ctx.Done()
 		return nil
 	}
-	return bus.Consume(ctx, js, EnricherDurable, e.Handle, bus.WithBatch(500, time.Second),
+	return bus.Consume(ctx, js, EnricherDurable, e.Handle, bus.WithBatch(2000, 100*time.Millisecond), bus.WithPrefetch(),
 		bus.WithAckWait(5*time.Minute), bus.WithLogger(e.log))
 }
 
@@ -148,13 +148,15 @@ func (e *Enricher) Handle(ctx context.Context, events []event.Event) error {
 		}
 	}
 	wg.Wait()
+	batch := map[string]store.AttackerIntel{}
 	for i, ip := range addrs {
 		if found[i] {
-			if err := e.st.SetAttackerIntel(ctx, ip.String(), infos[i]); err != nil {
-				e.log.Warn("store attacker intel", "ip", ip.String(), "err", err)
-				return err
-			}
+			batch[ip.String()] = infos[i]
 		}
+	}
+	if err := e.st.SetAttackerIntel(ctx, batch); err != nil {
+		e.log.Warn("store attacker intel", "addresses", len(batch), "err", err)
+		return err
 	}
 	e.mu.Lock()
 	if len(e.done)+len(addrs) > maxRemembered {

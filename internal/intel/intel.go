@@ -90,7 +90,7 @@ func (t *Tagger) Warm(ctx context.Context, st interface {
 
 // Run consumes the event stream until ctx is done.
 func (t *Tagger) Run(ctx context.Context, js jetstream.JetStream) error {
-	return bus.Consume(ctx, js, TaggerDurable, t.Handle, bus.WithBatch(2000, 100*time.Millisecond), bus.WithLogger(t.log))
+	return bus.Consume(ctx, js, TaggerDurable, t.Handle, bus.WithBatch(2000, 100*time.Millisecond), bus.WithPrefetch(), bus.WithLogger(t.log))
 }
 
 // Handle tags one batch and stores the tags; it is the consumer's

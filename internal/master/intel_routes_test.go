@@ -32,7 +32,7 @@ func TestIntelRoutes(t *testing.T) {
 	if err := intel.NewTagger(e.m.Attack, e.m.Store, nil).Handle(ctx, evs); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.m.Store.SetAttackerIntel(ctx, "203.0.113.5", store.AttackerIntel{Country: "FR", ASN: 64500, UpdatedAt: at}); err != nil {
+	if err := e.m.Store.SetAttackerIntel(ctx, map[string]store.AttackerIntel{"203.0.113.5": {Country: "FR", ASN: 64500, UpdatedAt: at}}); err != nil {
 		t.Fatal(err)
 	}
 

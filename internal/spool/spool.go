@@ -4,6 +4,7 @@
 package spool
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,10 +30,14 @@ func init() {
 
 // Spool is the durable, append-only event log a decky writes on its host.
 //
-// Durability: every event is one write(2) of one whole JSON line to a file
-// opened O_APPEND, so a crash of the decky process loses nothing it
-// reported as written; the file is fsynced at most SyncEvery after a write
-// (and on rotation and Close), so a power cut loses at most that window.
+// Durability: events are group-committed. Write queues one whole JSON
+// line; the queue goes to a file opened O_APPEND in one write(2) at most
+// GroupCommit after its first line (at once when it holds FlushBytes, and
+// on Sync and Close), so a crash of the decky process loses at most the
+// events of that window, and a flood costs one system call per window
+// rather than one per event. The file is fsynced at most SyncEvery after a
+// write (and on rotation and Close), so a power cut loses at most that
+// window.
 // Files rotate at MaxFile bytes and are named events-<unix nanos>.jsonl so
 // their names sort in write order; the shipper deletes a file once it has
 // shipped all of it and a newer one exists. When the spool holds MaxTotal
@@ -52,6 +57,12 @@ type Spool struct {
 	dropped int64
 	timer   *time.Timer
 	closed  bool
+	// queue holds the lines not yet written; flushing is set while a
+	// GroupCommit timer is armed. like is the last queued event's
+	// topology and decky, for a dropped-events report.
+	queue    []byte
+	flushing bool
+	like     event.Event
 }
 
 // Spool limits and the fsync window.
@@ -59,6 +70,10 @@ const (
 	MaxFile   = 16 << 20
 	MaxTotal  = 1 << 30
 	SyncEvery = 200 * time.Millisecond
+	// GroupCommit bounds how long a queued event waits for its write(2);
+	// FlushBytes of queued lines are written at once.
+	GroupCommit = 2 * time.Millisecond
+	FlushBytes  = 64 << 10
 	// MaxLine bounds one spooled event; Write refuses larger ones.
 	MaxLine = 1 << 20
 )
@@ -93,31 +108,79 @@ func OpenWith(dir string, o Options) (*Spool, error) {
 	return &Spool{dir: dir, maxFile: o.MaxFile, maxTotal: o.MaxTotal}, nil
 }
 
-// Write implements event.Sink.
+// Write implements event.Sink: it queues the event for the next group
+// commit. It fails at once when the spool is closed, the event too large
+// or the spool at its limit (the event is then counted as dropped).
 func (s *Spool) Write(e *event.Event) error {
-	line, err := json.Marshal(e)
-	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
-	}
-	line = append(line, '\n')
-	if len(line) > MaxLine {
-		return fmt.Errorf("event %s is %d bytes, over the %d-byte limit", e.ID, len(line), MaxLine)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return errors.New("spool is closed")
 	}
+	n := len(s.queue)
+	line, err := event.AppendJSON(s.queue, e)
+	if err != nil {
+		s.queue = s.queue[:n]
+		return fmt.Errorf("encode event: %w", err)
+	}
+	line = append(line, '\n')
+	size := len(line) - n
+	switch {
+	case size > MaxLine:
+		s.queue = line[:n]
+		return fmt.Errorf("event %s is %d bytes, over the %d-byte limit", e.ID, size, MaxLine)
+	case s.total+int64(len(line)) > s.maxTotal:
+		s.queue = line[:n]
+		s.dropped++
+		return fmt.Errorf("spool %s holds %d bytes, at its limit", s.dir, s.total+int64(n))
+	}
+	s.queue = line
+	s.like.Topology, s.like.Decky = e.Topology, e.Decky
+	if len(s.queue) >= FlushBytes {
+		s.flushLocked()
+	} else if !s.flushing {
+		s.flushing = true
+		time.AfterFunc(GroupCommit, s.flush)
+	}
+	return nil
+}
+
+func (s *Spool) flush() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.flushing = false
+	s.flushLocked()
+}
+
+// flushLocked writes the queue, after a report of the events dropped
+// before it; what cannot be written is counted as dropped.
+func (s *Spool) flushLocked() {
+	if len(s.queue) == 0 || s.f == nil && s.closed {
+		return
+	}
 	if s.dropped > 0 {
-		if err := s.writeLocked(droppedLine(e, s.dropped)); err == nil {
+		if err := s.writeLocked(droppedLine(&s.like, s.dropped)); err == nil {
 			s.dropped = 0
 		}
 	}
-	if err := s.writeLocked(line); err != nil {
-		s.dropped++
-		return err
+	// In pieces that fit a file, cut at line ends.
+	for b := s.queue; len(b) > 0; {
+		cut := len(b)
+		if int64(cut) > s.maxFile {
+			if cut = bytes.LastIndexByte(b[:s.maxFile], '\n') + 1; cut == 0 {
+				cut = bytes.IndexByte(b, '\n') + 1 // one line larger than a file
+			}
+		}
+		if err := s.writeLocked(b[:cut]); err != nil {
+			s.dropped += int64(bytes.Count(b, []byte{'\n'}))
+			break
+		}
+		b = b[cut:]
 	}
-	return nil
+	s.queue = s.queue[:0]
+	if cap(s.queue) > 4*FlushBytes {
+		s.queue = nil // a burst of large events: give the memory back
+	}
 }
 
 func droppedLine(like *event.Event, n int64) []byte {
@@ -181,10 +244,12 @@ func (s *Spool) rotateLocked() error {
 
 func (s *Spool) sync() { _ = s.Sync() }
 
-// Sync makes what was written durable now, instead of within SyncEvery.
+// Sync makes what was written durable now, instead of within
+// GroupCommit and SyncEvery.
 func (s *Spool) Sync() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.flushLocked()
 	var err error
 	if s.f != nil && s.dirty {
 		err = s.f.Sync()
@@ -193,10 +258,11 @@ func (s *Spool) Sync() error {
 	return err
 }
 
-// Close syncs and closes the spool.
+// Close writes what is queued, syncs and closes the spool.
 func (s *Spool) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.flushLocked()
 	s.closed = true
 	if s.timer != nil {
 		s.timer.Stop()

@@ -341,9 +341,9 @@ type Store interface {
 	// first.
 	ListAttackers(ctx context.Context, f AttackerFilter) ([]Attacker, error)
 	Attacker(ctx context.Context, ip string) (*Attacker, error)
-	// SetAttackerIntel records the enrichment of ip (an upsert: the
-	// attacker row itself need not exist yet).
-	SetAttackerIntel(ctx context.Context, ip string, in AttackerIntel) error
+	// SetAttackerIntel records the enrichment of each address, in one
+	// transaction (upserts: the attacker rows need not exist yet).
+	SetAttackerIntel(ctx context.Context, intel map[string]AttackerIntel) error
 	// AddEventTags stores tags idempotently (unique on event id and
 	// technique) and grows the attackers' technique counts by the tags
 	// that were new only; it returns how many were new.
@@ -380,9 +380,15 @@ type Store interface {
 	// alerts stay.
 	DeleteAlertRule(ctx context.Context, id string) error
 
-	// AddAlertMatch records that an event matched a rule, idempotently
-	// (unique on rule and event); it reports whether the match was new.
-	AddAlertMatch(ctx context.Context, m AlertMatch) (bool, error)
+	// AddAlertMatches records that events matched rules, idempotently
+	// (unique on rule and event), in one transaction; fresh[i] reports
+	// whether ms[i] was new.
+	AddAlertMatches(ctx context.Context, ms []AlertMatch) (fresh []bool, err error)
+	// AlertSourceStates tells, for each of the sources that has matches of
+	// the rule with since <= ts <= until, how many, and whether an alert
+	// of the rule for it started at or before until: what lets the
+	// evaluator settle a batch's threshold rules in one read.
+	AlertSourceStates(ctx context.Context, ruleID string, sources []string, since, until time.Time) (map[string]AlertSourceState, error)
 	// AlertMatches counts the matches of a rule from one source with
 	// since <= ts <= until and returns the first limit event ids, oldest
 	// first, and the time of the oldest.
@@ -401,7 +407,7 @@ type Store interface {
 	// TouchAlert adds a matching event to an active alert: last seen
 	// widens and the event id joins the evidence (up to
 	// MaxAlertEvidence). The count grows by one when fresh (the match was
-	// just recorded, AddAlertMatch said so); otherwise (a redelivery) it
+	// just recorded, AddAlertMatches said so); otherwise (a redelivery) it
 	// becomes the number of the rule's matches from the source since the
 	// alert's first event, never less than it was, which repairs a count
 	// a crash left behind. A closed alert is left as it is.
@@ -559,6 +565,12 @@ type AlertMatch struct {
 	EventID string
 	Source  string
 	Time    time.Time
+}
+
+// AlertSourceState is what AlertSourceStates knows of one source.
+type AlertSourceState struct {
+	Matches int64
+	Alerted bool
 }
 
 // AlertFilter selects alerts. Zero values match everything.

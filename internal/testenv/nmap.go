@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -51,4 +52,26 @@ func nmapVersion(t testing.TB, host, port, proto string) string {
 		t.Fatalf("nmap -sV %s:%s printed no port line:\n%s", host, port, text)
 	}
 	return strings.Join(said, "\n")
+}
+
+var osGuessRe = regexp.MustCompile(`^(.*?) \((\d+%)\)`)
+
+// NmapTopOSGuess returns the best OS guess in the output of nmap -O and
+// its accuracy: the "OS details" line (an exact match) or the first of the
+// "Aggressive OS guesses" (run nmap with --osscan-guess so that it always
+// prints them when nothing matches exactly).
+func NmapTopOSGuess(out string) (guess, accuracy string) {
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(l, "OS details: "):
+			return strings.TrimPrefix(l, "OS details: "), "exact match"
+		case strings.HasPrefix(l, "Aggressive OS guesses: "):
+			rest := strings.TrimPrefix(l, "Aggressive OS guesses: ")
+			if m := osGuessRe.FindStringSubmatch(rest); m != nil {
+				return m[1], m[2]
+			}
+			return rest, "?"
+		}
+	}
+	return "", "no guess"
 }

@@ -123,6 +123,10 @@ type ObservedDecky struct {
 	Name     string `json:"name"`
 	Running  bool   `json:"running"`
 	State    string `json:"state"` // running, exited, created, ...
+	// Cloak is the state of the decky's packet cloak (running, exited,
+	// restarting, ...), empty when its OS family needs none. A decky whose
+	// cloak is not running answers as plain Linux.
+	Cloak string `json:"cloak,omitempty"`
 }
 
 // MarshalJSON writes {"error": "..."} alone when the engine could not be

@@ -372,7 +372,7 @@ func (s *Shipper) readBatch(r *bufio.Reader, path string, off int64, raw bool) (
 			continue
 		}
 		var e event.Event
-		if err := json.Unmarshal(line, &e); err != nil || e.ID == "" {
+		if err := event.Decode(line, &e); err != nil || e.ID == "" {
 			s.log.Error("skipping malformed spool line", "file", path, "err", err)
 			continue
 		}
@@ -381,7 +381,7 @@ func (s *Shipper) readBatch(r *bufio.Reader, path string, off int64, raw bool) (
 		}
 		b.blobs = append(b.blobs, e.Artifacts()...)
 		if raw {
-			doc, err := json.Marshal(&e)
+			doc, err := event.AppendJSON(nil, &e)
 			if err != nil {
 				s.log.Error("skipping unencodable spool event", "file", path, "err", err)
 				continue

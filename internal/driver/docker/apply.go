@@ -21,6 +21,7 @@ import (
 	"github.com/docker/docker/api/types/versions"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/decnet/decnet/internal/cloak"
 	"github.com/decnet/decnet/internal/decky"
 	"github.com/decnet/decnet/internal/driver"
 	"github.com/decnet/decnet/internal/persona"
@@ -31,12 +32,16 @@ import (
 // so these are generous for it and tight for anything an attacker could
 // make it do.
 const (
-	deckyMemory    = 256 << 20
-	deckyPids      = 256
-	applyWorkers   = 4
+	deckyMemory = 256 << 20
+	cloakMemory = 64 << 20
+	deckyPids   = 256
+	// applyWorkers is how many container operations an apply keeps in
+	// flight: the engine does much of each (namespaces, veths, iptables)
+	// outside its locks, so more than the cores it has pays.
+	applyWorkers   = 16
 	specEnv        = "DECNET_DECKY_SPEC"
 	spoolMount     = "/var/lib/decnet/spool"
-	driverRevision = "2" // bump when the container recipe changes, to replace every decky
+	driverRevision = "3" // bump when the container recipe changes, to replace every decky
 )
 
 // desiredNet is what one LAN should look like on the engine.
@@ -158,11 +163,22 @@ func (d *Driver) Apply(ctx context.Context, spec *topology.Spec, progress driver
 		"create_networks", len(p.createNetworks), "create_deckies", len(p.createDeckies), "start_deckies", len(p.startDeckies),
 		"keep", len(p.keep)-len(p.startDeckies))
 
+	var mu sync.Mutex
+	rg, rctx := errgroup.WithContext(ctx)
+	rg.SetLimit(applyWorkers)
 	for _, c := range p.removeContainers {
-		if err := d.removeContainer(ctx, c.ID); err != nil {
-			return err
-		}
-		step("remove", "container "+strings.TrimPrefix(firstName(c.Names), "/"))
+		rg.Go(func() error {
+			if err := d.removeContainer(rctx, c.ID); err != nil {
+				return err
+			}
+			mu.Lock()
+			step("remove", "container "+strings.TrimPrefix(firstName(c.Names), "/"))
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := rg.Wait(); err != nil {
+		return err
 	}
 	for _, n := range p.removeNetworks {
 		if err := d.removeNetwork(ctx, n); err != nil {
@@ -187,7 +203,6 @@ func (d *Driver) Apply(ctx context.Context, spec *topology.Spec, progress driver
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(applyWorkers)
-	var mu sync.Mutex
 	for _, dk := range p.createDeckies {
 		g.Go(func() error {
 			if err := d.createDecky(gctx, spec, image, dk, nets); err != nil {
@@ -358,6 +373,54 @@ func (d *Driver) createDecky(ctx context.Context, spec *topology.Spec, image str
 				return err
 			}
 		}
+	}
+	if cloakConfig(dk) != "" {
+		return d.createCloak(ctx, spec, dk, image, resp.ID)
+	}
+	return nil
+}
+
+// cloakConfig is the recipe of a decky's packet cloak container, or ""
+// when its OS family needs none (Linux).
+func cloakConfig(dk *desiredDecky) string {
+	if dk == nil {
+		return ""
+	}
+	if _, ok := cloak.Lookup(persona.Family(dk.decky.Persona.OS)); !ok {
+		return ""
+	}
+	return configHash(driverRevision, dk.config, CloakService, dk.decky.Persona.OS)
+}
+
+// createCloak runs the packet cloak of the decky's OS family in a
+// companion container in the decky's network namespace: the decky itself
+// keeps no capability, the cloak has only NET_ADMIN and NET_RAW there (its
+// rules and queue, its raw socket). Docker restarts it if it fails; while
+// it is down the queue fails open and the decky answers as plain Linux.
+func (d *Driver) createCloak(ctx context.Context, spec *topology.Spec, dk *desiredDecky, image, deckyID string) error {
+	labels := d.labels(spec.ID, "service")
+	labels[LabelDecky] = dk.name
+	labels[LabelService] = CloakService
+	labels[LabelConfig] = cloakConfig(dk)
+	pids := int64(deckyPids)
+	cfg := &container.Config{Image: image, Labels: labels, User: "0:0",
+		Cmd: []string{"decky", "cloak", "--family", dk.decky.Persona.OS}}
+	host := &container.HostConfig{
+		NetworkMode:    container.NetworkMode("container:" + deckyID),
+		ReadonlyRootfs: true,
+		CapDrop:        []string{"ALL"},
+		CapAdd:         []string{"NET_ADMIN", "NET_RAW"},
+		SecurityOpt:    []string{"no-new-privileges:true"},
+		Resources:      container.Resources{Memory: cloakMemory, PidsLimit: &pids},
+		RestartPolicy:  container.RestartPolicy{Name: container.RestartPolicyOnFailure, MaximumRetryCount: 5},
+		LogConfig:      container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "10m", "max-file": "3"}},
+	}
+	resp, err := d.cli.ContainerCreate(ctx, cfg, host, nil, nil, dk.container+"-cloak")
+	if err != nil {
+		return fmt.Errorf("driver/docker: create the cloak of decky %s: %w", dk.name, err)
+	}
+	if err := d.cli.ContainerStart(ctx, resp.ID, container.StartOptions{}); err != nil {
+		return fmt.Errorf("driver/docker: start the cloak of decky %s: %w", dk.name, err)
 	}
 	return nil
 }

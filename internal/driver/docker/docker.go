@@ -35,6 +35,10 @@ const (
 	LabelShim     = "io.decnet.shim"     // host-side interface of a macvlan/ipvlan network
 )
 
+// CloakService is the LabelService value of a decky's packet cloak
+// container (no custom service name can hold "@").
+const CloakService = "@cloak"
+
 // Options configure the driver.
 type Options struct {
 	// AgentID scopes every object: an agent only sees and touches objects

@@ -59,8 +59,17 @@ func newHarness(t *testing.T) *harness {
 	return h
 }
 
-// containers returns this run's containers by decky name.
+// containers returns this run's decky containers by decky name.
 func (h *harness) containers() map[string]container.Summary {
+	return h.byDecky(func(c container.Summary) bool { return c.Labels[LabelRole] == "decky" })
+}
+
+// cloaks returns this run's cloak containers by decky name.
+func (h *harness) cloaks() map[string]container.Summary {
+	return h.byDecky(func(c container.Summary) bool { return c.Labels[LabelService] == CloakService })
+}
+
+func (h *harness) byDecky(keep func(container.Summary) bool) map[string]container.Summary {
 	h.t.Helper()
 	ctrs, err := h.cli.ContainerList(context.Background(), container.ListOptions{All: true, Filters: h.drv.ownFilter()})
 	if err != nil {
@@ -68,7 +77,9 @@ func (h *harness) containers() map[string]container.Summary {
 	}
 	out := map[string]container.Summary{}
 	for _, c := range ctrs {
-		out[c.Labels[LabelDecky]] = c
+		if keep(c) {
+			out[c.Labels[LabelDecky]] = c
+		}
 	}
 	return out
 }

@@ -58,6 +58,7 @@ func (d *Driver) Observe(ctx context.Context) (wire.Observed, error) {
 	if err != nil {
 		return obs, fmt.Errorf("list containers: %w", err)
 	}
+	cloaks := cloakStates(ctrs)
 	for _, c := range ctrs {
 		running := c.State == "running"
 		if running {
@@ -65,13 +66,25 @@ func (d *Driver) Observe(ctx context.Context) (wire.Observed, error) {
 		}
 		if c.Labels[LabelRole] == "decky" {
 			obs.Deckies = append(obs.Deckies, wire.ObservedDecky{Topology: c.Labels[LabelTopology], Name: c.Labels[LabelDecky],
-				Running: running, State: c.State})
+				Running: running, State: c.State, Cloak: cloaks[c.Labels[LabelTopology]+"/"+c.Labels[LabelDecky]]})
 		}
 	}
 	sort.Strings(obs.Bridges)
 	sort.Strings(obs.Containers)
 	sort.Slice(obs.Deckies, func(i, j int) bool { return obs.Deckies[i].Name < obs.Deckies[j].Name })
 	return obs, nil
+}
+
+// cloakStates maps "topology/decky" to the state of the decky's cloak
+// container.
+func cloakStates(ctrs []container.Summary) map[string]string {
+	m := map[string]string{}
+	for _, c := range ctrs {
+		if c.Labels[LabelService] == CloakService {
+			m[c.Labels[LabelTopology]+"/"+c.Labels[LabelDecky]] = c.State
+		}
+	}
+	return m
 }
 
 // Status implements driver.Driver, read-only.
@@ -89,11 +102,13 @@ func (d *Driver) Status(ctx context.Context) ([]driver.DeckyStatus, error) {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
 	out := []driver.DeckyStatus{}
+	cloaks := cloakStates(ctrs)
 	for _, c := range ctrs {
 		if c.Labels[LabelRole] != "decky" {
 			continue
 		}
-		st := driver.DeckyStatus{Topology: c.Labels[LabelTopology], Name: c.Labels[LabelDecky], Running: c.State == "running", State: c.State}
+		st := driver.DeckyStatus{Topology: c.Labels[LabelTopology], Name: c.Labels[LabelDecky], Running: c.State == "running", State: c.State,
+			Cloak: cloaks[c.Labels[LabelTopology]+"/"+c.Labels[LabelDecky]]}
 		if s := c.Labels[LabelServices]; s != "" {
 			st.Services = strings.Split(s, ",")
 		}

@@ -43,9 +43,13 @@ func planApply(spec *topology.Spec, nets map[string]*desiredNet, deckies map[str
 		case c.Labels[LabelTopology] != spec.ID, !ok:
 			p.removeContainers = append(p.removeContainers, c)
 		case c.Labels[LabelRole] == "service":
-			// Custom service containers follow their decky: kept only when
-			// the decky is kept and their own recipe is unchanged.
-			if c.Labels[LabelConfig] != customConfig(want, c.Labels[LabelService], spec) {
+			// Custom service and cloak containers follow their decky: kept
+			// only when the decky is kept and their own recipe is unchanged.
+			recipe := customConfig(want, c.Labels[LabelService], spec)
+			if c.Labels[LabelService] == CloakService {
+				recipe = cloakConfig(want)
+			}
+			if c.Labels[LabelConfig] != recipe {
 				p.removeContainers = append(p.removeContainers, c)
 			}
 		case c.Labels[LabelConfig] != want.config, !attached(c, want, nets):

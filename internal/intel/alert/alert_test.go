@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -164,6 +166,51 @@ func TestThresholdRaisesOnceAndGrows(t *testing.T) {
 	as = alerts(t, st, store.AlertFilter{Status: store.AlertOpen})
 	if len(as) != 1 || as[0].ID == a.ID || as[0].Count != 3 || pub.count() != 2 {
 		t.Fatalf("after close and 3 failures: %+v, %d published", as, pub.count())
+	}
+}
+
+// countingStore counts the evaluator's per-event reads.
+type countingStore struct {
+	store.Store
+	alertAt atomic.Int64
+}
+
+func (c *countingStore) AlertAt(ctx context.Context, ruleID, source string, t time.Time) (*store.Alert, error) {
+	c.alertAt.Add(1)
+	return c.Store.AlertAt(ctx, ruleID, source, t)
+}
+
+// TestThresholdFloodSettledPerBatch: a flood of failures from 2,000
+// sources, each below the count, is settled by one read for the batch;
+// only the source that crosses is evaluated event by event, and raises
+// one alert with its three events.
+func TestThresholdFloodSettledPerBatch(t *testing.T) {
+	st := &countingStore{Store: storetest.SQLite(t)}
+	addRule(t, st, alert.Rule{Name: "ssh brute force", Severity: event.High,
+		Match:     alert.Match{Types: []string{"ssh.login.failed"}},
+		Condition: alert.Condition{Kind: alert.Threshold, Count: 3, Window: alert.Duration(time.Minute)}})
+	pub := &published{}
+	ev := alert.New(st, alert.Options{Publisher: pub})
+	var flood []event.Event
+	for i := range 2000 {
+		flood = append(flood, failed(fmt.Sprintf("198.18.%d.%d", i/250, i%250), time.Duration(i)*time.Millisecond))
+		if i%700 == 0 {
+			flood = append(flood, failed("203.0.113.5", time.Duration(i)*time.Millisecond))
+		}
+	}
+	handle(t, ev, flood...)
+	as := alerts(t, st, store.AlertFilter{})
+	if len(as) != 1 || as[0].Source != "203.0.113.5" || as[0].Count != 3 || pub.count() != 1 {
+		t.Fatalf("alerts %+v, %d published; want one for 203.0.113.5 with 3 events", as, pub.count())
+	}
+	if n := st.alertAt.Load(); n != 3 {
+		t.Fatalf("%d per-event alert reads for %d events, want 3 (the crossing source's)", n, len(flood))
+	}
+	// The next batch: one more failure from a flood source is settled
+	// again, one from the alerted source joins its alert.
+	handle(t, ev, failed("198.18.0.1", 3*time.Second), failed("203.0.113.5", 3*time.Second))
+	if as := alerts(t, st, store.AlertFilter{}); len(as) != 1 || as[0].Count != 4 || st.alertAt.Load() != 4 {
+		t.Fatalf("after the next batch: %+v, %d reads", as, st.alertAt.Load())
 	}
 }
 

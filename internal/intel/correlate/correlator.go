@@ -130,7 +130,7 @@ func New(st Store, pub Publisher, log *slog.Logger) *Correlator {
 
 // Run consumes the event stream until ctx is done.
 func (c *Correlator) Run(ctx context.Context, js jetstream.JetStream) error {
-	return bus.Consume(ctx, js, Durable, c.Handle, bus.WithBatch(2000, 100*time.Millisecond), bus.WithLogger(c.log))
+	return bus.Consume(ctx, js, Durable, c.Handle, bus.WithBatch(2000, 100*time.Millisecond), bus.WithPrefetch(), bus.WithLogger(c.log))
 }
 
 // Handle correlates one batch: it publishes the derived events, then

@@ -363,7 +363,7 @@ func matcher(f store.EventFilter) func(e *event.Event) bool {
 			return false
 		}
 		if text != "" {
-			b, err := json.Marshal(e)
+			b, err := event.AppendJSON(nil, e)
 			if err != nil || !strings.Contains(strings.ToLower(string(b)), text) {
 				return false
 			}

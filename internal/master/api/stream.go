@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -202,7 +201,7 @@ func (s *Server) reportDropped(w io.Writer, rc *http.ResponseController, sub *su
 // eventFrame is one SSE frame. JSON holds no raw newline, so the data is
 // one line; an id that could break the framing is left out.
 func eventFrame(e *event.Event) string {
-	b, err := json.Marshal(e)
+	b, err := event.AppendJSON(nil, e)
 	if err != nil {
 		return ""
 	}

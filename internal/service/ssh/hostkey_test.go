@@ -1,7 +1,12 @@
 package ssh
 
 import (
+	"bytes"
+	"crypto/rand"
+	"slices"
 	"testing"
+
+	xssh "github.com/decnet/decnet/internal/service/ssh/internal/transport"
 
 	"github.com/decnet/decnet/internal/persona"
 )
@@ -25,7 +30,47 @@ func TestHostKeyDerivation(t *testing.T) {
 	}
 	keyCache.Delete(a)
 	k2, _ := deriveHostKeys(a)
-	if !k1.ed25519.Equal(k2.ed25519) || !k1.ecdsa.Equal(k2.ecdsa) || !k1.rsa.Equal(k2.rsa) || k1.rsa.N.BitLen() != 3072 {
+	rsa1, err1 := k1.rsa()
+	rsa2, err2 := k2.rsa()
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	if !k1.ed25519.Equal(k2.ed25519) || !k1.ecdsa.Equal(k2.ecdsa) || !rsa1.Equal(rsa2) || rsa1.N.BitLen() != 3072 {
 		t.Error("host keys differ between derivations of one identity")
+	}
+}
+
+// TestRSAHostKeyIsLazy: the signers are ready before the RSA key is
+// derived, announce its format and algorithms, and once asked present
+// the key derived from the identity.
+func TestRSAHostKeyIsLazy(t *testing.T) {
+	id := persona.NewIdentity("lazy-seed", "lazy-decky")
+	k, err := deriveHostKeys(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := profileFor("OpenSSH_9.2p1 Debian-2+deb12u7", "debian")
+	signers, err := k.signers(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lazy, ok := signers[0].(*lazySigner)
+	if !ok || lazy.PublicKey().Type() != xssh.KeyAlgoRSA || !slices.Equal(lazy.Algorithms(), p.rsaAlgos()) {
+		t.Fatalf("first signer %T: not the lazy RSA key with the profile's algorithms", signers[0])
+	}
+	rk, err := id.RSAKey(3072, "hostkey-rsa-p", "hostkey-rsa-q")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := xssh.NewSignerFromKey(rk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(lazy.PublicKey().Marshal(), want.PublicKey().Marshal()) {
+		t.Fatal("the lazy RSA key is not the identity's")
+	}
+	sig, err := lazy.SignWithAlgorithm(rand.Reader, []byte("data"), xssh.KeyAlgoRSASHA512)
+	if err != nil || want.PublicKey().Verify([]byte("data"), sig) != nil {
+		t.Fatalf("signature by the lazy key does not verify: %v", err)
 	}
 }

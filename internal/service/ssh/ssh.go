@@ -42,6 +42,7 @@ type Server struct {
 	env     serve.Env
 	prof    profile
 	version string
+	keys    *hostKeys
 	signers []xssh.Signer
 	machine shell.Machine
 	motd    string
@@ -131,6 +132,7 @@ func New(env serve.Env) (serve.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("service/ssh: %w", err)
 	}
+	s.keys = keys
 	if s.signers, err = keys.signers(s.prof); err != nil {
 		return nil, fmt.Errorf("service/ssh: host keys: %w", err)
 	}
@@ -147,8 +149,26 @@ func New(env serve.Env) (serve.Server, error) {
 	return s, nil
 }
 
-// Serve listens on port 22 of every decky address until ctx is done.
+// warming lets one RSA host key derivation run in the background at a
+// time in a process, so a host starting many deckies keeps a core for
+// them.
+var warming = make(chan struct{}, 1)
+
+// Serve listens on port 22 of every decky address until ctx is done; the
+// RSA host key is derived meanwhile, so a client that picks it does not
+// wait.
 func (s *Server) Serve(ctx context.Context) error {
+	go func() {
+		select {
+		case warming <- struct{}{}:
+			defer func() { <-warming }()
+		case <-ctx.Done():
+			return
+		}
+		if _, err := s.keys.rsa(); err != nil {
+			s.env.Log.Error("derive the rsa host key", "err", err)
+		}
+	}()
 	return serve.TCP(ctx, s.env, Port, s.handle)
 }
 

@@ -92,10 +92,59 @@ func (s *Store) DeleteAlertRule(ctx context.Context, id string) error {
 }
 
 // AddAlertMatch implements store.Store.
-func (s *Store) AddAlertMatch(ctx context.Context, m store.AlertMatch) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO alert_matches (rule_id, event_id, source, ts) VALUES ($1, $2, $3, $4)
-		ON CONFLICT DO NOTHING`, m.RuleID, m.EventID, m.Source, ts(m.Time))
-	return err == nil && tag.RowsAffected() == 1, wrap("add alert match", err)
+func (s *Store) AddAlertMatches(ctx context.Context, ms []store.AlertMatch) ([]bool, error) {
+	fresh := make([]bool, len(ms))
+	if len(ms) == 0 {
+		return fresh, nil
+	}
+	type key struct{ Rule, Event string }
+	at := make(map[key]int, len(ms))
+	rules, events, sources, times := make([]string, len(ms)), make([]string, len(ms)), make([]string, len(ms)), make([]time.Time, len(ms))
+	for i, m := range ms {
+		rules[i], events[i], sources[i], times[i] = m.RuleID, m.EventID, m.Source, ts(m.Time)
+		if _, dup := at[key{m.RuleID, m.EventID}]; !dup {
+			at[key{m.RuleID, m.EventID}] = i
+		}
+	}
+	rows, err := s.pool.Query(ctx, `INSERT INTO alert_matches (rule_id, event_id, source, ts)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+		ON CONFLICT DO NOTHING RETURNING rule_id, event_id`, rules, events, sources, times)
+	if err != nil {
+		return nil, wrap("add alert matches", err)
+	}
+	stored, err := pgx.CollectRows(rows, pgx.RowToStructByPos[key])
+	if err != nil {
+		return nil, wrap("add alert matches", err)
+	}
+	for _, k := range stored {
+		fresh[at[k]] = true
+	}
+	return fresh, nil
+}
+
+// AlertSourceStates implements store.Store.
+func (s *Store) AlertSourceStates(ctx context.Context, ruleID string, sources []string, since, until time.Time) (map[string]store.AlertSourceState, error) {
+	out := map[string]store.AlertSourceState{}
+	if len(sources) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT m.source, count(*), EXISTS (SELECT 1 FROM alerts a
+			WHERE a.rule_id = m.rule_id AND a.source = m.source AND a.first_seen <= $4)
+		FROM alert_matches m WHERE m.rule_id = $1 AND m.source = ANY($2) AND m.ts >= $3 AND m.ts <= $4
+		GROUP BY m.rule_id, m.source`, ruleID, sources, ts(since), ts(until))
+	if err != nil {
+		return nil, wrap("alert source states", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var src string
+		var st store.AlertSourceState
+		if err := rows.Scan(&src, &st.Matches, &st.Alerted); err != nil {
+			return nil, wrap("alert source states", err)
+		}
+		out[src] = st
+	}
+	return out, wrap("alert source states", rows.Err())
 }
 
 // AlertMatches implements store.Store.

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -164,7 +163,7 @@ func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]event.Ev
 			return nil, wrap("list events", err)
 		}
 		var e event.Event
-		if err := json.Unmarshal([]byte(doc), &e); err != nil {
+		if err := event.Decode([]byte(doc), &e); err != nil {
 			return nil, wrap("list events", fmt.Errorf("decode stored event: %w", err))
 		}
 		out = append(out, e)

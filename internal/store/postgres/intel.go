@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -15,14 +16,22 @@ import (
 	"github.com/decnet/decnet/internal/store/internal/rollup"
 )
 
-// SetAttackerIntel implements store.Store.
-func (s *Store) SetAttackerIntel(ctx context.Context, ip string, in store.AttackerIntel) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO attacker_intel (ip, country, country_name, city, asn, as_org, ptr, updated_at)
+// SetAttackerIntel implements store.Store: one batch in one transaction,
+// rows in address order (concurrent writers lock in the same order).
+func (s *Store) SetAttackerIntel(ctx context.Context, intel map[string]store.AttackerIntel) error {
+	if len(intel) == 0 {
+		return nil
+	}
+	var batch pgx.Batch
+	for _, ip := range slices.Sorted(maps.Keys(intel)) {
+		in := intel[ip]
+		batch.Queue(`INSERT INTO attacker_intel (ip, country, country_name, city, asn, as_org, ptr, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (ip) DO UPDATE SET
 			country = excluded.country, country_name = excluded.country_name, city = excluded.city,
 			asn = excluded.asn, as_org = excluded.as_org, ptr = excluded.ptr, updated_at = excluded.updated_at`,
-		ip, in.Country, in.CountryName, in.City, int64(in.ASN), in.ASOrg, in.PTR, ts(in.UpdatedAt))
-	return wrap("set attacker intel", err)
+			ip, in.Country, in.CountryName, in.City, int64(in.ASN), in.ASOrg, in.PTR, ts(in.UpdatedAt))
+	}
+	return wrap("set attacker intel", pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return tx.SendBatch(ctx, &batch).Close() }))
 }
 
 // AddEventTags implements store.Store: in one transaction each tag is

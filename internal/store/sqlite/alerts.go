@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/decnet/decnet/internal/store"
@@ -92,10 +93,78 @@ func (s *Store) DeleteAlertRule(ctx context.Context, id string) error {
 }
 
 // AddAlertMatch implements store.Store.
-func (s *Store) AddAlertMatch(ctx context.Context, m store.AlertMatch) (bool, error) {
-	n, err := affected(s.w.ExecContext(ctx, `INSERT INTO alert_matches (rule_id, event_id, source, ts) VALUES (?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`, m.RuleID, m.EventID, m.Source, micro(m.Time)))
-	return n == 1, wrap("add alert match", err)
+func (s *Store) AddAlertMatches(ctx context.Context, ms []store.AlertMatch) ([]bool, error) {
+	fresh := make([]bool, len(ms))
+	if len(ms) == 0 {
+		return fresh, nil
+	}
+	type key struct{ rule, event string }
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		clear(fresh)
+		const perStmt = maxParams / 4
+		for start := 0; start < len(ms); start += perStmt {
+			chunk := ms[start:min(start+perStmt, len(ms))]
+			args := make([]any, 0, 4*len(chunk))
+			at := make(map[key]int, len(chunk))
+			for i, m := range chunk {
+				args = append(args, m.RuleID, m.EventID, m.Source, micro(m.Time))
+				if _, dup := at[key{m.RuleID, m.EventID}]; !dup {
+					at[key{m.RuleID, m.EventID}] = start + i
+				}
+			}
+			rows, err := tx.QueryContext(ctx, `INSERT INTO alert_matches (rule_id, event_id, source, ts) VALUES (?,?,?,?)`+
+				strings.Repeat(",(?,?,?,?)", len(chunk)-1)+` ON CONFLICT DO NOTHING RETURNING rule_id, event_id`, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var k key
+				if err := rows.Scan(&k.rule, &k.event); err != nil {
+					rows.Close()
+					return err
+				}
+				fresh[at[k]] = true
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return fresh, wrap("add alert matches", err)
+}
+
+// AlertSourceStates implements store.Store, 500 sources a statement.
+func (s *Store) AlertSourceStates(ctx context.Context, ruleID string, sources []string, since, until time.Time) (map[string]store.AlertSourceState, error) {
+	out := map[string]store.AlertSourceState{}
+	for len(sources) > 0 {
+		chunk := sources[:min(len(sources), 500)]
+		sources = sources[len(chunk):]
+		args := []any{micro(until), ruleID, micro(since), micro(until)}
+		for _, src := range chunk {
+			args = append(args, src)
+		}
+		rows, err := s.r.QueryContext(ctx, `SELECT m.source, count(*), EXISTS (SELECT 1 FROM alerts a
+				WHERE a.rule_id = m.rule_id AND a.source = m.source AND a.first_seen <= ?)
+			FROM alert_matches m WHERE m.rule_id = ? AND m.ts >= ? AND m.ts <= ? AND m.source IN (?`+strings.Repeat(",?", len(chunk)-1)+`)
+			GROUP BY m.source`, args...)
+		if err != nil {
+			return nil, wrap("alert source states", err)
+		}
+		for rows.Next() {
+			var src string
+			var st store.AlertSourceState
+			if err := rows.Scan(&src, &st.Matches, &st.Alerted); err != nil {
+				rows.Close()
+				return nil, wrap("alert source states", err)
+			}
+			out[src] = st
+		}
+		if err := rows.Close(); err != nil {
+			return nil, wrap("alert source states", err)
+		}
+	}
+	return out, nil
 }
 
 // AlertMatches implements store.Store.

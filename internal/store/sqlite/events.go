@@ -205,7 +205,7 @@ func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]event.Ev
 			return nil, wrap("list events", err)
 		}
 		var e event.Event
-		if err := json.Unmarshal(doc, &e); err != nil {
+		if err := event.Decode(doc, &e); err != nil {
 			return nil, wrap("list events", fmt.Errorf("decode stored event: %w", err))
 		}
 		out = append(out, e)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,14 +15,21 @@ import (
 	"github.com/decnet/decnet/internal/store/internal/rollup"
 )
 
-// SetAttackerIntel implements store.Store.
-func (s *Store) SetAttackerIntel(ctx context.Context, ip string, in store.AttackerIntel) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO attacker_intel (ip, country, country_name, city, asn, as_org, ptr, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ip) DO UPDATE SET
-			country = excluded.country, country_name = excluded.country_name, city = excluded.city,
-			asn = excluded.asn, as_org = excluded.as_org, ptr = excluded.ptr, updated_at = excluded.updated_at`,
-		ip, in.Country, in.CountryName, in.City, int64(in.ASN), in.ASOrg, in.PTR, micro(in.UpdatedAt))
-	return wrap("set attacker intel", err)
+var upIntel = upsert{`INSERT INTO attacker_intel (ip, country, country_name, city, asn, as_org, ptr, updated_at) VALUES `, 8,
+	` ON CONFLICT (ip) DO UPDATE SET country = excluded.country, country_name = excluded.country_name, city = excluded.city,
+		asn = excluded.asn, as_org = excluded.as_org, ptr = excluded.ptr, updated_at = excluded.updated_at`}
+
+// SetAttackerIntel implements store.Store in multi-row statements.
+func (s *Store) SetAttackerIntel(ctx context.Context, intel map[string]store.AttackerIntel) error {
+	if len(intel) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 8*len(intel))
+	for _, ip := range slices.Sorted(maps.Keys(intel)) {
+		in := intel[ip]
+		args = append(args, ip, in.Country, in.CountryName, in.City, int64(in.ASN), in.ASOrg, in.PTR, micro(in.UpdatedAt))
+	}
+	return wrap("set attacker intel", s.write(ctx, func(tx *sql.Tx) error { return upIntel.exec(ctx, tx, args) }))
 }
 
 // upTechniques grows the attackers' technique counts by new tags.

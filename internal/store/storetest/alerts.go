@@ -3,6 +3,7 @@ package storetest
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -50,8 +51,8 @@ func testAlertRules(t *testing.T, open Opener) {
 		t.Fatalf("after UpdateAlertRule: %+v", got)
 	}
 	t0 := now()
-	if fresh, err := s.AddAlertMatch(c, store.AlertMatch{RuleID: r.ID, EventID: event.NewID(), Source: "192.0.2.1", Time: t0}); err != nil || !fresh {
-		t.Fatalf("AddAlertMatch = %v, %v", fresh, err)
+	if fresh, err := s.AddAlertMatches(c, []store.AlertMatch{{RuleID: r.ID, EventID: event.NewID(), Source: "192.0.2.1", Time: t0}}); err != nil || !fresh[0] {
+		t.Fatalf("AddAlertMatches = %v, %v", fresh, err)
 	}
 	must(t, s.DeleteAlertRule(c, r.ID))
 	wantErr(t, s.DeleteAlertRule(c, r.ID), store.ErrNotFound, "DeleteAlertRule twice")
@@ -73,16 +74,19 @@ func testAlerts(t *testing.T, open Opener) {
 		id := event.NewID()
 		ids = append(ids, id)
 		m := store.AlertMatch{RuleID: rule, EventID: id, Source: src, Time: base.Add(time.Duration(i) * 10 * time.Second)}
-		fresh, err := s.AddAlertMatch(c, m)
+		fresh, err := s.AddAlertMatches(c, []store.AlertMatch{m})
 		must(t, err)
-		again, err := s.AddAlertMatch(c, m)
+		// Again, in a batch with a new match and the same one twice.
+		other := store.AlertMatch{RuleID: rule + "-b", EventID: id, Source: src, Time: m.Time}
+		again, err := s.AddAlertMatches(c, []store.AlertMatch{m, other, other})
 		must(t, err)
-		if !fresh || again {
-			t.Fatalf("AddAlertMatch: first %v, again %v; want true, false", fresh, again)
+		if !fresh[0] || !slices.Equal(again, []bool{false, true, false}) {
+			t.Fatalf("AddAlertMatches: first %v, again %v; want [true], [false true false]", fresh, again)
 		}
 	}
-	must2 := func(fresh bool, err error) { must(t, err) }
-	must2(s.AddAlertMatch(c, store.AlertMatch{RuleID: rule, EventID: event.NewID(), Source: "other", Time: base}))
+	if _, err := s.AddAlertMatches(c, []store.AlertMatch{{RuleID: rule, EventID: event.NewID(), Source: "other", Time: base}}); err != nil {
+		t.Fatal(err)
+	}
 	n, got, first, err := s.AlertMatches(c, rule, src, base.Add(10*time.Second), base.Add(30*time.Second), 2)
 	must(t, err)
 	if n != 3 || len(got) != 2 || got[0] != ids[1] || got[1] != ids[2] || !first.Equal(base.Add(10*time.Second)) {
@@ -99,6 +103,11 @@ func testAlerts(t *testing.T, open Opener) {
 		}
 	}
 
+	states, err := s.AlertSourceStates(c, rule, []string{src, "other", "nobody"}, base.Add(10*time.Second), base.Add(30*time.Second))
+	must(t, err)
+	if len(states) != 1 || states[src] != (store.AlertSourceState{Matches: 3}) {
+		t.Fatalf("AlertSourceStates before any alert = %+v, want %s: 3 matches, not alerted", states, src)
+	}
 	_, err = s.AlertAt(c, rule, src, base)
 	wantErr(t, err, store.ErrNotFound, "AlertAt before any alert")
 	a := &store.Alert{Key: rule + "|" + src + "|" + ids[2], RuleID: rule, RuleName: "brute", Severity: event.High, Source: src,
@@ -131,6 +140,15 @@ func testAlerts(t *testing.T, open Opener) {
 	must(t, err)
 	if got1.Count != 5 || len(got1.EventIDs) != 4 || got1.EventIDs[3] != ids[3] || !got1.Last.Equal(base.Add(30*time.Second)) {
 		t.Fatalf("after TouchAlert: count %d evidence %v last %v", got1.Count, got1.EventIDs, got1.Last)
+	}
+	// The alert started at base: alerted for a window ending at or after
+	// it, not before.
+	for until, want := range map[time.Duration]bool{0: true, 30 * time.Second: true, -time.Second: false} {
+		states, err := s.AlertSourceStates(c, rule, []string{src}, base.Add(-time.Minute), base.Add(until))
+		must(t, err)
+		if states[src].Alerted != want {
+			t.Fatalf("AlertSourceStates until base%+v = %+v, want alerted %v", until, states, want)
+		}
 	}
 	at, err := s.AlertAt(c, rule, src, base.Add(time.Minute))
 	must(t, err)

@@ -122,7 +122,7 @@ func testAttackerSearch(t *testing.T, open Opener) {
 		ev(1, "ssh.login.failed", "web", a, pw("root", "1")), ev(2, "ssh.login.failed", "db", a, pw("root", "2")),
 		ev(3, "ssh.session.open", "web", b, nil), ev(4, "ssh.session.open", "web", b, nil), ev(5, "ssh.session.open", "web", b, nil),
 	}, 5)
-	must(t, s.SetAttackerIntel(c, a, store.AttackerIntel{Country: "FR", CountryName: "France", ASN: 64500, ASOrg: "Example Hosting", UpdatedAt: base}))
+	must(t, s.SetAttackerIntel(c, map[string]store.AttackerIntel{a: {Country: "FR", CountryName: "France", ASN: 64500, ASOrg: "Example Hosting", UpdatedAt: base}}))
 	_, err := s.AddEventTags(c, []store.EventTag{{EventID: "x1", Technique: "T1110.001", Rule: "r", SrcIP: a, Time: base}})
 	must(t, err)
 	for _, tc := range []struct {

@@ -18,7 +18,7 @@ func testIntel(t *testing.T, open Opener) {
 	// shows once the attacker exists.
 	in := store.AttackerIntel{Country: "FR", CountryName: "France", City: "Paris", ASN: 4294967295, ASOrg: "Example AS",
 		PTR: "host.example.", UpdatedAt: base}
-	must(t, s.SetAttackerIntel(c, ip1, in))
+	must(t, s.SetAttackerIntel(c, map[string]store.AttackerIntel{ip1: in}))
 	insert(t, s, []event.Event{ev(1, "ssh.session.open", "web", ip1, nil), ev(2, "ssh.session.open", "web", ip2, nil)}, 2)
 	a, err := s.Attacker(c, ip1)
 	must(t, err)
@@ -32,12 +32,12 @@ func testIntel(t *testing.T, open Opener) {
 	}
 	// An upsert replaces every field.
 	in2 := store.AttackerIntel{Country: "DE", City: "", ASN: 64500, UpdatedAt: base.Add(time.Hour)}
-	must(t, s.SetAttackerIntel(c, ip1, in2))
+	must(t, s.SetAttackerIntel(c, map[string]store.AttackerIntel{ip1: in2}))
 	a, _ = s.Attacker(c, ip1)
 	if a.Intel == nil || !equalJSON(*a.Intel, in2) {
 		t.Fatalf("Intel after update = %+v, want %+v", a.Intel, in2)
 	}
-	must(t, s.SetAttackerIntel(c, ip2, store.AttackerIntel{Country: "US", ASN: 64501, UpdatedAt: base}))
+	must(t, s.SetAttackerIntel(c, map[string]store.AttackerIntel{ip2: {Country: "US", ASN: 64501, UpdatedAt: base}}))
 	for _, tc := range []struct {
 		name string
 		f    store.AttackerFilter
