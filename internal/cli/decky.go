@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -59,7 +60,7 @@ driver runs the same code in-process.`,
 			// A decky is hostile-facing: cap its heap so no attacker input
 			// can grow it past its container's memory limit.
 			debug.SetMemoryLimit(memLimit)
-			rt, err := decky.New(spec, name, decky.Options{SpoolDir: spool, Log: log})
+			rt, err := decky.New(spec, name, decky.Options{SpoolDir: spool, Log: log, LiveFile: filepath.Join(spool, decky.LiveFileName)})
 			if err != nil {
 				return err
 			}

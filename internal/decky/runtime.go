@@ -5,12 +5,18 @@
 package decky
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/netip"
+	"os"
 	"path/filepath"
+	"slices"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -50,6 +56,11 @@ type Runtime struct {
 	log     *slog.Logger
 	spool   *spool.Spool
 	life    *event.Emitter
+	live    *serve.Live
+	// places are the bait places the decky's services serve: where a
+	// dropped file without places of its own shows.
+	places   []string
+	liveFile string
 }
 
 // Options tune a runtime.
@@ -63,6 +74,10 @@ type Options struct {
 	// Ports moves services off their standard ports (tests without root).
 	Ports map[uint16]uint16
 	Log   *slog.Logger
+	// LiveFile, when set, is a JSON topology.Live the runtime watches
+	// while it runs and applies in place (the Docker driver writes it
+	// into the decky's spool directory; the host driver calls SetLive).
+	LiveFile string
 }
 
 // New prepares the runtime of decky name from spec: it checks the decky
@@ -91,7 +106,13 @@ func New(spec *topology.Spec, name string, opts Options) (*Runtime, error) {
 	quarantine := spool.NewQuarantine(filepath.Join(opts.SpoolDir, spool.QuarantineDir), opts.MaxArtifact)
 	log = log.With("decky", name, "topology_id", spec.ID)
 	r := &Runtime{spec: spec, decky: *d, servers: map[string]serve.Server{}, log: log, spool: sp,
-		life: event.NewEmitter(sp, spec.ID, name, "decky", "decky", log)}
+		life: event.NewEmitter(sp, spec.ID, name, "decky", "decky", log), live: serve.NewLive(), liveFile: opts.LiveFile}
+	for _, slug := range d.Services {
+		if p := bait.PlaceOf(slug); p != "" && !slices.Contains(r.places, p) {
+			r.places = append(r.places, p)
+		}
+	}
+	r.SetLive(d.Live)
 	dist, _ := persona.LookupDistro(d.Persona.Distro)
 	id := persona.NewIdentity(spec.Seed, d.Name)
 	dist = dist.ForIdentity(id)
@@ -133,6 +154,7 @@ func New(spec *topology.Spec, name string, opts Options) (*Runtime, error) {
 			Limits:     opts.Limits,
 			Ports:      opts.Ports,
 			Bait:       bait.In(baits, bait.PlaceOf(slug)),
+			Live:       r.live,
 		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("service %s: %w", slug, err))
@@ -164,6 +186,9 @@ func (r *Runtime) Run(ctx context.Context) error {
 		})
 	}
 	g.Go(func() error { <-gctx.Done(); return nil })
+	if r.liveFile != "" {
+		g.Go(func() error { r.watchLive(gctx); return nil })
+	}
 	err := g.Wait()
 	fields := map[string]any{}
 	if err != nil {
@@ -171,5 +196,123 @@ func (r *Runtime) Run(ctx context.Context) error {
 	}
 	r.life.Emit(event.Event{Type: StoppedType, Fields: fields})
 	r.log.Info("decky stopped", "err", err)
+	return err
+}
+
+// SetLive applies the decky's live controls in place: tarpits take effect
+// on the next read or write of every connection, dropped files on the
+// next command or listing of every session. Nil lifts them all.
+func (r *Runtime) SetLive(l *topology.Live) {
+	if l == nil {
+		l = &topology.Live{}
+	}
+	var rules []serve.TarpitRule
+	for _, t := range l.Tarpits {
+		rule := serve.TarpitRule{Port: t.Port, Rate: t.BytesPerSecond(), Source: t.Source}
+		if t.Source != "" {
+			if p, err := netip.ParsePrefix(t.Source); err == nil {
+				rule.From = p.Masked()
+			} else if a, err := netip.ParseAddr(t.Source); err == nil {
+				rule.From = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+			} else {
+				continue // validation refuses it; never widen a rule to every source
+			}
+		}
+		rules = append(rules, rule)
+	}
+	var files []bait.File
+	for _, f := range l.Files {
+		data, err := f.Bytes()
+		if err != nil {
+			continue
+		}
+		places := f.Places
+		if len(places) == 0 {
+			places = r.places
+		}
+		for _, p := range places {
+			files = append(files, bait.File{Place: p, Path: f.Path, Content: data, Mode: f.FileMode(), Owner: f.Owner})
+		}
+	}
+	r.live.Set(rules, files)
+	r.log.Info("live controls applied", "tarpits", len(rules), "files", len(l.Files))
+}
+
+// livePoll is how often the runtime looks at its live file.
+const livePoll = 500 * time.Millisecond
+
+// watchLive applies the live file whenever its content changes, until ctx
+// is done. A file that does not decode is logged and ignored: the
+// controls in force stay.
+func (r *Runtime) watchLive(ctx context.Context) {
+	var last []byte
+	t := time.NewTicker(livePoll)
+	defer t.Stop()
+	for {
+		if b, err := readBounded(r.liveFile, topology.MaxSpecSize); err == nil && !bytes.Equal(b, last) {
+			last = b
+			var l topology.Live
+			if err := json.Unmarshal(b, &l); err != nil {
+				r.log.Error("live file unreadable", "path", r.liveFile, "err", err)
+			} else {
+				r.SetLive(&l)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func readBounded(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err == nil && int64(len(b)) > max {
+		err = fmt.Errorf("%s: larger than %d bytes", path, max)
+	}
+	return b, err
+}
+
+// LiveFileName is the name of the live file in a decky's spool directory.
+const LiveFileName = "live.json"
+
+// WriteLive writes a decky's live controls (nil: none) to path for its
+// runtime to pick up, atomically: the runtime never reads half a file.
+// The directory belongs to the decky, which faces attackers, so nothing
+// in it is trusted: the temporary file is created anew (never through a
+// link the decky may have planted) and renamed over path, which replaces
+// a link rather than following it.
+func WriteLive(path string, l *topology.Live) error {
+	if l == nil {
+		l = &topology.Live{}
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".live-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
 	return err
 }

@@ -102,7 +102,7 @@ func Types() []Type {
 
 // SessionTypes are the types every connection-oriented protocol namespace
 // emits through the shared connection machinery: open, close, a refusal
-// over the connection limits, and a protocol error.
+// over the connection limits, a protocol error and a tarpit.
 func SessionTypes(ns string) []Type {
 	return []Type{
 		{Name: ns + ".session.open", Severity: Info, Summary: "A connection was accepted; its id is the session id."},
@@ -118,6 +118,11 @@ func SessionTypes(ns string) []Type {
 		}},
 		{Name: ns + ".protocol.error", Severity: Low, Summary: "The client sent something the protocol does not allow, or its handler failed.", Fields: []FieldDoc{
 			F("error", "string", "what was wrong"),
+		}},
+		{Name: ns + ".session.tarpitted", Severity: Medium, Summary: "An operator's tarpit caught the connection: its bytes are trickled both ways until the tarpit is lifted (once per connection).", Fields: []FieldDoc{
+			F("port", "int", "the decky's port the tarpit is on"),
+			F("rate", "int", "bytes per second each way"),
+			F("source", "string", "the tarpit's source filter (empty: every source)"),
 		}},
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -481,6 +482,37 @@ func (c *Lifecycle) ReplaceSpec(ctx context.Context, id string, version int64, s
 	if t.Status == store.Deploying || t.Status == store.TearingDown {
 		return nil, conflict("topology %s is %s; replace its spec once that finishes", t.Name, t.Status)
 	}
+	return c.replaceLocked(ctx, t, version, spec, by)
+}
+
+// EditSpec changes a topology's stored spec with edit, validates the
+// result and stores it as ReplaceSpec does, in one step under the
+// lifecycle's lock, so an edit never loses a concurrent one. Unlike a
+// whole replacement it is allowed while the topology deploys (live
+// controls are changed while a previous change is being pushed; the
+// reconciler pushes the newest hash). edit's error is returned as is.
+func (c *Lifecycle) EditSpec(ctx context.Context, id, by string, edit func(*topology.Spec) error) ([]topology.Issue, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, err := c.st.Topology(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if t.Status == store.TearingDown {
+		return nil, conflict("topology %s is tearing down", t.Name)
+	}
+	var spec topology.Spec
+	if err := json.Unmarshal(t.Spec, &spec); err != nil {
+		return nil, fmt.Errorf("stored spec of %s: %w", t.Name, err)
+	}
+	if err := edit(&spec); err != nil {
+		return nil, err
+	}
+	return c.replaceLocked(ctx, t, t.Version, &spec, by)
+}
+
+// replaceLocked stores spec as t's at version; c.mu is held.
+func (c *Lifecycle) replaceLocked(ctx context.Context, t *store.Topology, version int64, spec *topology.Spec, by string) ([]topology.Issue, error) {
 	var old topology.Spec
 	_ = json.Unmarshal(t.Spec, &old)
 	switch {

@@ -325,6 +325,7 @@ func (m *Master) Run(ctx context.Context) error {
 	m.Alerts.OnRaise = func(a store.Alert) { m.api.RecordAlert(a.Severity) }
 	g.Go(func() error { return m.Alerts.Run(gctx, m.JS) })
 	g.Go(func() error { return m.Reconciler.Run(gctx, interval) })
+	g.Go(func() error { return m.runRotator(gctx) })
 	g.Go(func() error {
 		return RunRetention(gctx, m.Store, m.Artifacts, m.Config.Retention, time.Hour, m.log)
 	})

@@ -68,6 +68,7 @@ func (m *Master) Routes() []api.Route {
 	routes = append(routes, m.exportRoutes()...)
 	routes = append(routes, m.alertRoutes()...)
 	routes = append(routes, m.canaryRoutes()...)
+	routes = append(routes, m.deceptionRoutes()...)
 	return append(routes, m.artifactRoutes()...)
 }
 

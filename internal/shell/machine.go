@@ -24,6 +24,10 @@ type Machine struct {
 	User string
 	// Bait are files with honey credentials placed in the tree.
 	Bait []bait.File
+	// Drops returns the files an operator dropped into the running decky
+	// and a generation that changes when they may have; a shell brings
+	// them into its tree before each command line. Nil means none.
+	Drops func() (uint64, []bait.File)
 }
 
 // hw is the hardware a decky claims.

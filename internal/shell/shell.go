@@ -191,6 +191,7 @@ func (s *Shell) Run(line string, out io.Writer) int {
 			s.history = s.history[1:]
 		}
 	}
+	s.SyncDrops()
 	lw := &limitedBuffer{}
 	s.steps = 0
 	code := s.run(line, lw, lw, nil)

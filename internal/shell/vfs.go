@@ -84,6 +84,12 @@ type FS struct {
 	max   int64
 	nodes int
 	now   func() time.Time
+
+	// The operator's dropped files this tree holds (Shell.SyncDrops):
+	// their generation and the nodes placed for them.
+	dropMu  sync.Mutex
+	dropGen uint64
+	dropped map[string]*Node
 }
 
 // NewFS returns an empty file system holding at most max written bytes.

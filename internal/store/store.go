@@ -437,6 +437,47 @@ type Store interface {
 	// read from a decky may be tried long after the decky is gone.
 	AddHoneyCredentials(ctx context.Context, creds []HoneyCredential) (int, error)
 	ListHoneyCredentials(ctx context.Context) ([]HoneyCredential, error)
+
+	// Service rotation schedules, one per decky, and their history. Both
+	// go when their topology is deleted.
+	PutRotation(ctx context.Context, r *Rotation) error // insert or replace; fills UpdatedAt
+	Rotation(ctx context.Context, topologyID, decky string) (*Rotation, error)
+	ListRotations(ctx context.Context) ([]Rotation, error) // by topology, then decky
+	DeleteRotation(ctx context.Context, topologyID, decky string) error
+	// AddRotationRecord appends one rotation to the history; it fills ID.
+	AddRotationRecord(ctx context.Context, r *RotationRecord) error
+	// ListRotationRecords returns a decky's rotations, newest first.
+	ListRotationRecords(ctx context.Context, topologyID, decky string, limit int) ([]RotationRecord, error)
+}
+
+// Rotation is a decky's service rotation schedule: every Every, the
+// master replaces the decky's services from Pool by Count others of the
+// pool (services outside the pool stay).
+type Rotation struct {
+	TopologyID string        `json:"topology_id"`
+	Decky      string        `json:"decky"`
+	Pool       []string      `json:"pool"`
+	Count      int           `json:"count"`
+	Every      time.Duration `json:"-"`
+	// Settings keep the per-service settings of the pool's services the
+	// decky does not expose now, until they rotate back in.
+	Settings  map[string]map[string]any `json:"settings,omitempty"`
+	Enabled   bool                      `json:"enabled"`
+	NextAt    time.Time                 `json:"next_at"`
+	UpdatedBy string                    `json:"updated_by"`
+	UpdatedAt time.Time                 `json:"updated_at"`
+}
+
+// RotationRecord is one rotation of a decky's services: the services
+// before and after, and who did it ("schedule" or an operator).
+type RotationRecord struct {
+	ID         int64     `json:"id"`
+	TopologyID string    `json:"topology_id"`
+	Decky      string    `json:"decky"`
+	At         time.Time `json:"at"`
+	Before     []string  `json:"before"`
+	After      []string  `json:"after"`
+	By         string    `json:"by"`
 }
 
 // CanaryToken is a canary token an operator made: a URL, a DNS name or a

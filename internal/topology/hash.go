@@ -2,6 +2,7 @@ package topology
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -70,6 +71,18 @@ func (s *Spec) semantic() Spec {
 			cfg[svc] = kv
 		}
 		d.ServiceConfig = cfg
+		if d.Live != nil {
+			l := Live{Tarpits: slices.Clone(d.Live.Tarpits), Files: slices.Clone(d.Live.Files)}
+			slices.SortFunc(l.Tarpits, func(a, b Tarpit) int {
+				return cmp.Or(cmp.Compare(a.Port, b.Port), strings.Compare(a.Source, b.Source))
+			})
+			slices.SortFunc(l.Files, func(a, b Drop) int { return strings.Compare(a.Path, b.Path) })
+			if len(l.Tarpits)+len(l.Files) == 0 {
+				d.Live = nil // an empty block says nothing
+			} else {
+				d.Live = &l
+			}
+		}
 	}
 	slices.SortFunc(c.Deckies, func(a, b Decky) int { return strings.Compare(a.Name, b.Name) })
 	c.Custom = slices.Clone(s.Custom)

@@ -92,6 +92,7 @@ func TestHashCoversEveryField(t *testing.T) {
 			field := func(s *Spec) reflect.Value { return get(s).Field(i) }
 			t.Run(strings.TrimPrefix(fpath, "."), func(t *testing.T) {
 				s := validSpec()
+				get(s) // a getter may build what it reaches (a decky's Live)
 				before := s.Hash()
 				setNonZero(t, field(s))
 				changed := s.Hash() != before
@@ -110,6 +111,15 @@ func TestHashCoversEveryField(t *testing.T) {
 	walk("", reflect.TypeOf(Spec{}), func(s *Spec) reflect.Value { return reflect.ValueOf(s).Elem() })
 	walk(".LANs[0]", reflect.TypeOf(LAN{}), func(s *Spec) reflect.Value { return reflect.ValueOf(&s.LANs[0]).Elem() })
 	walk(".Deckies[0]", reflect.TypeOf(Decky{}), func(s *Spec) reflect.Value { return reflect.ValueOf(&s.Deckies[0]).Elem() })
+	live := func(s *Spec) *Live {
+		if s.Deckies[0].Live != nil {
+			return s.Deckies[0].Live
+		}
+		s.Deckies[0].Live = &Live{Tarpits: []Tarpit{{Port: 22}}, Files: []Drop{{Path: "/a", Data: "eA==", Places: []string{"shell"}}}}
+		return s.Deckies[0].Live
+	}
+	walk(".Deckies[0].Live.Tarpits[0]", reflect.TypeOf(Tarpit{}), func(s *Spec) reflect.Value { return reflect.ValueOf(&live(s).Tarpits[0]).Elem() })
+	walk(".Deckies[0].Live.Files[0]", reflect.TypeOf(Drop{}), func(s *Spec) reflect.Value { return reflect.ValueOf(&live(s).Files[0]).Elem() })
 }
 
 // setNonZero changes v to a different, non-zero value of its type.
@@ -122,6 +132,10 @@ func setNonZero(t *testing.T, v reflect.Value) {
 		v.SetBool(!v.Bool())
 	case reflect.Float64:
 		v.SetFloat(v.Float() + 1)
+	case reflect.Uint16, reflect.Uint32:
+		v.SetUint(v.Uint() + 1)
+	case reflect.Int:
+		v.SetInt(v.Int() + 1)
 	case reflect.Pointer:
 		n := reflect.New(v.Type().Elem())
 		if n.Elem().Kind() == reflect.Struct {

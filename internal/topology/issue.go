@@ -54,6 +54,7 @@ const (
 	HostLANDriver        Code = "HOST_LAN_DRIVER"
 	BaitInvalid          Code = "BAIT_INVALID"
 	HostSubnetNotLocal   Code = "HOST_SUBNET_NOT_LOCAL"
+	LiveInvalid          Code = "LIVE_INVALID"
 )
 
 // Severity says whether an issue blocks a deploy.

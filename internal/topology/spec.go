@@ -71,6 +71,9 @@ type Decky struct {
 	// POP3 mailboxes), or none. Absent means every place among the
 	// decky's services (package bait).
 	Bait []string `json:"bait,omitempty" yaml:"bait,omitempty"`
+	// Live holds the controls an operator changes on the running decky
+	// (tarpits, dropped files); applying them never restarts it.
+	Live *Live `json:"live,omitempty" yaml:"live,omitempty"`
 
 	UI *Position `json:"ui,omitempty" yaml:"ui,omitempty" hash:"-"`
 }

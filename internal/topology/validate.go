@@ -187,6 +187,7 @@ func (v *validator) deckies() {
 		v.persona(d)
 		v.services(d)
 		v.bait(d)
+		v.live(d)
 	}
 }
 

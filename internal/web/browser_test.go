@@ -49,43 +49,12 @@ func TestDashboardInChromium(t *testing.T) {
 	pw, gw := []string{"", up.Password}, []string{"", up.Gateway}
 	base := strings.TrimSuffix(up.Dashboard, "/")
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox,
-		chromedp.IgnoreCertErrors, chromedp.DisableGPU, chromedp.WindowSize(1366, 900))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatal(err)
-	}
-
-	var mu sync.Mutex
-	var consoleErrs []string
-	go func() {
-		for m, err := range chromedp.Console(ctx) {
-			if err != nil {
-				return
-			}
-			// Other tests of the run create and remove Docker networks;
-			// Chromium reports the host's interfaces changing under a load
-			// as an error that says nothing about the dashboard.
-			if strings.Contains(m.String(), "net::ERR_NETWORK_CHANGED") {
-				continue
-			}
-			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
-				mu.Lock()
-				consoleErrs = append(consoleErrs, m.String())
-				mu.Unlock()
-			}
-		}
-	}()
+	b := startBrowser(t, chromium)
+	ctx := b.ctx
 	checkConsole := func(page string) {
 		t.Helper()
-		mu.Lock()
-		defer mu.Unlock()
-		if len(consoleErrs) > 0 {
-			t.Errorf("console errors on %s:\n%s", page, strings.Join(consoleErrs, "\n"))
-			consoleErrs = nil
+		if errs := b.consoleErrors(); len(errs) > 0 {
+			t.Errorf("console errors on %s:\n%s", page, strings.Join(errs, "\n"))
 		}
 	}
 	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -419,9 +388,9 @@ func TestDashboardInChromium(t *testing.T) {
 	run("submit the bad shape", chromedp.Click(`#gen-form button[type="submit"]`))
 	waitFor("the validation error", `document.getElementById('gen-errors').textContent.includes('INVALID') && document.getElementById('gen-errors').textContent.includes('deckies-max') && document.querySelector('#gen-form [name="deckies_max"]').getAttribute('aria-invalid') === 'true'`, 15*time.Second)
 	dropBadRequest := func() { // the browser logs the 400 of the refused create
-		mu.Lock()
-		defer mu.Unlock()
-		consoleErrs = slices.DeleteFunc(consoleErrs, func(m string) bool { return strings.Contains(m, "status of 400") })
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.errs = slices.DeleteFunc(b.errs, func(m string) bool { return strings.Contains(m, "status of 400") })
 	}
 	dropBadRequest()
 	shot("12b-topologies-invalid")
@@ -622,3 +591,55 @@ const a11yAudit = `(() => {
   }
   return out;
 })()`
+
+// browser is a headless Chromium for one test, collecting the console's
+// errors.
+type browser struct {
+	ctx  context.Context
+	mu   sync.Mutex
+	errs []string
+}
+
+// startBrowser starts Debian's Chromium; it stops when the test ends.
+// Console errors holding one of ignore are not collected.
+func startBrowser(t *testing.T, chromium string, ignore ...string) *browser {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox,
+		chromedp.IgnoreCertErrors, chromedp.DisableGPU, chromedp.WindowSize(1366, 900))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
+	// Other tests of the run create and remove Docker networks; Chromium
+	// reports the host's interfaces changing under a load as an error
+	// that says nothing about the dashboard.
+	ignore = append(ignore, "net::ERR_NETWORK_CHANGED")
+	b := &browser{ctx: ctx}
+	go func() {
+		for m, err := range chromedp.Console(ctx) {
+			if err != nil {
+				return
+			}
+			if slices.ContainsFunc(ignore, func(s string) bool { return strings.Contains(m.String(), s) }) {
+				continue
+			}
+			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
+				b.mu.Lock()
+				b.errs = append(b.errs, m.String())
+				b.mu.Unlock()
+			}
+		}
+	}()
+	return b
+}
+
+// consoleErrors returns the errors collected since the last call.
+func (b *browser) consoleErrors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	errs := b.errs
+	b.errs = nil
+	return errs
+}

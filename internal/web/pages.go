@@ -755,7 +755,8 @@ type deckyRow struct {
 	Home     string
 	Others   string
 	Services string
-	Href     string
+	Href     string // the decky's events
+	Page     string // the decky's page
 }
 
 type topologyView struct {
@@ -774,17 +775,9 @@ type topologyView struct {
 
 func (s *Server) topology(r *http.Request, who *api.Principal) (string, any, error) {
 	ctx := r.Context()
-	id := r.PathValue("id")
-	if !idRE.MatchString(id) {
-		return "", nil, store.ErrNotFound
-	}
-	t, err := s.st.Topology(ctx, id)
+	t, spec, err := s.loadTopology(r)
 	if err != nil {
 		return "", nil, err
-	}
-	spec, err := topology.DecodeBytes(t.Spec)
-	if err != nil {
-		return "", nil, fmt.Errorf("topology %s: %w", t.ID, err)
 	}
 	hist, err := s.st.StatusHistory(ctx, t.ID)
 	if err != nil {
@@ -805,7 +798,7 @@ func (s *Server) topology(r *http.Request, who *api.Principal) (string, any, err
 	}
 	for _, d := range spec.Deckies {
 		row := deckyRow{D: d, Home: d.HomeLAN(), Services: strings.Join(d.Services, ", "),
-			Href: "/events?" + url.Values{"decky": {d.Name}}.Encode()}
+			Href: "/events?" + url.Values{"decky": {d.Name}}.Encode(), Page: "/topologies/" + t.ID + "/deckies/" + url.PathEscape(d.Name)}
 		var others []string
 		for _, a := range d.Addresses[min(1, len(d.Addresses)):] {
 			others = append(others, a.LAN+" ("+a.IP+")")

@@ -197,6 +197,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /topologies/new", s.page("topology-new", store.Admin, s.newTopology))
 	s.mux.Handle("POST /topologies/preview", s.auth(store.Viewer, s.preview))
 	s.mux.Handle("GET /topologies/{id}", s.page("topology", store.Viewer, s.topology))
+	s.mux.Handle("GET /topologies/{id}/deckies/{decky}", s.page("decky", store.Viewer, s.decky))
 	s.mux.Handle("GET /users", s.page("users", store.Admin, s.users))
 	s.mux.Handle("GET /outputs", s.page("outputs", store.Admin, s.outputsPage))
 	s.mux.Handle("GET /tokens", s.page("tokens", store.Viewer, s.tokensPage))

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/decnet/decnet/internal/cloak"
+	"github.com/decnet/decnet/internal/decky"
 	"github.com/decnet/decnet/internal/driver"
 	"github.com/decnet/decnet/internal/persona"
 	"github.com/decnet/decnet/internal/topology"
@@ -103,7 +104,9 @@ type desiredDecky struct {
 func (d *Driver) desiredDeckies(spec *topology.Spec, image string, nets map[string]*desiredNet) map[string]*desiredDecky {
 	out := map[string]*desiredDecky{}
 	for _, dk := range spec.Deckies {
-		view := spec.ForDecky(dk.Name)
+		// The recipe leaves the live controls out: they are applied to the
+		// running decky through its live file, never by replacing it.
+		view := spec.ForDecky(dk.Name).WithoutLive()
 		var netConfigs []string
 		for _, a := range dk.Addresses {
 			netConfigs = append(netConfigs, nets[a.LAN].config)
@@ -191,6 +194,11 @@ func (d *Driver) Apply(ctx context.Context, spec *topology.Spec, progress driver
 	}
 	if err := d.ensureShims(ctx, spec, nets); err != nil {
 		return err
+	}
+	for _, dk := range spec.Deckies {
+		if err := d.writeLive(spec.ID, &dk); err != nil {
+			return err
+		}
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -311,13 +319,9 @@ func (d *Driver) createDecky(ctx context.Context, spec *topology.Spec, image str
 		Tmpfs:         map[string]string{"/tmp": "rw,noexec,nosuid,nodev,size=16m"},
 		LogConfig:     container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "10m", "max-file": "3"}},
 	}
-	dir := filepath.Join(d.opts.SpoolDir, spec.ID, dk.name)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("driver/docker: spool dir for %s: %w", dk.name, err)
-	}
-	// The decky runs unprivileged; its spool must be its own to write.
-	if err := os.Chown(dir, DeckyUID, DeckyUID); err != nil {
-		return fmt.Errorf("driver/docker: spool dir for %s: %w (the agent must run as root)", dk.name, err)
+	dir, err := d.spoolDir(spec.ID, dk.name)
+	if err != nil {
+		return err
 	}
 	host.Binds = []string{dir + ":" + spoolMount + ":rw"}
 	// Every network endpoint gets the persona's vendor MAC. Engines from
@@ -532,6 +536,33 @@ func (d *Driver) ensureShims(ctx context.Context, spec *topology.Spec, nets map[
 		if err := ensureLink(ctx, n.shim, l.Parent, n.opts.Driver, addr, routes); err != nil {
 			return fmt.Errorf("driver/docker: host interface for LAN %s: %w", l.Name, err)
 		}
+	}
+	return nil
+}
+
+// spoolDir makes the decky's spool directory on the host, its own to write.
+func (d *Driver) spoolDir(topologyID, name string) (string, error) {
+	dir := filepath.Join(d.opts.SpoolDir, topologyID, name)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", fmt.Errorf("driver/docker: spool dir for %s: %w", name, err)
+	}
+	// The decky runs unprivileged; its spool must be its own to write.
+	if err := os.Chown(dir, DeckyUID, DeckyUID); err != nil {
+		return "", fmt.Errorf("driver/docker: spool dir for %s: %w (the agent must run as root)", name, err)
+	}
+	return dir, nil
+}
+
+// writeLive hands a decky its live controls (tarpits, dropped files)
+// through the live file in its spool directory, which the running decky
+// watches: created or kept, it never restarts for them.
+func (d *Driver) writeLive(topologyID string, dk *topology.Decky) error {
+	dir, err := d.spoolDir(topologyID, dk.Name)
+	if err != nil {
+		return err
+	}
+	if err := decky.WriteLive(filepath.Join(dir, decky.LiveFileName), dk.Live); err != nil {
+		return fmt.Errorf("driver/docker: live controls of %s: %w", dk.Name, err)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 
@@ -34,6 +35,7 @@ type Driver struct {
 }
 
 type instance struct {
+	rt     *decky.Runtime
 	config string
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -71,7 +73,9 @@ func (d *Driver) Apply(ctx context.Context, spec *topology.Spec, progress driver
 	d.topo = spec.ID
 	want := map[string]string{}
 	for _, dk := range spec.Deckies {
-		sum := sha256.Sum256(spec.ForDecky(dk.Name).Canonical())
+		// Live controls are applied in place (Runtime.SetLive): they are
+		// not part of what makes a decky restart.
+		sum := sha256.Sum256(spec.ForDecky(dk.Name).WithoutLive().Canonical())
 		want[dk.Name] = hex.EncodeToString(sum[:])
 	}
 	var stop, start []string
@@ -86,6 +90,11 @@ func (d *Driver) Apply(ctx context.Context, spec *topology.Spec, progress driver
 		}
 	}
 	total, done := len(stop)+len(start), 0
+	for _, dk := range spec.Deckies {
+		if in, ok := d.running[dk.Name]; ok && !slices.Contains(stop, dk.Name) {
+			in.rt.SetLive(dk.Live)
+		}
+	}
 	for _, name := range stop {
 		d.stopLocked(name)
 		done++
@@ -98,7 +107,7 @@ func (d *Driver) Apply(ctx context.Context, spec *topology.Spec, progress driver
 		}
 		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		dk := spec.Decky(name)
-		in := &instance{config: want[name], cancel: cancel, done: make(chan struct{}), svcs: dk.Services, addrs: dk.Addresses}
+		in := &instance{rt: rt, config: want[name], cancel: cancel, done: make(chan struct{}), svcs: dk.Services, addrs: dk.Addresses}
 		go func() {
 			defer close(in.done)
 			in.err = rt.Run(rctx)

@@ -46,9 +46,8 @@ type tree struct {
 
 var baitUsers = []string{"deploy", "backup", "webadmin", "jenkins", "ops", "svc-ftp", "marie", "tom"}
 
-func newTree(id persona.Identity, p persona.Distro, hostname string, configured []string) *tree {
+func newTree(id persona.Identity, p persona.Distro, hostname string, configured []string, now time.Time) *tree {
 	r := id.Rand("ftp-tree")
-	now := time.Now()
 	install := now.Add(-time.Duration(200+r.IntN(500)) * 24 * time.Hour).Truncate(time.Minute)
 	recent := func() time.Time {
 		return now.Add(-time.Duration(1+r.IntN(120*24*60)) * time.Minute).Truncate(time.Minute)
@@ -163,10 +162,10 @@ func (t *tree) lookup(p string) *node {
 	return n
 }
 
-// place adds the decky's bait files, making their directories.
-func (t *tree) place(files []bait.File) {
+// place adds the decky's bait files (or the operator's dropped ones),
+// making their directories; now is when they were written, less their Age.
+func (t *tree) place(files []bait.File, now time.Time) {
 	uids := map[string]int{"root": 0, "ftp": 107, "www-data": 33}
-	now := time.Now()
 	for _, f := range files {
 		parts := strings.Split(strings.Trim(path.Clean("/"+f.Path), "/"), "/")
 		n := t.root

@@ -14,8 +14,11 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/decnet/decnet/internal/bait"
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/service/serve"
 )
@@ -42,7 +45,19 @@ type Server struct {
 	banner string
 	anon   bool
 	users  map[string]string
-	tree   *tree
+
+	// The tree is rebuilt, from the same seed and time, whenever the
+	// operator's dropped files change (serve.Live); sessions read the
+	// current one.
+	configured []string
+	built      time.Time
+	treeMu     sync.Mutex
+	cur        atomic.Pointer[builtTree]
+}
+
+type builtTree struct {
+	gen uint64 // of the dropped files it holds
+	t   *tree
 }
 
 var _ serve.Server = (*Server)(nil)
@@ -82,9 +97,27 @@ func New(env serve.Env) (serve.Server, error) {
 			configured = append(configured, u)
 		}
 	}
-	s.tree = newTree(env.Identity, env.Persona.Distro, env.Persona.Hostname, configured)
-	s.tree.place(env.Bait)
+	s.configured, s.built = configured, time.Now()
+	s.tree()
 	return s, nil
+}
+
+// tree returns the decky's FTP tree with the files dropped into it so far.
+func (s *Server) tree() *tree {
+	gen, drops := s.env.Live.Files(bait.FTP)
+	if b := s.cur.Load(); b != nil && b.gen == gen {
+		return b.t
+	}
+	s.treeMu.Lock()
+	defer s.treeMu.Unlock()
+	if b := s.cur.Load(); b != nil && b.gen == gen {
+		return b.t
+	}
+	t := newTree(s.env.Identity, s.env.Persona.Distro, s.env.Persona.Hostname, s.configured, s.built)
+	t.place(s.env.Bait, s.built)
+	t.place(drops, time.Now())
+	s.cur.Store(&builtTree{gen: gen, t: t})
+	return t
 }
 
 // Serve implements serve.Server.
@@ -457,12 +490,12 @@ func (ss *session) passCmd(ctx context.Context, pass string) bool {
 		ss.c.Session.Emit(event.Event{Type: "ftp.login.success", Outcome: "success", Credential: cred, Fields: fields})
 		ss.loggedIn, ss.hasUser = true, false
 		if ss.anon {
-			ss.root, ss.cwd = s.tree.anonDir, "/"
+			ss.root, ss.cwd = s.tree().anonDir, "/"
 			ss.reply(rLoginOKAnon)
 		} else {
 			ss.root = ""
 			ss.cwd = "/home/" + user
-			if s.tree.lookup(ss.cwd) == nil {
+			if s.tree().lookup(ss.cwd) == nil {
 				ss.cwd = "/"
 			}
 			ss.reply(rLoginOK, user)
@@ -514,7 +547,7 @@ func (ss *session) abs(arg string) string {
 
 // lookup resolves arg inside the session's root.
 func (ss *session) lookup(arg string) *node {
-	return ss.srv.tree.lookup(path.Join(ss.root, ss.abs(arg)))
+	return ss.srv.tree().lookup(path.Join(ss.root, ss.abs(arg)))
 }
 
 func (ss *session) uploaded(arg string) int64 {
@@ -853,8 +886,8 @@ func (ss *session) name(id int) string {
 	case 42:
 		return "shadow"
 	}
-	if i := id - 1000; i >= 0 && i < len(ss.srv.tree.users) {
-		return ss.srv.tree.users[i]
+	if users := ss.srv.tree().users; id-1000 >= 0 && id-1000 < len(users) {
+		return users[id-1000]
 	}
 	return strconv.Itoa(id)
 }

@@ -49,6 +49,9 @@ type Env struct {
 	// Bait are the bait files with honey credentials this service shows
 	// (package bait plans them; the master records their credentials).
 	Bait []bait.File
+	// Live holds the decky's live controls (tarpits, dropped files); nil
+	// means none. The runtime changes it while the service runs.
+	Live *Live
 }
 
 // Logger is the service's logger, or one that discards when the Env has

@@ -58,6 +58,16 @@ type Conn struct {
 	reason  atomic.Value // string
 	src     string
 	active  atomic.Int64 // unix nanoseconds of the last read or write
+
+	// The tarpit's view: the decky's live controls, the standard port
+	// that took the connection, the source, and a channel closed when
+	// the connection's handler is done.
+	live      *Live
+	port      uint16
+	srcAddr   netip.Addr
+	stop      <-chan struct{}
+	tarpitted atomic.Bool
+	onTarpit  func(TarpitRule)
 }
 
 func (c *Conn) touch() {
@@ -71,6 +81,15 @@ func (c *Conn) touch() {
 }
 
 func (c *Conn) Read(p []byte) (int, error) {
+	if t, ok := c.tarpit(); ok && len(p) > 0 {
+		// A tarpitted client's bytes are taken a few at a time: its data
+		// waits in the kernel's buffer and the window it is offered shrinks.
+		chunk, wait := pace(t.Rate)
+		if !c.pause(wait) {
+			return 0, net.ErrClosed
+		}
+		p = p[:min(len(p), chunk)]
+	}
 	c.touch()
 	n, err := c.Conn.Read(p)
 	c.in.Add(int64(n))
@@ -82,10 +101,76 @@ func (c *Conn) Read(p []byte) (int, error) {
 }
 
 func (c *Conn) Write(p []byte) (int, error) {
+	done := 0
+	for {
+		t, ok := c.tarpit()
+		if !ok {
+			n, err := c.write(p[done:])
+			return done + n, err
+		}
+		if done == len(p) {
+			return done, nil
+		}
+		// Tarpitted: a chunk, then a pause, re-reading the controls each
+		// time so that lifting the tarpit frees the connection at once.
+		chunk, wait := pace(t.Rate)
+		n, err := c.write(p[done:min(len(p), done+chunk)])
+		done += n
+		if err != nil {
+			return done, err
+		}
+		if done < len(p) && !c.pause(wait) {
+			return done, net.ErrClosed
+		}
+	}
+}
+
+func (c *Conn) write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
 	c.touch()
 	n, err := c.Conn.Write(p)
 	c.out.Add(int64(n))
 	return n, err
+}
+
+// tarpit returns the tarpit covering the connection now, recording the
+// first time one does.
+func (c *Conn) tarpit() (TarpitRule, bool) {
+	t, ok := c.live.Tarpit(c.port, c.srcAddr)
+	if ok && !c.tarpitted.Swap(true) && c.onTarpit != nil {
+		c.onTarpit(t)
+	}
+	return t, ok
+}
+
+// pacePeriod is how often a tarpitted connection moves a chunk.
+const pacePeriod = 250 * time.Millisecond
+
+// pace returns how many bytes a tarpit at rate bytes a second moves at a
+// time, and how long it waits after each.
+func pace(rate int) (int, time.Duration) {
+	if rate <= 0 {
+		rate = 1
+	}
+	chunk := max(1, rate*int(pacePeriod)/int(time.Second))
+	return chunk, time.Duration(chunk) * time.Second / time.Duration(rate)
+}
+
+// pause waits d, or less when the live controls change; it reports false
+// when the connection is being shut down.
+func (c *Conn) pause(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-c.live.Changed():
+		return true
+	case <-c.stop:
+		return false
+	}
 }
 
 // SetCloseReason records why the connection ends (default "client").
@@ -110,6 +195,7 @@ func TCPPorts(ctx context.Context, env Env, ports []uint16, h PortHandler) error
 // TCP listens on port of every address of the decky and serves each
 // connection with h under the limits, until ctx is done.
 func TCP(ctx context.Context, env Env, port uint16, h ConnHandler) error {
+	std := port
 	port = env.Port(port)
 	limits := env.Limits
 	if limits == (Limits{}) {
@@ -138,7 +224,7 @@ func TCP(ctx context.Context, env Env, port uint16, h ConnHandler) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errc <- acceptLoop(cctx, env, l, limits, t, h, &wg)
+			errc <- acceptLoop(cctx, env, l, std, limits, t, h, &wg)
 		}()
 	}
 	var err error
@@ -225,7 +311,7 @@ func (t *tracker) release(c *Conn, src string) {
 	}
 }
 
-func acceptLoop(ctx context.Context, env Env, l net.Listener, limits Limits, t *tracker, h ConnHandler, wg *sync.WaitGroup) error {
+func acceptLoop(ctx context.Context, env Env, l net.Listener, port uint16, limits Limits, t *tracker, h ConnHandler, wg *sync.WaitGroup) error {
 	var lastReject time.Time
 	for {
 		nc, err := l.Accept()
@@ -255,7 +341,7 @@ func acceptLoop(ctx context.Context, env Env, l net.Listener, limits Limits, t *
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			serveConn(ctx, env, nc, limits, h, t, src)
+			serveConn(ctx, env, nc, port, limits, h, t, src)
 		}()
 	}
 }
@@ -283,13 +369,21 @@ func refuse(env Env, t *tracker, nc net.Conn) {
 	}()
 }
 
-func serveConn(ctx context.Context, env Env, nc net.Conn, limits Limits, h ConnHandler, t *tracker, src string) {
-	c := &Conn{Conn: nc, limits: limits, life: time.Now().Add(limits.Life), src: src}
+func serveConn(ctx context.Context, env Env, nc net.Conn, port uint16, limits Limits, h ConnHandler, t *tracker, src string) {
+	c := &Conn{Conn: nc, limits: limits, life: time.Now().Add(limits.Life), src: src, live: env.Live, port: port, srcAddr: addrPort(nc.RemoteAddr()).Addr()}
 	c.touch()
 	t.register(c)
 	defer t.release(c, src)
 	c.Session = env.Events.Open("tcp", addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr()))
 	cctx, cancel := context.WithCancel(ctx)
+	c.stop = cctx.Done()
+	c.onTarpit = func(r TarpitRule) {
+		if tc, ok := nc.(*net.TCPConn); ok {
+			_ = tc.SetReadBuffer(4096) // a small window for what is left
+		}
+		c.Session.Emit(event.Event{Type: env.Events.Namespace() + ".session.tarpitted",
+			Fields: map[string]any{"port": int(port), "rate": r.Rate, "source": r.Source}})
+	}
 	stop := context.AfterFunc(ctx, func() { c.SetCloseReason("server"); nc.Close() })
 	defer func() {
 		stop()

@@ -35,6 +35,9 @@ type Options struct {
 	Limits               serve.Limits
 	// Bait are the bait files the service shows (package bait).
 	Bait []bait.File
+	// Live are the decky's live controls (nil: none); a test changes
+	// them while the service runs.
+	Live *serve.Live
 }
 
 // Running is a started service.
@@ -108,6 +111,7 @@ func Start(t testing.TB, slug string, port uint16, o Options) *Running {
 		Quarantine: spool.NewQuarantine(quar, 64<<20),
 		Limits:     o.Limits,
 		Bait:       o.Bait,
+		Live:       o.Live,
 	}
 	srv, err := factory(env)
 	if err != nil {

@@ -37,6 +37,11 @@ type Server struct {
 	mu     sync.Mutex // guards the share trees and the counters below
 	stored int64
 	added  int
+	// treeIDs numbers the tree's nodes; dropGen and dropped are the
+	// operator's dropped files the bait share holds (syncDrops).
+	treeIDs *uint64
+	dropGen uint64
+	dropped map[string]*node
 }
 
 var _ serve.Server = (*Server)(nil)
@@ -51,12 +56,14 @@ func New(env serve.Env) (serve.Server, error) {
 			s.users[strings.ToLower(name)] = pw
 		}
 	}
-	var nextID uint64 = 0x0001000000000100
+	nextID := new(uint64)
+	*nextID = 0x0001000000000100
+	s.treeIDs = nextID
 	base := baitBase(s.p.id.Boot)
 	s.shares = buildShares(s.p, cfg, func(purpose string) *treeBuilder {
-		return &treeBuilder{r: env.Identity.Rand(purpose), base: base, nextID: &nextID, w: s.p.id}
+		return &treeBuilder{r: env.Identity.Rand(purpose), base: base, nextID: nextID, w: s.p.id}
 	})
-	placeBait(s.shares, env.Bait, &treeBuilder{r: env.Identity.Rand("smb-bait"), base: base, nextID: &nextID, w: s.p.id})
+	placeBait(s.shares, env.Bait, &treeBuilder{r: env.Identity.Rand("smb-bait"), base: base, nextID: nextID, w: s.p.id})
 	return s, nil
 }
 

@@ -130,38 +130,29 @@ func settle(n *node) time.Time {
 	return n.modified
 }
 
-// placeBait puts the decky's bait files in its first bait share (the
-// first one that is not administrative, IPC or for printer drivers),
-// making their folders.
-func placeBait(shares []*share, files []bait.File, b *treeBuilder) {
-	var dst *share
+// baitShare is the decky's first bait share: the first one that is not
+// administrative, IPC or for printer drivers (nil when there is none).
+func baitShare(shares []*share) *share {
 	for _, s := range shares {
 		if !s.ipc && !s.admin && s.name != "print$" && s.root != nil {
-			dst = s
-			break
+			return s
 		}
 	}
+	return nil
+}
+
+// placeBait puts the decky's bait files in its first bait share, making
+// their folders.
+func placeBait(shares []*share, files []bait.File, b *treeBuilder) {
+	dst := baitShare(shares)
 	if dst == nil {
 		return
 	}
 	for _, f := range files {
-		parts := strings.Split(strings.Trim(path.Clean("/"+f.Path), "/"), "/")
-		n := dst.root
-		for _, d := range parts[:len(parts)-1] {
-			c := n.child(d)
-			if c == nil {
-				c = b.dir(n, d, attrDirectory)
-			}
-			n = c
-		}
-		if !n.dir {
+		file := placeFile(dst, f, b)
+		if file == nil {
 			continue
 		}
-		if old := n.child(parts[len(parts)-1]); old != nil {
-			n.remove(old)
-		}
-		file := b.file(n, parts[len(parts)-1], 0, 0, string(f.Content))
-		file.attrs = attrArchive
 		file.modified = b.base.Add(-f.Age).Truncate(time.Second)
 		file.accessed = file.modified
 		if file.created.After(file.modified) {
@@ -170,3 +161,81 @@ func placeBait(shares []*share, files []bait.File, b *treeBuilder) {
 	}
 	settle(dst.root)
 }
+
+// placeFile puts one file at its path in dst, making its folders and
+// replacing a file of that name; nil when a file stands where a folder
+// should.
+func placeFile(dst *share, f bait.File, b *treeBuilder) *node {
+	parts := strings.Split(strings.Trim(path.Clean("/"+f.Path), "/"), "/")
+	n := dst.root
+	for _, d := range parts[:len(parts)-1] {
+		c := n.child(d)
+		if c == nil {
+			c = b.dir(n, d, attrDirectory)
+		}
+		n = c
+	}
+	if !n.dir {
+		return nil
+	}
+	if old := n.child(parts[len(parts)-1]); old != nil {
+		if old.dir {
+			return nil
+		}
+		n.remove(old)
+	}
+	file := b.file(n, parts[len(parts)-1], 0, 0, string(f.Content))
+	file.attrs = attrArchive
+	return file
+}
+
+// syncDrops brings the operator's dropped files into the bait share when
+// they changed: new ones appear (dated now), changed ones are replaced,
+// withdrawn ones go unless a client replaced them meanwhile. Their path
+// is taken relative to the share (/IT/notes.txt is IT\notes.txt). Every
+// request runs it first; it costs a generation check when nothing moved.
+func (s *Server) syncDrops() {
+	gen := s.env.Live.Gen()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if gen == s.dropGen {
+		return
+	}
+	s.dropGen = gen
+	dst := baitShare(s.shares)
+	if dst == nil {
+		return
+	}
+	_, files := s.env.Live.Files(bait.SMB)
+	if s.dropped == nil {
+		s.dropped = map[string]*node{}
+	}
+	now := time.Now()
+	b := &treeBuilder{r: s.env.Identity.Rand("smb-drops"), base: now, nextID: s.treeIDs, w: s.p.id}
+	keep := map[string]bool{}
+	for _, f := range files {
+		keep[f.Path] = true
+		if old := s.dropped[f.Path]; old != nil && string(old.data) == string(f.Content) && attached(old) {
+			continue
+		}
+		file := placeFile(dst, f, b)
+		if file == nil {
+			continue
+		}
+		file.created, file.modified, file.accessed = now, now, now
+		s.dropped[f.Path] = file
+	}
+	for p, n := range s.dropped {
+		if keep[p] {
+			continue
+		}
+		if attached(n) {
+			n.parent.remove(n)
+		}
+		delete(s.dropped, p)
+	}
+	settle(dst.root)
+}
+
+// attached reports whether a node is still in its folder.
+func attached(n *node) bool { return n.parent != nil && n.parent.child(n.name) == n }

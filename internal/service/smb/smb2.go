@@ -257,6 +257,7 @@ func (cn *conn) dispatch(rq *request, lastFile *[]byte) (reply, bool) {
 	case cmdCancel:
 		return reply{drop: true}, true
 	}
+	cn.s.syncDrops()
 	ss := cn.sessions[rq.sid]
 	if ss == nil || !ss.valid {
 		return fail(statusUserSessionDeleted), true

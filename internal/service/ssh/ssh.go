@@ -15,6 +15,7 @@ import (
 
 	xssh "github.com/decnet/decnet/internal/service/ssh/internal/transport"
 
+	"github.com/decnet/decnet/internal/bait"
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/service/authpolicy"
 	"github.com/decnet/decnet/internal/service/serve"
@@ -150,6 +151,7 @@ func New(env serve.Env) (serve.Server, error) {
 	}
 	s.machine = cfg.Machine(env.Persona.Distro, env.Persona.Hostname, env.Identity, "")
 	s.machine.Bait = env.Bait
+	s.machine.Drops = func() (uint64, []bait.File) { return env.Live.Files(bait.Shell) }
 	s.motd = cfg.Motd
 	if b, ok := strings.CutPrefix(s.motd, "b64:"); ok {
 		if dec, err := base64.StdEncoding.DecodeString(b); err == nil {
@@ -420,6 +422,7 @@ func (cn *conn) shell() *shell.Shell {
 		sh.FS = cn.fs
 	}
 	cn.mu.Unlock()
+	sh.SyncDrops() // sftp and scp serve the tree without a command line
 	sh.Env["SSH_CLIENT"] = fmt.Sprintf("%s %d 22", cn.src, cn.srcPort)
 	sh.Env["__from"] = cn.src
 	sh.Env["__fromport"] = fmt.Sprint(cn.srcPort)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/decnet/decnet/internal/bait"
 	"github.com/decnet/decnet/internal/event"
 	"github.com/decnet/decnet/internal/service/authpolicy"
 	"github.com/decnet/decnet/internal/service/serve"
@@ -67,6 +68,7 @@ func New(env serve.Env) (serve.Server, error) {
 		machine:   cfg.Machine(env.Persona.Distro, env.Persona.Hostname, env.Identity, cfg.User),
 		failDelay: func() time.Duration { return 2500*time.Millisecond + time.Duration(rand.IntN(1000))*time.Millisecond }}
 	s.machine.Bait = env.Bait
+	s.machine.Drops = func() (uint64, []bait.File) { return env.Live.Files(bait.Shell) }
 	if cfg.Banner != nil {
 		s.banner = *cfg.Banner
 	} else if !s.machine.Busybox() {

@@ -62,6 +62,7 @@ func Run(t *testing.T, open Opener) {
 		{"AttackerSearch", testAttackerSearch},
 		{"CanaryTokens", testCanaryTokens},
 		{"HoneyCredentials", testHoneyCredentials},
+		{"Rotations", testRotations},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

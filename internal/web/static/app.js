@@ -17,6 +17,7 @@ const modules = [
   ['alerts', './alerts.js'],
   ['rule-form', './rules.js'],
   ['tokens', './tokens.js'],
+  ['decky', './deception.js'],
 ];
 for (const [id, mod] of modules) {
   if (document.getElementById(id)) import(mod);
