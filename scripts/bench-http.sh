@@ -2,7 +2,7 @@
 # Requests per second of the http decky against Debian's nginx, side by
 # side on this machine: both serve their default page on loopback to the
 # same wrk load. Prints both figures and the ratio.
-# Usage: scripts/bench-http.sh [seconds] [connections]
+# Usage: scripts/bench-http.sh [seconds] [connections] [rounds]
 set -euo pipefail
 secs=${1:-10}
 conns=${2:-64}
@@ -36,10 +36,18 @@ SPEC
 decky_pid=$!
 for _ in $(seq 50); do curl -s -o /dev/null http://127.66.0.10/ && break; sleep 0.1; done
 rps() { wrk -t2 -c"$conns" -d"${secs}s" "$1" | awk '/Requests\/sec/ {print $2}'; }
-ngx=$(rps http://127.0.0.1:18080/)
-ngxlog=$(rps http://127.0.0.1:18081/)
-dky=$(rps http://127.66.0.10/)
-echo "nginx $version, 1 worker, access_log off: $ngx req/s"
-echo "nginx $version, 1 worker, access_log on (a write per request): $ngxlog req/s"
-echo "http decky (one Go process; every request a JSON event appended to the spool): $dky req/s"
-echo "ratio decky/nginx: $(echo "scale=2; $dky / $ngx" | bc) (log off), $(echo "scale=2; $dky / $ngxlog" | bc) (log on)"
+# Rounds alternate the three servers, so a change of load on a shared
+# machine hits all of them; each round's ratio is against the nginx of the
+# same round, and the median round is the figure.
+rounds=${3:-3}
+ratios_off=() ratios_on=()
+for r in $(seq "$rounds"); do
+  ngx=$(rps http://127.0.0.1:18080/)
+  ngxlog=$(rps http://127.0.0.1:18081/)
+  dky=$(rps http://127.66.0.10/)
+  off=$(echo "scale=2; $dky / $ngx" | bc) on=$(echo "scale=2; $dky / $ngxlog" | bc)
+  ratios_off+=("$off") ratios_on+=("$on")
+  echo "round $r: nginx $version log off $ngx req/s, log on $ngxlog req/s; http decky $dky req/s; ratio $off (log off), $on (log on)"
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo "median ratio decky/nginx over $rounds rounds: $(median "${ratios_off[@]}") (log off), $(median "${ratios_on[@]}") (log on)"
