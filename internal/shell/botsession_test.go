@@ -3,6 +3,7 @@ package shell
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -13,8 +14,11 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/decnet/decnet/internal/persona"
 	"github.com/decnet/decnet/internal/testenv"
@@ -318,22 +322,37 @@ func runReal(t *testing.T, script, tmpl, base, procs, hostname string, lines []s
 	for _, l := range lines {
 		in.WriteString(l + "\n")
 	}
+	in.WriteString("exit\n") // a terminal gives no end of input
 	cmd := exec.Command("unshare", "--mount", "--uts", "--pid", "--fork", "--propagation", "private",
 		"bash", "-c", script, "root", img, mnt, procs, hostname)
-	cmd.Stdin = strings.NewReader(in.String())
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	done := make(chan error, 1)
-	if err := cmd.Start(); err != nil {
+	ptm, pts, err := openPTY()
+	if err != nil {
 		return nil, err
 	}
+	defer ptm.Close()
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = pts, pts, pts
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := cmd.Start(); err != nil {
+		pts.Close()
+		return nil, err
+	}
+	pts.Close()
+	go func() { _, _ = io.WriteString(ptm, in.String()) }()
+	var out bytes.Buffer
+	read := make(chan struct{})
+	go func() { _, _ = io.Copy(&out, ptm); close(read) }() // EIO once the last holder of the terminal exits
+	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case <-done:
-	case <-time.After(60 * time.Second):
+	case <-time.After(20 * time.Second):
 		_ = cmd.Process.Kill()
 		<-done
 		return nil, fmt.Errorf("timed out: %q", out.String())
+	}
+	select {
+	case <-read:
+	case <-time.After(5 * time.Second):
 	}
 	// Before the first marker: job control notices and the PS1 line's
 	// status; after the last: bash's "exit" at end of input.
@@ -356,4 +375,46 @@ func runReal(t *testing.T, script, tmpl, base, procs, hostname string, lines []s
 		res[i] = realResult{out: body, code: code}
 	}
 	return res, nil
+}
+
+// openPTY returns a terminal pair set up as sshd sets up a client's pty
+// for the comparison: 80x24, no echo of the input, no CR before LF (the
+// emulated shell's output is compared before the SSH service's terminal
+// writer adds them).
+func openPTY() (ptm, pts *os.File, err error) {
+	ptm, err = os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fd := int(ptm.Fd())
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+		ptm.Close()
+		return nil, nil, err
+	}
+	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
+	if err != nil {
+		ptm.Close()
+		return nil, nil, err
+	}
+	pts, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		ptm.Close()
+		return nil, nil, err
+	}
+	sfd := int(pts.Fd())
+	tio, err := unix.IoctlGetTermios(sfd, unix.TCGETS)
+	if err == nil {
+		tio.Lflag &^= unix.ECHO | unix.ECHOE | unix.ECHOK | unix.ECHONL | unix.ECHOCTL
+		tio.Oflag &^= unix.ONLCR
+		err = unix.IoctlSetTermios(sfd, unix.TCSETS, tio)
+	}
+	if err == nil {
+		err = unix.IoctlSetWinsize(sfd, unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 80})
+	}
+	if err != nil {
+		ptm.Close()
+		pts.Close()
+		return nil, nil, err
+	}
+	return ptm, pts, nil
 }
