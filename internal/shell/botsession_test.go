@@ -184,6 +184,7 @@ mount -o loop "$img" "$r"
 mount --bind /usr "$r/usr"
 mount -o remount,bind,ro "$r/usr"
 mount -t proc proc "$r/proc"
+mount -t sysfs -o ro sysfs "$r/sys"
 for f in cpuinfo meminfo version mounts; do mount --bind "$procs/$f" "$r/proc/$f"; done
 for d in null zero random urandom; do touch "$r/dev/$d"; mount --bind "/dev/$d" "$r/dev/$d"; done
 hostname "$host"

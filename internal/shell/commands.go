@@ -638,7 +638,7 @@ func cmdWho(s *Shell, _ []string, out, _ io.Writer, _ []byte) int {
 func cmdChmod(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
 	_, rest := flags(args[1:])
 	if len(rest) < 2 {
-		fmt.Fprintf(errw, "chmod: missing operand\nTry 'chmod --help' for more information.\n")
+		tryHelp(errw, "chmod", "missing operand")
 		return 1
 	}
 	code := 0
@@ -676,6 +676,11 @@ func cmdRm(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
 	}
 	code := 0
 	for _, a := range rest {
+		if s.immutable(s.path(a)) {
+			fmt.Fprintf(errw, "rm: cannot remove '%s': Operation not permitted\n", a)
+			code = 1
+			continue
+		}
 		err := s.FS.Remove(s.path(a), f['r'] || f['R'])
 		switch {
 		case err == nil:
@@ -1272,11 +1277,6 @@ func cmdSudo(s *Shell, args []string, out, errw io.Writer, in []byte) int {
 	return s.exec(rest, out, errw, in)
 }
 
-func cmdPasswd(_ *Shell, _ []string, _, errw io.Writer, _ []byte) int {
-	fmt.Fprintf(errw, "passwd: Authentication token manipulation error\npasswd: password unchanged\n")
-	return 10
-}
-
 func (s *Shell) inputs(files []string, in []byte, name string, errw io.Writer) ([]byte, int) {
 	if len(files) == 0 {
 		return in, 0
@@ -1300,40 +1300,6 @@ func lines(data []byte) []string {
 		return nil
 	}
 	return strings.SplitAfter(strings.TrimSuffix(string(data), "\n")+"\n", "\n")[:strings.Count(strings.TrimSuffix(string(data), "\n")+"\n", "\n")]
-}
-
-func cmdGrep(s *Shell, args []string, out, errw io.Writer, in []byte) int {
-	f, rest := flags(args[1:])
-	if len(rest) == 0 {
-		fmt.Fprintf(errw, "Usage: grep [OPTION]... PATTERNS [FILE]...\nTry 'grep --help' for more information.\n")
-		return 2
-	}
-	pat := rest[0]
-	data, code := s.inputs(rest[1:], in, "grep", errw)
-	n := 0
-	for _, l := range lines(data) {
-		hay, needle := l, pat
-		if f['i'] {
-			hay, needle = strings.ToLower(l), strings.ToLower(pat)
-		}
-		match := strings.Contains(strings.TrimSuffix(hay, "\n"), needle)
-		if match != f['v'] {
-			n++
-			if !f['c'] && !f['q'] {
-				io.WriteString(out, l)
-			}
-		}
-	}
-	if f['c'] {
-		fmt.Fprintf(out, "%d\n", n)
-	}
-	if code != 0 {
-		return code
-	}
-	if n == 0 {
-		return 1
-	}
-	return 0
 }
 
 func countArg(args []string, def int) (int, []string) {

@@ -105,6 +105,15 @@ func (m Machine) Busybox() bool {
 	return false
 }
 
+// debianCron reports a Debian-family cron (crontabs spool, crontab group).
+func (m Machine) debianCron() bool {
+	switch m.Distro.OSReleaseID {
+	case "debian", "ubuntu", "kali":
+		return true
+	}
+	return false
+}
+
 // rhel reports a Red Hat style prompt and paths.
 func (m Machine) rhel() bool {
 	switch m.Distro.OSReleaseID {
@@ -317,7 +326,14 @@ func (m Machine) build(f *FS) {
 	file("/etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\t"+m.Hostname+" "+m.ShortHostname()+"\n\n::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n", 0o644, t(0))
 	file("/etc/passwd", m.passwd(), 0o644, t(2))
 	file("/etc/shadow", m.shadow(), 0o640, t(2))
-	file("/etc/group", "root:x:0:\ndaemon:x:1:\nbin:x:2:\nsys:x:3:\nadm:x:4:\ntty:x:5:\ndisk:x:6:\nsudo:x:27:"+m.User+"\nusers:x:100:\nnogroup:x:65534:\n", 0o644, t(2))
+	groups := "root:x:0:\ndaemon:x:1:\nbin:x:2:\nsys:x:3:\nadm:x:4:\ntty:x:5:\ndisk:x:6:\nsudo:x:27:" + m.User + "\nusers:x:100:\nnogroup:x:65534:\n"
+	if m.debianCron() {
+		// Debian's cron: crontab(1) is setgid crontab and keeps users'
+		// tables in a sticky spool only that group may write.
+		groups += "crontab:x:101:\n"
+		f.Add("/var/spool/cron/crontabs", &Node{Mode: fs.ModeDir | fs.ModeSticky | 0o730, GID: 101, ModTime: t(1)})
+	}
+	file("/etc/group", groups, 0o644, t(2))
 	file("/etc/shells", "# /etc/shells: valid login shells\n/bin/sh\n/bin/bash\n/usr/bin/bash\n/bin/dash\n", 0o644, t(0))
 	file("/etc/resolv.conf", "nameserver 1.1.1.1\nnameserver 8.8.8.8\n", 0o644, t(1))
 	file("/etc/issue", m.issue(), 0o644, t(0))

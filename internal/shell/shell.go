@@ -45,7 +45,9 @@ type Shell struct {
 	Exited   bool
 	ExitCode int
 
-	history  []string
+	history []string
+	// attrs are chattr's flags by path (see usercmds.go).
+	attrs    map[string]string
 	lastExit int
 	depth    int
 	// loops counts the loops running; jump is a pending break or
@@ -349,6 +351,10 @@ func (s *Shell) simple(c Cmd, stdout, stderr io.Writer, stdin []byte) int {
 				p := Clean(s.Cwd, r.Target)
 				if n, err := s.FS.Stat(p); err == nil && n.IsDir() {
 					fmt.Fprintf(stderr, "%s: %s: Is a directory\n", s.errPrefix(), r.Target)
+					return 1
+				}
+				if a := s.attrs[p]; strings.Contains(a, "i") || r.Op == ">" && strings.Contains(a, "a") {
+					fmt.Fprintf(stderr, "%s: %s: Operation not permitted\n", s.errPrefix(), r.Target)
 					return 1
 				}
 				if r.Op == ">" {

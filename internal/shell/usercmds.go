@@ -1,0 +1,514 @@
+package shell
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Commands the bot-session corpus (testdata/botsessions) showed missing or
+// partial, each with GNU grep's, coreutils', procps', e2fsprogs' and
+// shadow's messages and exit codes on Debian.
+
+func init() {
+	maps.Copy(commands, map[string]cmdFunc{
+		"grep": cmdGrep, "egrep": cmdGrep, "fgrep": cmdGrep, "printenv": cmdPrintenv, "getconf": cmdGetconf,
+		"enable": cmdEnable, "useradd": cmdUseradd, "adduser": cmdUseradd, "lsattr": cmdLsattr, "chattr": cmdChattr,
+		"pkill": cmdPkill, "killall": cmdPkill, "ln": cmdLn, "passwd": cmdPasswd,
+	})
+}
+
+// tryHelp prints a coreutils usage error: the message, then the pointer
+// to --help.
+func tryHelp(errw io.Writer, tool, msg string) {
+	fmt.Fprintf(errw, "%s: %s\nTry '%s --help' for more information.\n", tool, msg, tool)
+}
+
+// maxGrepPattern bounds a pattern compiled from attacker input.
+const maxGrepPattern = 4096
+
+// cmdGrep is GNU grep for the options one-liners use: -E -F -i -v -c -q
+// -o -n -w -x -s -h -H -e PAT, BRE by default.
+func cmdGrep(s *Shell, args []string, out, errw io.Writer, in []byte) int {
+	var pats []string
+	var files []string
+	opt := map[byte]bool{}
+	switch path.Base(args[0]) {
+	case "egrep":
+		opt['E'] = true
+	case "fgrep":
+		opt['F'] = true
+	}
+	done := false
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case done || a == "-" || !strings.HasPrefix(a, "-"):
+			files = append(files, a)
+		case a == "--":
+			done = true
+		case strings.HasPrefix(a, "--"):
+			switch a {
+			case "--count":
+				opt['c'] = true
+			case "--quiet", "--silent":
+				opt['q'] = true
+			case "--invert-match":
+				opt['v'] = true
+			case "--ignore-case":
+				opt['i'] = true
+			case "--only-matching":
+				opt['o'] = true
+			case "--extended-regexp":
+				opt['E'] = true
+			}
+		default:
+			for j := 1; j < len(a); j++ {
+				c := a[j]
+				if c == 'e' || c == 'f' || c == 'm' || c == 'A' || c == 'B' || c == 'C' {
+					v := a[j+1:]
+					if v == "" && i+1 < len(args) {
+						i++
+						v = args[i]
+					}
+					if c == 'e' {
+						pats = append(pats, v)
+					}
+					break
+				}
+				opt[c] = true
+			}
+		}
+	}
+	if len(pats) == 0 {
+		if len(files) == 0 {
+			fmt.Fprintf(errw, "Usage: grep [OPTION]... PATTERNS [FILE]...\nTry 'grep --help' for more information.\n")
+			return 2
+		}
+		pats, files = strings.Split(files[0], "\n"), files[1:]
+	}
+	var exprs []string
+	for _, p := range pats {
+		switch {
+		case len(p) > maxGrepPattern:
+			fmt.Fprintf(errw, "grep: memory exhausted\n")
+			return 2
+		case opt['F']:
+			p = regexp.QuoteMeta(p)
+		case !opt['E']:
+			p = bre(p)
+		}
+		if opt['w'] {
+			p = `(?:^|\W)(` + p + `)(?:\W|$)`
+		}
+		if opt['x'] {
+			p = `^(?:` + p + `)$`
+		}
+		exprs = append(exprs, "(?:"+p+")")
+	}
+	expr := strings.Join(exprs, "|")
+	if opt['i'] {
+		expr = "(?i)" + expr
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		fmt.Fprintf(errw, "grep: Unmatched ( or \\(\n")
+		return 2
+	}
+	named := (len(files) > 1 || opt['H']) && !opt['h']
+	if len(files) == 0 {
+		files = []string{"-"}
+	}
+	total, code := 0, 0
+	for _, f := range files {
+		data := in
+		if f != "-" {
+			p := s.path(f)
+			n, err := s.FS.Stat(p)
+			switch {
+			case err != nil:
+				if !opt['s'] {
+					fmt.Fprintf(errw, "grep: %s: %s\n", f, err)
+				}
+				code = 2
+				continue
+			case n.IsDir():
+				if !opt['s'] {
+					fmt.Fprintf(errw, "grep: %s: Is a directory\n", f)
+				}
+				continue
+			}
+			data, _ = s.FS.ReadFile(p)
+		}
+		name := f
+		if f == "-" {
+			name = "(standard input)"
+		}
+		n := 0
+		for i, l := range lines(data) {
+			line := strings.TrimSuffix(l, "\n")
+			if re.MatchString(line) == opt['v'] {
+				continue
+			}
+			n++
+			if opt['q'] {
+				return 0
+			}
+			if opt['c'] || opt['l'] {
+				continue
+			}
+			prefix := ""
+			if named {
+				prefix = name + ":"
+			}
+			if opt['n'] {
+				prefix += strconv.Itoa(i+1) + ":"
+			}
+			if opt['o'] && !opt['v'] {
+				for _, m := range re.FindAllString(line, -1) {
+					if m != "" {
+						io.WriteString(out, prefix+m+"\n")
+					}
+				}
+				continue
+			}
+			io.WriteString(out, prefix+line+"\n")
+		}
+		switch {
+		case opt['l'] && n > 0:
+			io.WriteString(out, name+"\n")
+		case opt['c'] && named:
+			fmt.Fprintf(out, "%s:%d\n", name, n)
+		case opt['c']:
+			fmt.Fprintf(out, "%d\n", n)
+		}
+		total += n
+	}
+	if code != 0 && !(opt['s'] && total > 0) {
+		return code
+	}
+	if total == 0 {
+		return 1
+	}
+	return 0
+}
+
+// cmdPrintenv prints the named variables (exit 1 when one is unset) or
+// the whole environment.
+func cmdPrintenv(s *Shell, args []string, out, errw io.Writer, in []byte) int {
+	if len(args) < 2 {
+		return cmdEnv(s, args[:1], out, errw, in)
+	}
+	code := 0
+	for _, k := range args[1:] {
+		v, ok := s.Env[k]
+		if !ok || strings.HasPrefix(k, "__") {
+			code = 1
+			continue
+		}
+		io.WriteString(out, v+"\n")
+	}
+	return code
+}
+
+func cmdGetconf(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
+	if len(args) < 2 {
+		fmt.Fprintf(errw, "Usage: getconf [-v specification] variable_name [pathname]\n       getconf -a [pathname]\n")
+		return 1
+	}
+	switch args[1] {
+	case "LONG_BIT":
+		io.WriteString(out, "64\n")
+	case "_NPROCESSORS_ONLN", "_NPROCESSORS_CONF":
+		fmt.Fprintf(out, "%d\n", s.M.hw().cpus)
+	case "PAGESIZE", "PAGE_SIZE":
+		io.WriteString(out, "4096\n")
+	case "CLK_TCK":
+		io.WriteString(out, "100\n")
+	case "GNU_LIBC_VERSION":
+		io.WriteString(out, "glibc 2.36\n")
+	default:
+		fmt.Fprintf(errw, "getconf: Unrecognized variable `%s'\n", args[1])
+		return 1
+	}
+	return 0
+}
+
+// bashBuiltins are what `enable` lists, in its order (bash 5.2).
+var bashBuiltins = strings.Fields(". : [ alias bg bind break builtin caller cd command compgen complete compopt continue declare dirs disown echo enable eval exec exit export false fc fg getopts hash help history jobs kill let local logout mapfile popd printf pushd pwd read readarray readonly return set shift shopt source suspend test times trap true type typeset ulimit umask unalias unset wait")
+
+func cmdEnable(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
+	if s.M.Busybox() {
+		fmt.Fprintf(errw, "%s: enable: not found\n", s.errPrefix())
+		return 127
+	}
+	if len(args) > 1 {
+		return 0
+	}
+	for _, b := range bashBuiltins {
+		io.WriteString(out, "enable "+b+"\n")
+	}
+	return 0
+}
+
+// cmdUseradd adds an account to /etc/passwd, /etc/shadow and /etc/group
+// (the next free uid from 1000), with -m its home from nothing.
+func cmdUseradd(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
+	shell, home, mk := "/bin/sh", "", false
+	var name string
+	for i := 1; i < len(args); i++ {
+		switch a := args[i]; a {
+		case "-m", "--create-home":
+			mk = true
+		case "-s", "-d", "-g", "-G", "-c", "-u", "-p", "-k", "-e":
+			if i+1 < len(args) {
+				switch a {
+				case "-s":
+					shell = args[i+1]
+				case "-d":
+					home = args[i+1]
+				}
+				i++
+			}
+		default:
+			if !strings.HasPrefix(a, "-") {
+				name = a
+			}
+		}
+	}
+	cmd := path.Base(args[0])
+	if name == "" {
+		fmt.Fprintf(errw, "Usage: %s [options] LOGIN\n", cmd)
+		return 2
+	}
+	if s.UID != 0 {
+		fmt.Fprintf(errw, "%s: Permission denied.\n%s: cannot lock /etc/passwd; try again later.\n", cmd, cmd)
+		return 1
+	}
+	passwd, _ := s.FS.ReadFile("/etc/passwd")
+	uid := 1000
+	for _, l := range strings.Split(string(passwd), "\n") {
+		f := strings.Split(l, ":")
+		if len(f) < 3 {
+			continue
+		}
+		if f[0] == name {
+			fmt.Fprintf(errw, "%s: user '%s' already exists\n", cmd, name)
+			return 9
+		}
+		if n, err := strconv.Atoi(f[2]); err == nil && n >= uid && n < 60000 {
+			uid = n + 1
+		}
+	}
+	if home == "" {
+		home = "/home/" + name
+	}
+	_ = s.FS.WriteFile("/etc/passwd", fmt.Appendf(nil, "%s:x:%d:%d::%s:%s\n", name, uid, uid, home, shell), true)
+	_ = s.FS.WriteFile("/etc/shadow", fmt.Appendf(nil, "%s:!:%d:0:99999:7:::\n", name, 20430), true)
+	_ = s.FS.WriteFile("/etc/group", fmt.Appendf(nil, "%s:x:%d:\n", name, uid), true)
+	if mk {
+		_ = s.FS.Mkdir(home, true)
+		_ = s.FS.Chmod(home, fs.ModeDir|0o755)
+	}
+	return 0
+}
+
+// attrs are the ext4 flags chattr set on a path in this session; i
+// (immutable) and a (append only) are enforced by rm, mv and writes.
+func (s *Shell) attr(p string) string {
+	return s.attrs[p]
+}
+
+func (s *Shell) immutable(p string) bool {
+	return strings.ContainsAny(s.attrs[p], "ia")
+}
+
+const maxAttrs = 1000
+
+func cmdChattr(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
+	var ops []string
+	var files []string
+	recursive := false
+	for _, a := range args[1:] {
+		switch {
+		case a == "-R":
+			recursive = true
+		case len(a) > 1 && (a[0] == '+' || a[0] == '-' || a[0] == '='):
+			ops = append(ops, a)
+		default:
+			files = append(files, a)
+		}
+	}
+	_ = recursive
+	if len(ops) == 0 || len(files) == 0 {
+		fmt.Fprintf(errw, "Usage: chattr [-RVf] [-+=aAcCdDeijPsStTuFx] [-p project] [-v version] files...\n")
+		return 1
+	}
+	code := 0
+	for _, f := range files {
+		p := s.path(f)
+		if _, err := s.FS.Stat(p); err != nil {
+			fmt.Fprintf(errw, "chattr: No such file or directory while trying to stat %s\n", f)
+			code = 1
+			continue
+		}
+		if s.UID != 0 {
+			fmt.Fprintf(errw, "chattr: Operation not permitted while setting flags on %s\n", f)
+			code = 1
+			continue
+		}
+		cur := s.attrs[p]
+		for _, op := range ops {
+			for _, c := range op[1:] {
+				switch op[0] {
+				case '+':
+					if !strings.ContainsRune(cur, c) {
+						cur += string(c)
+					}
+				case '-':
+					cur = strings.ReplaceAll(cur, string(c), "")
+				case '=':
+					cur = op[1:]
+				}
+			}
+		}
+		if s.attrs == nil {
+			s.attrs = map[string]string{}
+		}
+		if cur == "" {
+			delete(s.attrs, p)
+		} else if len(s.attrs) < maxAttrs {
+			s.attrs[p] = cur
+		}
+	}
+	return code
+}
+
+// lsattrOrder is e2fsprogs' flag column order.
+const lsattrOrder = "suSDiadAcEjItTeCxFNPVm"
+
+func cmdLsattr(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
+	_, files := flags(args[1:])
+	if len(files) == 0 {
+		files = []string{"."}
+	}
+	code := 0
+	for _, f := range files {
+		p := s.path(f)
+		n, err := s.FS.Stat(p)
+		if err != nil {
+			fmt.Fprintf(errw, "lsattr: No such file or directory while trying to stat %s\n", f)
+			code = 1
+			continue
+		}
+		list := []string{f}
+		if n.IsDir() {
+			list = nil
+			kids, _ := s.FS.ReadDir(p)
+			for _, k := range kids {
+				if !strings.HasPrefix(k.Name, ".") {
+					list = append(list, strings.TrimSuffix(f, "/")+"/"+k.Name)
+				}
+			}
+		}
+		for _, l := range list {
+			fl := s.attr(s.path(l)) + "e" // extents, as ext4 sets on every file
+			var b strings.Builder
+			for _, c := range lsattrOrder {
+				if strings.ContainsRune(fl, c) {
+					b.WriteRune(c)
+				} else {
+					b.WriteByte('-')
+				}
+			}
+			fmt.Fprintf(out, "%s %s\n", b.String(), l)
+		}
+	}
+	return code
+}
+
+// cmdPkill is pkill and killall: no emulated process is one a bot wants
+// dead, so nothing matches (pkill exits 1 silently, killall says so).
+func cmdPkill(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
+	_, rest := flags(args[1:])
+	if len(rest) == 0 {
+		if path.Base(args[0]) == "killall" {
+			fmt.Fprintf(errw, "Usage: killall [OPTION]... [--] NAME...\n")
+		} else {
+			fmt.Fprintf(errw, "pkill: no matching criteria specified\nTry `pkill --help' for more information.\n")
+		}
+		return 2
+	}
+	for _, p := range s.procs() {
+		for _, pat := range rest {
+			if strings.Contains(p.cmd, pat) && path.Base(args[0]) == "pkill" && slices.Contains(args[1:], "-f") {
+				return 0
+			}
+		}
+	}
+	if path.Base(args[0]) == "killall" {
+		for _, n := range rest {
+			fmt.Fprintf(errw, "%s: no process found\n", n)
+		}
+	}
+	return 1
+}
+
+// cmdLn makes symbolic links (-s); hard links are copies.
+func cmdLn(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
+	f, rest := flags(args[1:])
+	if len(rest) < 2 {
+		tryHelp(errw, "ln", "missing file operand")
+		return 1
+	}
+	target, link := rest[0], s.path(rest[1])
+	if n, err := s.FS.Stat(link); err == nil && n.IsDir() && !f['n'] {
+		link = path.Join(link, path.Base(target))
+	}
+	if _, err := s.FS.Lstat(link); err == nil {
+		if !f['f'] {
+			fmt.Fprintf(errw, "ln: failed to create symbolic link '%s': File exists\n", rest[1])
+			return 1
+		}
+		if s.immutable(link) {
+			fmt.Fprintf(errw, "ln: cannot remove '%s': Operation not permitted\n", rest[1])
+			return 1
+		}
+		_ = s.FS.Remove(link, false)
+	}
+	if f['s'] {
+		s.FS.Add(link, &Node{Mode: fs.ModeSymlink | 0o777, Link: target, ModTime: s.FS.now()})
+		return 0
+	}
+	data, err := s.FS.ReadFile(s.path(target))
+	if err != nil {
+		fmt.Fprintf(errw, "ln: failed to access '%s': No such file or directory\n", target)
+		return 1
+	}
+	_ = s.FS.WriteFile(link, data, false)
+	return 0
+}
+
+// cmdPasswd changes a password: from a terminal it cannot (the decky has
+// none to prompt on), from a pipe it reads the new one twice, as
+// passwd(1) through PAM does.
+func cmdPasswd(_ *Shell, _ []string, out, errw io.Writer, in []byte) int {
+	ls := lines(in)
+	if len(ls) >= 2 && ls[0] == ls[1] && strings.TrimSpace(ls[0]) != "" {
+		io.WriteString(out, "New password: Retype new password: passwd: password updated successfully\n")
+		return 0
+	}
+	if len(ls) >= 2 {
+		io.WriteString(out, "New password: Retype new password: Sorry, passwords do not match.\n")
+		fmt.Fprintf(errw, "passwd: Authentication token manipulation error\npasswd: password unchanged\n")
+		return 10
+	}
+	fmt.Fprintf(errw, "passwd: Authentication token manipulation error\npasswd: password unchanged\n")
+	return 10
+}
