@@ -196,6 +196,16 @@ func Parse(src string, x Expander) (List, error) {
 			}
 			cmd.Redirs = append(cmd.Redirs, Redir{Fd: 0, Op: "<<<", Target: t})
 			continue
+		case strings.HasPrefix(p.src[p.i:], "<<"):
+			// A here-document, its body already cut out of the line by
+			// Shell.hereDocs: the target names it.
+			p.i += 2
+			t, err := p.target()
+			if err != nil {
+				return nil, err
+			}
+			cmd.Redirs = append(cmd.Redirs, Redir{Fd: 0, Op: "<<", Target: t})
+			continue
 		case c == '>' || c == '<' || (c >= '0' && c <= '9' && p.i+1 < len(p.src) && (p.src[p.i+1] == '>' || p.src[p.i+1] == '<') &&
 			(p.i == 0 || isMeta(p.src[p.i-1]))):
 			r := Redir{Fd: 1}
@@ -512,8 +522,17 @@ func (p *parser) expand(b *strings.Builder) error {
 		if j >= len(s) {
 			return ErrSyntax
 		}
+		if len(s) > 3 && s[2] == '(' && s[j-1] == ')' && p.x == nil { // structure only: evaluated when it runs
+			b.WriteString("0")
+			p.i += j + 1
+			return nil
+		}
 		if len(s) > 3 && s[2] == '(' && s[j-1] == ')' { // $(( arithmetic ))
-			v, err := arith(s[3:j-1], p.variable)
+			expr, err := expandText(s[3:j-1], p.x)
+			if err != nil {
+				return ErrSyntax
+			}
+			v, err := arith(expr, p.variable)
 			if err != nil {
 				return ErrSyntax
 			}
@@ -539,7 +558,7 @@ func (p *parser) expand(b *strings.Builder) error {
 			b.WriteString(p.variable(name))
 		}
 		p.i += end + 1
-	case s[1] == '?' || s[1] == '$' || s[1] == '#' || s[1] == '!' || (s[1] >= '0' && s[1] <= '9'):
+	case s[1] == '?' || s[1] == '$' || s[1] == '#' || s[1] == '!' || s[1] == '@' || s[1] == '*' || (s[1] >= '0' && s[1] <= '9'):
 		b.WriteString(p.variable(s[1:2]))
 		p.i += 2
 	default:
@@ -571,4 +590,34 @@ func (p *parser) subst(cmd string) string {
 	}
 	out := p.x.Subst(cmd)
 	return strings.TrimRight(out, "\n")
+}
+
+// expandText expands $VAR, ${...}, $(...), $((...)) and `...` in src
+// with no word splitting and no quote removal: the text of a
+// here-document or of an arithmetic expression. A backslash keeps a
+// following $, ` or \ literal and joins lines.
+func expandText(src string, x Expander) (string, error) {
+	var b strings.Builder
+	p := &parser{src: src, x: x}
+	for p.i < len(src) {
+		c := src[p.i]
+		switch {
+		case c == '\\' && p.i+1 < len(src) && strings.IndexByte("$`\\", src[p.i+1]) >= 0:
+			b.WriteByte(src[p.i+1])
+			p.i += 2
+		case c == '\\' && p.i+1 < len(src) && src[p.i+1] == '\n':
+			p.i += 2
+		case c == '$' || c == '`':
+			if err := p.expand(&b); err != nil {
+				return "", err
+			}
+		default:
+			b.WriteByte(c)
+			p.i++
+		}
+		if b.Len() > MaxOutput {
+			break
+		}
+	}
+	return b.String(), nil
 }

@@ -46,6 +46,14 @@ type Shell struct {
 	ExitCode int
 
 	history []string
+	// funcs are the shell functions defined, by name; calls counts the
+	// calls running, retCode is a pending return's status; docs are the
+	// here-documents cut out of lines (see funcs.go).
+	funcs   map[string]string
+	calls   int
+	retCode int
+	docs    map[int]hereDoc
+	nextDoc int
 	// attrs are chattr's flags by path (see usercmds.go).
 	attrs    map[string]string
 	lastExit int
@@ -128,6 +136,9 @@ func (s *Shell) Var(name string) string {
 		}
 		return "-bash"
 	case "#":
+		if n, ok := s.Env["#"]; ok {
+			return n
+		}
 		return "0"
 	case "RANDOM":
 		return strconv.Itoa(int(time.Now().UnixNano() % 32768))
@@ -229,6 +240,7 @@ func bash51(m Machine) bool {
 }
 
 func (s *Shell) run(line string, stdout, stderr io.Writer, stdin []byte) int {
+	line = s.hereDocs(line, stderr)
 	if hasCompound(line) {
 		return s.compoundRun(line, stdout, stderr, stdin)
 	}
@@ -320,6 +332,8 @@ func (s *Shell) simple(c Cmd, stdout, stderr io.Writer, stdin []byte) int {
 			continue
 		}
 		switch r.Op {
+		case "<<":
+			stdin = s.hereDocInput(r.Target)
 		case "<<<":
 			stdin = []byte(r.Target + "\n")
 		case "<>": // opened read-write: made when missing, read from when 0
@@ -395,6 +409,9 @@ func (s *Shell) simple(c Cmd, stdout, stderr io.Writer, stdin []byte) int {
 // exec runs one command by name or path.
 func (s *Shell) exec(args []string, out, errw io.Writer, stdin []byte) int {
 	name := args[0]
+	if body, ok := s.funcs[name]; ok {
+		return s.callFunc(body, args, out, errw, stdin)
+	}
 	if strings.Contains(name, "/") {
 		p := Clean(s.Cwd, name)
 		n, err := s.FS.Stat(p)

@@ -21,6 +21,7 @@ func init() {
 		"grep": cmdGrep, "egrep": cmdGrep, "fgrep": cmdGrep, "printenv": cmdPrintenv, "getconf": cmdGetconf,
 		"enable": cmdEnable, "useradd": cmdUseradd, "adduser": cmdUseradd, "lsattr": cmdLsattr, "chattr": cmdChattr,
 		"pkill": cmdPkill, "killall": cmdPkill, "ln": cmdLn, "passwd": cmdPasswd,
+		"return": cmdReturn, ":": cmdNop,
 	})
 }
 
