@@ -188,23 +188,19 @@ func Parse(src string, x Expander) (List, error) {
 				return nil, err
 			}
 			continue
-		case strings.HasPrefix(p.src[p.i:], "<<<"):
-			p.i += 3
-			t, err := p.target()
-			if err != nil {
-				return nil, err
-			}
-			cmd.Redirs = append(cmd.Redirs, Redir{Fd: 0, Op: "<<<", Target: t})
-			continue
 		case strings.HasPrefix(p.src[p.i:], "<<"):
-			// A here-document, its body already cut out of the line by
-			// Shell.hereDocs: the target names it.
-			p.i += 2
+			// <<< a here-string; << a here-document, its body already cut
+			// out of the line by Shell.hereDocs: the target names it.
+			op := "<<"
+			if strings.HasPrefix(p.src[p.i:], "<<<") {
+				op = "<<<"
+			}
+			p.i += len(op)
 			t, err := p.target()
 			if err != nil {
 				return nil, err
 			}
-			cmd.Redirs = append(cmd.Redirs, Redir{Fd: 0, Op: "<<", Target: t})
+			cmd.Redirs = append(cmd.Redirs, Redir{Fd: 0, Op: op, Target: t})
 			continue
 		case c == '>' || c == '<' || (c >= '0' && c <= '9' && p.i+1 < len(p.src) && (p.src[p.i+1] == '>' || p.src[p.i+1] == '<') &&
 			(p.i == 0 || isMeta(p.src[p.i-1]))):
