@@ -234,6 +234,11 @@ func TestBotSessionsAgainstRealBash(t *testing.T) {
 	}
 	sessions := loadBotSessions(t)
 	m := botMachine(t)
+	// The decky's memory figures drift by the minute; the real side reads
+	// the /proc/meminfo captured below, so the clock is held for the run.
+	frozen := time.Now()
+	memClock = func() time.Time { return frozen }
+	t.Cleanup(func() { memClock = time.Now })
 
 	dir := t.TempDir()
 	stage := dir + "/stage"

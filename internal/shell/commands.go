@@ -390,7 +390,7 @@ func cmdLs(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
 	return code
 }
 
-func cmdCd(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
+func cmdCd(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
 	target := s.Home
 	if len(args) > 1 {
 		target = args[1]
@@ -414,6 +414,9 @@ func cmdCd(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
 	s.Env["OLDPWD"] = s.Cwd
 	s.Cwd = p
 	s.Env["PWD"] = p
+	if len(args) > 1 && args[1] == "-" {
+		io.WriteString(out, p+"\n")
+	}
 	return 0
 }
 
@@ -567,14 +570,18 @@ func cmdPs(s *Shell, args []string, out, _ io.Writer, _ []byte) int {
 
 func cmdFree(s *Shell, args []string, out, _ io.Writer, _ []byte) int {
 	f, _ := flags(args[1:])
-	h := s.M.hw()
-	total := h.memKB
-	used := total / 5
-	free := total / 3
-	shared := int64(1204)
-	cache := total - used - free
-	avail := free + cache*9/10
-	swap := int64(1003516)
+	// procps 4: used is total less available, buff/cache is Buffers,
+	// Cached and SReclaimable, from the same /proc/meminfo cat shows.
+	mi := map[string]int64{}
+	for _, l := range strings.Split(s.M.meminfo(s.M.hw()), "\n") {
+		k, v, ok := strings.Cut(l, ":")
+		if ok {
+			mi[k], _ = strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+	}
+	total, free, avail := mi["MemTotal"], mi["MemFree"], mi["MemAvailable"]
+	used, shared, cache := total-avail, mi["Shmem"], mi["Buffers"]+mi["Cached"]+mi["SReclaimable"]
+	swap, swapFree := mi["SwapTotal"], mi["SwapFree"]
 	conv := func(kb int64) string { return strconv.FormatInt(kb, 10) }
 	switch {
 	case f['h']:
@@ -594,7 +601,7 @@ func cmdFree(s *Shell, args []string, out, _ io.Writer, _ []byte) int {
 	}
 	fmt.Fprintf(out, "               total        used        free      shared  buff/cache   available\n")
 	fmt.Fprintf(out, "Mem:      %10s  %10s  %10s  %10s  %10s  %10s\n", conv(total), conv(used), conv(free), conv(shared), conv(cache), conv(avail))
-	fmt.Fprintf(out, "Swap:     %10s  %10s  %10s\n", conv(swap), conv(0), conv(swap))
+	fmt.Fprintf(out, "Swap:     %10s  %10s  %10s\n", conv(swap), conv(swap-swapFree), conv(swapFree))
 	return 0
 }
 
@@ -919,7 +926,10 @@ func cmdCrontab(s *Shell, args []string, out, errw io.Writer, in []byte) int {
 		}
 		out.Write(data)
 	case f['r']:
-		_ = s.FS.Remove(spool, false)
+		if s.FS.Remove(spool, false) != nil {
+			fmt.Fprintf(errw, "no crontab for %s\n", s.User)
+			return 1
+		}
 	case len(rest) > 0:
 		data := in
 		if rest[0] != "-" {
@@ -946,8 +956,24 @@ func cmdLscpu(s *Shell, _ []string, out, _ io.Writer, _ []byte) int {
 	if strings.Contains(h.model, "AMD") {
 		vendor = "AuthenticAMD"
 	}
-	fmt.Fprintf(out, "Architecture:            x86_64\n  CPU op-mode(s):        32-bit, 64-bit\n  Address sizes:         46 bits physical, 48 bits virtual\n  Byte Order:            Little Endian\nCPU(s):                  %d\n  On-line CPU(s) list:   0-%d\nVendor ID:               %s\n  Model name:            %s\n    CPU family:          6\n    Thread(s) per core:  1\n    Core(s) per socket:  %d\n    Socket(s):           1\n    BogoMIPS:            %.2f\nVirtualization features: \n  Hypervisor vendor:     KVM\n  Virtualization type:   full\n",
-		h.cpus, h.cpus-1, vendor, h.model, h.cpus, h.mhz*2)
+	rows := [][3]string{
+		{"0", "Architecture:", "x86_64"}, {"1", "CPU op-mode(s):", "32-bit, 64-bit"},
+		{"1", "Address sizes:", "46 bits physical, 48 bits virtual"}, {"1", "Byte Order:", "Little Endian"},
+		{"0", "CPU(s):", strconv.Itoa(h.cpus)}, {"1", "On-line CPU(s) list:", fmt.Sprintf("0-%d", h.cpus-1)},
+		{"0", "Vendor ID:", vendor}, {"1", "Model name:", h.model}, {"2", "CPU family:", "6"}, {"2", "Model:", "85"},
+		{"2", "Thread(s) per core:", "1"}, {"2", "Core(s) per socket:", strconv.Itoa(h.cpus)}, {"2", "Socket(s):", "1"},
+		{"2", "BogoMIPS:", fmt.Sprintf("%.2f", h.mhz*2)}, {"0", "Virtualization features:", ""},
+		{"1", "Hypervisor vendor:", "KVM"}, {"1", "Virtualization type:", "full"},
+	}
+	for _, r := range rows {
+		if s.onTerminal(out) {
+			// On a terminal, util-linux 2.38 prints sections.
+			key := strings.Repeat("  ", int(r[0][0]-'0')) + r[1]
+			fmt.Fprintf(out, "%-25s%s\n", key, r[2])
+		} else {
+			fmt.Fprintf(out, "%-41s%s\n", r[1], r[2])
+		}
+	}
 	return 0
 }
 
@@ -1031,7 +1057,7 @@ func cmdTop(s *Shell, _ []string, out, _ io.Writer, _ []byte) int {
 
 func cmdBusybox(s *Shell, args []string, out, errw io.Writer, in []byte) int {
 	if len(args) < 2 || args[1] == "--help" {
-		fmt.Fprintf(out, "BusyBox v1.35.0 (Debian 1:1.35.0-4+b3) multi-call binary.\nBusyBox is copyrighted by many authors between 1998-2015.\nLicensed under GPLv2. See source distribution for detailed\ncopyright notices.\n\nUsage: busybox [function [arguments]...]\n   or: busybox --list[-full]\n   or: function [arguments]...\n\n")
+		fmt.Fprintf(out, "BusyBox v1.35.0 (Debian 1:1.35.0-4+deb12u1+b1) multi-call binary.\nBusyBox is copyrighted by many authors between 1998-2015.\nLicensed under GPLv2. See source distribution for detailed\ncopyright notices.\n\nUsage: busybox [function [arguments]...]\n   or: busybox --list[-full]\n   or: function [arguments]...\n\n")
 		return 0
 	}
 	if args[1] == "--list" {
@@ -1047,10 +1073,28 @@ func cmdBusybox(s *Shell, args []string, out, errw io.Writer, in []byte) int {
 		fmt.Fprintf(errw, "%s: applet not found\n", args[1])
 		return 127
 	}
+	if u, ok := busyboxUsage[args[1]]; ok && len(args) == 2 {
+		fmt.Fprintf(errw, "BusyBox v1.35.0 (Debian 1:1.35.0-4+deb12u1+b1) multi-call binary.\n\n%s", u)
+		return 1
+	}
+	if args[1] == "ps" {
+		io.WriteString(out, "PID   USER     COMMAND\n")
+		for _, p := range s.procs() {
+			fmt.Fprintf(out, "%5d %-8s %s\n", p.pid, p.user, p.cmd)
+		}
+		return 0
+	}
 	if args[1] == "wget" {
 		return cmdWget(s, append([]string{"busybox-wget"}, args[2:]...), out, errw, in)
 	}
 	return s.builtin(args[1], args[1:], out, errw, in)
+}
+
+// busyboxUsage is the help of the applets bots run bare to see whether
+// they exist.
+var busyboxUsage = map[string]string{
+	"tftp": "Usage: tftp [OPTIONS] HOST [PORT]\n\nTransfer a file from/to tftp server\n\n\t-l FILE\tLocal FILE\n\t-r FILE\tRemote FILE\n\t-g\tGet file\n\t-p\tPut file\n\t-b SIZE\tTransfer blocks in bytes\n",
+	"wget": "Usage: wget [-cqS] [--spider] [-O FILE] [-o LOGFILE] [--header STR]\n\t[--post-data STR | --post-file FILE] [-Y on/off]\n\t[--no-check-certificate] [-P DIR] [-U AGENT] URL...\n\nRetrieve files via HTTP or FTP\n\n\t--spider\tOnly check URL existence: $? is 0 if exists\n\t--header STR\tAdd STR (of form 'header: value') to headers\n\t--post-data STR\tSend STR using POST method\n\t--post-file FILE\tSend FILE using POST method\n\t--no-check-certificate\tDon't validate the server's certificate\n\t-c\t\tContinue retrieval of aborted transfer\n\t-q\t\tQuiet\n\t-P DIR\t\tSave to DIR (default .)\n\t-S    \t\tShow server response\n\t-O FILE\t\tSave to FILE ('-' for stdout)\n\t-o LOGFILE\tLog messages to FILE\n\t-U STR\t\tUse STR for User-Agent header\n\t-Y on/off\tUse proxy\n",
 }
 
 // fetchTarget is the host and port a download tool would connect to.
@@ -1131,6 +1175,12 @@ func cmdWget(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
 	quiet := slices.ContainsFunc(args[1:], func(a string) bool {
 		return a == "--quiet" || len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsRune(a, 'q')
 	})
+	// -O FILE is opened (made empty) before any connection is tried.
+	for i := 1; i+1 < len(args); i++ {
+		if (args[i] == "-O" || args[i] == "--output-document") && args[i+1] != "-" {
+			_ = s.FS.WriteFile(s.path(args[i+1]), nil, false)
+		}
+	}
 	if quiet {
 		errw = io.Discard
 	}
@@ -1145,13 +1195,13 @@ func cmdWget(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
 		if isIP {
 			fmt.Fprintf(errw, "Connecting to %s:%s... failed: Connection refused.\n", host, port)
 		} else {
-			fmt.Fprintf(errw, "Resolving %s (%s)... failed: Temporary failure in name resolution.\nwget: unable to resolve host address ‘%s’\n", host, host, host)
+			fmt.Fprintf(errw, "Resolving %s (%s)... failed: Name or service not known.\nwget: unable to resolve host address ‘%s’\n", host, host, host)
 		}
 	}
 	return 4
 }
 
-func cmdCurl(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
+func cmdCurl(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
 	var urls []string
 	for i := 1; i < len(args); i++ {
 		a := args[i]
@@ -1183,10 +1233,21 @@ func cmdCurl(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
 			show = true
 		}
 	}
+	toFile := slices.ContainsFunc(args[1:], func(a string) bool {
+		return a == "-o" || a == "-O" || a == "--output" || a == "--remote-name"
+	})
 	if silent && !show {
 		errw = io.Discard
 	}
 	host, port, isIP := fetchTarget(urls[0])
+	if !silent && (toFile || !s.onTerminal(out)) {
+		// The progress meter, when the body does not go to the terminal.
+		const row = "\r  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0"
+		io.WriteString(errw, "  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current\n                                 Dload  Upload   Total   Spent    Left  Speed\n"+row)
+		if isIP {
+			io.WriteString(errw, row+"\n")
+		}
+	}
 	if isIP {
 		fmt.Fprintf(errw, "curl: (7) Failed to connect to %s port %s after 0 ms: Couldn't connect to server\n", host, port)
 		return 7
@@ -1216,6 +1277,11 @@ func cmdTftp(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
 		}
 	}
 	s.fetch(path.Base(args[0]), "tftp://"+host+"/"+strings.TrimPrefix(file, "/"))
+	if path.Base(args[0]) == "tftp" && !s.M.Busybox() && slices.ContainsFunc(args[1:], func(a string) bool { return a == "-g" || a == "-r" || a == "-p" }) {
+		// tftp-hpa has no BusyBox-style -g/-r/-p: usage, EX_USAGE.
+		io.WriteString(errw, "Usage: tftp [-4][-6][-v][-l][-m mode] [host [port]] [-c command]\n")
+		return 64
+	}
 	fmt.Fprintf(errw, "%s: timeout\n", path.Base(args[0]))
 	return 1
 }
@@ -1234,6 +1300,11 @@ func cmdSh(s *Shell, args []string, out, errw io.Writer, in []byte) int {
 		if !strings.HasPrefix(args[i], "-") {
 			data, err := s.FS.ReadFile(s.path(args[i]))
 			if err != nil {
+				if path.Base(args[0]) == "sh" && !s.M.Busybox() && !s.M.rhel() {
+					// Debian's and Ubuntu's sh is dash.
+					fmt.Fprintf(errw, "sh: 0: cannot open %s: No such file\n", args[i])
+					return 2
+				}
 				fmt.Fprintf(errw, "%s: %s: No such file or directory\n", path.Base(args[0]), args[i])
 				return 127
 			}
@@ -1350,23 +1421,6 @@ func cmdTail(s *Shell, args []string, out, errw io.Writer, in []byte) int {
 	return code
 }
 
-func cmdWc(s *Shell, args []string, out, errw io.Writer, in []byte) int {
-	f, rest := flags(args[1:])
-	data, code := s.inputs(rest, in, "wc", errw)
-	l, w, c := bytes.Count(data, []byte("\n")), len(strings.Fields(string(data))), len(data)
-	switch {
-	case f['l']:
-		fmt.Fprintf(out, "%d\n", l)
-	case f['w']:
-		fmt.Fprintf(out, "%d\n", w)
-	case f['c']:
-		fmt.Fprintf(out, "%d\n", c)
-	default:
-		fmt.Fprintf(out, "%7d %7d %7d\n", l, w, c)
-	}
-	return code
-}
-
 func cmdBase64(s *Shell, args []string, out, errw io.Writer, in []byte) int {
 	f, rest := flags(args[1:])
 	data, code := s.inputs(rest, in, "base64", errw)
@@ -1448,38 +1502,6 @@ func cmdMount(s *Shell, _ []string, out, _ io.Writer, _ []byte) int {
 		}
 	}
 	return 0
-}
-
-func cmdCut(s *Shell, args []string, out, errw io.Writer, in []byte) int {
-	delim, field := "\t", 1
-	var rest []string
-	for i := 1; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "-d" && i+1 < len(args):
-			delim = args[i+1]
-			i++
-		case strings.HasPrefix(a, "-d"):
-			delim = a[2:]
-		case a == "-f" && i+1 < len(args):
-			field, _ = strconv.Atoi(args[i+1])
-			i++
-		case strings.HasPrefix(a, "-f"):
-			field, _ = strconv.Atoi(a[2:])
-		default:
-			rest = append(rest, a)
-		}
-	}
-	data, code := s.inputs(rest, in, "cut", errw)
-	for _, l := range lines(data) {
-		parts := strings.Split(strings.TrimSuffix(l, "\n"), delim)
-		if field >= 1 && field <= len(parts) {
-			io.WriteString(out, parts[field-1]+"\n")
-		} else {
-			io.WriteString(out, "\n")
-		}
-	}
-	return code
 }
 
 func cmdYes(_ *Shell, args []string, out, _ io.Writer, _ []byte) int {

@@ -54,6 +54,9 @@ type Shell struct {
 	retCode int
 	docs    map[int]hereDoc
 	nextDoc int
+	// term is what the terminal shows of the line running: a command
+	// whose output goes there formats for a terminal (see onTerminal).
+	term io.Writer
 	// attrs are chattr's flags by path (see usercmds.go).
 	attrs    map[string]string
 	lastExit int
@@ -205,6 +208,7 @@ func (s *Shell) Run(line string, out io.Writer) int {
 		}
 	}
 	lw := &limitedBuffer{}
+	s.term = lw
 	s.steps = 0
 	code := s.run(line, lw, lw, nil)
 	_, _ = out.Write(lw.Bytes())
@@ -604,4 +608,10 @@ func (s *Shell) devNet(r Redir, stderr io.Writer) (code int, ok bool) {
 	}
 	fmt.Fprintf(stderr, "%s: connect: Connection refused\n%s: %s: Connection refused\n", name, prefix, r.Target)
 	return 1, true
+}
+
+// onTerminal reports whether out is the login terminal (not a pipe, a file
+// or a substitution): ls, lscpu and curl format differently for it.
+func (s *Shell) onTerminal(out io.Writer) bool {
+	return s.Login && out == s.term
 }

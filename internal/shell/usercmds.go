@@ -21,7 +21,7 @@ func init() {
 		"grep": cmdGrep, "egrep": cmdGrep, "fgrep": cmdGrep, "printenv": cmdPrintenv, "getconf": cmdGetconf,
 		"enable": cmdEnable, "useradd": cmdUseradd, "adduser": cmdUseradd, "lsattr": cmdLsattr, "chattr": cmdChattr,
 		"pkill": cmdPkill, "killall": cmdPkill, "ln": cmdLn, "passwd": cmdPasswd,
-		"return": cmdReturn, ":": cmdNop,
+		"return": cmdReturn, ":": cmdNop, "wc": cmdWc, "cut": cmdCut,
 	})
 }
 
@@ -512,4 +512,184 @@ func cmdPasswd(_ *Shell, _ []string, out, errw io.Writer, in []byte) int {
 	}
 	fmt.Fprintf(errw, "passwd: Authentication token manipulation error\npasswd: password unchanged\n")
 	return 10
+}
+
+// cmdWc counts lines, words and bytes: the file's name after its counts,
+// a total line for several files, columns as wide as the largest count.
+func cmdWc(s *Shell, args []string, out, errw io.Writer, in []byte) int {
+	f, files := flags(args[1:])
+	if !f['l'] && !f['w'] && !f['c'] && !f['m'] {
+		f['l'], f['w'], f['c'] = true, true, true
+	}
+	type count struct {
+		n    [3]int
+		name string
+	}
+	var rows []count
+	code := 0
+	add := func(data []byte, name string) {
+		rows = append(rows, count{[3]int{strings.Count(string(data), "\n"), len(strings.Fields(string(data))), len(data)}, name})
+	}
+	if len(files) == 0 {
+		add(in, "")
+	}
+	for _, name := range files {
+		p := s.path(name)
+		if n, err := s.FS.Stat(p); err != nil {
+			fmt.Fprintf(errw, "wc: %s: No such file or directory\n", name)
+			code = 1
+			continue
+		} else if n.IsDir() {
+			fmt.Fprintf(errw, "wc: %s: Is a directory\n", name)
+			rows = append(rows, count{name: name})
+			code = 1
+			continue
+		}
+		data, _ := s.FS.ReadFile(p)
+		add(data, name)
+	}
+	if len(files) > 1 {
+		var t count
+		for _, r := range rows {
+			for i := range t.n {
+				t.n[i] += r.n[i]
+			}
+		}
+		t.name = "total"
+		rows = append(rows, t)
+	}
+	sel := []bool{f['l'], f['w'], f['c'] || f['m']}
+	nsel := 0
+	for _, on := range sel {
+		if on {
+			nsel++
+		}
+	}
+	// coreutils: one count alone is unpadded; otherwise the width of the
+	// largest byte count (at least 7 when reading a pipe).
+	width := 1
+	if nsel > 1 || len(rows) > 1 {
+		for _, r := range rows {
+			width = max(width, len(strconv.Itoa(r.n[2])))
+		}
+		if len(files) == 0 {
+			width = max(width, 7)
+		}
+	}
+	for _, r := range rows {
+		var cols []string
+		for i, on := range sel {
+			if on {
+				cols = append(cols, fmt.Sprintf("%*d", width, r.n[i]))
+			}
+		}
+		line := strings.Join(cols, " ")
+		if r.name != "" {
+			line += " " + r.name
+		}
+		io.WriteString(out, line+"\n")
+	}
+	return code
+}
+
+// cutList parses cut's LIST (N, N-M, N-, -M, comma separated) into a
+// predicate on 1-based positions.
+func cutList(l string) (func(int) bool, bool) {
+	type rng struct{ lo, hi int }
+	var rs []rng
+	for _, part := range strings.Split(l, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, errA := strconv.Atoi(lo)
+		b, errB := strconv.Atoi(hi)
+		switch {
+		case !isRange && errA == nil && a > 0:
+			rs = append(rs, rng{a, a})
+		case isRange && lo == "" && errB == nil && b > 0:
+			rs = append(rs, rng{1, b})
+		case isRange && hi == "" && errA == nil && a > 0:
+			rs = append(rs, rng{a, 1 << 30})
+		case isRange && errA == nil && errB == nil && a > 0 && b >= a:
+			rs = append(rs, rng{a, b})
+		default:
+			return nil, false
+		}
+	}
+	return func(i int) bool {
+		for _, r := range rs {
+			if i >= r.lo && i <= r.hi {
+				return true
+			}
+		}
+		return false
+	}, true
+}
+
+// cmdCut is cut -f LIST [-d D] [-s] and cut -c/-b LIST.
+func cmdCut(s *Shell, args []string, out, errw io.Writer, in []byte) int {
+	delim, list, mode, only := "\t", "", byte(0), false
+	var files []string
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		if len(a) < 2 || a[0] != '-' {
+			files = append(files, a)
+			continue
+		}
+		switch a[1] {
+		case 'd', 'f', 'c', 'b':
+			v := a[2:]
+			if v == "" && i+1 < len(args) {
+				i++
+				v = args[i]
+			}
+			if a[1] == 'd' {
+				delim = v
+			} else {
+				mode, list = a[1], v
+			}
+		case 's':
+			only = true
+		}
+	}
+	if mode == 0 {
+		tryHelp(errw, "cut", "you must specify a list of bytes, characters, or fields")
+		return 1
+	}
+	if len(delim) != 1 {
+		tryHelp(errw, "cut", "the delimiter must be a single character")
+		return 1
+	}
+	keep, ok := cutList(list)
+	if !ok {
+		tryHelp(errw, "cut", "invalid field range")
+		return 1
+	}
+	data, code := s.inputs(files, in, "cut", errw)
+	for _, l := range lines(data) {
+		l = strings.TrimSuffix(l, "\n")
+		var b strings.Builder
+		if mode == 'f' {
+			parts := strings.Split(l, delim)
+			if len(parts) == 1 {
+				if !only {
+					io.WriteString(out, l+"\n")
+				}
+				continue
+			}
+			var kept []string
+			for i, p := range parts {
+				if keep(i + 1) {
+					kept = append(kept, p)
+				}
+			}
+			b.WriteString(strings.Join(kept, delim))
+		} else {
+			for i := 0; i < len(l); i++ {
+				if keep(i + 1) {
+					b.WriteByte(l[i])
+				}
+			}
+		}
+		io.WriteString(out, b.String()+"\n")
+	}
+	return code
 }
