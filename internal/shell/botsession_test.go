@@ -29,6 +29,7 @@ import (
 type botSession struct {
 	cat, name string
 	norms     []string
+	known     map[int]string // command line (1-based) -> why the oracle cannot agree
 	lines     []string // a here-document's lines are joined to its command
 }
 
@@ -58,6 +59,18 @@ func loadBotSessions(t *testing.T) []botSession {
 				out = append(out, botSession{cat: cat, name: strings.TrimPrefix(l, "=== ")})
 			case len(out) == 0 || out[len(out)-1].cat != cat:
 				t.Fatalf("%s:%d: a line outside a session", f, i+1)
+			case strings.HasPrefix(l, "#known: "):
+				s := &out[len(out)-1]
+				var n int
+				var why string
+				if _, err := fmt.Sscanf(l, "#known: %d", &n); err != nil || n < 1 {
+					t.Fatalf("%s:%d: #known: N reason", f, i+1)
+				}
+				_, why, _ = strings.Cut(strings.TrimPrefix(l, "#known: "), " ")
+				if s.known == nil {
+					s.known = map[int]string{}
+				}
+				s.known[n] = why
 			case strings.HasPrefix(l, "#norm: "):
 				s := &out[len(out)-1]
 				s.norms = append(s.norms, strings.TrimPrefix(l, "#norm: "))
@@ -173,8 +186,9 @@ func sticky(m fs.FileMode) fs.FileMode {
 
 // rootScript runs as root in private mount, UTS and PID namespaces: it
 // mounts a copy of the decky's ext4 image as the root, binds the host's
-// /usr read-only, a fresh /proc with the decky's cpuinfo, meminfo,
-// version and mounts bound over the kernel's, and the null, zero and
+// /usr read-only, a fresh /proc with the decky's cpuinfo, meminfo and
+// version bound over the kernel's (not mounts: it is a link into
+// /proc/self), a read-only /sys, and the null, zero and
 // random devices, sets the hostname and starts bash as the login shell
 // sshd starts (argv[0] "-bash", interactive, no rc files, no line
 // editing), reading the session from stdin.
@@ -185,7 +199,7 @@ mount --bind /usr "$r/usr"
 mount -o remount,bind,ro "$r/usr"
 mount -t proc proc "$r/proc"
 mount -t sysfs -o ro sysfs "$r/sys"
-for f in cpuinfo meminfo version mounts; do mount --bind "$procs/$f" "$r/proc/$f"; done
+for f in cpuinfo meminfo version; do mount --bind "$procs/$f" "$r/proc/$f"; done
 for d in null zero random urandom; do touch "$r/dev/$d"; mount --bind "/dev/$d" "$r/dev/$d"; done
 hostname "$host"
 exec chroot "$r" /usr/bin/env -i HOME=/root USER=root LOGNAME=root SHELL=/bin/bash LANG=C.UTF-8 TERM=xterm-256color \
@@ -199,7 +213,6 @@ const markOpen, markClose = "\x1e", "\x1f"
 var botNorms = map[string]string{
 	"kernel": "the host kernel's `uname -r` and `uname -v` read as the persona's on the real side (uname asks the running kernel)",
 	"time":   "every YYYY-MM-DD HH:MM:SS reads TIME on both sides (wget's log lines)",
-	"clock":  "every HH:MM reads HH:MM on both sides (ls times of files the session made)",
 }
 
 func normalise(s string, norms []string, realSide bool, kernel [2][2]string) string {
@@ -212,8 +225,6 @@ func normalise(s string, norms []string, realSide bool, kernel [2][2]string) str
 			}
 		case "time":
 			s = regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d`).ReplaceAllString(s, "TIME")
-		case "clock":
-			s = regexp.MustCompile(`\d\d:\d\d`).ReplaceAllString(s, "HH:MM")
 		}
 	}
 	return s
@@ -246,7 +257,7 @@ func TestBotSessionsAgainstRealBash(t *testing.T) {
 	probe := New(m, "root")
 	procs := dir + "/proc"
 	_ = os.MkdirAll(procs, 0o755)
-	for _, f := range []string{"cpuinfo", "meminfo", "version", "mounts"} {
+	for _, f := range []string{"cpuinfo", "meminfo", "version"} {
 		b, err := probe.FS.ReadFile("/proc/" + f)
 		if err != nil {
 			t.Fatalf("decky /proc/%s: %v", f, err)
@@ -285,7 +296,16 @@ func TestBotSessionsAgainstRealBash(t *testing.T) {
 			got, code := run(s, line)
 			got = normalise(got, sess.norms, false, hostKernel)
 			want := normalise(real[j].out, sess.norms, true, hostKernel)
-			if got != want || code != real[j].code {
+			why, isKnown := sess.known[j+1]
+			switch {
+			case isKnown && got == want && code == real[j].code:
+				t.Errorf("%s/%s: %q now agrees with real bash: drop its #known line", sess.cat, sess.name, line)
+			case isKnown:
+				// Counted as a failure in the pass counts, not failing the
+				// test: the root cannot be made to agree (see the corpus).
+				ok = false
+				t.Logf("%s/%s: %q: known difference (%s)\n emulated: %q\n     real: %q", sess.cat, sess.name, line, why, got, want)
+			case got != want || code != real[j].code:
 				ok = false
 				t.Errorf("%s/%s: %q\n emulated: %q (exit %d)\n     real: %q (exit %d)", sess.cat, sess.name, line, got, code, want, real[j].code)
 			}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"math/rand/v2"
 	"net/url"
 	"path"
@@ -1485,12 +1486,29 @@ func cmdDf(s *Shell, args []string, out, _ io.Writer, _ []byte) int {
 	f, _ := flags(args[1:])
 	h := s.M.hw()
 	if f['h'] {
-		fmt.Fprintf(out, "Filesystem      Size  Used Avail Use%% Mounted on\nudev            %.1fG     0  %.1fG   0%% /dev\ntmpfs           %dM  1.2M  %dM   1%% /run\n/dev/sda1        49G  6.1G   41G  14%% /\ntmpfs           %.1fG     0  %.1fG   0%% /dev/shm\n",
-			float64(h.memKB)/2/(1<<20), float64(h.memKB)/2/(1<<20), h.memKB/10>>10, h.memKB/10>>10, float64(h.memKB)/2/(1<<20), float64(h.memKB)/2/(1<<20))
+		half, tenth := dfHuman(h.memKB/2), dfHuman(h.memKB/10)
+		fmt.Fprintf(out, "Filesystem      Size  Used Avail Use%% Mounted on\nudev            %4s     0  %4s   0%% /dev\ntmpfs           %4s  1.2M  %4s   1%% /run\n/dev/sda1        49G  6.1G   41G  14%% /\ntmpfs           %4s     0  %4s   0%% /dev/shm\n",
+			half, half, tenth, dfHuman(h.memKB/10-1204), half, half)
 		return 0
 	}
 	fmt.Fprintf(out, "Filesystem     1K-blocks    Used Available Use%% Mounted on\nudev            %8d       0  %8d   0%% /dev\ntmpfs            %8d    1204  %8d   1%% /run\n/dev/sda1       50620216 6350612  41664220  14%% /\n", h.memKB/2, h.memKB/2, h.memKB/10, h.memKB/10-1204)
 	return 0
+}
+
+// dfHuman is df -h's size: powers of 1024, rounded up (coreutils'
+// human_ceiling), one decimal below 10.
+func dfHuman(kb int64) string {
+	v := float64(kb)
+	for _, u := range []string{"K", "M", "G", "T"} {
+		if v < 1024 || u == "T" {
+			if v < 10 {
+				return fmt.Sprintf("%.1f%s", math.Ceil(v*10)/10, u)
+			}
+			return fmt.Sprintf("%.0f%s", math.Ceil(v), u)
+		}
+		v /= 1024
+	}
+	return ""
 }
 
 func cmdMount(s *Shell, _ []string, out, _ io.Writer, _ []byte) int {

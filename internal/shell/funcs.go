@@ -39,10 +39,11 @@ var hereDocOp = regexp.MustCompile(`<<(-?)[ \t]*('[^'\n]*'|"[^"\n]*"|\\?[^\s;&|<
 // that is only the delimiter (tabs stripped with <<-). An operator is
 // replaced by <<MARKn. A body that never ends runs to the end of the
 // text, with bash's warning.
-func (s *Shell) hereDocs(line string, stderr io.Writer) string {
+func (s *Shell) hereDocs(line string, stderr io.Writer) (string, bool) {
 	if !strings.Contains(line, "<<") {
-		return line
+		return line, true
 	}
+	complete := true
 	var out strings.Builder
 	rest := line
 	for {
@@ -77,7 +78,7 @@ func (s *Shell) hereDocs(line string, stderr io.Writer) string {
 		if len(ops) == 0 {
 			out.WriteString(cur)
 			if nl < 0 {
-				return out.String()
+				return out.String(), complete
 			}
 			out.WriteByte('\n')
 			rest = rest[nl+1:]
@@ -110,6 +111,7 @@ func (s *Shell) hereDocs(line string, stderr io.Writer) string {
 				body.WriteString(l + "\n")
 			}
 			if !found {
+				complete = false
 				fmt.Fprintf(stderr, "%s: warning: here-document at line 1 delimited by end-of-file (wanted `%s')\n", s.errPrefix(), d.delim)
 			}
 			out.WriteString(cur[last:d.start])
@@ -118,7 +120,7 @@ func (s *Shell) hereDocs(line string, stderr io.Writer) string {
 		}
 		out.WriteString(cur[last:])
 		if rest == "" {
-			return out.String()
+			return out.String(), complete
 		}
 		out.WriteByte('\n')
 	}
@@ -439,4 +441,46 @@ func globMatch(pattern, s string) bool {
 	b.WriteString("$")
 	re, err := regexp.Compile(b.String())
 	return err == nil && re.MatchString(s)
+}
+
+// Incomplete reports whether bash would read more lines before running
+// text: an open quote, here-document or compound command, or a line
+// ending in |, &&, || or a backslash. A session's reader keeps reading
+// (with the PS2 prompt "> ") until it is complete or MaxLine long.
+func Incomplete(text string) bool {
+	if len(text) >= MaxLine || strings.TrimSpace(text) == "" {
+		return false
+	}
+	if strings.HasSuffix(text, "\\") || inQuotes(text) {
+		return true
+	}
+	if _, ok := (&Shell{}).hereDocs(text, io.Discard); !ok {
+		return true
+	}
+	toks := ctokens(text)
+	if n := len(toks); n > 0 && toks[n-1].sep && (toks[n-1].text == "|" || toks[n-1].text == "&&" || toks[n-1].text == "||") {
+		return true
+	}
+	var stack []string
+	pos, prev := true, ""
+	for _, t := range toks {
+		if t.sep {
+			pos, prev = true, ""
+			continue
+		}
+		switch {
+		case pos && openers[t.text] != "":
+			stack = append(stack, openers[t.text])
+		case strings.HasSuffix(t.text, "(){"):
+			stack = append(stack, "}")
+		case pos && len(stack) > 0 && t.text == stack[len(stack)-1]:
+			stack = stack[:len(stack)-1]
+		case pos && closers[t.text]:
+			return false // a syntax error: run it to print that
+		}
+		// After NAME() and function NAME comes the body's brace.
+		pos = startsBody(t.text) || strings.HasSuffix(t.text, "()") || prev == "function"
+		prev = t.text
+	}
+	return len(stack) > 0
 }

@@ -1,6 +1,9 @@
 package shell
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestFunctionsCaseHereDocs checks the constructs of funcs.go with bash's
 // answers (the corpus test compares them with the real bash too, where a
@@ -32,5 +35,25 @@ func TestFunctionsCaseHereDocs(t *testing.T) {
 		if got, _ := run(s, tc.line); got != tc.want {
 			t.Errorf("%q: %q, want %q", tc.line, got, tc.want)
 		}
+	}
+}
+
+func TestIncompleteAndScripts(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		more bool
+	}{
+		{"echo hi", false}, {"cat <<EOF", true}, {"cat <<EOF\nx\nEOF", false}, {"f() {", true}, {"f() { echo; }", false},
+		{"for i in 1 2; do", true}, {"for i in 1 2; do echo $i; done", false}, {"case $x in", true}, {"echo 'open", true},
+		{"echo a |", true}, {"echo a \\", true}, {"fi", false}, {"if true; then\necho y\nfi", false}, {"echo $((1<<2))", false},
+	} {
+		if got := Incomplete(tc.text); got != tc.more {
+			t.Errorf("Incomplete(%q) = %v", tc.text, got)
+		}
+	}
+	s := newShell(t, "debian")
+	script := "#!/bin/sh\ninstall() {\n  echo installing $1\n}\ncase x86_64 in\n  x86_64) A=amd64 ;;\nesac\ncat > /tmp/cfg <<EOF\narch=$A\nEOF\ninstall $A\ncat /tmp/cfg\n"
+	if got, _ := run(s, "printf '"+strings.ReplaceAll(script, "\n", "\\n")+"' > /tmp/i.sh; sh /tmp/i.sh"); got != "installing amd64\narch=amd64\n" {
+		t.Errorf("script: %q", got)
 	}
 }

@@ -244,7 +244,7 @@ func bash51(m Machine) bool {
 }
 
 func (s *Shell) run(line string, stdout, stderr io.Writer, stdin []byte) int {
-	line = s.hereDocs(line, stderr)
+	line, _ = s.hereDocs(line, stderr)
 	if hasCompound(line) {
 		return s.compoundRun(line, stdout, stderr, stdin)
 	}
@@ -488,14 +488,24 @@ func (s *Shell) script(src string, out, errw io.Writer) int {
 	s.depth++
 	defer func() { s.depth-- }()
 	code := 0
+	chunk := ""
 	for i, line := range strings.Split(src, "\n") {
 		if i >= 500 || s.Exited {
 			break
 		}
-		if strings.HasPrefix(line, "#!") || strings.TrimSpace(line) == "" {
+		if chunk == "" && (strings.HasPrefix(line, "#!") || strings.TrimSpace(line) == "") {
 			continue
 		}
-		code = s.run(line, out, errw, nil)
+		// A here-document or compound command spans lines.
+		if chunk += line; Incomplete(chunk) {
+			chunk += "\n"
+			continue
+		}
+		code = s.run(chunk, out, errw, nil)
+		chunk = ""
+	}
+	if chunk != "" && !s.Exited {
+		code = s.run(chunk, out, errw, nil)
 	}
 	return code
 }
