@@ -30,7 +30,7 @@ type botSession struct {
 	cat, name string
 	norms     []string
 	known     map[int]string // command line (1-based) -> why the oracle cannot agree
-	lines     []string // a here-document's lines are joined to its command
+	lines     []string       // a here-document's lines are joined to its command
 }
 
 // loadBotSessions reads the corpus: one file per category, `=== name`
