@@ -193,8 +193,9 @@ func sticky(m fs.FileMode) fs.FileMode {
 // sshd starts (argv[0] "-bash", interactive, no rc files, no line
 // editing), reading the session from stdin.
 const rootScript = `set -e
-img=$1 r=$2 procs=$3 host=$4
+img=$1 r=$2 procs=$3 host=$4 rootmtime=$5
 mount -o loop "$img" "$r"
+rmdir "$r/lost+found"
 mount --bind /usr "$r/usr"
 mount -o remount,bind,ro "$r/usr"
 mount -t proc proc "$r/proc"
@@ -202,6 +203,7 @@ mount -t sysfs -o ro sysfs "$r/sys"
 for f in cpuinfo meminfo version; do mount --bind "$procs/$f" "$r/proc/$f"; done
 for d in null zero random urandom; do touch "$r/dev/$d"; mount --bind "/dev/$d" "$r/dev/$d"; done
 hostname "$host"
+touch -d "@$rootmtime" "$r"
 exec chroot "$r" /usr/bin/env -i HOME=/root USER=root LOGNAME=root SHELL=/bin/bash LANG=C.UTF-8 TERM=xterm-256color \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   /usr/bin/bash -c 'cd /root && exec -a -bash /usr/bin/bash --norc --noprofile --noediting +m -i'
@@ -215,7 +217,17 @@ var botNorms = map[string]string{
 	"time":   "every YYYY-MM-DD HH:MM:SS reads TIME on both sides (wget's log lines)",
 }
 
+// Always applied, both sides: what differs run to run on any host.
+var (
+	curlMs  = regexp.MustCompile(`after \d+ ms`)                                             // curl's connect time
+	jobLine = regexp.MustCompile(`(?m)^\[(\d+)\] \d+$`)                                      // an interactive bash's job PID
+	jobDone = regexp.MustCompile(`(?m)^\[\d+\][+-]? +(Done|Exit \d+|Killed|Terminated).*\n`) // when bash reports a finished job
+)
+
 func normalise(s string, norms []string, realSide bool, kernel [2][2]string) string {
+	s = curlMs.ReplaceAllString(s, "after N ms")
+	s = jobLine.ReplaceAllString(s, "[$1] PID")
+	s = jobDone.ReplaceAllString(s, "")
 	for _, n := range norms {
 		switch n {
 		case "kernel":
@@ -267,7 +279,7 @@ func TestBotSessionsAgainstRealBash(t *testing.T) {
 		}
 	}
 	tmpl := dir + "/root.img"
-	if out, err := exec.Command("mkfs.ext4", "-q", "-F", "-d", stage, tmpl, "96M").CombinedOutput(); err != nil {
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", "-b", "4096", "-d", stage, tmpl, "96M").CombinedOutput(); err != nil {
 		t.Skipf("SKIP: mkfs.ext4 -d: %v %s", err, out)
 	}
 	hostKernel := [2][2]string{}
@@ -277,6 +289,8 @@ func TestBotSessionsAgainstRealBash(t *testing.T) {
 	}
 	hostKernel[0][1], hostKernel[1][1] = m.Distro.Kernel, m.KernelBuild()
 	hostname := strings.TrimSpace(mustRun(probe, "hostname"))
+	rootNode, _ := probe.FS.Stat("/")
+	rootMtime := fmt.Sprint(rootNode.ModTime.Unix())
 
 	cats := map[string][2]int{}
 	for i, sess := range sessions {
@@ -285,7 +299,7 @@ func TestBotSessionsAgainstRealBash(t *testing.T) {
 				t.Fatalf("%s/%s: unknown normalisation %q", sess.cat, sess.name, n)
 			}
 		}
-		real, err := runReal(t, rootScript, tmpl, fmt.Sprintf("%s/s%d", dir, i), procs, hostname, sess.lines)
+		real, err := runReal(t, rootScript, tmpl, fmt.Sprintf("%s/s%d", dir, i), procs, hostname, rootMtime, sess.lines)
 		if err != nil {
 			t.Fatalf("%s/%s: real bash: %v", sess.cat, sess.name, err)
 		}
@@ -333,7 +347,7 @@ type realResult struct {
 
 // runReal runs a session's lines in a fresh copy of the root image and
 // splits what the terminal shows at the prompt markers.
-func runReal(t *testing.T, script, tmpl, base, procs, hostname string, lines []string) ([]realResult, error) {
+func runReal(t *testing.T, script, tmpl, base, procs, hostname, rootMtime string, lines []string) ([]realResult, error) {
 	img, mnt := base+".img", base+".mnt"
 	if out, err := exec.Command("cp", "--sparse=always", tmpl, img).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("cp: %v %s", err, out)
@@ -350,7 +364,7 @@ func runReal(t *testing.T, script, tmpl, base, procs, hostname string, lines []s
 	}
 	in.WriteString("exit\n") // a terminal gives no end of input
 	cmd := exec.Command("unshare", "--mount", "--uts", "--pid", "--fork", "--propagation", "private",
-		"bash", "-c", script, "root", img, mnt, procs, hostname)
+		"bash", "-c", script, "root", img, mnt, procs, hostname, rootMtime)
 	ptm, pts, err := openPTY()
 	if err != nil {
 		return nil, err

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"math/rand/v2"
 	"net/url"
 	"path"
@@ -307,86 +306,6 @@ func cmdCat(s *Shell, args []string, out, errw io.Writer, in []byte) int {
 			continue
 		}
 		out.Write(data)
-	}
-	return code
-}
-
-func cmdLs(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
-	f, targets := flags(args[1:])
-	long := f['l'] || f['n'] || f['g']
-	all := f['a']
-	almost := f['A']
-	if len(targets) == 0 {
-		targets = []string{"."}
-	}
-	code := 0
-	var lines []string
-	for ti, t := range targets {
-		p := s.path(t)
-		if long && !strings.HasSuffix(t, "/") {
-			// ls -l shows a symlink named on the command line itself.
-			if ln, err := s.FS.Lstat(p); err == nil && ln.Mode&fs.ModeSymlink != 0 {
-				lines = append(lines, lsLine(ln, t, f['h']))
-				continue
-			}
-		}
-		n, err := s.FS.Stat(p)
-		if err != nil {
-			fmt.Fprintf(errw, "ls: cannot access '%s': %s\n", t, err)
-			code = 2
-			continue
-		}
-		if !n.IsDir() || f['d'] {
-			if long {
-				lines = append(lines, lsLine(n, t, f['h']))
-			} else {
-				lines = append(lines, t)
-			}
-			continue
-		}
-		kids, _ := s.FS.ReadDir(p)
-		if len(targets) > 1 {
-			if ti > 0 {
-				lines = append(lines, "")
-			}
-			lines = append(lines, t+":")
-		}
-		var entries []string
-		var total int64
-		if all {
-			parent, _ := s.FS.Stat(path.Dir(p))
-			if parent == nil {
-				parent = n
-			}
-			if long {
-				entries = append(entries, lsLine(n, ".", f['h']), lsLine(parent, "..", f['h']))
-			} else {
-				entries = append(entries, ".", "..")
-			}
-			total += 8
-		}
-		for _, k := range kids {
-			if strings.HasPrefix(k.Name, ".") && !all && !almost {
-				continue
-			}
-			total += (k.Size() + 4095) / 4096 * 4
-			if long {
-				entries = append(entries, lsLine(k, k.Name, f['h']))
-			} else {
-				entries = append(entries, k.Name)
-			}
-		}
-		if long {
-			lines = append(lines, fmt.Sprintf("total %d", total))
-			lines = append(lines, entries...)
-		} else if f['1'] || !s.Login {
-			lines = append(lines, entries...)
-		} else if len(entries) > 0 {
-			lines = append(lines, strings.Join(entries, "  "))
-		}
-	}
-	if len(lines) > 0 {
-		io.WriteString(out, strings.Join(lines, "\n")+"\n")
 	}
 	return code
 }
@@ -879,14 +798,36 @@ func cmdWhich(s *Shell, args []string, out, _ io.Writer, _ []byte) int {
 
 func cmdType(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
 	code := 0
+	terse := false
 	for _, a := range args[1:] {
-		switch a {
-		case "cd", "echo", "export", "history", "pwd", "type", "alias", "set", "unset", "exit", "source", "printf":
-			fmt.Fprintf(out, "%s is a shell builtin\n", a)
+		if a == "-t" {
+			terse = true
+			continue
+		}
+		if _, ok := s.funcs[a]; ok {
+			if terse {
+				io.WriteString(out, "function\n")
+			} else {
+				fmt.Fprintf(out, "%s is a function\n", a)
+			}
+			continue
+		}
+		if slices.Contains(bashBuiltins, a) {
+			if terse {
+				io.WriteString(out, "builtin\n")
+			} else {
+				fmt.Fprintf(out, "%s is a shell builtin\n", a)
+			}
 			continue
 		}
 		if p, ok := s.lookPath(a); ok {
-			fmt.Fprintf(out, "%s is %s\n", a, p)
+			if terse {
+				io.WriteString(out, "file\n")
+			} else {
+				fmt.Fprintf(out, "%s is %s\n", a, p)
+			}
+		} else if terse {
+			code = 1
 		} else {
 			fmt.Fprintf(errw, "%s: type: %s: not found\n", s.errPrefix(), a)
 			code = 1
@@ -1482,35 +1423,6 @@ func cmdDate(_ *Shell, args []string, out, _ io.Writer, _ []byte) int {
 	return 0
 }
 
-func cmdDf(s *Shell, args []string, out, _ io.Writer, _ []byte) int {
-	f, _ := flags(args[1:])
-	h := s.M.hw()
-	if f['h'] {
-		half, tenth := dfHuman(h.memKB/2), dfHuman(h.memKB/10)
-		fmt.Fprintf(out, "Filesystem      Size  Used Avail Use%% Mounted on\nudev            %4s     0  %4s   0%% /dev\ntmpfs           %4s  1.2M  %4s   1%% /run\n/dev/sda1        49G  6.1G   41G  14%% /\ntmpfs           %4s     0  %4s   0%% /dev/shm\n",
-			half, half, tenth, dfHuman(h.memKB/10-1204), half, half)
-		return 0
-	}
-	fmt.Fprintf(out, "Filesystem     1K-blocks    Used Available Use%% Mounted on\nudev            %8d       0  %8d   0%% /dev\ntmpfs            %8d    1204  %8d   1%% /run\n/dev/sda1       50620216 6350612  41664220  14%% /\n", h.memKB/2, h.memKB/2, h.memKB/10, h.memKB/10-1204)
-	return 0
-}
-
-// dfHuman is df -h's size: powers of 1024, rounded up (coreutils'
-// human_ceiling), one decimal below 10.
-func dfHuman(kb int64) string {
-	v := float64(kb)
-	for _, u := range []string{"K", "M", "G", "T"} {
-		if v < 1024 || u == "T" {
-			if v < 10 {
-				return fmt.Sprintf("%.1f%s", math.Ceil(v*10)/10, u)
-			}
-			return fmt.Sprintf("%.0f%s", math.Ceil(v), u)
-		}
-		v /= 1024
-	}
-	return ""
-}
-
 func cmdMount(s *Shell, _ []string, out, _ io.Writer, _ []byte) int {
 	data, _ := s.FS.ReadFile("/proc/mounts")
 	for _, l := range lines(data) {
@@ -1622,26 +1534,6 @@ func ddRate(r float64) string {
 		return fmt.Sprintf("%.1f %s", r, unit)
 	}
 	return fmt.Sprintf("%.0f %s", r, unit)
-}
-
-func cmdStat(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
-	_, rest := flags(args[1:])
-	code := 0
-	for _, a := range rest {
-		n, err := s.FS.Stat(s.path(a))
-		if err != nil {
-			fmt.Fprintf(errw, "stat: cannot statx '%s': %s\n", a, err)
-			code = 1
-			continue
-		}
-		kind := "regular file"
-		if n.IsDir() {
-			kind = "directory"
-		}
-		fmt.Fprintf(out, "  File: %s\n  Size: %-15d Blocks: %-10d IO Block: 4096   %s\nAccess: (%04o/%s)  Uid: (    0/    root)   Gid: (    0/    root)\nModify: %s\n",
-			a, n.Size(), (n.Size()+511)/512, kind, n.Mode&fs.ModePerm, modeString(n.Mode), n.ModTime.Format("2006-01-02 15:04:05.000000000 -0700"))
-	}
-	return code
 }
 
 func cmdTest(s *Shell, args []string, _, _ io.Writer, _ []byte) int {

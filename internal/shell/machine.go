@@ -268,6 +268,13 @@ func (m Machine) shadow() string {
 	return b.String()
 }
 
+// binInfo is one installed binary: its size and time, or a link.
+type binInfo struct {
+	size  int
+	mtime int64
+	link  string
+}
+
 // Commands installed in /usr/bin; each gets a non-trivial fake ELF size so
 // `ls -la /usr/bin` does not show 1-byte stubs.
 var binaries = []string{"ls", "cat", "echo", "ps", "id", "uname", "hostname", "whoami", "pwd", "free", "w",
@@ -307,6 +314,17 @@ func (m Machine) build(f *FS) {
 		size := 20000 + int(m.Identity.Bytes("bin-"+b, 2)[0])*900
 		f.Add("/usr/bin/"+b, &Node{Mode: 0o755, Sparse: size, ModTime: t(i % 5)})
 	}
+	if m.Distro.OSReleaseID == "debian" && m.Distro.VersionID == "12" {
+		// What Debian 12's packages install, as ls -l shows it.
+		for name, b := range debian12Bins {
+			switch target, ok := debian12Bins[b.link]; {
+			case b.link == "":
+				f.Add("/usr/bin/"+name, &Node{Mode: 0o755, Sparse: b.size, ModTime: time.Unix(b.mtime, 0)})
+			case ok && target.link == "":
+				f.Add("/usr/bin/"+name, &Node{Mode: fs.ModeSymlink | 0o777, Link: b.link, ModTime: time.Unix(b.mtime, 0)})
+			}
+		}
+	}
 	if m.Busybox() {
 		for _, d := range []string{"/bin", "/sbin", "/lib"} {
 			dir(d, 0o755, t(0))
@@ -318,7 +336,9 @@ func (m Machine) build(f *FS) {
 		}
 		dir("/usr/lib64", 0o755, t(0))
 		if m.Distro.OSReleaseID == "debian" || m.Distro.OSReleaseID == "ubuntu" || m.Distro.OSReleaseID == "kali" {
-			f.Add("/usr/bin/busybox", &Node{Mode: 0o755, Sparse: 1983000, ModTime: t(0)})
+			if _, err := f.Stat("/usr/bin/busybox"); err != nil {
+				f.Add("/usr/bin/busybox", &Node{Mode: 0o755, Sparse: 1983000, ModTime: t(0)})
+			}
 		}
 	}
 	file("/etc/os-release", m.osRelease(), 0o644, t(0))

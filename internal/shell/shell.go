@@ -54,6 +54,8 @@ type Shell struct {
 	retCode int
 	docs    map[int]hereDoc
 	nextDoc int
+	// jobs counts the background jobs started.
+	jobs int
 	// term is what the terminal shows of the line running: a command
 	// whose output goes there formats for a terminal (see onTerminal).
 	term io.Writer
@@ -278,7 +280,16 @@ func (s *Shell) runSimple(line string, stdout, stderr io.Writer, stdin []byte) i
 			if exp, err := Parse(pl.Src, s); err == nil && len(exp) == 1 {
 				cur = exp[0]
 			}
-			code = s.pipeline(cur, stdout, stderr, stdin)
+			if pl.Op == OpBg && s.Login && s.depth == 0 && s.calls == 0 {
+				// An interactive bash names the job it started; the job's
+				// status is not the line's.
+				s.jobs++
+				fmt.Fprintf(stderr, "[1] %d\n", 2000+int(s.M.Identity.Bytes("pid", 1)[0])*11+37*s.jobs)
+				s.pipeline(cur, stdout, stderr, stdin)
+				code = 0
+			} else {
+				code = s.pipeline(cur, stdout, stderr, stdin)
+			}
 			s.lastExit = code
 		}
 		if s.Exited || s.jump != "" {
@@ -508,44 +519,6 @@ func (s *Shell) script(src string, out, errw io.Writer) int {
 		code = s.run(chunk, out, errw, nil)
 	}
 	return code
-}
-
-// lsLine formats one ls -l line.
-func lsLine(n *Node, name string, human bool) string {
-	mode := modeString(n.Mode)
-	owner := "root"
-	if n.UID == 1000 {
-		owner = "user"
-	}
-	t := n.ModTime
-	ts := t.Format("Jan _2 15:04")
-	if time.Since(t) > 180*24*time.Hour || t.After(time.Now().Add(time.Hour)) {
-		ts = t.Format("Jan _2  2006")
-	}
-	links := 1
-	if n.IsDir() {
-		links = 2 + len(n.children)/4
-	}
-	size := strconv.FormatInt(n.Size(), 10)
-	if human {
-		size = humanSize(n.Size())
-	}
-	if n.Mode&fs.ModeSymlink != 0 {
-		name += " -> " + n.Link
-	}
-	return fmt.Sprintf("%s %2d %s %s %5s %s %s", mode, links, owner, owner, size, ts, name)
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n < 1024:
-		return strconv.FormatInt(n, 10)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1fK", float64(n)/1024)
-	case n < 1<<30:
-		return fmt.Sprintf("%.1fM", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.1fG", float64(n)/(1<<30))
 }
 
 func modeString(m fs.FileMode) string {

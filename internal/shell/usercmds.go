@@ -21,7 +21,7 @@ func init() {
 		"grep": cmdGrep, "egrep": cmdGrep, "fgrep": cmdGrep, "printenv": cmdPrintenv, "getconf": cmdGetconf,
 		"enable": cmdEnable, "useradd": cmdUseradd, "adduser": cmdUseradd, "lsattr": cmdLsattr, "chattr": cmdChattr,
 		"pkill": cmdPkill, "killall": cmdPkill, "ln": cmdLn, "passwd": cmdPasswd,
-		"return": cmdReturn, ":": cmdNop, "wc": cmdWc, "cut": cmdCut,
+		"return": cmdReturn, ":": cmdNop, "wc": cmdWc, "cut": cmdCut, "groups": cmdGroups, "df": cmdDf, "stat": cmdStat,
 	})
 }
 
@@ -692,4 +692,227 @@ func cmdCut(s *Shell, args []string, out, errw io.Writer, in []byte) int {
 		io.WriteString(out, b.String()+"\n")
 	}
 	return code
+}
+
+// cmdGroups names the groups of a user from /etc/group (the primary one
+// first).
+func cmdGroups(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
+	user := s.User
+	if len(args) > 1 {
+		user = args[1]
+	}
+	passwd, _ := s.FS.ReadFile("/etc/passwd")
+	gid := -1
+	for _, l := range strings.Split(string(passwd), "\n") {
+		if p := strings.Split(l, ":"); len(p) > 3 && p[0] == user {
+			gid, _ = strconv.Atoi(p[3])
+		}
+	}
+	if gid < 0 {
+		fmt.Fprintf(errw, "groups: '%s': no such user\n", user)
+		return 1
+	}
+	names := []string{s.idNames("/etc/group")[gid]}
+	group, _ := s.FS.ReadFile("/etc/group")
+	for _, l := range strings.Split(string(group), "\n") {
+		p := strings.Split(l, ":")
+		if len(p) > 3 && slices.Contains(strings.Split(p[3], ","), user) && p[0] != names[0] {
+			names = append(names, p[0])
+		}
+	}
+	line := strings.Join(names, " ")
+	if len(args) > 1 {
+		line = user + " : " + line
+	}
+	io.WriteString(out, line+"\n")
+	return 0
+}
+
+// dfRow is one mounted file system as df shows it, sizes in KiB.
+type dfRow struct {
+	src               string
+	size, used, avail int64
+	mount             string
+}
+
+func (s *Shell) dfRows() []dfRow {
+	mem := s.M.hw().memKB
+	return []dfRow{
+		{"udev", mem / 2, 0, mem / 2, "/dev"},
+		{"tmpfs", mem / 10, 1204, mem/10 - 1204, "/run"},
+		{"/dev/sda1", 50620216, 6350612, 41664220, "/"},
+		{"tmpfs", mem / 2, 0, mem / 2, "/dev/shm"},
+	}
+}
+
+// cmdDf is coreutils df: every file system, or those holding the named
+// files; columns as wide as their contents (the source at least 14, -h
+// sizes at least 5), -h rounded up.
+func cmdDf(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
+	f, files := flags(args[1:])
+	all := s.dfRows()
+	rows := all
+	code := 0
+	if len(files) > 0 {
+		rows = nil
+		for _, name := range files {
+			p := s.path(name)
+			if _, err := s.FS.Stat(p); err != nil {
+				fmt.Fprintf(errw, "df: %s: No such file or directory\n", name)
+				code = 1
+				continue
+			}
+			best := all[2]
+			for _, r := range all {
+				if (p == r.mount || strings.HasPrefix(p, r.mount+"/")) && len(r.mount) > len(best.mount) {
+					best = r
+				}
+			}
+			rows = append(rows, best)
+		}
+		if len(rows) == 0 {
+			return code
+		}
+	}
+	head := []string{"Filesystem", "1K-blocks", "Used", "Available", "Use%", "Mounted on"}
+	num := func(kb int64) string { return strconv.FormatInt(kb, 10) }
+	minW := 0
+	if f['h'] {
+		head[1], head[3] = "Size", "Avail"
+		num = func(kb int64) string {
+			if kb == 0 {
+				return "0"
+			}
+			return humanCeil(float64(kb))
+		}
+		minW = 5
+	}
+	table := [][]string{head}
+	for _, r := range rows {
+		pct := "-"
+		if r.size > 0 {
+			pct = fmt.Sprintf("%d%%", (r.used*100+r.used+r.avail-1)/(r.used+r.avail))
+		}
+		table = append(table, []string{r.src, num(r.size), num(r.used), num(r.avail), pct, r.mount})
+	}
+	w := []int{14, minW, minW, minW, 4}
+	for _, row := range table {
+		for i := range w {
+			w[i] = max(w[i], len(row[i]))
+		}
+	}
+	for _, row := range table {
+		fmt.Fprintf(out, "%-*s %*s %*s %*s %*s %s\n", w[0], row[0], w[1], row[1], w[2], row[2], w[3], row[3], w[4], row[4], row[5])
+	}
+	return code
+}
+
+// cmdStat is GNU stat: the default report, or -c/--format/--printf with
+// %a %A %U %G %u %g %n %s %F %y %Y %i %h.
+func cmdStat(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
+	format, newline := "", true
+	var files []string
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case (a == "-c" || a == "--printf") && i+1 < len(args):
+			format, newline = args[i+1], a == "-c"
+			i++
+		case strings.HasPrefix(a, "--format="):
+			format = strings.TrimPrefix(a, "--format=")
+		case strings.HasPrefix(a, "--printf="):
+			format, newline = strings.TrimPrefix(a, "--printf="), false
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+		default:
+			files = append(files, a)
+		}
+	}
+	if len(files) == 0 {
+		tryHelp(errw, "stat", "missing operand")
+		return 1
+	}
+	users, groups := s.idNames("/etc/passwd"), s.idNames("/etc/group")
+	code := 0
+	for _, a := range files {
+		n, err := s.FS.Lstat(s.path(a))
+		if err != nil {
+			fmt.Fprintf(errw, "stat: cannot statx '%s': %s\n", a, err)
+			code = 1
+			continue
+		}
+		kind := "regular file"
+		switch {
+		case n.IsDir():
+			kind = "directory"
+		case n.Mode&fs.ModeSymlink != 0:
+			kind = "symbolic link"
+		case n.Size() == 0 && n.Gen == nil:
+			kind = "regular empty file"
+		}
+		if format == "" {
+			fmt.Fprintf(out, "  File: %s\n  Size: %-15d Blocks: %-10d IO Block: 4096   %s\nAccess: (%04o/%s)  Uid: (%5d/%8s)   Gid: (%5d/%8s)\nModify: %s\n",
+				a, n.Size(), blocksKB(n)*2, kind, n.Mode&fs.ModePerm, modeString(n.Mode), n.UID, users[n.UID], n.GID, groups[n.GID], n.ModTime.Format("2006-01-02 15:04:05.000000000 -0700"))
+			continue
+		}
+		var b strings.Builder
+		for i := 0; i < len(format); i++ {
+			c := format[i]
+			if c == '\\' && !newline && i+1 < len(format) {
+				if e, ok := map[byte]string{'n': "\n", 't': "\t", '\\': "\\"}[format[i+1]]; ok {
+					b.WriteString(e)
+					i++
+					continue
+				}
+			}
+			if c != '%' || i+1 >= len(format) {
+				b.WriteByte(c)
+				continue
+			}
+			i++
+			switch format[i] {
+			case 'a':
+				fmt.Fprintf(&b, "%o", statPerm(n.Mode))
+			case 'A':
+				b.WriteString(modeString(n.Mode))
+			case 'U':
+				b.WriteString(users[n.UID])
+			case 'G':
+				b.WriteString(groups[n.GID])
+			case 'u':
+				b.WriteString(strconv.Itoa(n.UID))
+			case 'g':
+				b.WriteString(strconv.Itoa(n.GID))
+			case 'n':
+				b.WriteString(a)
+			case 's':
+				b.WriteString(strconv.FormatInt(n.Size(), 10))
+			case 'F':
+				b.WriteString(kind)
+			case 'y':
+				b.WriteString(n.ModTime.Format("2006-01-02 15:04:05.000000000 -0700"))
+			case 'Y':
+				b.WriteString(strconv.FormatInt(n.ModTime.Unix(), 10))
+			case 'h':
+				b.WriteString("1")
+			case '%':
+				b.WriteByte('%')
+			default:
+				b.WriteByte('?')
+			}
+		}
+		if newline {
+			b.WriteByte('\n')
+		}
+		io.WriteString(out, b.String())
+	}
+	return code
+}
+
+// statPerm is the permission bits as %a shows them, sticky bit included.
+func statPerm(m fs.FileMode) uint32 {
+	p := uint32(m.Perm())
+	if m&fs.ModeSticky != 0 {
+		p |= 0o1000
+	}
+	return p
 }
