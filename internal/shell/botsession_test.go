@@ -43,7 +43,7 @@ func loadBotSessions(t *testing.T) []botSession {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no corpus: %v", err)
 	}
-	heredoc := regexp.MustCompile(`<<-?\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?`)
+	heredoc := regexp.MustCompile(`(?:^|[^<])<<-?\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?`) // not <<<
 	var out []botSession
 	for _, f := range files {
 		data, err := os.ReadFile(f)

@@ -573,7 +573,11 @@ func cmdChmod(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
 		p := s.path(f)
 		n, err := s.FS.Stat(p)
 		if err != nil {
-			fmt.Fprintf(errw, "chmod: cannot access '%s': %s\n", f, err)
+			if args[0] == "busybox-chmod" || s.M.Busybox() {
+				fmt.Fprintf(errw, "chmod: %s: %s\n", f, err)
+			} else {
+				fmt.Fprintf(errw, "chmod: cannot access '%s': %s\n", f, err)
+			}
 			code = 1
 			continue
 		}
@@ -1026,8 +1030,9 @@ func cmdBusybox(s *Shell, args []string, out, errw io.Writer, in []byte) int {
 		}
 		return 0
 	}
-	if args[1] == "wget" {
-		return cmdWget(s, append([]string{"busybox-wget"}, args[2:]...), out, errw, in)
+	if args[1] == "wget" || args[1] == "chmod" {
+		// BusyBox's own applets, with their own messages.
+		return s.builtin(args[1], append([]string{"busybox-" + args[1]}, args[2:]...), out, errw, in)
 	}
 	return s.builtin(args[1], args[1:], out, errw, in)
 }

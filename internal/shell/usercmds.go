@@ -21,7 +21,7 @@ func init() {
 		"grep": cmdGrep, "egrep": cmdGrep, "fgrep": cmdGrep, "printenv": cmdPrintenv, "getconf": cmdGetconf,
 		"enable": cmdEnable, "useradd": cmdUseradd, "adduser": cmdUseradd, "lsattr": cmdLsattr, "chattr": cmdChattr,
 		"pkill": cmdPkill, "killall": cmdPkill, "ln": cmdLn, "passwd": cmdPasswd,
-		"return": cmdReturn, ":": cmdNop, "wc": cmdWc, "cut": cmdCut, "groups": cmdGroups, "df": cmdDf, "stat": cmdStat,
+		"return": cmdReturn, ":": cmdNop, "wc": cmdWc, "cut": cmdCut, "groups": cmdGroups, "df": cmdDf, "stat": cmdStat, "find": cmdFind,
 	})
 }
 
@@ -915,4 +915,107 @@ func statPerm(m fs.FileMode) uint32 {
 		p |= 0o1000
 	}
 	return p
+}
+
+// maxFind bounds what one find walks.
+const maxFind = 20000
+
+// cmdFind walks the file system for -name/-iname GLOB, -type f|d|l,
+// -maxdepth/-mindepth N (a subset of GNU find; other tests are ignored,
+// actions other than printing are not run).
+func cmdFind(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
+	var starts []string
+	i := 1
+	for ; i < len(args) && !strings.HasPrefix(args[i], "-") && args[i] != "!" && args[i] != "("; i++ {
+		starts = append(starts, args[i])
+	}
+	if len(starts) == 0 {
+		starts = []string{"."}
+	}
+	maxDepth, minDepth := 1<<30, 0
+	var tests []func(name string, n *Node) bool
+	for ; i < len(args); i++ {
+		a := args[i]
+		val := ""
+		if i+1 < len(args) {
+			val = args[i+1]
+		}
+		switch a {
+		case "-maxdepth", "-mindepth":
+			d, err := strconv.Atoi(val)
+			if err != nil || d < 0 {
+				fmt.Fprintf(errw, "find: Expected a positive decimal integer argument to %s, but got ‘%s’\n", a, val)
+				return 1
+			}
+			if a == "-maxdepth" {
+				maxDepth = d
+			} else {
+				minDepth = d
+			}
+			i++
+		case "-name", "-iname":
+			pat := val
+			fold := a == "-iname"
+			tests = append(tests, func(name string, _ *Node) bool {
+				if fold {
+					return globMatch(strings.ToLower(pat), strings.ToLower(name))
+				}
+				return globMatch(pat, name)
+			})
+			i++
+		case "-type":
+			want := val
+			tests = append(tests, func(_ string, n *Node) bool {
+				switch want {
+				case "d":
+					return n.IsDir()
+				case "l":
+					return n.Mode&fs.ModeSymlink != 0
+				case "f":
+					return !n.IsDir() && n.Mode&(fs.ModeSymlink|fs.ModeDevice) == 0
+				}
+				return false
+			})
+			i++
+		case "-perm", "-user", "-group", "-size", "-mtime", "-newer", "-path", "-exec", "-execdir":
+			if a == "-exec" || a == "-execdir" {
+				for i < len(args) && args[i] != ";" && args[i] != "+" {
+					i++
+				}
+				continue
+			}
+			i++
+		}
+	}
+	code, seen := 0, 0
+	var walk func(p, shown string, depth int)
+	walk = func(p, shown string, depth int) {
+		if seen++; seen > maxFind {
+			return
+		}
+		n, err := s.FS.Lstat(p)
+		if err != nil {
+			fmt.Fprintf(errw, "find: ‘%s’: No such file or directory\n", shown)
+			code = 1
+			return
+		}
+		ok := depth >= minDepth
+		for _, t := range tests {
+			ok = ok && t(path.Base(p), n)
+		}
+		if ok {
+			io.WriteString(out, shown+"\n")
+		}
+		if !n.IsDir() || depth >= maxDepth {
+			return
+		}
+		kids, _ := s.FS.ReadDir(p)
+		for _, k := range kids {
+			walk(path.Join(p, k.Name), strings.TrimSuffix(shown, "/")+"/"+k.Name, depth+1)
+		}
+	}
+	for _, st := range starts {
+		walk(s.path(st), st, 0)
+	}
+	return code
 }
