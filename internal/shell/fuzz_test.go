@@ -24,6 +24,8 @@ func FuzzParse(f *testing.F) {
 		"f() { f; }; f", "f() { echo $1; }; f a; function g { return 300; }; g; echo $?", ":(){ :|:& };:", "f() {", "function { }",
 		"case a in a) echo x;; esac", "case $x in *) ;; esac", "case x in (x|y) echo ok ;;", "case in esac", "{ echo a; }", "{ ; }", "}",
 		"cat <<EOF\na $HOME\nEOF", "cat <<-'E'\n\tx\n\tE", "cat <<", "cat << E1 << E2\n1\nE1\n2\nE2", "echo $((1<<2)) <<E",
+		"find / -maxdepth 2 -type d -name 't*'", "find -maxdepth x", "ls -la / /tmp nothere", "ls -lh /usr/bin", "stat -c '%a %U %q %' /",
+		"cut -c1-3,5- /etc/passwd", "cut -f 0", "grep -oE '[0-9]+' /etc/passwd", "grep -e '\\(' x", "wc -lwc /etc/passwd /etc", "df -h / /nope",
 	} {
 		f.Add(s)
 	}
