@@ -122,7 +122,14 @@ func cmdGrep(s *Shell, args []string, out, errw io.Writer, in []byte) int {
 		fmt.Fprintf(errw, "grep: Unmatched ( or \\(\n")
 		return 2
 	}
-	named := (len(files) > 1 || opt['H']) && !opt['h']
+	recursive := opt['r'] || opt['R']
+	named := (len(files) > 1 || opt['H'] || recursive) && !opt['h']
+	if len(files) == 0 && recursive {
+		files = []string{"."}
+	}
+	if recursive {
+		files = s.walkFiles(files)
+	}
 	if len(files) == 0 {
 		files = []string{"-"}
 	}
@@ -1018,4 +1025,35 @@ func cmdFind(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
 		walk(s.path(st), st, 0)
 	}
 	return code
+}
+
+// walkFiles expands directories among names into the files under them,
+// in name order, as grep -r reads them (at most maxFind).
+func (s *Shell) walkFiles(names []string) []string {
+	var out []string
+	var walk func(shown string, depth int)
+	walk = func(shown string, depth int) {
+		if len(out) >= maxFind || depth > 40 {
+			return
+		}
+		p := s.path(shown)
+		n, err := s.FS.Lstat(p)
+		if err != nil || !n.IsDir() {
+			if err != nil || n.Mode&fs.ModeSymlink == 0 || depth == 0 {
+				out = append(out, shown)
+			}
+			return
+		}
+		if strings.HasPrefix(p, "/proc") || strings.HasPrefix(p, "/sys") || strings.HasPrefix(p, "/dev") {
+			return
+		}
+		kids, _ := s.FS.ReadDir(p)
+		for _, k := range kids {
+			walk(strings.TrimSuffix(shown, "/")+"/"+k.Name, depth+1)
+		}
+	}
+	for _, n := range names {
+		walk(n, 0)
+	}
+	return out
 }
