@@ -563,9 +563,8 @@ func cmdWho(s *Shell, _ []string, out, _ io.Writer, _ []byte) int {
 }
 
 func cmdChmod(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
-	_, rest := flags(args[1:])
-	if len(rest) < 2 {
-		tryHelp(errw, "chmod", "missing operand")
+	_, rest, ok := twoOperands(errw, args, "missing operand")
+	if !ok {
 		return 1
 	}
 	code := 0

@@ -25,6 +25,17 @@ func init() {
 	})
 }
 
+// twoOperands splits a coreutils command's options from its operands and
+// gives its usage error (msg) when there are fewer than two.
+func twoOperands(errw io.Writer, args []string, msg string) (map[byte]bool, []string, bool) {
+	f, rest := flags(args[1:])
+	if len(rest) < 2 {
+		tryHelp(errw, strings.TrimPrefix(path.Base(args[0]), "busybox-"), msg)
+		return f, rest, false
+	}
+	return f, rest, true
+}
+
 // tryHelp prints a coreutils usage error: the message, then the pointer
 // to --help.
 func tryHelp(errw io.Writer, tool, msg string) {
@@ -470,9 +481,8 @@ func cmdPkill(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
 
 // cmdLn makes symbolic links (-s); hard links are copies.
 func cmdLn(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
-	f, rest := flags(args[1:])
-	if len(rest) < 2 {
-		tryHelp(errw, "ln", "missing file operand")
+	f, rest, ok := twoOperands(errw, args, "missing file operand")
+	if !ok {
 		return 1
 	}
 	target, link := rest[0], s.path(rest[1])
