@@ -3,6 +3,7 @@ package shell
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"regexp"
 	"strconv"
 	"strings"
@@ -400,7 +401,7 @@ func caseBodyEnd(s string) int {
 // expandWord expands one word as bash does a case subject or pattern
 // (no word splitting): variables, substitutions, quote removal.
 func (s *Shell) expandWord(w string) string {
-	l, err := Parse("x "+w, s)
+	l, err := Parse("x "+w, noGlob{s})
 	if err != nil || len(l) != 1 || len(l[0].Cmds) != 1 {
 		return w
 	}
@@ -483,4 +484,80 @@ func Incomplete(text string) bool {
 		prev = t.text
 	}
 	return len(stack) > 0
+}
+
+// noGlob expands variables and substitutions but no pathnames (a case
+// pattern is matched, not expanded).
+type noGlob struct{ s *Shell }
+
+func (n noGlob) Var(name string) string  { return n.s.Var(name) }
+func (n noGlob) Subst(cmd string) string { return n.s.Subst(cmd) }
+
+// maxGlob bounds the names one pattern expands to.
+const maxGlob = 4096
+
+// Glob implements Globber over the shell's file system: each element of
+// the pattern with pattern characters matches the names of its directory
+// (dot files only with a leading dot), in name order.
+func (s *Shell) Glob(pattern string) []string {
+	abs := strings.HasPrefix(pattern, "/")
+	parts := strings.Split(strings.Trim(pattern, "/"), "/")
+	cur := []string{""}
+	for i, part := range parts {
+		last := i == len(parts)-1
+		var next []string
+		for _, base := range cur {
+			if !strings.ContainsAny(part, "*?[") {
+				next = append(next, joinGlob(base, unescapeGlob(part), abs))
+				continue
+			}
+			dir := joinGlob(base, "", abs)
+			if dir == "" {
+				dir = "."
+			}
+			kids, err := s.FS.ReadDir(s.path(dir))
+			if err != nil {
+				continue
+			}
+			for _, k := range kids {
+				if strings.HasPrefix(k.Name, ".") && !strings.HasPrefix(part, ".") && !strings.HasPrefix(part, "\\.") {
+					continue
+				}
+				if globMatch(part, k.Name) && (last || k.IsDir() || k.Mode&fs.ModeSymlink != 0) && len(next) < maxGlob {
+					next = append(next, joinGlob(base, k.Name, abs))
+				}
+			}
+		}
+		cur = next
+	}
+	var out []string
+	for _, c := range cur {
+		if _, err := s.FS.Lstat(s.path(c)); err == nil && c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func joinGlob(base, name string, abs bool) string {
+	switch {
+	case base == "" && abs:
+		return "/" + name
+	case base == "":
+		return name
+	case strings.HasSuffix(base, "/"):
+		return base + name
+	}
+	return base + "/" + name
+}
+
+func unescapeGlob(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		if p[i] == '\\' && i+1 < len(p) {
+			i++
+		}
+		b.WriteByte(p[i])
+	}
+	return b.String()
 }

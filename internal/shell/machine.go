@@ -348,6 +348,7 @@ func (m Machine) build(f *FS) {
 	file("/etc/shadow", m.shadow(), 0o640, t(2))
 	groups := "root:x:0:\ndaemon:x:1:\nbin:x:2:\nsys:x:3:\nadm:x:4:\ntty:x:5:\ndisk:x:6:\nsudo:x:27:" + m.User + "\nusers:x:100:\nnogroup:x:65534:\n"
 	if m.debianCron() {
+		file("/etc/host.conf", "multi on\n", 0o644, t(0)) // base-files
 		// Debian's cron: crontab(1) is setgid crontab and keeps users'
 		// tables in a sticky spool only that group may write.
 		groups += "crontab:x:101:\n"

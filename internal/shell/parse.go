@@ -249,17 +249,19 @@ func Parse(src string, x Expander) (List, error) {
 			return nil, ErrSyntax // (a) b
 		}
 		if len(cmd.Args) == 0 && isAssign(p.src[raw:p.i]) && isAssign(w) { // NAME= unquoted, the value may be quoted
-			cmd.Assign = append(cmd.Assign, strings.ReplaceAll(w, "\x00", ""))
+			cmd.Assign = append(cmd.Assign, unmark(strings.ReplaceAll(w, "\x00", "")))
 			continue
 		}
 		if strings.IndexByte(w, splitMark) >= 0 {
-			cmd.Args = append(cmd.Args, splitMarked(w)...)
+			for _, f := range splitMarked(w) {
+				cmd.Args = append(cmd.Args, p.glob(f)...)
+			}
 			continue
 		}
 		if w == "" && !quoted {
 			continue // an empty expansion is no word
 		}
-		cmd.Args = append(cmd.Args, w)
+		cmd.Args = append(cmd.Args, p.glob(w)...)
 	}
 	if !cmd.empty() {
 		at = len(p.src)
@@ -315,7 +317,53 @@ func (p *parser) target() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return w, nil
+	return unmark(w), nil
+}
+
+// globMark precedes each unquoted *, ? and [ of a word: pathname
+// expansion treats those as a pattern, quoted ones as themselves.
+const globMark = 2
+
+// Globber is an Expander that also expands pathname patterns: Glob
+// returns the names matching pattern (\ escapes a character), sorted, or
+// none.
+type Globber interface {
+	Glob(pattern string) []string
+}
+
+// unmark drops the glob marks of a word that is not expanded.
+func unmark(w string) string {
+	return strings.ReplaceAll(w, string(rune(globMark)), "")
+}
+
+// glob expands a word holding unquoted pattern characters against the
+// file system when the expander can, or leaves it as it is when nothing
+// matches, as bash does without nullglob.
+func (p *parser) glob(w string) []string {
+	if strings.IndexByte(w, globMark) < 0 {
+		return []string{w}
+	}
+	g, ok := p.x.(Globber)
+	if !ok {
+		return []string{unmark(w)}
+	}
+	var pat strings.Builder
+	for i := 0; i < len(w); i++ {
+		switch c := w[i]; {
+		case c == globMark && i+1 < len(w):
+			i++
+			pat.WriteByte(w[i])
+		case c == '*' || c == '?' || c == '[' || c == '\\':
+			pat.WriteByte('\\')
+			pat.WriteByte(c)
+		default:
+			pat.WriteByte(c)
+		}
+	}
+	if m := g.Glob(pat.String()); len(m) > 0 {
+		return m
+	}
+	return []string{unmark(w)}
 }
 
 // splitMark precedes each blank that word splitting may cut at (a blank
@@ -451,6 +499,10 @@ func (p *parser) word() (string, bool, error) {
 				}
 				b.WriteRune(r)
 			}
+		case '*', '?', '[':
+			b.WriteByte(globMark) // unquoted: a pattern character
+			b.WriteByte(c)
+			p.i++
 		default:
 			b.WriteByte(c)
 			p.i++
