@@ -321,14 +321,18 @@ func cmdCd(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
 	if strings.HasPrefix(target, "~") {
 		target = s.Home + target[1:]
 	}
+	shown := target
+	if len(args) > 1 {
+		shown = args[1]
+	}
 	p := s.path(target)
 	n, err := s.FS.Stat(p)
 	if err != nil {
-		fmt.Fprintf(errw, "%s: cd: %s: %s\n", s.errPrefix(), args[1], err)
+		fmt.Fprintf(errw, "%s: cd: %s: %s\n", s.errPrefix(), shown, err)
 		return 1
 	}
 	if !n.IsDir() {
-		fmt.Fprintf(errw, "%s: cd: %s: Not a directory\n", s.errPrefix(), args[1])
+		fmt.Fprintf(errw, "%s: cd: %s: Not a directory\n", s.errPrefix(), shown)
 		return 1
 	}
 	s.Env["OLDPWD"] = s.Cwd

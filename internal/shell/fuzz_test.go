@@ -26,6 +26,7 @@ func FuzzParse(f *testing.F) {
 		"cat <<EOF\na $HOME\nEOF", "cat <<-'E'\n\tx\n\tE", "cat <<", "cat << E1 << E2\n1\nE1\n2\nE2", "echo $((1<<2)) <<E",
 		"find / -maxdepth 2 -type d -name 't*'", "find -maxdepth x", "ls -la / /tmp nothere", "ls -lh /usr/bin", "stat -c '%a %U %q %' /",
 		"cut -c1-3,5- /etc/passwd", "cut -f 0", "grep -oE '[0-9]+' /etc/passwd", "grep -e '\\(' x", "wc -lwc /etc/passwd /etc", "df -h / /nope",
+		"echo /*/*/*", "ls /etc/[a-", "cat /etc/*release", "echo \\* '*' \"*\" [", "for f in /tmp/* /etc/.*; do echo $f; done", "rm -rf /*; ls /",
 	} {
 		f.Add(s)
 	}
