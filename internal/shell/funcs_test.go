@@ -57,3 +57,14 @@ func TestIncompleteAndScripts(t *testing.T) {
 		t.Errorf("script: %q", got)
 	}
 }
+
+func TestLsColumnsFollowTheTerminal(t *testing.T) {
+	s := newShell(t, "debian")
+	s.Login = true
+	wide, _ := run(s, "ls /")
+	s.Cols = 40
+	narrow, _ := run(s, "ls /")
+	if strings.Count(narrow, "\n") <= strings.Count(wide, "\n") {
+		t.Errorf("40 columns: %q, 80: %q", narrow, wide)
+	}
+}

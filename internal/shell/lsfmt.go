@@ -121,7 +121,11 @@ func (s *Shell) lsList(b *strings.Builder, entries []lsEntry, f map[byte]bool, l
 		for i, e := range entries {
 			names[i] = e.name
 		}
-		lsColumns(b, names, 80)
+		width := 80
+		if s.Cols > 0 {
+			width = s.Cols
+		}
+		lsColumns(b, names, width)
 	default:
 		for _, e := range entries {
 			b.WriteString(e.name + "\n")

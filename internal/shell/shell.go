@@ -39,6 +39,8 @@ type Shell struct {
 	// Login marks an interactive login shell (errors read "-bash: ...");
 	// otherwise the shell runs ssh exec commands ("bash: line 1: ...").
 	Login bool
+	// Cols is the terminal's width (ls lays names out in it); 0 is 80.
+	Cols int
 	// OnFetch is called for every download a command asks for.
 	OnFetch func(Fetch)
 	// Exited is set by exit and logout.

@@ -261,6 +261,7 @@ func (s *session) shell() uint32 {
 		return s.stdinShell(sh)
 	}
 	sh.Login = true
+	sh.Cols = int(s.cols)
 	if s.term != "" {
 		sh.Env["TERM"] = s.term
 	}
