@@ -310,87 +310,7 @@ func cmdCat(s *Shell, args []string, out, errw io.Writer, in []byte) int {
 	return code
 }
 
-func cmdLs(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
-	f, targets := flags(args[1:])
-	long := f['l'] || f['n'] || f['g']
-	all := f['a']
-	almost := f['A']
-	if len(targets) == 0 {
-		targets = []string{"."}
-	}
-	code := 0
-	var lines []string
-	for ti, t := range targets {
-		p := s.path(t)
-		if long && !strings.HasSuffix(t, "/") {
-			// ls -l shows a symlink named on the command line itself.
-			if ln, err := s.FS.Lstat(p); err == nil && ln.Mode&fs.ModeSymlink != 0 {
-				lines = append(lines, lsLine(ln, t, f['h']))
-				continue
-			}
-		}
-		n, err := s.FS.Stat(p)
-		if err != nil {
-			fmt.Fprintf(errw, "ls: cannot access '%s': %s\n", t, err)
-			code = 2
-			continue
-		}
-		if !n.IsDir() || f['d'] {
-			if long {
-				lines = append(lines, lsLine(n, t, f['h']))
-			} else {
-				lines = append(lines, t)
-			}
-			continue
-		}
-		kids, _ := s.FS.ReadDir(p)
-		if len(targets) > 1 {
-			if ti > 0 {
-				lines = append(lines, "")
-			}
-			lines = append(lines, t+":")
-		}
-		var entries []string
-		var total int64
-		if all {
-			parent, _ := s.FS.Stat(path.Dir(p))
-			if parent == nil {
-				parent = n
-			}
-			if long {
-				entries = append(entries, lsLine(n, ".", f['h']), lsLine(parent, "..", f['h']))
-			} else {
-				entries = append(entries, ".", "..")
-			}
-			total += 8
-		}
-		for _, k := range kids {
-			if strings.HasPrefix(k.Name, ".") && !all && !almost {
-				continue
-			}
-			total += (k.Size() + 4095) / 4096 * 4
-			if long {
-				entries = append(entries, lsLine(k, k.Name, f['h']))
-			} else {
-				entries = append(entries, k.Name)
-			}
-		}
-		if long {
-			lines = append(lines, fmt.Sprintf("total %d", total))
-			lines = append(lines, entries...)
-		} else if f['1'] || !s.Login {
-			lines = append(lines, entries...)
-		} else if len(entries) > 0 {
-			lines = append(lines, strings.Join(entries, "  "))
-		}
-	}
-	if len(lines) > 0 {
-		io.WriteString(out, strings.Join(lines, "\n")+"\n")
-	}
-	return code
-}
-
-func cmdCd(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
+func cmdCd(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
 	target := s.Home
 	if len(args) > 1 {
 		target = args[1]
@@ -401,19 +321,26 @@ func cmdCd(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
 	if strings.HasPrefix(target, "~") {
 		target = s.Home + target[1:]
 	}
+	shown := target
+	if len(args) > 1 {
+		shown = args[1]
+	}
 	p := s.path(target)
 	n, err := s.FS.Stat(p)
 	if err != nil {
-		fmt.Fprintf(errw, "%s: cd: %s: %s\n", s.errPrefix(), args[1], err)
+		fmt.Fprintf(errw, "%s: cd: %s: %s\n", s.errPrefix(), shown, err)
 		return 1
 	}
 	if !n.IsDir() {
-		fmt.Fprintf(errw, "%s: cd: %s: Not a directory\n", s.errPrefix(), args[1])
+		fmt.Fprintf(errw, "%s: cd: %s: Not a directory\n", s.errPrefix(), shown)
 		return 1
 	}
 	s.Env["OLDPWD"] = s.Cwd
 	s.Cwd = p
 	s.Env["PWD"] = p
+	if len(args) > 1 && args[1] == "-" {
+		io.WriteString(out, p+"\n")
+	}
 	return 0
 }
 
@@ -567,14 +494,18 @@ func cmdPs(s *Shell, args []string, out, _ io.Writer, _ []byte) int {
 
 func cmdFree(s *Shell, args []string, out, _ io.Writer, _ []byte) int {
 	f, _ := flags(args[1:])
-	h := s.M.hw()
-	total := h.memKB
-	used := total / 5
-	free := total / 3
-	shared := int64(1204)
-	cache := total - used - free
-	avail := free + cache*9/10
-	swap := int64(1003516)
+	// procps 4: used is total less available, buff/cache is Buffers,
+	// Cached and SReclaimable, from the same /proc/meminfo cat shows.
+	mi := map[string]int64{}
+	for _, l := range strings.Split(s.M.meminfo(s.M.hw()), "\n") {
+		k, v, ok := strings.Cut(l, ":")
+		if ok {
+			mi[k], _ = strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+	}
+	total, free, avail := mi["MemTotal"], mi["MemFree"], mi["MemAvailable"]
+	used, shared, cache := total-avail, mi["Shmem"], mi["Buffers"]+mi["Cached"]+mi["SReclaimable"]
+	swap, swapFree := mi["SwapTotal"], mi["SwapFree"]
 	conv := func(kb int64) string { return strconv.FormatInt(kb, 10) }
 	switch {
 	case f['h']:
@@ -594,7 +525,7 @@ func cmdFree(s *Shell, args []string, out, _ io.Writer, _ []byte) int {
 	}
 	fmt.Fprintf(out, "               total        used        free      shared  buff/cache   available\n")
 	fmt.Fprintf(out, "Mem:      %10s  %10s  %10s  %10s  %10s  %10s\n", conv(total), conv(used), conv(free), conv(shared), conv(cache), conv(avail))
-	fmt.Fprintf(out, "Swap:     %10s  %10s  %10s\n", conv(swap), conv(0), conv(swap))
+	fmt.Fprintf(out, "Swap:     %10s  %10s  %10s\n", conv(swap), conv(swap-swapFree), conv(swapFree))
 	return 0
 }
 
@@ -636,9 +567,8 @@ func cmdWho(s *Shell, _ []string, out, _ io.Writer, _ []byte) int {
 }
 
 func cmdChmod(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
-	_, rest := flags(args[1:])
-	if len(rest) < 2 {
-		fmt.Fprintf(errw, "chmod: missing operand\nTry 'chmod --help' for more information.\n")
+	_, rest, ok := twoOperands(errw, args, "missing operand")
+	if !ok {
 		return 1
 	}
 	code := 0
@@ -646,7 +576,11 @@ func cmdChmod(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
 		p := s.path(f)
 		n, err := s.FS.Stat(p)
 		if err != nil {
-			fmt.Fprintf(errw, "chmod: cannot access '%s': %s\n", f, err)
+			if args[0] == "busybox-chmod" || s.M.Busybox() {
+				fmt.Fprintf(errw, "chmod: %s: %s\n", f, err)
+			} else {
+				fmt.Fprintf(errw, "chmod: cannot access '%s': %s\n", f, err)
+			}
 			code = 1
 			continue
 		}
@@ -676,6 +610,11 @@ func cmdRm(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
 	}
 	code := 0
 	for _, a := range rest {
+		if s.immutable(s.path(a)) {
+			fmt.Fprintf(errw, "rm: cannot remove '%s': Operation not permitted\n", a)
+			code = 1
+			continue
+		}
 		err := s.FS.Remove(s.path(a), f['r'] || f['R'])
 		switch {
 		case err == nil:
@@ -866,14 +805,36 @@ func cmdWhich(s *Shell, args []string, out, _ io.Writer, _ []byte) int {
 
 func cmdType(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
 	code := 0
+	terse := false
 	for _, a := range args[1:] {
-		switch a {
-		case "cd", "echo", "export", "history", "pwd", "type", "alias", "set", "unset", "exit", "source", "printf":
-			fmt.Fprintf(out, "%s is a shell builtin\n", a)
+		if a == "-t" {
+			terse = true
+			continue
+		}
+		if _, ok := s.funcs[a]; ok {
+			if terse {
+				io.WriteString(out, "function\n")
+			} else {
+				fmt.Fprintf(out, "%s is a function\n", a)
+			}
+			continue
+		}
+		if slices.Contains(bashBuiltins, a) {
+			if terse {
+				io.WriteString(out, "builtin\n")
+			} else {
+				fmt.Fprintf(out, "%s is a shell builtin\n", a)
+			}
 			continue
 		}
 		if p, ok := s.lookPath(a); ok {
-			fmt.Fprintf(out, "%s is %s\n", a, p)
+			if terse {
+				io.WriteString(out, "file\n")
+			} else {
+				fmt.Fprintf(out, "%s is %s\n", a, p)
+			}
+		} else if terse {
+			code = 1
 		} else {
 			fmt.Fprintf(errw, "%s: type: %s: not found\n", s.errPrefix(), a)
 			code = 1
@@ -914,7 +875,10 @@ func cmdCrontab(s *Shell, args []string, out, errw io.Writer, in []byte) int {
 		}
 		out.Write(data)
 	case f['r']:
-		_ = s.FS.Remove(spool, false)
+		if s.FS.Remove(spool, false) != nil {
+			fmt.Fprintf(errw, "no crontab for %s\n", s.User)
+			return 1
+		}
 	case len(rest) > 0:
 		data := in
 		if rest[0] != "-" {
@@ -941,8 +905,24 @@ func cmdLscpu(s *Shell, _ []string, out, _ io.Writer, _ []byte) int {
 	if strings.Contains(h.model, "AMD") {
 		vendor = "AuthenticAMD"
 	}
-	fmt.Fprintf(out, "Architecture:            x86_64\n  CPU op-mode(s):        32-bit, 64-bit\n  Address sizes:         46 bits physical, 48 bits virtual\n  Byte Order:            Little Endian\nCPU(s):                  %d\n  On-line CPU(s) list:   0-%d\nVendor ID:               %s\n  Model name:            %s\n    CPU family:          6\n    Thread(s) per core:  1\n    Core(s) per socket:  %d\n    Socket(s):           1\n    BogoMIPS:            %.2f\nVirtualization features: \n  Hypervisor vendor:     KVM\n  Virtualization type:   full\n",
-		h.cpus, h.cpus-1, vendor, h.model, h.cpus, h.mhz*2)
+	rows := [][3]string{
+		{"0", "Architecture:", "x86_64"}, {"1", "CPU op-mode(s):", "32-bit, 64-bit"},
+		{"1", "Address sizes:", "46 bits physical, 48 bits virtual"}, {"1", "Byte Order:", "Little Endian"},
+		{"0", "CPU(s):", strconv.Itoa(h.cpus)}, {"1", "On-line CPU(s) list:", fmt.Sprintf("0-%d", h.cpus-1)},
+		{"0", "Vendor ID:", vendor}, {"1", "Model name:", h.model}, {"2", "CPU family:", "6"}, {"2", "Model:", "85"},
+		{"2", "Thread(s) per core:", "1"}, {"2", "Core(s) per socket:", strconv.Itoa(h.cpus)}, {"2", "Socket(s):", "1"},
+		{"2", "BogoMIPS:", fmt.Sprintf("%.2f", h.mhz*2)}, {"0", "Virtualization features:", ""},
+		{"1", "Hypervisor vendor:", "KVM"}, {"1", "Virtualization type:", "full"},
+	}
+	for _, r := range rows {
+		if s.onTerminal(out) {
+			// On a terminal, util-linux 2.38 prints sections.
+			key := strings.Repeat("  ", int(r[0][0]-'0')) + r[1]
+			fmt.Fprintf(out, "%-25s%s\n", key, r[2])
+		} else {
+			fmt.Fprintf(out, "%-41s%s\n", r[1], r[2])
+		}
+	}
 	return 0
 }
 
@@ -1026,7 +1006,7 @@ func cmdTop(s *Shell, _ []string, out, _ io.Writer, _ []byte) int {
 
 func cmdBusybox(s *Shell, args []string, out, errw io.Writer, in []byte) int {
 	if len(args) < 2 || args[1] == "--help" {
-		fmt.Fprintf(out, "BusyBox v1.35.0 (Debian 1:1.35.0-4+b3) multi-call binary.\nBusyBox is copyrighted by many authors between 1998-2015.\nLicensed under GPLv2. See source distribution for detailed\ncopyright notices.\n\nUsage: busybox [function [arguments]...]\n   or: busybox --list[-full]\n   or: function [arguments]...\n\n")
+		fmt.Fprintf(out, "BusyBox v1.35.0 (Debian 1:1.35.0-4+deb12u1+b1) multi-call binary.\nBusyBox is copyrighted by many authors between 1998-2015.\nLicensed under GPLv2. See source distribution for detailed\ncopyright notices.\n\nUsage: busybox [function [arguments]...]\n   or: busybox --list[-full]\n   or: function [arguments]...\n\n")
 		return 0
 	}
 	if args[1] == "--list" {
@@ -1042,10 +1022,29 @@ func cmdBusybox(s *Shell, args []string, out, errw io.Writer, in []byte) int {
 		fmt.Fprintf(errw, "%s: applet not found\n", args[1])
 		return 127
 	}
-	if args[1] == "wget" {
-		return cmdWget(s, append([]string{"busybox-wget"}, args[2:]...), out, errw, in)
+	if u, ok := busyboxUsage[args[1]]; ok && len(args) == 2 {
+		fmt.Fprintf(errw, "BusyBox v1.35.0 (Debian 1:1.35.0-4+deb12u1+b1) multi-call binary.\n\n%s", u)
+		return 1
+	}
+	if args[1] == "ps" {
+		io.WriteString(out, "PID   USER     COMMAND\n")
+		for _, p := range s.procs() {
+			fmt.Fprintf(out, "%5d %-8s %s\n", p.pid, p.user, p.cmd)
+		}
+		return 0
+	}
+	if args[1] == "wget" || args[1] == "chmod" {
+		// BusyBox's own applets, with their own messages.
+		return s.builtin(args[1], append([]string{"busybox-" + args[1]}, args[2:]...), out, errw, in)
 	}
 	return s.builtin(args[1], args[1:], out, errw, in)
+}
+
+// busyboxUsage is the help of the applets bots run bare to see whether
+// they exist.
+var busyboxUsage = map[string]string{
+	"tftp": "Usage: tftp [OPTIONS] HOST [PORT]\n\nTransfer a file from/to tftp server\n\n\t-l FILE\tLocal FILE\n\t-r FILE\tRemote FILE\n\t-g\tGet file\n\t-p\tPut file\n\t-b SIZE\tTransfer blocks in bytes\n",
+	"wget": "Usage: wget [-cqS] [--spider] [-O FILE] [-o LOGFILE] [--header STR]\n\t[--post-data STR | --post-file FILE] [-Y on/off]\n\t[--no-check-certificate] [-P DIR] [-U AGENT] URL...\n\nRetrieve files via HTTP or FTP\n\n\t--spider\tOnly check URL existence: $? is 0 if exists\n\t--header STR\tAdd STR (of form 'header: value') to headers\n\t--post-data STR\tSend STR using POST method\n\t--post-file FILE\tSend FILE using POST method\n\t--no-check-certificate\tDon't validate the server's certificate\n\t-c\t\tContinue retrieval of aborted transfer\n\t-q\t\tQuiet\n\t-P DIR\t\tSave to DIR (default .)\n\t-S    \t\tShow server response\n\t-O FILE\t\tSave to FILE ('-' for stdout)\n\t-o LOGFILE\tLog messages to FILE\n\t-U STR\t\tUse STR for User-Agent header\n\t-Y on/off\tUse proxy\n",
 }
 
 // fetchTarget is the host and port a download tool would connect to.
@@ -1126,6 +1125,12 @@ func cmdWget(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
 	quiet := slices.ContainsFunc(args[1:], func(a string) bool {
 		return a == "--quiet" || len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsRune(a, 'q')
 	})
+	// -O FILE is opened (made empty) before any connection is tried.
+	for i := 1; i+1 < len(args); i++ {
+		if (args[i] == "-O" || args[i] == "--output-document") && args[i+1] != "-" {
+			_ = s.FS.WriteFile(s.path(args[i+1]), nil, false)
+		}
+	}
 	if quiet {
 		errw = io.Discard
 	}
@@ -1140,13 +1145,13 @@ func cmdWget(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
 		if isIP {
 			fmt.Fprintf(errw, "Connecting to %s:%s... failed: Connection refused.\n", host, port)
 		} else {
-			fmt.Fprintf(errw, "Resolving %s (%s)... failed: Temporary failure in name resolution.\nwget: unable to resolve host address ‘%s’\n", host, host, host)
+			fmt.Fprintf(errw, "Resolving %s (%s)... failed: Name or service not known.\nwget: unable to resolve host address ‘%s’\n", host, host, host)
 		}
 	}
 	return 4
 }
 
-func cmdCurl(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
+func cmdCurl(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
 	var urls []string
 	for i := 1; i < len(args); i++ {
 		a := args[i]
@@ -1178,10 +1183,21 @@ func cmdCurl(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
 			show = true
 		}
 	}
+	toFile := slices.ContainsFunc(args[1:], func(a string) bool {
+		return a == "-o" || a == "-O" || a == "--output" || a == "--remote-name"
+	})
 	if silent && !show {
 		errw = io.Discard
 	}
 	host, port, isIP := fetchTarget(urls[0])
+	if !silent && (toFile || !s.onTerminal(out)) {
+		// The progress meter, when the body does not go to the terminal.
+		const row = "\r  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0"
+		io.WriteString(errw, "  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current\n                                 Dload  Upload   Total   Spent    Left  Speed\n"+row)
+		if isIP {
+			io.WriteString(errw, row+"\n")
+		}
+	}
 	if isIP {
 		fmt.Fprintf(errw, "curl: (7) Failed to connect to %s port %s after 0 ms: Couldn't connect to server\n", host, port)
 		return 7
@@ -1211,6 +1227,11 @@ func cmdTftp(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
 		}
 	}
 	s.fetch(path.Base(args[0]), "tftp://"+host+"/"+strings.TrimPrefix(file, "/"))
+	if path.Base(args[0]) == "tftp" && !s.M.Busybox() && slices.ContainsFunc(args[1:], func(a string) bool { return a == "-g" || a == "-r" || a == "-p" }) {
+		// tftp-hpa has no BusyBox-style -g/-r/-p: usage, EX_USAGE.
+		io.WriteString(errw, "Usage: tftp [-4][-6][-v][-l][-m mode] [host [port]] [-c command]\n")
+		return 64
+	}
 	fmt.Fprintf(errw, "%s: timeout\n", path.Base(args[0]))
 	return 1
 }
@@ -1229,6 +1250,11 @@ func cmdSh(s *Shell, args []string, out, errw io.Writer, in []byte) int {
 		if !strings.HasPrefix(args[i], "-") {
 			data, err := s.FS.ReadFile(s.path(args[i]))
 			if err != nil {
+				if path.Base(args[0]) == "sh" && !s.M.Busybox() && !s.M.rhel() {
+					// Debian's and Ubuntu's sh is dash.
+					fmt.Fprintf(errw, "sh: 0: cannot open %s: No such file\n", args[i])
+					return 2
+				}
 				fmt.Fprintf(errw, "%s: %s: No such file or directory\n", path.Base(args[0]), args[i])
 				return 127
 			}
@@ -1272,11 +1298,6 @@ func cmdSudo(s *Shell, args []string, out, errw io.Writer, in []byte) int {
 	return s.exec(rest, out, errw, in)
 }
 
-func cmdPasswd(_ *Shell, _ []string, _, errw io.Writer, _ []byte) int {
-	fmt.Fprintf(errw, "passwd: Authentication token manipulation error\npasswd: password unchanged\n")
-	return 10
-}
-
 func (s *Shell) inputs(files []string, in []byte, name string, errw io.Writer) ([]byte, int) {
 	if len(files) == 0 {
 		return in, 0
@@ -1300,40 +1321,6 @@ func lines(data []byte) []string {
 		return nil
 	}
 	return strings.SplitAfter(strings.TrimSuffix(string(data), "\n")+"\n", "\n")[:strings.Count(strings.TrimSuffix(string(data), "\n")+"\n", "\n")]
-}
-
-func cmdGrep(s *Shell, args []string, out, errw io.Writer, in []byte) int {
-	f, rest := flags(args[1:])
-	if len(rest) == 0 {
-		fmt.Fprintf(errw, "Usage: grep [OPTION]... PATTERNS [FILE]...\nTry 'grep --help' for more information.\n")
-		return 2
-	}
-	pat := rest[0]
-	data, code := s.inputs(rest[1:], in, "grep", errw)
-	n := 0
-	for _, l := range lines(data) {
-		hay, needle := l, pat
-		if f['i'] {
-			hay, needle = strings.ToLower(l), strings.ToLower(pat)
-		}
-		match := strings.Contains(strings.TrimSuffix(hay, "\n"), needle)
-		if match != f['v'] {
-			n++
-			if !f['c'] && !f['q'] {
-				io.WriteString(out, l)
-			}
-		}
-	}
-	if f['c'] {
-		fmt.Fprintf(out, "%d\n", n)
-	}
-	if code != 0 {
-		return code
-	}
-	if n == 0 {
-		return 1
-	}
-	return 0
 }
 
 func countArg(args []string, def int) (int, []string) {
@@ -1381,23 +1368,6 @@ func cmdTail(s *Shell, args []string, out, errw io.Writer, in []byte) int {
 		ls = ls[len(ls)-max(n, 0):]
 	}
 	io.WriteString(out, strings.Join(ls, ""))
-	return code
-}
-
-func cmdWc(s *Shell, args []string, out, errw io.Writer, in []byte) int {
-	f, rest := flags(args[1:])
-	data, code := s.inputs(rest, in, "wc", errw)
-	l, w, c := bytes.Count(data, []byte("\n")), len(strings.Fields(string(data))), len(data)
-	switch {
-	case f['l']:
-		fmt.Fprintf(out, "%d\n", l)
-	case f['w']:
-		fmt.Fprintf(out, "%d\n", w)
-	case f['c']:
-		fmt.Fprintf(out, "%d\n", c)
-	default:
-		fmt.Fprintf(out, "%7d %7d %7d\n", l, w, c)
-	}
 	return code
 }
 
@@ -1461,18 +1431,6 @@ func cmdDate(_ *Shell, args []string, out, _ io.Writer, _ []byte) int {
 	return 0
 }
 
-func cmdDf(s *Shell, args []string, out, _ io.Writer, _ []byte) int {
-	f, _ := flags(args[1:])
-	h := s.M.hw()
-	if f['h'] {
-		fmt.Fprintf(out, "Filesystem      Size  Used Avail Use%% Mounted on\nudev            %.1fG     0  %.1fG   0%% /dev\ntmpfs           %dM  1.2M  %dM   1%% /run\n/dev/sda1        49G  6.1G   41G  14%% /\ntmpfs           %.1fG     0  %.1fG   0%% /dev/shm\n",
-			float64(h.memKB)/2/(1<<20), float64(h.memKB)/2/(1<<20), h.memKB/10>>10, h.memKB/10>>10, float64(h.memKB)/2/(1<<20), float64(h.memKB)/2/(1<<20))
-		return 0
-	}
-	fmt.Fprintf(out, "Filesystem     1K-blocks    Used Available Use%% Mounted on\nudev            %8d       0  %8d   0%% /dev\ntmpfs            %8d    1204  %8d   1%% /run\n/dev/sda1       50620216 6350612  41664220  14%% /\n", h.memKB/2, h.memKB/2, h.memKB/10, h.memKB/10-1204)
-	return 0
-}
-
 func cmdMount(s *Shell, _ []string, out, _ io.Writer, _ []byte) int {
 	data, _ := s.FS.ReadFile("/proc/mounts")
 	for _, l := range lines(data) {
@@ -1482,38 +1440,6 @@ func cmdMount(s *Shell, _ []string, out, _ io.Writer, _ []byte) int {
 		}
 	}
 	return 0
-}
-
-func cmdCut(s *Shell, args []string, out, errw io.Writer, in []byte) int {
-	delim, field := "\t", 1
-	var rest []string
-	for i := 1; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "-d" && i+1 < len(args):
-			delim = args[i+1]
-			i++
-		case strings.HasPrefix(a, "-d"):
-			delim = a[2:]
-		case a == "-f" && i+1 < len(args):
-			field, _ = strconv.Atoi(args[i+1])
-			i++
-		case strings.HasPrefix(a, "-f"):
-			field, _ = strconv.Atoi(a[2:])
-		default:
-			rest = append(rest, a)
-		}
-	}
-	data, code := s.inputs(rest, in, "cut", errw)
-	for _, l := range lines(data) {
-		parts := strings.Split(strings.TrimSuffix(l, "\n"), delim)
-		if field >= 1 && field <= len(parts) {
-			io.WriteString(out, parts[field-1]+"\n")
-		} else {
-			io.WriteString(out, "\n")
-		}
-	}
-	return code
 }
 
 func cmdYes(_ *Shell, args []string, out, _ io.Writer, _ []byte) int {
@@ -1616,26 +1542,6 @@ func ddRate(r float64) string {
 		return fmt.Sprintf("%.1f %s", r, unit)
 	}
 	return fmt.Sprintf("%.0f %s", r, unit)
-}
-
-func cmdStat(s *Shell, args []string, out, errw io.Writer, _ []byte) int {
-	_, rest := flags(args[1:])
-	code := 0
-	for _, a := range rest {
-		n, err := s.FS.Stat(s.path(a))
-		if err != nil {
-			fmt.Fprintf(errw, "stat: cannot statx '%s': %s\n", a, err)
-			code = 1
-			continue
-		}
-		kind := "regular file"
-		if n.IsDir() {
-			kind = "directory"
-		}
-		fmt.Fprintf(out, "  File: %s\n  Size: %-15d Blocks: %-10d IO Block: 4096   %s\nAccess: (%04o/%s)  Uid: (    0/    root)   Gid: (    0/    root)\nModify: %s\n",
-			a, n.Size(), (n.Size()+511)/512, kind, n.Mode&fs.ModePerm, modeString(n.Mode), n.ModTime.Format("2006-01-02 15:04:05.000000000 -0700"))
-	}
-	return code
 }
 
 func cmdTest(s *Shell, args []string, _, _ io.Writer, _ []byte) int {

@@ -96,12 +96,24 @@ func ctokens(src string) []ctok {
 	return out
 }
 
-var openers = map[string]string{"for": "done", "while": "done", "until": "done", "if": "fi"}
+var openers = map[string]string{"for": "done", "while": "done", "until": "done", "if": "fi", "case": "esac", "{": "}"}
+
+// closers are the words that end a compound command.
+var closers = map[string]bool{"done": true, "fi": true, "esac": true, "}": true}
+
+// startsBody reports a word after which a command comes.
+func startsBody(w string) bool {
+	switch w {
+	case "do", "then", "else", "elif", "if", "while", "until", "{":
+		return true
+	}
+	return false
+}
 
 // hasCompound reports whether a line holds a compound keyword in command
 // position, so that it needs this path.
 func hasCompound(line string) bool {
-	if !strings.Contains(line, "done") && !strings.Contains(line, "fi") {
+	if !strings.Contains(line, "done") && !strings.Contains(line, "fi") && !strings.Contains(line, "esac") && !strings.Contains(line, "}") {
 		return false
 	}
 	pos := true
@@ -110,7 +122,7 @@ func hasCompound(line string) bool {
 			pos = true
 			continue
 		}
-		if pos && openers[t.text] != "" {
+		if pos && (openers[t.text] != "" || t.text == "function" || strings.HasSuffix(t.text, "()") || strings.HasSuffix(t.text, "(){")) {
 			return true
 		}
 		pos = false
@@ -127,6 +139,31 @@ func (s *Shell) compoundRun(line string, stdout, stderr io.Writer, stdin []byte)
 		// A statement: up to a ; or newline at depth 0, or a | && || & after
 		// a compound's closer.
 		start := i
+		if name, open, ok := funcName(toks, i); ok && !toks[i].sep {
+			end, err := braceEnd(toks, open)
+			if err != nil {
+				fmt.Fprintf(stderr, "%s: syntax error near unexpected token `%s'\n", s.errPrefix(), err.Error())
+				s.lastExit = 2
+				return 2
+			}
+			run := prev == ";" || prev == "\n" || prev == "&" || (prev == "&&" && code == 0) || (prev == "||" && code != 0)
+			if run {
+				if s.funcs == nil {
+					s.funcs = map[string]string{}
+				}
+				if _, ok := s.funcs[name]; ok || len(s.funcs) < maxFuncs {
+					s.funcs[name] = line[toks[open].end:toks[end].start]
+				}
+				code = 0
+			}
+			s.lastExit = code
+			i = end + 1
+			if i < len(toks) && toks[i].sep {
+				prev = toks[i].text
+				i++
+			}
+			continue
+		}
 		if !toks[i].sep && openers[toks[i].text] != "" {
 			end, err := s.matchCompound(toks, i)
 			if err != nil {
@@ -207,16 +244,11 @@ func (s *Shell) matchCompound(toks []ctok, i int) (int, error) {
 				if len(stack) == 0 {
 					return j, nil
 				}
-			} else if t.text == "done" || t.text == "fi" {
+			} else if closers[t.text] {
 				return 0, fmt.Errorf("%s", t.text)
 			}
 		}
-		switch t.text {
-		case "do", "then", "else", "elif", "if", "while", "until":
-			pos = true
-		default:
-			pos = false
-		}
+		pos = startsBody(t.text)
 	}
 	return 0, fmt.Errorf("newline")
 }
@@ -234,19 +266,14 @@ func clauses(toks []ctok, from, to int, line string, keys ...string) (parts []st
 		if pos {
 			if openers[t.text] != "" {
 				depth++
-			} else if (t.text == "done" || t.text == "fi") && depth > 0 {
+			} else if closers[t.text] && depth > 0 {
 				depth--
 			} else if depth == 0 && slices.Contains(keys, t.text) {
 				parts, names = append(parts, line[last:t.start]), append(names, lastName)
 				last, lastName = t.end, t.text
 			}
 		}
-		switch t.text {
-		case "do", "then", "else", "elif", "if", "while", "until":
-			pos = true
-		default:
-			pos = false
-		}
+		pos = startsBody(t.text)
 	}
 	parts, names = append(parts, line[last:toks[to].start]), append(names, lastName)
 	return parts, names
@@ -297,6 +324,9 @@ func (s *Shell) compound(toks []ctok, i, end int, line string, stdout, stderr io
 				s.jump = ""
 				break
 			}
+			if s.jump == "return" {
+				break
+			}
 			if s.jump == "continue" {
 				s.jump = ""
 			}
@@ -323,11 +353,22 @@ func (s *Shell) compound(toks []ctok, i, end int, line string, stdout, stderr io
 				s.jump = ""
 				break
 			}
+			if s.jump == "return" {
+				break
+			}
 			if s.jump == "continue" {
 				s.jump = ""
 			}
 		}
 		return code
+	case "case":
+		code := s.runCase(line[toks[i].end:toks[end].start], stdout, stderr, stdin)
+		if code < 0 {
+			return syntax(";;")
+		}
+		return code
+	case "{":
+		return s.run(line[toks[i].end:toks[end].start], stdout, stderr, stdin)
 	case "if":
 		parts, names := clauses(toks, i, end, line, "then", "elif", "else")
 		// names: if, then, (elif, then)*, [else]
@@ -373,4 +414,26 @@ func cmdBreak(s *Shell, args []string, _, errw io.Writer, _ []byte) int {
 	}
 	s.jump = args[0]
 	return 0
+}
+
+// braceEnd returns the index of the } that closes the { at toks[open]
+// (a function's body), counting braces in command position.
+func braceEnd(toks []ctok, open int) (int, error) {
+	depth, pos := 0, true
+	for j := open; j < len(toks); j++ {
+		t := toks[j]
+		if t.sep {
+			pos = true
+			continue
+		}
+		if j == open || pos && t.text == "{" {
+			depth++
+		} else if pos && t.text == "}" {
+			if depth--; depth == 0 {
+				return j, nil
+			}
+		}
+		pos = startsBody(t.text) || strings.HasSuffix(t.text, "(){")
+	}
+	return 0, fmt.Errorf("newline")
 }

@@ -21,6 +21,12 @@ func FuzzParse(f *testing.F) {
 		"echo $((2**62*4)) $((1/0)) $((((((1))))))", "seq 1 0 5; seq 99999999", "yes | xargs -n1 echo | head -n 2", "tr -s '[:alpha:]' <<< aaab ~",
 		"for i in $(seq 3); do echo $i; done | sort", "while true; do echo x; done", "if true; then for a in b; do break; done; elif; fi", "until false; do continue; done",
 		"for; do done", "if then fi", "done; fi; for x in; do :; done && echo ok",
+		"f() { f; }; f", "f() { echo $1; }; f a; function g { return 300; }; g; echo $?", ":(){ :|:& };:", "f() {", "function { }",
+		"case a in a) echo x;; esac", "case $x in *) ;; esac", "case x in (x|y) echo ok ;;", "case in esac", "{ echo a; }", "{ ; }", "}",
+		"cat <<EOF\na $HOME\nEOF", "cat <<-'E'\n\tx\n\tE", "cat <<", "cat << E1 << E2\n1\nE1\n2\nE2", "echo $((1<<2)) <<E",
+		"find / -maxdepth 2 -type d -name 't*'", "find -maxdepth x", "ls -la / /tmp nothere", "ls -lh /usr/bin", "stat -c '%a %U %q %' /",
+		"cut -c1-3,5- /etc/passwd", "cut -f 0", "grep -oE '[0-9]+' /etc/passwd", "grep -e '\\(' x", "wc -lwc /etc/passwd /etc", "df -h / /nope",
+		"echo /*/*/*", "ls /etc/[a-", "cat /etc/*release", "echo \\* '*' \"*\" [", "for f in /tmp/* /etc/.*; do echo $f; done", "rm -rf /*; ls /",
 	} {
 		f.Add(s)
 	}

@@ -109,6 +109,15 @@ func (m Machine) Busybox() bool {
 	return false
 }
 
+// debianCron reports a Debian-family cron (crontabs spool, crontab group).
+func (m Machine) debianCron() bool {
+	switch m.Distro.OSReleaseID {
+	case "debian", "ubuntu", "kali":
+		return true
+	}
+	return false
+}
+
 // rhel reports a Red Hat style prompt and paths.
 func (m Machine) rhel() bool {
 	switch m.Distro.OSReleaseID {
@@ -263,6 +272,13 @@ func (m Machine) shadow() string {
 	return b.String()
 }
 
+// binInfo is one installed binary: its size and time, or a link.
+type binInfo struct {
+	size  int
+	mtime int64
+	link  string
+}
+
 // Commands installed in /usr/bin; each gets a non-trivial fake ELF size so
 // `ls -la /usr/bin` does not show 1-byte stubs.
 var binaries = []string{"ls", "cat", "echo", "ps", "id", "uname", "hostname", "whoami", "pwd", "free", "w",
@@ -302,6 +318,17 @@ func (m Machine) build(f *FS) {
 		size := 20000 + int(m.Identity.Bytes("bin-"+b, 2)[0])*900
 		f.Add("/usr/bin/"+b, &Node{Mode: 0o755, Sparse: size, ModTime: t(i % 5)})
 	}
+	if m.Distro.OSReleaseID == "debian" && m.Distro.VersionID == "12" {
+		// What Debian 12's packages install, as ls -l shows it.
+		for name, b := range debian12Bins {
+			switch target, ok := debian12Bins[b.link]; {
+			case b.link == "":
+				f.Add("/usr/bin/"+name, &Node{Mode: 0o755, Sparse: b.size, ModTime: time.Unix(b.mtime, 0)})
+			case ok && target.link == "":
+				f.Add("/usr/bin/"+name, &Node{Mode: fs.ModeSymlink | 0o777, Link: b.link, ModTime: time.Unix(b.mtime, 0)})
+			}
+		}
+	}
 	if m.Busybox() {
 		for _, d := range []string{"/bin", "/sbin", "/lib"} {
 			dir(d, 0o755, t(0))
@@ -313,7 +340,9 @@ func (m Machine) build(f *FS) {
 		}
 		dir("/usr/lib64", 0o755, t(0))
 		if m.Distro.OSReleaseID == "debian" || m.Distro.OSReleaseID == "ubuntu" || m.Distro.OSReleaseID == "kali" {
-			f.Add("/usr/bin/busybox", &Node{Mode: 0o755, Sparse: 1983000, ModTime: t(0)})
+			if _, err := f.Stat("/usr/bin/busybox"); err != nil {
+				f.Add("/usr/bin/busybox", &Node{Mode: 0o755, Sparse: 1983000, ModTime: t(0)})
+			}
 		}
 	}
 	file("/etc/os-release", m.osRelease(), 0o644, t(0))
@@ -321,7 +350,15 @@ func (m Machine) build(f *FS) {
 	file("/etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\t"+m.Hostname+" "+m.ShortHostname()+"\n\n::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n", 0o644, t(0))
 	file("/etc/passwd", m.passwd(), 0o644, t(2))
 	file("/etc/shadow", m.shadow(), 0o640, t(2))
-	file("/etc/group", "root:x:0:\ndaemon:x:1:\nbin:x:2:\nsys:x:3:\nadm:x:4:\ntty:x:5:\ndisk:x:6:\nsudo:x:27:"+m.User+"\nusers:x:100:\nnogroup:x:65534:\n", 0o644, t(2))
+	groups := "root:x:0:\ndaemon:x:1:\nbin:x:2:\nsys:x:3:\nadm:x:4:\ntty:x:5:\ndisk:x:6:\nsudo:x:27:" + m.User + "\nusers:x:100:\nnogroup:x:65534:\n"
+	if m.debianCron() {
+		file("/etc/host.conf", "multi on\n", 0o644, t(0)) // base-files
+		// Debian's cron: crontab(1) is setgid crontab and keeps users'
+		// tables in a sticky spool only that group may write.
+		groups += "crontab:x:101:\n"
+		f.Add("/var/spool/cron/crontabs", &Node{Mode: fs.ModeDir | fs.ModeSticky | 0o730, GID: 101, ModTime: t(1)})
+	}
+	file("/etc/group", groups, 0o644, t(2))
 	file("/etc/shells", "# /etc/shells: valid login shells\n/bin/sh\n/bin/bash\n/usr/bin/bash\n/bin/dash\n", 0o644, t(0))
 	file("/etc/resolv.conf", "nameserver 1.1.1.1\nnameserver 8.8.8.8\n", 0o644, t(1))
 	file("/etc/issue", m.issue(), 0o644, t(0))
@@ -447,8 +484,12 @@ func (m Machine) cpuinfo(h hw) string {
 	return b.String()
 }
 
+// memClock is the clock the memory figures drift with (a test holds it
+// still to compare free with the meminfo it was given).
+var memClock = time.Now
+
 func (m Machine) meminfo(h hw) string {
-	r := rand.New(rand.NewPCG(uint64(time.Now().Unix()/60), 7))
+	r := rand.New(rand.NewPCG(uint64(memClock().Unix()/60), 7))
 	free := h.memKB/3 + int64(r.IntN(50000))
 	avail := h.memKB*2/3 + int64(r.IntN(50000))
 	return fmt.Sprintf("MemTotal:       %8d kB\nMemFree:        %8d kB\nMemAvailable:   %8d kB\nBuffers:        %8d kB\nCached:         %8d kB\nSwapCached:            0 kB\nActive:         %8d kB\nInactive:       %8d kB\nSwapTotal:       1003516 kB\nSwapFree:        1003516 kB\nShmem:              1204 kB\n",

@@ -188,13 +188,19 @@ func Parse(src string, x Expander) (List, error) {
 				return nil, err
 			}
 			continue
-		case strings.HasPrefix(p.src[p.i:], "<<<"):
-			p.i += 3
+		case strings.HasPrefix(p.src[p.i:], "<<"):
+			// <<< a here-string; << a here-document, its body already cut
+			// out of the line by Shell.hereDocs: the target names it.
+			op := "<<"
+			if strings.HasPrefix(p.src[p.i:], "<<<") {
+				op = "<<<"
+			}
+			p.i += len(op)
 			t, err := p.target()
 			if err != nil {
 				return nil, err
 			}
-			cmd.Redirs = append(cmd.Redirs, Redir{Fd: 0, Op: "<<<", Target: t})
+			cmd.Redirs = append(cmd.Redirs, Redir{Fd: 0, Op: op, Target: t})
 			continue
 		case c == '>' || c == '<' || (c >= '0' && c <= '9' && p.i+1 < len(p.src) && (p.src[p.i+1] == '>' || p.src[p.i+1] == '<') &&
 			(p.i == 0 || isMeta(p.src[p.i-1]))):
@@ -243,17 +249,19 @@ func Parse(src string, x Expander) (List, error) {
 			return nil, ErrSyntax // (a) b
 		}
 		if len(cmd.Args) == 0 && isAssign(p.src[raw:p.i]) && isAssign(w) { // NAME= unquoted, the value may be quoted
-			cmd.Assign = append(cmd.Assign, strings.ReplaceAll(w, "\x00", ""))
+			cmd.Assign = append(cmd.Assign, unmark(strings.ReplaceAll(w, "\x00", "")))
 			continue
 		}
 		if strings.IndexByte(w, splitMark) >= 0 {
-			cmd.Args = append(cmd.Args, splitMarked(w)...)
+			for _, f := range splitMarked(w) {
+				cmd.Args = append(cmd.Args, p.glob(f)...)
+			}
 			continue
 		}
 		if w == "" && !quoted {
 			continue // an empty expansion is no word
 		}
-		cmd.Args = append(cmd.Args, w)
+		cmd.Args = append(cmd.Args, p.glob(w)...)
 	}
 	if !cmd.empty() {
 		at = len(p.src)
@@ -309,7 +317,53 @@ func (p *parser) target() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return w, nil
+	return unmark(w), nil
+}
+
+// globMark precedes each unquoted *, ? and [ of a word: pathname
+// expansion treats those as a pattern, quoted ones as themselves.
+const globMark = 2
+
+// Globber is an Expander that also expands pathname patterns: Glob
+// returns the names matching pattern (\ escapes a character), sorted, or
+// none.
+type Globber interface {
+	Glob(pattern string) []string
+}
+
+// unmark drops the glob marks of a word that is not expanded.
+func unmark(w string) string {
+	return strings.ReplaceAll(w, string(rune(globMark)), "")
+}
+
+// glob expands a word holding unquoted pattern characters against the
+// file system when the expander can, or leaves it as it is when nothing
+// matches, as bash does without nullglob.
+func (p *parser) glob(w string) []string {
+	if strings.IndexByte(w, globMark) < 0 {
+		return []string{w}
+	}
+	g, ok := p.x.(Globber)
+	if !ok {
+		return []string{unmark(w)}
+	}
+	var pat strings.Builder
+	for i := 0; i < len(w); i++ {
+		switch c := w[i]; {
+		case c == globMark && i+1 < len(w):
+			i++
+			pat.WriteByte(w[i])
+		case c == '*' || c == '?' || c == '[' || c == '\\':
+			pat.WriteByte('\\')
+			pat.WriteByte(c)
+		default:
+			pat.WriteByte(c)
+		}
+	}
+	if m := g.Glob(pat.String()); len(m) > 0 {
+		return m
+	}
+	return []string{unmark(w)}
 }
 
 // splitMark precedes each blank that word splitting may cut at (a blank
@@ -445,6 +499,10 @@ func (p *parser) word() (string, bool, error) {
 				}
 				b.WriteRune(r)
 			}
+		case '*', '?', '[':
+			b.WriteByte(globMark) // unquoted: a pattern character
+			b.WriteByte(c)
+			p.i++
 		default:
 			b.WriteByte(c)
 			p.i++
@@ -512,8 +570,17 @@ func (p *parser) expand(b *strings.Builder) error {
 		if j >= len(s) {
 			return ErrSyntax
 		}
+		if len(s) > 3 && s[2] == '(' && s[j-1] == ')' && p.x == nil { // structure only: evaluated when it runs
+			b.WriteString("0")
+			p.i += j + 1
+			return nil
+		}
 		if len(s) > 3 && s[2] == '(' && s[j-1] == ')' { // $(( arithmetic ))
-			v, err := arith(s[3:j-1], p.variable)
+			expr, err := expandText(s[3:j-1], p.x)
+			if err != nil {
+				return ErrSyntax
+			}
+			v, err := arith(expr, p.variable)
 			if err != nil {
 				return ErrSyntax
 			}
@@ -539,7 +606,7 @@ func (p *parser) expand(b *strings.Builder) error {
 			b.WriteString(p.variable(name))
 		}
 		p.i += end + 1
-	case s[1] == '?' || s[1] == '$' || s[1] == '#' || s[1] == '!' || (s[1] >= '0' && s[1] <= '9'):
+	case s[1] == '?' || s[1] == '$' || s[1] == '#' || s[1] == '!' || s[1] == '@' || s[1] == '*' || (s[1] >= '0' && s[1] <= '9'):
 		b.WriteString(p.variable(s[1:2]))
 		p.i += 2
 	default:
@@ -571,4 +638,34 @@ func (p *parser) subst(cmd string) string {
 	}
 	out := p.x.Subst(cmd)
 	return strings.TrimRight(out, "\n")
+}
+
+// expandText expands $VAR, ${...}, $(...), $((...)) and `...` in src
+// with no word splitting and no quote removal: the text of a
+// here-document or of an arithmetic expression. A backslash keeps a
+// following $, ` or \ literal and joins lines.
+func expandText(src string, x Expander) (string, error) {
+	var b strings.Builder
+	p := &parser{src: src, x: x}
+	for p.i < len(src) {
+		c := src[p.i]
+		switch {
+		case c == '\\' && p.i+1 < len(src) && strings.IndexByte("$`\\", src[p.i+1]) >= 0:
+			b.WriteByte(src[p.i+1])
+			p.i += 2
+		case c == '\\' && p.i+1 < len(src) && src[p.i+1] == '\n':
+			p.i += 2
+		case c == '$' || c == '`':
+			if err := p.expand(&b); err != nil {
+				return "", err
+			}
+		default:
+			b.WriteByte(c)
+			p.i++
+		}
+		if b.Len() > MaxOutput {
+			break
+		}
+	}
+	return b.String(), nil
 }

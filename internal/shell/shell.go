@@ -39,13 +39,30 @@ type Shell struct {
 	// Login marks an interactive login shell (errors read "-bash: ...");
 	// otherwise the shell runs ssh exec commands ("bash: line 1: ...").
 	Login bool
+	// Cols is the terminal's width (ls lays names out in it); 0 is 80.
+	Cols int
 	// OnFetch is called for every download a command asks for.
 	OnFetch func(Fetch)
 	// Exited is set by exit and logout.
 	Exited   bool
 	ExitCode int
 
-	history  []string
+	history []string
+	// funcs are the shell functions defined, by name; calls counts the
+	// calls running, retCode is a pending return's status; docs are the
+	// here-documents cut out of lines (see funcs.go).
+	funcs   map[string]string
+	calls   int
+	retCode int
+	docs    map[int]hereDoc
+	nextDoc int
+	// jobs counts the background jobs started.
+	jobs int
+	// term is what the terminal shows of the line running: a command
+	// whose output goes there formats for a terminal (see onTerminal).
+	term io.Writer
+	// attrs are chattr's flags by path (see usercmds.go).
+	attrs    map[string]string
 	lastExit int
 	depth    int
 	// loops counts the loops running; jump is a pending break or
@@ -126,6 +143,9 @@ func (s *Shell) Var(name string) string {
 		}
 		return "-bash"
 	case "#":
+		if n, ok := s.Env["#"]; ok {
+			return n
+		}
 		return "0"
 	case "RANDOM":
 		return strconv.Itoa(int(time.Now().UnixNano() % 32768))
@@ -193,6 +213,7 @@ func (s *Shell) Run(line string, out io.Writer) int {
 	}
 	s.SyncDrops()
 	lw := &limitedBuffer{}
+	s.term = lw
 	s.steps = 0
 	code := s.run(line, lw, lw, nil)
 	_, _ = out.Write(lw.Bytes())
@@ -228,6 +249,7 @@ func bash51(m Machine) bool {
 }
 
 func (s *Shell) run(line string, stdout, stderr io.Writer, stdin []byte) int {
+	line, _ = s.hereDocs(line, stderr)
 	if hasCompound(line) {
 		return s.compoundRun(line, stdout, stderr, stdin)
 	}
@@ -261,7 +283,16 @@ func (s *Shell) runSimple(line string, stdout, stderr io.Writer, stdin []byte) i
 			if exp, err := Parse(pl.Src, s); err == nil && len(exp) == 1 {
 				cur = exp[0]
 			}
-			code = s.pipeline(cur, stdout, stderr, stdin)
+			if pl.Op == OpBg && s.Login && s.depth == 0 && s.calls == 0 {
+				// An interactive bash names the job it started; the job's
+				// status is not the line's.
+				s.jobs++
+				fmt.Fprintf(stderr, "[1] %d\n", 2000+int(s.M.Identity.Bytes("pid", 1)[0])*11+37*s.jobs)
+				s.pipeline(cur, stdout, stderr, stdin)
+				code = 0
+			} else {
+				code = s.pipeline(cur, stdout, stderr, stdin)
+			}
 			s.lastExit = code
 		}
 		if s.Exited || s.jump != "" {
@@ -319,6 +350,8 @@ func (s *Shell) simple(c Cmd, stdout, stderr io.Writer, stdin []byte) int {
 			continue
 		}
 		switch r.Op {
+		case "<<":
+			stdin = s.hereDocInput(r.Target)
 		case "<<<":
 			stdin = []byte(r.Target + "\n")
 		case "<>": // opened read-write: made when missing, read from when 0
@@ -350,6 +383,10 @@ func (s *Shell) simple(c Cmd, stdout, stderr io.Writer, stdin []byte) int {
 				p := Clean(s.Cwd, r.Target)
 				if n, err := s.FS.Stat(p); err == nil && n.IsDir() {
 					fmt.Fprintf(stderr, "%s: %s: Is a directory\n", s.errPrefix(), r.Target)
+					return 1
+				}
+				if a := s.attrs[p]; strings.Contains(a, "i") || r.Op == ">" && strings.Contains(a, "a") {
+					fmt.Fprintf(stderr, "%s: %s: Operation not permitted\n", s.errPrefix(), r.Target)
 					return 1
 				}
 				if r.Op == ">" {
@@ -390,6 +427,9 @@ func (s *Shell) simple(c Cmd, stdout, stderr io.Writer, stdin []byte) int {
 // exec runs one command by name or path.
 func (s *Shell) exec(args []string, out, errw io.Writer, stdin []byte) int {
 	name := args[0]
+	if body, ok := s.funcs[name]; ok {
+		return s.callFunc(body, args, out, errw, stdin)
+	}
 	if strings.Contains(name, "/") {
 		p := Clean(s.Cwd, name)
 		n, err := s.FS.Stat(p)
@@ -462,54 +502,26 @@ func (s *Shell) script(src string, out, errw io.Writer) int {
 	s.depth++
 	defer func() { s.depth-- }()
 	code := 0
+	chunk := ""
 	for i, line := range strings.Split(src, "\n") {
 		if i >= 500 || s.Exited {
 			break
 		}
-		if strings.HasPrefix(line, "#!") || strings.TrimSpace(line) == "" {
+		if chunk == "" && (strings.HasPrefix(line, "#!") || strings.TrimSpace(line) == "") {
 			continue
 		}
-		code = s.run(line, out, errw, nil)
+		// A here-document or compound command spans lines.
+		if chunk += line; Incomplete(chunk) {
+			chunk += "\n"
+			continue
+		}
+		code = s.run(chunk, out, errw, nil)
+		chunk = ""
+	}
+	if chunk != "" && !s.Exited {
+		code = s.run(chunk, out, errw, nil)
 	}
 	return code
-}
-
-// lsLine formats one ls -l line.
-func lsLine(n *Node, name string, human bool) string {
-	mode := modeString(n.Mode)
-	owner := "root"
-	if n.UID == 1000 {
-		owner = "user"
-	}
-	t := n.ModTime
-	ts := t.Format("Jan _2 15:04")
-	if time.Since(t) > 180*24*time.Hour || t.After(time.Now().Add(time.Hour)) {
-		ts = t.Format("Jan _2  2006")
-	}
-	links := 1
-	if n.IsDir() {
-		links = 2 + len(n.children)/4
-	}
-	size := strconv.FormatInt(n.Size(), 10)
-	if human {
-		size = humanSize(n.Size())
-	}
-	if n.Mode&fs.ModeSymlink != 0 {
-		name += " -> " + n.Link
-	}
-	return fmt.Sprintf("%s %2d %s %s %5s %s %s", mode, links, owner, owner, size, ts, name)
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n < 1024:
-		return strconv.FormatInt(n, 10)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1fK", float64(n)/1024)
-	case n < 1<<30:
-		return fmt.Sprintf("%.1fM", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.1fG", float64(n)/(1<<30))
 }
 
 func modeString(m fs.FileMode) string {
@@ -582,4 +594,10 @@ func (s *Shell) devNet(r Redir, stderr io.Writer) (code int, ok bool) {
 	}
 	fmt.Fprintf(stderr, "%s: connect: Connection refused\n%s: %s: Connection refused\n", name, prefix, r.Target)
 	return 1, true
+}
+
+// onTerminal reports whether out is the login terminal (not a pipe, a file
+// or a substitution): ls, lscpu and curl format differently for it.
+func (s *Shell) onTerminal(out io.Writer) bool {
+	return s.Login && out == s.term
 }

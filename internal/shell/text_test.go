@@ -2,9 +2,10 @@ package shell
 
 import (
 	"bytes"
+	"maps"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"testing"
 
 	"github.com/decnet/decnet/internal/testenv"
@@ -76,13 +77,8 @@ func TestTextToolsAgainstRealOnes(t *testing.T) {
 	for _, tool := range []string{"awk", "sed", "seq", "xargs"} {
 		testenv.RequireTool(t, tool)
 	}
-	cats := make([]string, 0, len(oneLiners))
-	for c := range oneLiners {
-		cats = append(cats, c)
-	}
-	sort.Strings(cats)
 	total, passed := 0, 0
-	for _, cat := range cats {
+	for _, cat := range slices.Sorted(maps.Keys(oneLiners)) {
 		ok := 0
 		for _, line := range oneLiners[cat] {
 			total++

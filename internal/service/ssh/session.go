@@ -227,11 +227,17 @@ func (s *session) exec(cmd string) uint32 {
 func (s *session) stdinShell(sh *shell.Shell) uint32 {
 	r := bufio.NewReaderSize(io.LimitReader(s.ch, 64<<20), maxLine)
 	code := 0
+	pending := ""
 	for {
 		line, err := r.ReadString('\n')
 		if len(line) > maxLine {
 			line = line[:maxLine]
 		}
+		if line = pending + line; err == nil && shell.Incomplete(strings.TrimRight(line, "\r\n")) {
+			pending = line
+			continue
+		}
+		pending = ""
 		if strings.TrimSpace(line) != "" {
 			var out bytes.Buffer
 			code = sh.Run(line, &out)
@@ -255,6 +261,7 @@ func (s *session) shell() uint32 {
 		return s.stdinShell(sh)
 	}
 	sh.Login = true
+	sh.Cols = int(s.cols)
 	if s.term != "" {
 		sh.Env["TERM"] = s.term
 	}
@@ -266,6 +273,7 @@ func (s *session) shell() uint32 {
 	io.WriteString(w, s.cn.srv.banner(sh, s.cn.src))
 	io.WriteString(w, sh.Prompt())
 	var line []byte
+	pending := "" // lines of a command bash has not read to its end
 	buf := make([]byte, 4096)
 	esc := 0
 	for {
@@ -290,8 +298,16 @@ func (s *session) shell() uint32 {
 			switch c {
 			case '\r', '\n':
 				io.WriteString(w, "\r\n")
-				text := string(line)
+				text := pending + string(line)
 				line = line[:0]
+				if shell.Incomplete(text) {
+					// bash reads on (a here-document, a function, a loop)
+					// behind its PS2 prompt.
+					pending = text + "\n"
+					io.WriteString(w, "> ")
+					continue
+				}
+				pending = ""
 				if strings.TrimSpace(text) != "" {
 					var out bytes.Buffer
 					code := sh.Run(text, &out)
@@ -315,7 +331,7 @@ func (s *session) shell() uint32 {
 				}
 			case 0x03: // Ctrl-C
 				io.WriteString(w, "^C\r\n")
-				line = line[:0]
+				line, pending = line[:0], ""
 				io.WriteString(w, sh.Prompt())
 			case 0x04: // Ctrl-D
 				if len(line) == 0 {

@@ -339,17 +339,28 @@ func (s *Server) handle(ctx context.Context, c *serve.Conn) {
 		c.Session.Emit(event.Event{Type: "telnet.file.fetch", Fields: map[string]any{"tool": f.Tool, "url": event.Text([]byte(f.URL), 2048)}})
 	}
 	t.write(sh.M.Motd())
+	pending := "" // lines of a command bash has not read to its end
 	for !sh.Exited {
-		if err := t.write(sh.Prompt()); err != nil {
+		prompt := sh.Prompt()
+		if pending != "" {
+			prompt = "> "
+		}
+		if err := t.write(prompt); err != nil {
 			return
 		}
 		line, err := t.readLine(false)
 		if errors.Is(err, errInterrupt) {
+			pending = ""
 			continue
 		}
 		if err != nil {
 			return
 		}
+		if line = pending + line; shell.Incomplete(line) {
+			pending = line + "\n"
+			continue
+		}
+		pending = ""
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
