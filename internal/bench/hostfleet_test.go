@@ -55,18 +55,17 @@ func BenchmarkHostDriverFleet(b *testing.B) {
 		port   int
 		speaks bool
 	}{{22, true}, {80, false}, {21, true}, {23, true}, {6379, false}, {3306, true}}
-	work := make(chan string)
+	type target struct {
+		addr   string
+		speaks bool
+	}
+	work := make(chan target)
 	var failed atomic.Int64
 	var wg sync.WaitGroup
 	for range 64 {
 		wg.Go(func() {
-			for target := range work {
-				_, port, _ := net.SplitHostPort(target)
-				speaks := false
-				for _, p := range ports {
-					speaks = speaks || (strconv.Itoa(p.port) == port && p.speaks)
-				}
-				for !answersOn(target, speaks) {
+			for t := range work {
+				for !answersOn(t.addr, t.speaks) {
 					if time.Since(start) > 10*time.Minute {
 						failed.Add(1)
 						break
@@ -78,7 +77,7 @@ func BenchmarkHostDriverFleet(b *testing.B) {
 	}
 	for i := range n {
 		for _, p := range ports {
-			work <- net.JoinHostPort(addr(i), strconv.Itoa(p.port))
+			work <- target{net.JoinHostPort(addr(i), strconv.Itoa(p.port)), p.speaks}
 		}
 	}
 	close(work)

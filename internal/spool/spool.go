@@ -112,29 +112,31 @@ func OpenWith(dir string, o Options) (*Spool, error) {
 // commit. It fails at once when the spool is closed, the event too large
 // or the spool at its limit (the event is then counted as dropped).
 func (s *Spool) Write(e *event.Event) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return errors.New("spool is closed")
-	}
-	n := len(s.queue)
-	line, err := event.AppendJSON(s.queue, e)
+	// Encoded before the lock: the services' goroutines encode in
+	// parallel and only append under it.
+	buf := lineBufs.Get().(*[]byte)
+	defer lineBufs.Put(buf)
+	line, err := event.AppendJSON((*buf)[:0], e)
 	if err != nil {
-		s.queue = s.queue[:n]
 		return fmt.Errorf("encode event: %w", err)
 	}
 	line = append(line, '\n')
-	size := len(line) - n
-	switch {
-	case size > MaxLine:
-		s.queue = line[:n]
-		return fmt.Errorf("event %s is %d bytes, over the %d-byte limit", e.ID, size, MaxLine)
-	case s.total+int64(len(line)) > s.maxTotal:
-		s.queue = line[:n]
-		s.dropped++
-		return fmt.Errorf("spool %s holds %d bytes, at its limit", s.dir, s.total+int64(n))
+	if cap(line) <= MaxLine {
+		*buf = line
 	}
-	s.queue = line
+	if len(line) > MaxLine {
+		return fmt.Errorf("event %s is %d bytes, over the %d-byte limit", e.ID, len(line), MaxLine)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return errors.New("spool is closed")
+	case s.total+int64(len(s.queue)+len(line)) > s.maxTotal:
+		s.dropped++
+		return fmt.Errorf("spool %s holds %d bytes, at its limit", s.dir, s.total+int64(len(s.queue)))
+	}
+	s.queue = append(s.queue, line...)
 	s.like.Topology, s.like.Decky = e.Topology, e.Decky
 	if len(s.queue) >= FlushBytes {
 		s.flushLocked()
@@ -144,6 +146,9 @@ func (s *Spool) Write(e *event.Event) error {
 	}
 	return nil
 }
+
+// lineBufs are the encoding buffers of Write.
+var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 func (s *Spool) flush() {
 	s.mu.Lock()
