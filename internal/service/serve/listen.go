@@ -58,6 +58,8 @@ type Conn struct {
 	reason  atomic.Value // string
 	src     string
 	active  atomic.Int64 // unix nanoseconds of the last read or write
+	// The deadlines the service set (unix nanoseconds, 0 for none).
+	readBy, writeBy atomic.Int64
 
 	// The tarpit's view: the decky's live controls, the standard port
 	// that took the connection, the source, and a channel closed when
@@ -70,6 +72,9 @@ type Conn struct {
 	onTarpit  func(TarpitRule)
 }
 
+// touch marks the connection active and moves its deadlines: the idle
+// limit from now, never past the life limit, nor past a deadline the
+// service set itself (a product's own timeout, such as BIND's 30 s).
 func (c *Conn) touch() {
 	now := time.Now()
 	c.active.Store(now.UnixNano())
@@ -77,7 +82,47 @@ func (c *Conn) touch() {
 	if d.After(c.life) {
 		d = c.life
 	}
-	_ = c.Conn.SetDeadline(d)
+	_ = c.Conn.SetReadDeadline(earliest(d, c.readBy.Load()))
+	_ = c.Conn.SetWriteDeadline(earliest(d, c.writeBy.Load()))
+}
+
+// earliest is d, or the service's deadline (unix nanoseconds, 0 for none)
+// when that comes first.
+func earliest(d time.Time, svc int64) time.Time {
+	if svc != 0 && svc < d.UnixNano() {
+		return time.Unix(0, svc)
+	}
+	return d
+}
+
+func deadlineNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// SetReadDeadline sets the service's own read deadline, which later reads
+// and writes keep (the zero time removes it): the idle limit only shortens it.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.readBy.Store(deadlineNanos(t))
+	c.touch()
+	return nil
+}
+
+// SetWriteDeadline is SetReadDeadline for writes.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.writeBy.Store(deadlineNanos(t))
+	c.touch()
+	return nil
+}
+
+// SetDeadline sets both of the service's deadlines.
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.readBy.Store(deadlineNanos(t))
+	c.writeBy.Store(deadlineNanos(t))
+	c.touch()
+	return nil
 }
 
 func (c *Conn) Read(p []byte) (int, error) {

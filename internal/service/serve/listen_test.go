@@ -232,3 +232,43 @@ func TestFullServiceEvictsForANewcomer(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestServiceDeadlineKept: a deadline the service sets (a product's own
+// timeout, BIND's 30 s say) holds across its reads and writes; the idle
+// limit only ever shortens it.
+func TestServiceDeadlineKept(t *testing.T) {
+	addr := netip.AddrFrom4([4]byte{127, byte(10 + rand.IntN(200)), byte(rand.IntN(256)), 8})
+	env := serve.Env{Addrs: []netip.Addr{addr}, Events: event.NewEmitter(event.NewRecorder(), "t", "d", "dns", "dns", nil),
+		Limits: serve.Limits{PerSource: 2, Total: 10, Idle: time.Minute, Life: time.Hour}}
+	port := uint16(30000 + rand.IntN(20000))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	took := make(chan time.Duration, 1)
+	go serve.TCP(ctx, env, port, func(ctx context.Context, c *serve.Conn) {
+		start := time.Now()
+		c.SetReadDeadline(start.Add(300 * time.Millisecond))
+		c.Write([]byte("hi"))   // a write must not move the read deadline
+		c.Read(make([]byte, 1)) // the client's byte
+		c.Read(make([]byte, 1)) // then nothing: the service's deadline ends it
+		took <- time.Since(start)
+	})
+	var c net.Conn
+	for i := 0; ; i++ {
+		var err error
+		if c, err = net.Dial("tcp", net.JoinHostPort(addr.String(), fmt.Sprint(port))); err == nil {
+			break
+		}
+		if i > 200 {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	defer c.Close()
+	c.Write([]byte("x"))
+	select {
+	case d := <-took:
+		t.Logf("the service's 300 ms deadline ended the read after %v", d)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the service's read deadline was replaced by the idle limit")
+	}
+}

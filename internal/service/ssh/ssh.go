@@ -3,7 +3,9 @@ package ssh
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -25,9 +27,9 @@ import (
 // Port is the SSH service's port.
 const Port = 22
 
-// failDelay is how long OpenSSH with PAM takes to answer a wrong password
-// (pam_unix's delay); each reply is jittered around it as PAM does.
-const failDelay = 2 * time.Second
+// pamFailDelay is the delay pam_unix asks for after a wrong password;
+// Linux-PAM jitters each one around it.
+const pamFailDelay = 2 * time.Second
 
 // pamDelay is Linux-PAM's randomised fail delay around base (pam_delay.c,
 // _pam_compute_delay): base × (1 + m − ½), m the mean of three uniform
@@ -36,6 +38,37 @@ const failDelay = 2 * time.Second
 func pamDelay(base time.Duration, uniform func() float64) time.Duration {
 	m := (uniform() + uniform() + uniform()) / 3
 	return time.Duration(float64(base) * (0.5 + m))
+}
+
+// minimumFailTime is when OpenSSH (7.8 and later, auth2.c's
+// ensure_minimum_time_since) answers a failed authentication that took
+// elapsed: at a per-user floor of 5-9.3 ms doubled until it exceeds
+// elapsed. After PAM's 1-3 s that quantises the reply to two or three
+// values per user name (about 2.1 and 4.2 s for one user), which is why
+// the real sshd's delay is bimodal and averages more than PAM's 2 s.
+func minimumFailTime(elapsed, floor time.Duration) time.Duration {
+	if floor <= 0 {
+		return elapsed
+	}
+	t := floor
+	for t < elapsed {
+		t *= 2
+	}
+	return t
+}
+
+// userFloor is OpenSSH's user_specific_delay: 5 ms plus 0-4.29 ms taken
+// from SHA-512 of the server's timing secret (derived from its host keys)
+// followed by the user name, so one name always gets the same floor.
+func userFloor(secret uint64, user string) time.Duration {
+	h := sha512.Sum512([]byte(strconv.FormatUint(secret, 10) + user))
+	return 5*time.Millisecond + time.Duration(binary.BigEndian.Uint32(h[:4]))/1000
+}
+
+// dropbearDelay is Dropbear's failed-authentication delay: 250 ms plus up
+// to 100 ms at random (svr-auth.c), with no PAM behind it.
+func dropbearDelay(uniform func() float64) time.Duration {
+	return 250*time.Millisecond + time.Duration(uniform()*float64(100*time.Millisecond))
 }
 
 // execDelay is how long sshd takes from accepting a connection to its
@@ -62,7 +95,7 @@ type Server struct {
 
 	// delay returns the wait before a failed password reply, greet the
 	// wait before the banner; tests may shorten them.
-	delay func() time.Duration
+	delay func(user string) time.Duration
 	greet func() time.Duration
 
 	startups *startups
@@ -158,9 +191,25 @@ func New(env serve.Env) (serve.Server, error) {
 			s.motd = string(dec)
 		}
 	}
-	s.delay = func() time.Duration { return pamDelay(failDelay, rand.Float64) }
+	s.delay = s.failDelay(binary.BigEndian.Uint64(env.Identity.Bytes("ssh-timing-secret", 8)))
 	s.greet = func() time.Duration { return execDelay(rand.Float64) }
 	return s, nil
+}
+
+// failDelay returns how long the claimed product takes to refuse a wrong
+// password for a user: Dropbear's fixed window, or PAM's randomised delay
+// under OpenSSH's per-user minimum time (OpenSSH before 7.8 answers when
+// PAM returns).
+func (s *Server) failDelay(secret uint64) func(user string) time.Duration {
+	switch {
+	case s.prof.Product == "dropbear":
+		return func(string) time.Duration { return dropbearDelay(rand.Float64) }
+	case s.prof.Major > 7 || s.prof.Major == 7 && s.prof.Minor >= 8:
+		return func(user string) time.Duration {
+			return minimumFailTime(pamDelay(pamFailDelay, rand.Float64), userFloor(secret, user))
+		}
+	}
+	return func(string) time.Duration { return pamDelay(pamFailDelay, rand.Float64) }
 }
 
 // warming lets one RSA host key derivation run in the background at a
@@ -334,7 +383,7 @@ func (cn *conn) password(md xssh.ConnMetadata, pw []byte, method string) (*xssh.
 	if ok {
 		return &xssh.Permissions{}, nil
 	}
-	t := time.NewTimer(cn.srv.delay())
+	t := time.NewTimer(cn.srv.delay(md.User()))
 	defer t.Stop()
 	select {
 	case <-t.C:

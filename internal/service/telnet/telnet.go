@@ -266,6 +266,7 @@ func (s *Server) handle(ctx context.Context, c *serve.Conn) {
 		if _, err := t.r.Peek(1); err != nil && !isTimeout(err) {
 			return
 		}
+		c.SetReadDeadline(time.Time{})
 		c.SetCloseReason("")
 		if _, err := c.Write([]byte{iac, will, optEcho, iac, will, optSGA, iac, do, optNAWS}); err != nil {
 			return
