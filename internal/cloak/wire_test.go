@@ -59,7 +59,17 @@ func (l *lab) fetch(t testing.TB, port int) (int64, time.Duration) {
 // the SYN-ACK, the data, the ACKs and the FIN must carry one counter's
 // consecutive IDs (a Windows host's global counter, with nothing else
 // sent meanwhile), and the SYN-ACK's window scale must be the kernel's.
+//
+// It runs with the nftables queue expression and again with the rules
+// queueing through the xtables NFQUEUE target (ruleset.compat, for
+// kernels without nft_queue).
 func TestIPIDOnEveryPacket(t *testing.T) {
+	for _, compat := range []bool{false, true} {
+		t.Run(map[bool]string{false: "nft", true: "xtables"}[compat], func(t *testing.T) { testIPIDOnEveryPacket(t, compat) })
+	}
+}
+
+func testIPIDOnEveryPacket(t *testing.T, compat bool) {
 	l := newLab(t, persona.Windows)
 	p, _ := Lookup(persona.Windows)
 	c, err := Start(Config{Profile: p, NetNS: l.netns(), Logger: testenv.Logger(t, slog.LevelInfo)})
@@ -67,6 +77,12 @@ func TestIPIDOnEveryPacket(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
+	if compat {
+		// The cloak's netlink connection lives in the decky's namespace.
+		if err := (ruleset{p: &c.cfg.Profile, queue: c.cfg.Queue, compat: true}).install(c.nft); err != nil {
+			t.Fatalf("xtables queue target: %v", err)
+		}
+	}
 	l.serveBytes(t, 8080, 2<<20)
 	var fd int
 	l.inScannerNS(t, func() {
