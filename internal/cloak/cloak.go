@@ -30,7 +30,8 @@ type Config struct {
 	// NetNS is the path of the network namespace to cloak (a
 	// /proc/<pid>/ns/net or /run/netns file); empty means the caller's.
 	NetNS string
-	// Queue is the netfilter queue number; 0 means DefaultQueue.
+	// Queue is the netfilter queue number; 0 means DefaultQueue. A
+	// profile that sets the IP ID of every packet uses Queue+1 too.
 	Queue  uint16
 	Logger *slog.Logger
 }
@@ -39,7 +40,10 @@ type Config struct {
 type Stats struct {
 	Rewritten uint64 `json:"rewritten"`
 	Answered  uint64 `json:"answered"`
-	Errors    uint64 `json:"errors"`
+	// Marked counts the packets that took their IP ID by mark (the
+	// header queue), without a copy of their content.
+	Marked uint64 `json:"marked"`
+	Errors uint64 `json:"errors"`
 }
 
 // Cloak is a running packet rewriter in one network namespace.
@@ -55,7 +59,7 @@ type Cloak struct {
 	done   chan struct{}
 	err    error
 	errMu  sync.Mutex
-	stats  struct{ rewritten, answered, errors atomic.Uint64 }
+	stats  struct{ rewritten, answered, marked, errors atomic.Uint64 }
 	listMu sync.Mutex
 	listAt time.Time
 	listen map[uint16]bool
@@ -89,7 +93,7 @@ func (c *Cloak) open() error {
 	if c.nft, err = nftables.New(nftables.AsLasting()); err != nil {
 		return fmt.Errorf("cloak: nftables: %w", err)
 	}
-	if c.q, err = openQueue(c.cfg.Queue); err != nil {
+	if c.q, err = openQueue(c.cfg.Queue, c.cfg.Profile.IPID != IPIDKernel); err != nil {
 		return err
 	}
 	tv := unix.Timeval{Usec: 200000}
@@ -158,12 +162,16 @@ func (c *Cloak) run() {
 }
 
 func (c *Cloak) handle(p nfqPacket) {
+	if c.q.header && p.queue == c.q.num+1 {
+		c.handleHeader(p)
+		return
+	}
 	var out []byte
 	verdict := uint32(nfAccept)
 	if p.truncated {
 		// Only part of it was copied: giving that back would cut it.
 		c.stats.errors.Add(1)
-		_ = c.q.verdict(p.id, verdict, nil)
+		_ = c.q.verdict(p.queue, p.id, verdict, nil)
 		return
 	}
 	switch p.hook {
@@ -199,14 +207,34 @@ func (c *Cloak) handle(p nfqPacket) {
 			c.stats.rewritten.Add(1)
 		}
 	}
-	if err := c.q.verdict(p.id, verdict, out); err != nil {
+	if err := c.q.verdict(p.queue, p.id, verdict, out); err != nil {
 		c.stats.errors.Add(1)
 		c.log.Warn("cloak: verdict", "err", err)
 		if out != nil {
 			// Never leave a packet in the queue: let it go as it came.
-			_ = c.q.verdict(p.id, verdict, nil)
+			_ = c.q.verdict(p.queue, p.id, verdict, nil)
 		}
 	}
+}
+
+// handleHeader takes a packet of the header queue: an outbound packet
+// whose content stays the kernel's and that only takes an IP ID. Only its
+// headers were copied, so it is not given back (that would cut it): it is
+// accepted with a mark carrying its ID, which the table's ipid chain
+// writes into the packet further along the output hook.
+func (c *Cloak) handleHeader(p nfqPacket) {
+	if p.hook == unix.NF_INET_LOCAL_OUT {
+		if h, ok := parseIPHead(p.payload, p.length); ok {
+			if id, ok := c.rw.ids.draw(h, p.gso); ok {
+				c.q.verdictMark(p.queue, p.id, idMark(id))
+				c.stats.marked.Add(1)
+				return
+			}
+		} else {
+			c.stats.errors.Add(1)
+		}
+	}
+	_ = c.q.verdict(p.queue, p.id, nfAccept, nil)
 }
 
 func (c *Cloak) send(pkt []byte) error {
@@ -272,7 +300,8 @@ func (c *Cloak) setErr(err error) {
 
 // Stats returns the counters.
 func (c *Cloak) Stats() Stats {
-	return Stats{Rewritten: c.stats.rewritten.Load(), Answered: c.stats.answered.Load(), Errors: c.stats.errors.Load()}
+	return Stats{Rewritten: c.stats.rewritten.Load(), Answered: c.stats.answered.Load(),
+		Marked: c.stats.marked.Load(), Errors: c.stats.errors.Load()}
 }
 
 // Close removes the rules and stops the rewriter. The namespace is left as

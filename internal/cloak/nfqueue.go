@@ -18,6 +18,7 @@ const (
 
 	nfqaPacketHdr  = 1
 	nfqaVerdictHdr = 2
+	nfqaMark       = 3
 	nfqaPayload    = 10
 	nfqaCapLen     = 13
 	nfqaSkbInfo    = 14
@@ -43,14 +44,22 @@ const (
 	nlaHdrLen    = 4
 	queueMaxLen  = 8192
 	recvBufBytes = 1 << 17
+
+	// headerCopy is how much of a packet the header queue copies: the
+	// longest IPv4 header and TCP header (60 bytes each) and a little more.
+	headerCopy = 128
 )
 
 // nfqPacket is one queued packet: its id for the verdict and its bytes
 // (the IP header onwards).
 type nfqPacket struct {
 	id      uint32
+	queue   uint16 // the queue it came from (ids are per queue)
 	hook    uint8
 	payload []byte
+	// length is the packet's whole length: len(payload), or more when
+	// the queue copied only part of it.
+	length int
 	// gso marks a segmentation-offloaded packet (several segments on the
 	// wire); csumNotReady one whose transport checksum the kernel has not
 	// filled in yet (it holds the pseudo-header sum).
@@ -91,7 +100,7 @@ func parseNfqMessage(b []byte) (nfqPacket, int, error) {
 	if typ != unix.NFNL_SUBSYS_QUEUE<<8|nfqMsgPacket || l < nlmsgHdrLen+nfgenHdrLen {
 		return nfqPacket{}, next, errNotPacket
 	}
-	var p nfqPacket
+	p := nfqPacket{queue: binary.BigEndian.Uint16(b[18:20])}
 	var haveID bool
 	var capLen int64
 	attrs := b[nlmsgHdrLen+nfgenHdrLen : l]
@@ -130,36 +139,73 @@ func parseNfqMessage(b []byte) (nfqPacket, int, error) {
 		return nfqPacket{}, next, errors.New("cloak: queued packet without id")
 	}
 	p.truncated = capLen > int64(len(p.payload))
+	p.length = len(p.payload)
+	if p.truncated {
+		p.length = int(min(capLen, 1<<31-1))
+	}
 	return p, next, nil
 }
 
-// nfqueue is one bound queue on a netlink socket.
+// nfqueue is one netlink socket bound to the cloak's queues: queue num,
+// which copies whole packets (the ones whose content the rewriter
+// changes), and, with header, queue num+1, which copies only their
+// headers (the ones that only take an IP ID, answered with a mark). One
+// socket for both keeps the kernel's order across them: the IP ID counter
+// is drawn in the order the packets were queued.
 type nfqueue struct {
-	fd   int
-	num  uint16
-	buf  []byte
-	vbuf [8]byte
-	seq  uint32
+	fd     int
+	num    uint16
+	header bool
+	buf    []byte
+	vbuf   [8]byte
+	seq    uint32
+	// pending holds verdicts without payload, sent together in one
+	// datagram once the packets read at once are handled.
+	pending []byte
 }
 
-// openQueue binds queue num on a new netlink socket in the calling
-// thread's network namespace, copying whole packets, failing open when
-// the queue is full, and taking segmentation-offloaded packets whole (one
-// round trip for up to 64 KiB, not one per segment).
-func openQueue(num uint16) (*nfqueue, error) {
+// readBatch is how many queued packets one read takes at most before it
+// sends their verdicts.
+const readBatch = 64
+
+// openQueue binds queue num (and num+1 with header) on a new netlink
+// socket in the calling thread's network namespace, failing open when a
+// queue is full, and taking segmentation-offloaded packets whole (one round
+// trip for up to 64 KiB, not one per segment). Queue num copies whole
+// packets, num+1 only their first headerCopy bytes.
+func openQueue(num uint16, header bool) (*nfqueue, error) {
+	if header && num == 1<<16-1 {
+		return nil, fmt.Errorf("cloak: queue %d has no next queue for headers", num)
+	}
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
 	if err != nil {
 		return nil, fmt.Errorf("cloak: netlink socket: %w", err)
 	}
-	q := &nfqueue{fd: fd, num: num, buf: make([]byte, recvBufBytes)}
+	q := &nfqueue{fd: fd, num: num, header: header, buf: make([]byte, recvBufBytes)}
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		q.close()
 		return nil, fmt.Errorf("cloak: netlink bind: %w", err)
 	}
 	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_NO_ENOBUFS, 1)
 	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 4<<20)
+	if err := q.bind(num, maxPacket); err != nil {
+		q.close()
+		return nil, err
+	}
+	if header {
+		if err := q.bind(num+1, headerCopy); err != nil {
+			q.close()
+			return nil, err
+		}
+	}
+	return q, nil
+}
+
+// bind binds queue num to the socket, copying up to copyRange bytes of
+// every packet.
+func (q *nfqueue) bind(num uint16, copyRange uint32) error {
 	cmd := []byte{nfqCfgCmdBind, 0, 0, 0}
-	params := binary.BigEndian.AppendUint32(nil, maxPacket)
+	params := binary.BigEndian.AppendUint32(nil, copyRange)
 	params = append(params, nfqCopyPacket)
 	steps := [][]byte{
 		attr(nfqaCfgCmd, cmd),
@@ -168,19 +214,22 @@ func openQueue(num uint16) (*nfqueue, error) {
 				attr(nfqaCfgFlags, binary.BigEndian.AppendUint32(nil, nfqCfgFailOpen|nfqCfgGSO))...)...)...),
 	}
 	for _, a := range steps {
-		if err := q.request(nfqMsgConfig, a); err != nil {
-			q.close()
-			return nil, fmt.Errorf("cloak: configure queue %d: %w", num, err)
+		if err := q.request(num, nfqMsgConfig, a); err != nil {
+			return fmt.Errorf("cloak: configure queue %d: %w", num, err)
 		}
 	}
-	return q, nil
+	return nil
 }
 
 func attr(typ uint16, v []byte) []byte {
+	return appendAttr(make([]byte, 0, (nlaHdrLen+len(v)+3)&^3), typ, v)
+}
+
+// appendAttr appends a netlink attribute, padded, to b.
+func appendAttr(b []byte, typ uint16, v []byte) []byte {
 	l := nlaHdrLen + len(v)
-	b := make([]byte, nlaHdrLen, (l+3)&^3)
-	binary.NativeEndian.PutUint16(b[0:2], uint16(l))
-	binary.NativeEndian.PutUint16(b[2:4], typ)
+	b = binary.NativeEndian.AppendUint16(b, uint16(l))
+	b = binary.NativeEndian.AppendUint16(b, typ)
 	b = append(b, v...)
 	for len(b)%4 != 0 {
 		b = append(b, 0)
@@ -188,22 +237,27 @@ func attr(typ uint16, v []byte) []byte {
 	return b
 }
 
-func (q *nfqueue) message(msg uint16, flags uint16, attrs []byte) []byte {
+// appendMessage appends a netfilter-queue message for queue num with
+// attributes attrs to b.
+func (q *nfqueue) appendMessage(b []byte, num, msg, flags uint16, attrs []byte) []byte {
 	q.seq++
-	b := make([]byte, nlmsgHdrLen+nfgenHdrLen, nlmsgHdrLen+nfgenHdrLen+len(attrs))
-	binary.NativeEndian.PutUint32(b[0:4], uint32(nlmsgHdrLen+nfgenHdrLen+len(attrs)))
-	binary.NativeEndian.PutUint16(b[4:6], unix.NFNL_SUBSYS_QUEUE<<8|msg)
-	binary.NativeEndian.PutUint16(b[6:8], unix.NLM_F_REQUEST|flags)
-	binary.NativeEndian.PutUint32(b[8:12], q.seq)
-	b[16] = unix.AF_UNSPEC
-	b[17] = 0 // NFNETLINK_V0
-	binary.BigEndian.PutUint16(b[18:20], q.num)
+	b = binary.NativeEndian.AppendUint32(b, uint32(nlmsgHdrLen+nfgenHdrLen+len(attrs)))
+	b = binary.NativeEndian.AppendUint16(b, unix.NFNL_SUBSYS_QUEUE<<8|msg)
+	b = binary.NativeEndian.AppendUint16(b, unix.NLM_F_REQUEST|flags)
+	b = binary.NativeEndian.AppendUint32(b, q.seq)
+	b = binary.NativeEndian.AppendUint32(b, 0) // port id: the kernel's
+	b = append(b, unix.AF_UNSPEC, 0)           // family, NFNETLINK_V0
+	b = binary.BigEndian.AppendUint16(b, num)
 	return append(b, attrs...)
 }
 
+func (q *nfqueue) message(num, msg, flags uint16, attrs []byte) []byte {
+	return q.appendMessage(make([]byte, 0, nlmsgHdrLen+nfgenHdrLen+len(attrs)), num, msg, flags, attrs)
+}
+
 // request sends a message asking for an acknowledgment and waits for it.
-func (q *nfqueue) request(msg uint16, attrs []byte) error {
-	if err := unix.Sendto(q.fd, q.message(msg, unix.NLM_F_ACK, attrs), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+func (q *nfqueue) request(num, msg uint16, attrs []byte) error {
+	if err := unix.Sendto(q.fd, q.message(num, msg, unix.NLM_F_ACK, attrs), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return err
 	}
 	n, _, err := unix.Recvfrom(q.fd, q.buf, 0)
@@ -218,39 +272,79 @@ func (q *nfqueue) request(msg uint16, attrs []byte) error {
 }
 
 // read blocks for the next datagram and calls fn for every queued packet
-// in it.
+// in it, then for every further one already waiting (up to readBatch),
+// and sends the verdicts fn left pending.
 func (q *nfqueue) read(fn func(nfqPacket)) error {
-	n, _, err := unix.Recvfrom(q.fd, q.buf, 0)
-	if err != nil {
-		if err == unix.EINTR || err == unix.ENOBUFS {
-			return nil
+	flags := 0
+	for range readBatch {
+		n, _, err := unix.Recvfrom(q.fd, q.buf, flags)
+		if err != nil {
+			if flags != 0 || err == unix.EINTR || err == unix.ENOBUFS {
+				break // drained (EAGAIN), or an overflow to read past
+			}
+			return err
 		}
-		return err
+		b := q.buf[:n]
+		for len(b) > 0 {
+			p, used, err := parseNfqMessage(b)
+			if used == 0 {
+				break
+			}
+			b = b[used:]
+			if err == nil {
+				fn(p)
+			}
+		}
+		flags = unix.MSG_DONTWAIT
 	}
-	b := q.buf[:n]
-	for len(b) > 0 {
-		p, used, err := parseNfqMessage(b)
-		if used == 0 {
-			return nil
-		}
-		b = b[used:]
-		if err == nil {
-			fn(p)
-		}
-	}
-	return nil
+	return q.flush()
 }
 
-// verdict answers for packet id, with a replacement packet when payload
-// is not nil. The payload is sent from where it lies (no copy: a
-// segmentation-offloaded packet is 64 KiB).
-func (q *nfqueue) verdict(id uint32, v uint32, payload []byte) error {
+// flush sends the pending verdicts.
+func (q *nfqueue) flush() error {
+	if len(q.pending) == 0 {
+		return nil
+	}
+	err := unix.Sendto(q.fd, q.pending, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+	q.pending = q.pending[:0]
+	return err
+}
+
+// appendVerdict appends a verdict message for packet id of queue num,
+// setting the packet's mark when mark is not nil, to b.
+func (q *nfqueue) appendVerdict(b []byte, num uint16, id, v uint32, mark *uint32) []byte {
+	hdr := binary.BigEndian.AppendUint32(q.vbuf[:0], v)
+	hdr = binary.BigEndian.AppendUint32(hdr, id)
+	var attrs [2*nlaHdrLen + 8 + 4]byte
+	a := appendAttr(attrs[:0], nfqaVerdictHdr, hdr)
+	if mark != nil {
+		a = appendAttr(a, nfqaMark, binary.BigEndian.AppendUint32(nil, *mark))
+	}
+	return q.appendMessage(b, num, nfqMsgVerdict, 0, a)
+}
+
+// verdictMark answers accept for packet id of queue num and sets its mark
+// to mark. The verdict waits in pending until the read that got the
+// packet ends.
+func (q *nfqueue) verdictMark(num uint16, id, mark uint32) {
+	q.pending = q.appendVerdict(q.pending, num, id, nfAccept, &mark)
+}
+
+// verdict answers for packet id of queue num, with a replacement packet
+// when payload is not nil. A verdict without payload waits in pending; one
+// with a payload is sent at once (after the pending ones), from where the
+// payload lies (no copy: a segmentation-offloaded packet is 64 KiB).
+func (q *nfqueue) verdict(num uint16, id uint32, v uint32, payload []byte) error {
+	if payload == nil {
+		q.pending = q.appendVerdict(q.pending, num, id, v, nil)
+		return nil
+	}
+	if err := q.flush(); err != nil {
+		return err
+	}
 	hdr := binary.BigEndian.AppendUint32(q.vbuf[:0], v)
 	hdr = binary.BigEndian.AppendUint32(hdr, id)
 	attrs := attr(nfqaVerdictHdr, hdr)
-	if payload == nil {
-		return unix.Sendto(q.fd, q.message(nfqMsgVerdict, 0, attrs), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
-	}
 	if len(payload) > maxPacket-2*nlaHdrLen-nlmsgHdrLen-nfgenHdrLen-len(attrs) {
 		return fmt.Errorf("cloak: packet of %d bytes too long to give back", len(payload))
 	}
@@ -259,7 +353,7 @@ func (q *nfqueue) verdict(id uint32, v uint32, payload []byte) error {
 	var ah [nlaHdrLen]byte
 	binary.NativeEndian.PutUint16(ah[0:2], uint16(pl))
 	binary.NativeEndian.PutUint16(ah[2:4], nfqaPayload)
-	head := q.message(nfqMsgVerdict, 0, append(attrs, ah[:]...))
+	head := q.message(num, nfqMsgVerdict, 0, append(attrs, ah[:]...))
 	binary.NativeEndian.PutUint32(head[0:4], uint32(len(head)+len(payload)+pad))
 	_, err := unix.SendmsgBuffers(q.fd, [][]byte{head, payload, make([]byte, pad)}, nil, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}, 0)
 	return err

@@ -556,8 +556,53 @@ func (g *ipids) learn(ip ip4, t tcpSeg) {
 	g.mss.put(flowKey(ip.src(), t.sport(), t.dport()), mss)
 }
 
-// segments is the number of segments packet ip leaves as.
-func (g *ipids) segments(ip ip4, gso bool) int {
+// ipHead is what the IP ID needs of an outbound packet: its IPv4 header
+// and the start of its transport header, from a copy that may stop there
+// (the header queue's), and its whole length.
+type ipHead struct {
+	b          []byte // the IP header
+	l4         []byte // what was copied of the transport header
+	proto      byte
+	total      int
+	df         bool
+	dst        []byte
+	tcpPorts   [2]uint16 // source, destination (TCP only)
+	tcpDoff    int
+	tcpHasPort bool
+}
+
+// parseIPHead reads the headers of a packet of total bytes from b, its
+// first bytes (all of them, or a copy cut after the headers). The IP
+// header must lie in b and its total length be at most total, or 0 for a
+// segmentation-offloaded packet over 64 KiB (BIG TCP).
+func parseIPHead(b []byte, total int) (ipHead, bool) {
+	if len(b) < 20 || b[0]>>4 != 4 || total < len(b) {
+		return ipHead{}, false
+	}
+	ihl := int(b[0]&0x0f) * 4
+	switch tl := int(binary.BigEndian.Uint16(b[2:4])); {
+	case tl != 0 && tl <= total:
+		total = tl // what follows the IP packet is not part of it
+		b = b[:min(len(b), tl)]
+	case tl == 0 && total > maxPacket:
+	default:
+		return ipHead{}, false
+	}
+	if ihl < 20 || ihl > len(b) {
+		return ipHead{}, false
+	}
+	h := ipHead{b: b[:ihl], l4: b[ihl:], proto: b[9], total: total,
+		df: binary.BigEndian.Uint16(b[6:8])&ipDF != 0, dst: b[16:20]}
+	if h.proto == protoTCP && len(h.l4) >= 13 {
+		h.tcpPorts = [2]uint16{binary.BigEndian.Uint16(h.l4[0:2]), binary.BigEndian.Uint16(h.l4[2:4])}
+		h.tcpDoff = int(h.l4[12]>>4) * 4
+		h.tcpHasPort = h.tcpDoff >= 20 && ihl+h.tcpDoff <= total
+	}
+	return h, true
+}
+
+// segments is the number of segments packet h leaves as.
+func (g *ipids) segments(h ipHead, gso bool) int {
 	if !gso {
 		return 1
 	}
@@ -565,20 +610,20 @@ func (g *ipids) segments(ip ip4, gso bool) int {
 	if mtu <= 0 {
 		mtu = 1500
 	}
-	seg, data := mtu-ip.ihl-8, len(ip.payload())-8
-	if ip.proto == protoTCP {
-		t, ok := parseTCP(ip.payload())
-		if !ok {
+	ihl := len(h.b)
+	seg, data := mtu-ihl-8, h.total-ihl-8
+	if h.proto == protoTCP {
+		if !h.tcpHasPort {
 			return 1
 		}
-		opt := t.doff - 20
+		opt := h.tcpDoff - 20
 		mss := 536
 		g.mss.mu.Lock()
-		if v, ok := g.mss.m[flowKey(ip.dst(), t.dport(), t.sport())]; ok {
+		if v, ok := g.mss.m[flowKey(h.dst, h.tcpPorts[1], h.tcpPorts[0])]; ok {
 			mss = int(v)
 		}
 		g.mss.mu.Unlock()
-		seg, data = min(mss, mtu-40)-opt, len(t.data())
+		seg, data = min(mss, mtu-40)-opt, h.total-ihl-h.tcpDoff
 	}
 	if seg <= 0 {
 		return 1
@@ -586,31 +631,44 @@ func (g *ipids) segments(ip ip4, gso bool) int {
 	return max(1, (data+seg-1)/seg)
 }
 
-// assign sets the IP ID of an outbound packet in place and fixes the IP
-// header checksum. The transport checksum does not cover the ID.
-func (g *ipids) assign(b []byte, gso bool) {
-	ip, ok := parseIP4(b)
-	if !ok {
-		return
-	}
+// draw returns the IP ID of outbound packet h, advancing the counter by
+// the segments it leaves as; false when the kernel's ID stays.
+func (g *ipids) draw(h ipHead, gso bool) (uint16, bool) {
 	var id uint16
 	switch g.mode {
 	case IPIDKernel:
-		return
+		return 0, false
 	case IPIDZeroDF:
-		if !ip.df() {
+		if !h.df {
 			id = g.next
-			g.next += uint16(g.segments(ip, gso))
+			g.next += uint16(g.segments(h, gso))
 		}
 	case IPIDRandom:
 		g.rnd = g.rnd*6364136223846793005 + 1442695040888963407
 		id = uint16(g.rnd >> 48)
 	default:
 		id = g.next
-		g.next += uint16(g.segments(ip, gso))
+		g.next += uint16(g.segments(h, gso))
 	}
-	binary.BigEndian.PutUint16(ip.b[4:6], id)
-	fixIP(ip)
+	return id, true
+}
+
+// assign sets the IP ID of an outbound packet, whole in b, in place and
+// fixes the IP header checksum. The transport checksum does not cover the
+// ID.
+func (g *ipids) assign(b []byte, gso bool) {
+	ip, ok := parseIP4(b)
+	if !ok {
+		return
+	}
+	h, ok := parseIPHead(ip.b, len(ip.b))
+	if !ok {
+		return
+	}
+	if id, ok := g.draw(h, gso); ok {
+		binary.BigEndian.PutUint16(ip.b[4:6], id)
+		fixIP(ip)
+	}
 }
 
 // fixL4 recomputes the transport checksum of a packet whose checksum the

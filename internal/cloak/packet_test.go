@@ -3,12 +3,15 @@ package cloak
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/decnet/decnet/internal/persona"
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
 )
 
 // tcpPacket builds an IPv4 TCP packet from 10.0.0.1:40000 to
@@ -246,10 +249,151 @@ func TestParseNfqMessage(t *testing.T) {
 	capped := append([]byte(nil), b...)
 	capped = append(capped, 8, 0, nfqaCapLen, 0, 0, 1, 0, 0)
 	binary.NativeEndian.PutUint32(capped[0:4], uint32(len(capped)))
-	if p, _, err := parseNfqMessage(capped); err != nil || !p.truncated {
-		t.Errorf("a capped packet: %+v %v", p.truncated, err)
+	if p, _, err := parseNfqMessage(capped); err != nil || !p.truncated || p.length != 65536 {
+		t.Errorf("a capped packet: %+v %d %v", p.truncated, p.length, err)
+	}
+	if p.length != len(p.payload) || p.queue != binary.BigEndian.Uint16(b[18:20]) {
+		t.Errorf("length %d of %d, queue %d", p.length, len(p.payload), p.queue)
 	}
 	if p.truncated {
 		t.Error("a whole packet taken as truncated")
 	}
+}
+
+// TestIDMark: the mark the cloak gives a header-queue packet carries its
+// ID so that the ipid chain's rule (mask 0xffff equal to the tag, then
+// the mark in network order, whose first two bytes are written at IP
+// header offset 4) writes exactly that ID, on either byte order.
+func TestIDMark(t *testing.T) {
+	rule := idFromMark()
+	mask := rule[1].(*expr.Bitwise).Mask
+	tag := rule[2].(*expr.Cmp).Data
+	bo := rule[4].(*expr.Byteorder)
+	wr := rule[5].(*expr.Payload)
+	if bo.Op != expr.ByteorderHton || bo.Size != 4 || wr.OperationType != expr.PayloadWrite ||
+		wr.Base != expr.PayloadBaseNetworkHeader || wr.Offset != 4 || wr.Len != 2 || wr.CsumOffset != 10 {
+		t.Fatalf("rule %+v %+v", bo, wr)
+	}
+	for _, id := range []uint16{0, 1, 0x1234, 0xdec0, 0xffff} {
+		m := idMark(id)
+		reg := binary.NativeEndian.AppendUint32(nil, m) // meta mark => reg 1
+		masked := make([]byte, 4)
+		for i := range masked {
+			masked[i] = reg[i] & mask[i]
+		}
+		if !bytes.Equal(masked, tag) {
+			t.Errorf("mark %#x of id %d does not match the tag", m, id)
+		}
+		net := binary.BigEndian.AppendUint32(nil, binary.NativeEndian.Uint32(reg)) // hton 4
+		if got := binary.BigEndian.Uint16(net[:wr.Len]); got != id {
+			t.Errorf("mark %#x writes id %d, want %d", m, got, id)
+		}
+	}
+	// A mark without the tag (the decky's own) is left alone.
+	if own := binary.NativeEndian.AppendUint32(nil, 0xdec00001); bytes.Equal([]byte{own[0] & mask[0], own[1] & mask[1], own[2] & mask[2], own[3] & mask[3]}, tag) {
+		t.Error("a mark without the tag matches it")
+	}
+}
+
+// TestVerdictMessages: verdicts sent together are well-formed netlink
+// messages back to back, each for its queue, with the mark in network
+// order.
+func TestVerdictMessages(t *testing.T) {
+	q := &nfqueue{num: 4242, header: true}
+	q.verdictMark(4243, 7, idMark(0x1234))
+	if err := q.verdict(4242, 9, nfDrop, nil); err != nil {
+		t.Fatal(err)
+	}
+	b := q.pending
+	type v struct {
+		queue    uint16
+		id, verd uint32
+		mark     uint32
+		hasMark  bool
+	}
+	var got []v
+	for len(b) > 0 {
+		l := int(binary.NativeEndian.Uint32(b[0:4]))
+		if l%4 != 0 || l > len(b) || binary.NativeEndian.Uint16(b[4:6]) != unix.NFNL_SUBSYS_QUEUE<<8|nfqMsgVerdict {
+			t.Fatalf("message % x", b)
+		}
+		x := v{queue: binary.BigEndian.Uint16(b[18:20])}
+		for a := b[20:l]; len(a) >= 4; {
+			al := int(binary.NativeEndian.Uint16(a[0:2]))
+			switch binary.NativeEndian.Uint16(a[2:4]) {
+			case nfqaVerdictHdr:
+				x.verd, x.id = binary.BigEndian.Uint32(a[4:8]), binary.BigEndian.Uint32(a[8:12])
+			case nfqaMark:
+				x.mark, x.hasMark = binary.BigEndian.Uint32(a[4:8]), true
+			}
+			a = a[(al+3)&^3:]
+		}
+		got = append(got, x)
+		b = b[l:]
+	}
+	want := []v{{4243, 7, nfAccept, 0x1234dec0, true}, {4242, 9, nfDrop, 0, false}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("verdicts %+v, want %+v", got, want)
+	}
+}
+
+// TestHeaderCopyDrawsAsWhole: the IP ID drawn from a packet's first
+// headerCopy bytes and its length (the header queue) is the one drawn
+// from the whole packet, segments included.
+func TestHeaderCopyDrawsAsWhole(t *testing.T) {
+	syn := tcpPacket(false, 80, flSYN, 1, 0, []byte{2, 4, 0x05, 0x78}) // MSS 1400
+	ip, _ := parseIP4(syn)
+	tc, _ := parseTCP(ip.payload())
+	data := tcpPacket(true, 80, flACK|flPSH, 1, 1, []byte{1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2})
+	data = append(data, make([]byte, 60000)...)
+	binary.BigEndian.PutUint16(data[2:4], uint16(len(data)))
+	// 60000 bytes at the flow's MSS 1400 less 12 bytes of options: 44
+	// segments; a plain ACK: one.
+	for _, tc2 := range []struct {
+		pkt  []byte
+		next uint16
+	}{{data, 144}, {tcpPacket(true, 80, flACK, 1, 1, nil), 101}} {
+		whole := &ipids{mode: IPIDIncremental, mtu: 1500, next: 100}
+		head := &ipids{mode: IPIDIncremental, mtu: 1500, next: 100}
+		whole.learn(ip, tc)
+		head.learn(ip, tc)
+		whole.assign(append([]byte(nil), tc2.pkt...), true)
+		h, ok := parseIPHead(tc2.pkt[:min(len(tc2.pkt), headerCopy)], len(tc2.pkt))
+		if !ok {
+			t.Fatal("header copy does not parse")
+		}
+		if id, ok := head.draw(h, true); !ok || id != 100 || head.next != tc2.next || whole.next != tc2.next {
+			t.Errorf("header copy: id %d next %d; whole packet: next %d; want next %d", id, head.next, whole.next, tc2.next)
+		}
+	}
+}
+
+// FuzzParseIPHead: the header view bounds what it reads, and a header
+// copy draws the ID the whole packet draws.
+func FuzzParseIPHead(f *testing.F) {
+	seedCorpus(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, total := range []int{len(b), len(b) + 1000, 70000} {
+			if h, ok := parseIPHead(b, total); ok {
+				g := &ipids{mode: IPIDIncremental, mtu: 1500}
+				g.draw(h, true)
+			}
+		}
+		if len(b) <= headerCopy {
+			return
+		}
+		h1, ok1 := parseIPHead(b, len(b))
+		h2, ok2 := parseIPHead(b[:headerCopy], len(b))
+		if ok1 != ok2 {
+			t.Fatalf("whole %v, header copy %v", ok1, ok2)
+		}
+		if ok1 {
+			g1, g2 := &ipids{mode: IPIDIncremental, mtu: 1500}, &ipids{mode: IPIDIncremental, mtu: 1500}
+			g1.draw(h1, true)
+			g2.draw(h2, true)
+			if g1.next != g2.next {
+				t.Fatalf("whole packet advances %d, header copy %d", g1.next, g2.next)
+			}
+		}
+	})
 }
