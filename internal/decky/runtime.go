@@ -113,8 +113,8 @@ func New(spec *topology.Spec, name string, opts Options) (*Runtime, error) {
 		}
 	}
 	r.SetLive(d.Live)
-	dist, _ := persona.LookupDistro(d.Persona.Distro)
 	id := persona.NewIdentity(spec.Seed, d.Name)
+	dist := persona.DistroFor(d.Persona.Distro, persona.Family(d.Persona.OS), d.Persona.Archetype, id)
 	dist = dist.ForIdentity(id)
 	hostname := d.Persona.Hostname
 	if hostname == "" {

@@ -162,6 +162,33 @@ func LookupDistro(slug string) (Distro, bool) {
 	return Distro{}, false
 }
 
+// DistroFor is a persona's distribution: the one it names, else (it names
+// only its family, perhaps an archetype) one of the archetype's preferred
+// distributions of that family, else of the family's, picked by the
+// decky's identity so every run and every component picks the same. A
+// Windows persona without a distribution so gets IIS, Windows builds and
+// Windows' SSH, never the Linux defaults.
+func DistroFor(slug string, f Family, archetype string, id Identity) Distro {
+	if d, ok := LookupDistro(slug); ok {
+		return d
+	}
+	if f == "" {
+		f = Linux
+	}
+	var pool []string
+	if a, ok := LookupArchetype(archetype); ok && a.Family == f {
+		pool = a.PreferredDistros
+	}
+	if len(pool) == 0 {
+		pool = DistrosOf(f)
+	}
+	if len(pool) == 0 {
+		return Distro{}
+	}
+	d, _ := LookupDistro(pool[id.Rand("distro").IntN(len(pool))])
+	return d
+}
+
 // DistrosOf returns the slugs of the distributions of one family, in
 // catalogue order.
 func DistrosOf(f Family) []string {

@@ -33,3 +33,26 @@ func TestNoHoneypotBanner(t *testing.T) {
 		}
 	}
 }
+
+// A persona naming only its family gets one of that family's
+// distributions (the archetype's preferred ones first), the same for the
+// same identity: a Windows decky never falls back to Linux defaults.
+func TestDistroForFamilyOnly(t *testing.T) {
+	id := NewIdentity("5eed", "sql-01")
+	d := DistroFor("", Windows, "", id)
+	if d.Family != Windows || d.HTTPServer != "Microsoft-IIS/10.0" {
+		t.Fatalf("windows persona got %+v", d)
+	}
+	if again := DistroFor("", Windows, "", id); again.Slug != d.Slug {
+		t.Fatalf("not stable: %s then %s", d.Slug, again.Slug)
+	}
+	if d := DistroFor("", WindowsServer, "windows-server", id); d.Family != WindowsServer {
+		t.Fatalf("archetype pick %+v", d)
+	}
+	if d := DistroFor("debian", Linux, "", id); d.Slug != "debian" {
+		t.Fatalf("a named distro is kept: %s", d.Slug)
+	}
+	if d := DistroFor("", "", "", id); d.Family != Linux {
+		t.Fatalf("no family: %+v", d)
+	}
+}

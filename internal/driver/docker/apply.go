@@ -288,8 +288,8 @@ func (d *Driver) createDecky(ctx context.Context, spec *topology.Spec, image str
 	id := persona.NewIdentity(spec.Seed, dk.name)
 	hostname := dk.decky.Persona.Hostname
 	if hostname == "" {
-		dist, _ := persona.LookupDistro(dk.decky.Persona.Distro)
-		hostname = id.Hostname(dist.HostnameStyle)
+		p := dk.decky.Persona
+		hostname = id.Hostname(persona.DistroFor(p.Distro, persona.Family(p.OS), p.Archetype, id).HostnameStyle)
 	}
 	labels := d.labels(spec.ID, "decky")
 	labels[LabelDecky] = dk.name

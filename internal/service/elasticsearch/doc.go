@@ -35,7 +35,7 @@
 //     8.4.3, 8.7.1, 8.12.2, 8.13.0, 8.15.0) with its real build hash, build
 //     date and Lucene version; another version borrows the nearest
 //     release's Lucene and compatibility versions with a seeded hash.
-//   - cluster_name: default "elasticsearch".
+//   - cluster_name: default one of a few names operators use, per decky.
 //   - legacy INI key es_version maps to version.
 //
 // # Events emitted

@@ -54,6 +54,11 @@ type Server struct {
 
 var _ serve.Server = (*Server)(nil)
 
+// clusterNames are names operators give their clusters. Elasticsearch's
+// own default, "elasticsearch", is one in eight: left alone it is what
+// honeypots (Elasticpot) answer and detectors look for.
+var clusterNames = []string{"elasticsearch", "elk", "logging", "es-prod", "prod-logs", "search", "siem", "docker-cluster"}
+
 // New builds the Elasticsearch service of one decky; it starts nothing.
 func New(env serve.Env) (serve.Server, error) {
 	log := env.Logger()
@@ -62,7 +67,7 @@ func New(env serve.Env) (serve.Server, error) {
 	s.build = buildFor(strings.TrimSpace(cfg.Version), env.Identity)
 	s.clusterName = strings.TrimSpace(cfg.ClusterName)
 	if s.clusterName == "" {
-		s.clusterName = "elasticsearch"
+		s.clusterName = clusterNames[env.Identity.Rand("es-cluster-name").IntN(len(clusterNames))]
 	}
 	s.clusterUUID = esUUID(env.Identity, "es-cluster-uuid")
 	s.nodeID = esUUID(env.Identity, "es-node-id")

@@ -70,7 +70,7 @@ func TestRootBanner(t *testing.T) {
 }
 
 func TestAPIs(t *testing.T) {
-	r := servicetest.Start(t, "elasticsearch", 9200, servicetest.Options{Config: map[string]any{"version": "7.17.6"}})
+	r := servicetest.Start(t, "elasticsearch", 9200, servicetest.Options{Config: map[string]any{"version": "7.17.6", "cluster_name": "elasticsearch"}})
 	base := "http://" + r.HostPort(9200)
 
 	cat := curl(t, base+"/_cat/indices?v")
@@ -183,7 +183,7 @@ func TestNmap(t *testing.T) {
 				t.Skip("an unnamed service makes nmap run every probe (about 100 s)")
 			}
 			t.Parallel()
-			r := servicetest.Start(t, "elasticsearch", 9200, servicetest.Options{Hostname: "es-node-7", Config: map[string]any{"version": tc.version}})
+			r := servicetest.Start(t, "elasticsearch", 9200, servicetest.Options{Hostname: "es-node-7", Config: map[string]any{"version": tc.version, "cluster_name": "elasticsearch"}})
 			out, err := exec.Command(nmap, "-sV", "-Pn", "-n", "--version-intensity", "7", "-p", r.Port(9200), r.Addr.String()).CombinedOutput()
 			if err != nil {
 				t.Fatalf("nmap: %v\n%s", err, out)

@@ -9,7 +9,7 @@ import (
 // Settings are the elasticsearch service's settings.
 type Settings struct {
 	Version     string `json:"version" doc:"Elasticsearch version (7.10.2, 7.17.x, 8.x; default 7.10.2)"`
-	ClusterName string `json:"cluster_name" doc:"Cluster name (default: elasticsearch)"`
+	ClusterName string `json:"cluster_name" doc:"Cluster name (default: one of a few common names, per decky)"`
 }
 
 func defaults() *Settings { return &Settings{} }
