@@ -185,7 +185,9 @@ func sticky(m fs.FileMode) fs.FileMode {
 }
 
 // rootScript runs as root in private mount, UTS and PID namespaces: it
-// mounts a copy of the decky's ext4 image as the root, binds the host's
+// mounts a copy of the decky's ext4 image as the root over a /dev named
+// udev and sized as the decky's (half its memory), mounted first so that
+// df lists it first as on a Debian VM, binds the host's
 // /usr read-only, a fresh /proc with the decky's cpuinfo, meminfo and
 // version bound over the kernel's (not mounts: it is a link into
 // /proc/self), a read-only /sys, and the null, zero and
@@ -194,8 +196,13 @@ func sticky(m fs.FileMode) fs.FileMode {
 // editing), reading the session from stdin.
 const rootScript = `set -e
 img=$1 r=$2 procs=$3 host=$4 rootmtime=$5
+mem=$(awk '/^MemTotal:/ {print $2}' "$procs/meminfo")
+mkdir -p "$r-udev"
+mount -t tmpfs -o "size=$((mem / 2))k,mode=755" udev "$r-udev"
 mount -o loop "$img" "$r"
 rmdir "$r/lost+found"
+mount --move "$r-udev" "$r/dev"
+rmdir "$r-udev"
 mount --bind /usr "$r/usr"
 mount -o remount,bind,ro "$r/usr"
 mount -t proc proc "$r/proc"
