@@ -133,10 +133,19 @@ func (l *lab) shape(t testing.TB, rate string) {
 	tc := testenv.RequireTool(t, "tc")
 	for _, end := range [][2]string{{l.decky, l.veth}, {l.scanner, strings.TrimSuffix(l.veth, "a") + "b"}} {
 		if out, err := exec.Command(l.ip, "netns", "exec", end[0], tc, "qdisc", "add", "dev", end[1], "root",
-			"tbf", "rate", rate, "burst", "256kb", "latency", "20ms").CombinedOutput(); err != nil {
+			"tbf", "rate", rate, "burst", burstFor(rate), "latency", "20ms").CombinedOutput(); err != nil {
 			t.Fatalf("tc: %v %s", err, out)
 		}
 	}
+}
+
+// burstFor is a token bucket's burst for a rate: a tenth of a millisecond's
+// worth at least, so that the bucket, not its refills, sets the speed.
+func burstFor(rate string) string {
+	if rate == "10gbit" {
+		return "2mb"
+	}
+	return "256kb"
 }
 
 func (l *lab) netns() string { return "/run/netns/" + l.decky }
