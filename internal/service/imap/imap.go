@@ -84,6 +84,9 @@ type message struct {
 
 func (s *Server) handle(ctx context.Context, c *serve.Conn, port uint16) {
 	ss := &session{s: s, l: textline.New(c, maxLine), port: port}
+	if !s.Spawn(ctx) {
+		return
+	}
 	if port == TLSPort && !ss.l.StartTLS(ctx, s.TLS, "imap", port) {
 		return
 	}

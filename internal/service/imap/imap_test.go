@@ -210,6 +210,9 @@ func TestNmapNamesCourier(t *testing.T) {
 func FuzzSession(f *testing.F) {
 	mailbox.FailureDelay = 0 // mutated logins fail: do not wait on each
 	f.Cleanup(func() { mailbox.FailureDelay = 2 * time.Second })
+	spawn := mailbox.SpawnDelay
+	mailbox.SpawnDelay = func() time.Duration { return 0 }
+	f.Cleanup(func() { mailbox.SpawnDelay = spawn })
 	r := servicetest.Start(f, "imap", Port, servicetest.Options{Distro: "debian", Hostname: "mail.corp.example",
 		Config: map[string]any{"users": []any{user + ":" + password}}})
 	login := "a LOGIN " + user + " " + password + "\r\n"
@@ -234,4 +237,13 @@ func TestMatch(t *testing.T) {
 			t.Errorf("match(%q, %q) = %v", tc.pattern, tc.name, got)
 		}
 	}
+}
+
+// TestGreetingTimingLikeDovecot: the greeting comes after a delay spread
+// like Debian's Dovecot's, which starts a imap-login process for every
+// connection, not within the same tenth of a millisecond every time.
+func TestGreetingTimingLikeDovecot(t *testing.T) {
+	real := servicetest.StartDovecot(t, user, password)
+	r := start(t)
+	servicetest.GreetsLikeDovecot(t, real.IMAP, r.HostPort(Port))
 }

@@ -104,6 +104,7 @@ func (b *Broker) handle(ctx context.Context, c *serve.Conn) {
 	if first, err := br.Peek(1); err != nil || first[0]>>4 != typeConnect {
 		if err == nil {
 			s.protocolError("first packet is not CONNECT")
+			resetIfUnread(c, br, 1)
 		}
 		return
 	}
@@ -132,6 +133,20 @@ func (b *Broker) handle(ctx context.Context, c *serve.Conn) {
 		if !s.dispatch(p) {
 			return
 		}
+	}
+}
+
+// resetIfUnread makes the close a reset when the client sent more than
+// Mosquitto reads before it gives up (read bytes): Mosquitto reads a
+// packet's bytes as it needs them, so the rest stays in the socket and the
+// kernel answers its close with a reset, where the decky's buffered reader
+// has taken them and its close would be a clean end of stream.
+func resetIfUnread(c *serve.Conn, br *bufio.Reader, read int) {
+	if br.Buffered() <= read {
+		return
+	}
+	if l, ok := c.Conn.(interface{ SetLinger(sec int) error }); ok {
+		l.SetLinger(0)
 	}
 }
 

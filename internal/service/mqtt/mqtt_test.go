@@ -2,6 +2,7 @@ package mqtt_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -177,6 +179,16 @@ func TestAgainstRealMosquitto(t *testing.T) {
 		}
 	}
 
+	// A first packet that is not a CONNECT: Mosquitto reads one byte and
+	// closes, the rest unread, so the client reads a reset (potsnitch's
+	// invalid payloads of other protocols; a clean end of stream to each
+	// made them "uniform errors").
+	for _, b := range []string{"\x00\x00\x00\x00", "INVALID_COMMAND\r\n", "PROBE_0\r\n", strings.Repeat("X", 100)} {
+		if a, d := ending(t, realAddr, b), ending(t, decky, b); a != d {
+			t.Errorf("%q: Mosquitto's stream ends with %s, the decky's with %s", b, a, d)
+		}
+	}
+
 	for _, args := range [][]string{
 		{"-V", "mqttv311", "-t", "x", "-m", "y"},
 		{"-V", "mqttv5", "-t", "x", "-m", "y"},
@@ -207,4 +219,27 @@ func TestAgainstRealMosquitto(t *testing.T) {
 	if a != d {
 		t.Errorf("nmap -sV differs:\nreal  %s\ndecky %s", a, d)
 	}
+}
+
+// ending sends b on a new connection and says how the server's stream
+// ends: "reset", "end" or "timeout".
+func ending(t *testing.T, addr, b string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte(b))
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	_, err = io.Copy(io.Discard, c)
+	switch {
+	case err == nil:
+		return "end"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "reset"
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return "timeout"
+	}
+	return err.Error()
 }

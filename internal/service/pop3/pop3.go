@@ -72,6 +72,9 @@ type session struct {
 
 func (s *Server) handle(ctx context.Context, c *serve.Conn, port uint16) {
 	ss := &session{s: s, l: textline.New(c, maxLine), port: port, deleted: map[int]bool{}}
+	if !s.Spawn(ctx) {
+		return
+	}
 	if port == TLSPort && !ss.l.StartTLS(ctx, s.TLS, "pop3", port) {
 		return
 	}

@@ -175,6 +175,9 @@ func TestNmapNamesCourier(t *testing.T) {
 func FuzzSession(f *testing.F) {
 	mailbox.FailureDelay = 0 // mutated logins fail: do not wait on each
 	f.Cleanup(func() { mailbox.FailureDelay = 2 * time.Second })
+	spawn := mailbox.SpawnDelay
+	mailbox.SpawnDelay = func() time.Duration { return 0 }
+	f.Cleanup(func() { mailbox.SpawnDelay = spawn })
 	r := start(f)
 	login := "USER " + user + "\r\nPASS " + password + "\r\n"
 	servicetest.FuzzSession(f, r, Port,
@@ -182,4 +185,13 @@ func FuzzSession(f *testing.F) {
 		"CAPA\r\nAUTH\r\nAUTH PLAIN\r\n*\r\nUSER\r\nPASS\r\nSTLS x\r\n",
 		login+"LIST 99999999999999999999\r\nTOP x y\r\n\x00\xff\r\n",
 	)
+}
+
+// TestGreetingTimingLikeDovecot: the greeting comes after a delay spread
+// like Debian's Dovecot's, which starts a pop3-login process for every
+// connection, not within the same tenth of a millisecond every time.
+func TestGreetingTimingLikeDovecot(t *testing.T) {
+	real := servicetest.StartDovecot(t, user, password)
+	r := start(t)
+	servicetest.GreetsLikeDovecot(t, real.POP3, r.HostPort(Port))
 }

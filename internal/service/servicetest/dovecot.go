@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -173,4 +174,43 @@ func Converse(t testing.TB, addr string, cmds []string, complete func(cmd, reply
 		out = append(out, read(cmd))
 	}
 	return out
+}
+
+// GreetingTimes times connect to first byte n times, as potsnitch's timing
+// probes do (honeyd.py's uniform_timing flags a port whose answers all
+// come within a millisecond of each other), and returns the times sorted.
+func GreetingTimes(t testing.TB, addr string, n int) []time.Duration {
+	t.Helper()
+	var out []time.Duration
+	for range n {
+		start := time.Now()
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Read(make([]byte, 256)); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, time.Since(start))
+		c.Close()
+	}
+	slices.Sort(out)
+	return out
+}
+
+// GreetsLikeDovecot fails t unless the greetings at decky come as late
+// and as spread as Dovecot's at real: a median at least half of
+// Dovecot's, a spread over potsnitch's millisecond.
+func GreetsLikeDovecot(t testing.TB, real, decky string) {
+	t.Helper()
+	const n = 15
+	rs, ds := GreetingTimes(t, real, n), GreetingTimes(t, decky, n)
+	t.Logf("greeting after: Dovecot %v; decky %v", rs, ds)
+	if ds[n/2] < rs[n/2]/2 {
+		t.Errorf("the decky greets after %v (median), Dovecot after %v: its login process start is missing", ds[n/2], rs[n/2])
+	}
+	if spread := ds[n-1] - ds[0]; spread < time.Millisecond {
+		t.Errorf("the decky's greeting times spread %v: potsnitch's uniform_timing", spread)
+	}
 }

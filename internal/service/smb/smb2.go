@@ -74,6 +74,9 @@ type conn struct {
 	outstanding int
 	cipher      uint16 // the encryption algorithm of 3.x
 	encrypting  bool   // answering an encrypted message: no signatures
+	// exiting: the answer just sent ends the connection as smbd's
+	// exit_server_cleanly does, a process exit after the last write.
+	exiting bool
 }
 
 func newConn(s *Server, c *serve.Conn) *conn {

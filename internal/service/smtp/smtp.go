@@ -254,8 +254,22 @@ func (ss *session) command(ctx context.Context, line string) bool {
 			ss.fail(d.vrfySyntax)
 			return true
 		}
+		addr := strings.Trim(strings.TrimSpace(arg), "<>")
+		if d.vrfyLookup {
+			local := ss.s.local(addr)
+			switch {
+			case local && !ss.s.mailbox(addr):
+				ss.logCommand(verb, arg, 550)
+				ss.fail(d.unknownUser(addr))
+				return true
+			case !local && !ss.s.cfg.OpenRelay && ss.authed == "":
+				ss.logCommand(verb, arg, 454)
+				ss.fail(d.relayDenied(addr))
+				return true
+			}
+		}
 		ss.logCommand(verb, arg, 252)
-		ss.reply(d.vrfy(strings.Trim(strings.TrimSpace(arg), "<>")))
+		ss.reply(d.vrfy(strings.TrimSpace(arg)))
 	default:
 		code := 500
 		fmt.Sscan(d.unknown, &code)

@@ -101,6 +101,20 @@ func (s *Server) emit(c *serve.Conn, typ string, fields map[string]any) {
 	c.Session.Emit(event.Event{Type: "vnc." + typ, Fields: fields})
 }
 
+// shutdown ends a connection as TigerVNC ends a blacklisted one: shutdown()
+// sends the FIN at once and the socket is closed later, so a client whose
+// first bytes are still unread sees the end of the stream, not the reset
+// an immediate close with unread data gives. What the client sends
+// meanwhile is read and dropped, for a second at most.
+func shutdown(c *serve.Conn) {
+	cw, ok := c.Conn.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	c.SetReadDeadline(time.Now().Add(time.Second))
+	io.Copy(io.Discard, io.LimitReader(c, 64<<10))
+}
+
 func (s *Server) handle(ctx context.Context, c *serve.Conn) {
 	src := c.Session.Source().IP
 	if s.black.locked(src, s.now()) {
@@ -108,6 +122,7 @@ func (s *Server) handle(ctx context.Context, c *serve.Conn) {
 		// and fails the connection at once.
 		io.WriteString(c, "RFB 003.003\n")
 		writeReason(c, []byte{0, 0, 0, 0}, lockedMessage)
+		shutdown(c)
 		return
 	}
 	// Xvnc counts every connection that ends before authenticating as a

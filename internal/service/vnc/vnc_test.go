@@ -141,6 +141,33 @@ func TestLockoutLikeTigerVNC(t *testing.T) {
 	if _, ok := r.Events.Wait(3*time.Second, event.OfType("vnc.source.locked")); !ok {
 		t.Fatal("no vnc.source.locked")
 	}
+	// A locked-out client that speaks first (potsnitch's invalid
+	// payloads) gets the refusal and the end of the stream, not a reset.
+	for _, addr := range []string{ref, r.HostPort(Port)} {
+		for range 3 {
+			if end := lockedEnd(t, addr, "\xff\xff\xff\xff"); end != io.EOF {
+				t.Errorf("%s: a locked-out client that spoke first read %v after the refusal", addr, end)
+			}
+		}
+	}
+}
+
+// lockedEnd connects, sends first, reads to the end and returns how the
+// stream ended.
+func lockedEnd(t *testing.T, addr, first string) error {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte(first))
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	_, err = io.Copy(io.Discard, c)
+	if err == nil {
+		return io.EOF
+	}
+	return err
 }
 
 // rfb speaks script (the client's version line, then hex messages split
