@@ -207,7 +207,10 @@ func GreetsLikeDovecot(t testing.TB, real, decky string) {
 	const n = 15
 	rs, ds := GreetingTimes(t, real, n), GreetingTimes(t, decky, n)
 	t.Logf("greeting after: Dovecot %v; decky %v", rs, ds)
-	if ds[n/2] < rs[n/2]/2 {
+	// Half the real median, capped at 5 ms: a loaded machine slows the real
+	// process start more than the decky's timer, and no decky without the
+	// delay reaches 5 ms.
+	if ds[n/2] < min(rs[n/2]/2, 5*time.Millisecond) {
 		t.Errorf("the decky greets after %v (median), Dovecot after %v: its login process start is missing", ds[n/2], rs[n/2])
 	}
 	if spread := ds[n-1] - ds[0]; spread < time.Millisecond {

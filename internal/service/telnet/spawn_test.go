@@ -63,7 +63,10 @@ func TestOpeningTimingLikeInetdTelnetd(t *testing.T) {
 	const n = 40
 	rs, ds := servicetest.GreetingTimes(t, real, n), servicetest.GreetingTimes(t, r.HostPort(Port), n)
 	t.Logf("first byte after: telnetd %v; decky %v", rs, ds)
-	if ds[n/2] < rs[n/2]/2 {
+	// Half the real median, capped at 1 ms: a loaded machine slows the real
+	// fork and exec more than the decky's timer, and no decky without the
+	// delay reaches 1 ms.
+	if ds[n/2] < min(rs[n/2]/2, time.Millisecond) {
 		t.Errorf("the decky answers after %v (median), inetd's telnetd after %v: the fork and exec are missing", ds[n/2], rs[n/2])
 	}
 	if spread := ds[n-1] - ds[0]; spread < 250*time.Microsecond {
