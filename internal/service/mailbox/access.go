@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -60,9 +59,7 @@ func NewAccess(env serve.Env, service string) (*Access, error) {
 // potsnitch's uniform_timing flags. A floor and a gamma(2) tail of 1 ms
 // steps give that shape, capped at 40 ms.
 func loginSpawn(uniform func() float64) time.Duration {
-	const floor, step, ceiling = 6500 * time.Microsecond, time.Millisecond, 40 * time.Millisecond
-	tail := -math.Log(1-uniform()) - math.Log(1-uniform())
-	return min(floor+time.Duration(tail*float64(step)), ceiling)
+	return serve.ProcessStart(6500*time.Microsecond, time.Millisecond, 2, 40*time.Millisecond, uniform)
 }
 
 // SpawnDelay draws one login process start; a fuzz test may shorten it.

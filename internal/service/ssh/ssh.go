@@ -8,7 +8,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -78,8 +77,7 @@ func dropbearDelay(uniform func() float64) time.Duration {
 // tenth of a millisecond every time is what potsnitch's uniform_timing
 // looks for. A floor and an exponential tail give that shape.
 func execDelay(uniform func() float64) time.Duration {
-	const floor, tail, ceiling = 7300 * time.Microsecond, 2500 * time.Microsecond, 40 * time.Millisecond
-	return min(floor+time.Duration(-math.Log(1-uniform())*float64(tail)), ceiling)
+	return serve.ProcessStart(7300*time.Microsecond, 2500*time.Microsecond, 1, 40*time.Millisecond, uniform)
 }
 
 // Server is the SSH service of one decky.

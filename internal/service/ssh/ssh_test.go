@@ -618,28 +618,6 @@ func TestMaxStartupsSetting(t *testing.T) {
 	}
 }
 
-// bannerTimes times connect-to-first-byte n times, as potsnitch's timing
-// probes do (honeyd.py's uniform_timing flags a port whose answers all
-// come within a millisecond of each other).
-func bannerTimes(t *testing.T, addr string, n int) []time.Duration {
-	t.Helper()
-	var out []time.Duration
-	for range n {
-		start := time.Now()
-		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, err := c.Read(make([]byte, 256)); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, time.Since(start))
-		c.Close()
-	}
-	return out
-}
-
 // TestBannerTimingLikeRealSSHD: the decky's banner comes after a delay
 // spread like Debian's sshd's (fork and re-exec), not within the same
 // tenth of a millisecond every time. Twelve connections to each; the
@@ -648,7 +626,7 @@ func TestBannerTimingLikeRealSSHD(t *testing.T) {
 	real := startRealSSHD(t)
 	r := start(t, "debian", nil)
 	spread := func(ds []time.Duration) time.Duration { return slices.Max(ds) - slices.Min(ds) }
-	rs, ds := bannerTimes(t, real, 12), bannerTimes(t, r.HostPort(22), 12)
+	rs, ds := servicetest.GreetingTimes(t, real, 12), servicetest.GreetingTimes(t, r.HostPort(22), 12)
 	t.Logf("banner after: sshd %v (spread %v); decky %v (spread %v)", rs, spread(rs), ds, spread(ds))
 	if spread(ds) < time.Millisecond {
 		t.Fatalf("the decky's banner times spread %v: potsnitch's uniform_timing", spread(ds))

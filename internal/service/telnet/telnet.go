@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"net"
 	"strings"
@@ -76,8 +75,7 @@ type Server struct {
 // timers wake on the millisecond on this machine: the decky answered after
 // 2.2-2.6 ms).
 func inetdSpawn(uniform func() float64) time.Duration {
-	const floor, tail, ceiling = 1550 * time.Microsecond, 200 * time.Microsecond, 40 * time.Millisecond
-	return min(floor+time.Duration(-math.Log(1-uniform())*float64(tail)), ceiling)
+	return serve.ProcessStart(1550*time.Microsecond, 200*time.Microsecond, 1, 40*time.Millisecond, uniform)
 }
 
 // New builds the Telnet service; it starts nothing.
