@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -363,14 +364,16 @@ func TestDockerMacvlanShim(t *testing.T) {
 }
 
 // dyingEngine is the real engine until the nth container start, which
-// fails as an engine that went away would.
+// fails as an engine that went away would. Apply starts containers from
+// several goroutines: the count is atomic.
 type dyingEngine struct {
 	engine
-	starts, failAt int
+	starts atomic.Int32
+	failAt int32
 }
 
 func (e *dyingEngine) ContainerStart(ctx context.Context, id string, o container.StartOptions) error {
-	if e.starts++; e.starts == e.failAt {
+	if e.starts.Add(1) == e.failAt {
 		return errors.New("Cannot connect to the Docker daemon at unix:///var/run/docker.sock")
 	}
 	return e.engine.ContainerStart(ctx, id, o)
