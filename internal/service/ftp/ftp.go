@@ -505,7 +505,7 @@ func (ss *session) passCmd(ctx context.Context, pass string) bool {
 	ss.c.Session.Emit(event.Event{Type: "ftp.login.failed", Outcome: "failure", Credential: cred, Fields: fields})
 	// PAM and vsftpd's delay_failed_login answer a bad password after a
 	// second or more; the wait blocks only this session.
-	if !sleep(ctx, time.Second+jitter(1500*time.Millisecond)) {
+	if !serve.Sleep(ctx, time.Second+jitter(1500*time.Millisecond)) {
 		return false
 	}
 	ss.reply(rLoginBad)
@@ -516,17 +516,6 @@ func (ss *session) passCmd(ctx context.Context, pass string) bool {
 		return false
 	}
 	return true
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 func jitter(max time.Duration) time.Duration {

@@ -71,14 +71,7 @@ func (a *Access) Spawn(ctx context.Context) bool {
 	if !a.spawn {
 		return ctx.Err() == nil
 	}
-	t := time.NewTimer(SpawnDelay())
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return serve.Sleep(ctx, SpawnDelay())
 }
 
 // FailureDelay is Dovecot's auth_failure_delay: a failed login is answered

@@ -1,9 +1,24 @@
 package serve
 
 import (
+	"context"
 	"math"
 	"time"
 )
+
+// Sleep waits d, or less when ctx ends; it reports whether d passed. The
+// delays a product takes (PAM's, a process start, an exit) are waited this
+// way, never by blocking a connection past its shutdown.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
 
 // ProcessStart is how long a daemon that starts a process for every
 // connection (sshd's re-exec, inetd's fork and exec, Dovecot's login

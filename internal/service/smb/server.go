@@ -188,13 +188,7 @@ func smbdExit(ctx context.Context) {
 	if rand.IntN(2) == 0 {
 		return
 	}
-	d := min(time.Duration(rand.ExpFloat64()*float64(100*time.Microsecond)), time.Millisecond)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
+	serve.Sleep(ctx, min(time.Duration(rand.ExpFloat64()*float64(100*time.Microsecond)), time.Millisecond))
 }
 
 // sessionRequest answers a NetBIOS session request: 0 to accept, or the

@@ -381,12 +381,7 @@ func (cn *conn) password(md xssh.ConnMetadata, pw []byte, method string) (*xssh.
 	if ok {
 		return &xssh.Permissions{}, nil
 	}
-	t := time.NewTimer(cn.srv.delay(md.User()))
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-cn.ctx.Done():
-	}
+	serve.Sleep(cn.ctx, cn.srv.delay(md.User()))
 	return nil, errors.New("password rejected")
 }
 

@@ -270,14 +270,8 @@ func isTimeout(err error) bool {
 }
 
 func (s *Server) handle(ctx context.Context, c *serve.Conn) {
-	if d := s.spawn(); d > 0 {
-		wait := time.NewTimer(d)
-		select {
-		case <-wait.C:
-		case <-ctx.Done():
-			wait.Stop()
-			return
-		}
+	if d := s.spawn(); d > 0 && !serve.Sleep(ctx, d) {
+		return
 	}
 	t := &term{w: c, r: bufio.NewReaderSize(c, 4096), echo: true, outRepl: strings.NewReplacer("\r\n", "\r\n", "\n", "\r\n")}
 	if s.machine.Busybox() {
